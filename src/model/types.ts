@@ -1,0 +1,76 @@
+// Types shared by the map loader, the snapper, the driver store and the KNN
+// search. The Model (src/model/model.ts) is the one entry point above them.
+
+export type Metric = 'distance' | 'eta';
+
+/** A GPS point snapped onto a road segment (SEMANTICS.md "Snapping"). */
+export interface Phantom {
+  /** Segment number in the compiled graph. */
+  segment: number;
+  /** OSM way ID of the segment (decimal string, as in the OSM file). */
+  wayId: string;
+  /** Index of the segment along its way's node list, from 0. */
+  segIndex: number;
+  /** Fraction along the segment from its first node, in [0, 1]. */
+  t: number;
+  /** The projected point. */
+  lat: number;
+  lng: number;
+  /** Snap distance in metres (local equirectangular plane). */
+  distanceM: number;
+}
+
+/** Why a point did not snap: the nearest road is farther than the radius. */
+export interface SnapMiss { nearestM: number }
+
+export interface DriverUpdate {
+  driverId: string;
+  lat: number;
+  lng: number;
+  /** Client timestamp in ms since the epoch; newest wins. */
+  timestampMs: number;
+  metadata: Record<string, string>;
+}
+
+export type UpdateResult =
+  | { ok: true; snapped: Phantom; stale: boolean }
+  | { ok: false; code: 'OUT_OF_RANGE'; message: string; nearestM: number };
+
+export interface DriverView {
+  driverId: string;
+  lat: number;
+  lng: number;
+  timestampMs: number;
+  metadata: Record<string, string>;
+  snapped: Phantom;
+}
+
+export interface NearbyQuery {
+  lat: number;
+  lng: number;
+  k: number;
+  metric: Metric;
+  /** Limit for metric distance (m). */
+  maxDistanceM: number;
+  /** Limit for metric eta (s). */
+  maxEtaS: number;
+  /** Every pair must equal the driver's metadata. */
+  filter?: Record<string, string>;
+  /** Clock for TTL checks; defaults to Date.now(). */
+  nowMs?: number;
+}
+
+export interface NearbyDriver { driver: DriverView; distanceM: number; etaS: number }
+
+export interface NearbyStats { edgesExpanded: number; candidatesSeen: number }
+
+export type NearbyResult =
+  | { ok: true; drivers: NearbyDriver[]; querySnapped: Phantom; stats: NearbyStats }
+  | { ok: false; code: 'OUT_OF_RANGE'; message: string; nearestM: number };
+
+export interface ModelOptions {
+  /** Snap radius in metres; a point exactly this far still snaps. Default 200. */
+  snapRadiusM: number;
+  /** Drivers older than this are never returned and are swept. */
+  ttlMs: number;
+}
