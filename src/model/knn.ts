@@ -1,0 +1,168 @@
+// K nearest drivers by road: Incremental Network Expansion backwards from the
+// pick-up point over directed compressed edges (drivers travel TO the query).
+//
+// dist[d] = least cost from the head of directed edge d, having arrived
+// through d, to the query (so the turn out of d is already accounted for).
+// A driver on edge e at offset x reaches the query through direction d at
+// remaining(x, d) + dist[d] ≥ dist[d], so edges are settled in dist order and
+// each settled edge yields its drivers as candidates. A candidate is final
+// once its cost is below every unsettled edge's dist: nothing later can beat
+// it. Final candidates come out in (cost, UTF-8 id) order, so the search stops
+// the moment it has k of them or the frontier passes the limit.
+import type { RoadGraph } from './graph/roadgraph.js';
+import { MinHeap } from './graph/heap.js';
+import type { Metric, NearbyStats } from './types.js';
+
+/** Where a point lies on its compressed edge (from a Phantom). */
+export interface EdgePos { edge: number; offD: number; offT: number }
+
+/** Visits the drivers on one edge: driver number and offsets along the edge. */
+export type EdgeVisitor = (driverNo: number, offD: number, offT: number) => void;
+
+/** What the search needs from the driver store. */
+export interface DriverSource {
+  scanEdge(edge: number, visit: EdgeVisitor): void;
+  /** TTL + filter check for a candidate. */
+  accept(driverNo: number): boolean;
+  /** Order of two drivers with equal cost (UTF-8 id order). */
+  compareIds(a: number, b: number): number;
+}
+
+export interface KnnParams { k: number; metric: Metric; limit: number }
+export interface KnnHit { driverNo: number; distanceM: number; etaS: number }
+
+const FWD = 1, BWD = 2;
+
+export function edgePos(g: RoadGraph, segment: number, t: number): EdgePos {
+  const f = g.segRev[segment] ? 1 - t : t;
+  return { edge: g.segEdge[segment], offD: g.segOff[segment] + f * g.segLen[segment], offT: g.segOffT[segment] + f * g.segTime[segment] };
+}
+
+/** Search state for one graph; reuse it across queries (one per thread). */
+export class KnnSearch {
+  private readonly distP: Float64Array;
+  private readonly distQ: Float64Array;
+  private readonly stamp: Uint32Array;
+  private readonly settled: Uint32Array;
+  private gen = 0;
+  private readonly frontier = new MinHeap(1024);
+  private readonly results: MinHeap;
+  // Candidate slots: driver and both costs.
+  private cDriver = new Int32Array(256);
+  private cP = new Float64Array(256);
+  private cQ = new Float64Array(256);
+  private nCand = 0;
+  private readonly done = new Set<number>();
+  private src!: DriverSource;
+  stats: NearbyStats = { edgesExpanded: 0, candidatesSeen: 0 };
+
+  constructor(private readonly g: RoadGraph) {
+    const D = 2 * g.edgeCount;
+    this.distP = new Float64Array(D);
+    this.distQ = new Float64Array(D);
+    this.stamp = new Uint32Array(D);
+    this.settled = new Uint32Array(D);
+    this.results = new MinHeap(256, (a, b) => this.src.compareIds(this.cDriver[a], this.cDriver[b]));
+  }
+
+  private allowed(d: number): boolean { return (this.g.eDirs[d >> 1] & ((d & 1) === 0 ? FWD : BWD)) !== 0; }
+
+  private forbidden(v: number, din: number, dout: number): boolean {
+    const g = this.g;
+    for (let i = g.fbStart[v], end = g.fbStart[v + 1]; i < end; i++) if (g.fbIn[i] === din && g.fbOut[i] === dout) return true;
+    return false;
+  }
+
+  /** Offer dist (p, q) to directed edge d. */
+  private relax(d: number, p: number, q: number): void {
+    if (this.stamp[d] === this.gen && this.distP[d] <= p) return;
+    this.stamp[d] = this.gen;
+    this.distP[d] = p; this.distQ[d] = q;
+    this.frontier.push(p, d);
+  }
+
+  /** Relax every directed edge that may turn into d, with cost (p, q) from d's start. */
+  private relaxInto(d: number, p: number, q: number): void {
+    const g = this.g;
+    const u = g.from(d);
+    for (let i = g.inStart[u], end = g.inStart[u + 1]; i < end; i++) {
+      const pd = g.inList[i];
+      if (this.forbidden(u, pd, d)) continue;
+      this.relax(pd, p, q);
+    }
+  }
+
+  private candidate(driverNo: number, p: number, q: number, limit: number): void {
+    if (p > limit || this.done.has(driverNo) || !this.src.accept(driverNo)) return;
+    if (this.nCand === this.cDriver.length) {
+      const n = this.nCand * 2;
+      const d = new Int32Array(n); d.set(this.cDriver); this.cDriver = d;
+      const a = new Float64Array(n); a.set(this.cP); this.cP = a;
+      const b = new Float64Array(n); b.set(this.cQ); this.cQ = b;
+    }
+    const slot = this.nCand++;
+    this.cDriver[slot] = driverNo; this.cP[slot] = p; this.cQ[slot] = q;
+    this.results.push(p, slot);
+    this.stats.candidatesSeen++;
+  }
+
+  search(src: DriverSource, at: EdgePos, params: KnnParams): KnnHit[] {
+    const g = this.g;
+    const eta = params.metric === 'eta';
+    const { k, limit } = params;
+    this.src = src;
+    if (++this.gen === 0xffffffff) { this.stamp.fill(0); this.settled.fill(0); this.gen = 1; }
+    this.frontier.clear(); this.results.clear(); this.done.clear(); this.nCand = 0;
+    this.stats = { edgesExpanded: 0, candidatesSeen: 0 };
+    const out: KnnHit[] = [];
+    // Emit every candidate that nothing unexplored can beat.
+    const emit = (all: boolean): boolean => {
+      while (this.results.size > 0 && (all || this.results.minKey < this.frontier.minKey)) {
+        const slot = this.results.pop();
+        const drv = this.cDriver[slot];
+        if (this.done.has(drv)) continue;
+        this.done.add(drv);
+        out.push(eta ? { driverNo: drv, distanceM: this.cQ[slot], etaS: this.cP[slot] } : { driverNo: drv, distanceM: this.cP[slot], etaS: this.cQ[slot] });
+        if (out.length === k) return true;
+      }
+      return false;
+    };
+
+    // The query's own edge: reached from its tail (forward) or head (backward).
+    const e = at.edge, eLen = g.eLen[e], eTime = g.eTime[e];
+    const y = eta ? at.offT : at.offD, yq = eta ? at.offD : at.offT;
+    const L = eta ? eTime : eLen, Lq = eta ? eLen : eTime;
+    if (this.allowed(2 * e)) this.relaxInto(2 * e, y, yq);
+    if (this.allowed(2 * e + 1)) this.relaxInto(2 * e + 1, L - y, Lq - yq);
+    // Drivers on the same edge going straight to the query.
+    src.scanEdge(e, (drv, offD, offT) => {
+      const x = eta ? offT : offD, xq = eta ? offD : offT;
+      if (offD <= at.offD && this.allowed(2 * e)) this.candidate(drv, y - x, yq - xq, limit);
+      if (offD >= at.offD && this.allowed(2 * e + 1)) this.candidate(drv, x - y, xq - yq, limit);
+    });
+
+    const len = eta ? g.eTime : g.eLen, lenQ = eta ? g.eLen : g.eTime;
+    let curD = 0, curP = 0, curQ = 0, curLen = 0, curLenQ = 0;
+    const visit: EdgeVisitor = (drv, offD, offT) => {
+      const x = eta ? offT : offD, xq = eta ? offD : offT;
+      // Remaining travel on this edge in direction curD, then dist[curD].
+      if ((curD & 1) === 0) this.candidate(drv, curLen - x + curP, curLenQ - xq + curQ, limit);
+      else this.candidate(drv, x + curP, xq + curQ, limit);
+    };
+    for (;;) {
+      if (emit(false)) return out;
+      if (this.frontier.size === 0 || this.frontier.minKey > limit) break;
+      const d = this.frontier.pop();
+      if (this.settled[d] === this.gen) continue;
+      this.settled[d] = this.gen;
+      this.stats.edgesExpanded++;
+      curD = d; curP = this.distP[d]; curQ = this.distQ[d];
+      const ed = d >> 1;
+      curLen = len[ed]; curLenQ = lenQ[ed];
+      src.scanEdge(ed, visit);
+      this.relaxInto(d, curP + curLen, curQ + curLenQ);
+    }
+    emit(true);
+    return out;
+  }
+}
