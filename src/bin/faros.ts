@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// The `faros` command: flags → options → run. The only place (with the other
+// mains) that reads process.argv / process.env and decides exit codes.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runBuildMap } from '../cli/build-map.js';
+import { runKnnCli } from '../cli/knn.js';
+import { profileNames } from '../mapbuild/profile.js';
+
+const USAGE = `faros — K nearest drivers by road over OpenStreetMap
+
+Usage:
+  faros build-map --map FILE.osm.pbf --profile car --out FILE.faros
+  faros knn --map FILE.osm.pbf --profile car --drivers drivers.csv --queries queries.csv --out results.jsonl [--metric distance|eta] [--snap-radius 200]
+
+Common options:
+  --cache-dir DIR   where compiled maps are cached (default maps/.cache; env FAROS_CACHE_DIR)
+  --quiet           no progress output
+  -h, --help        this help
+
+Profiles: ${profileNames().join(', ')}`;
+
+class UsageError extends Error {}
+
+const log = (quiet: boolean) => (msg: string) => { if (!quiet) process.stderr.write(`${msg}\n`); };
+
+function parse(args: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args, options: { ...options, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'cache-dir': { type: 'string' } }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function required(v: Record<string, string | boolean | undefined>, name: string): string {
+  const x = v[name];
+  if (typeof x !== 'string' || x === '') throw new UsageError(`missing --${name}`);
+  return x;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(`${USAGE}\n`); return cmd === undefined ? 2 : 0; }
+  switch (cmd) {
+    case 'build-map': {
+      const v = parse(rest, { map: { type: 'string' }, profile: { type: 'string' }, out: { type: 'string' } });
+      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      await runBuildMap({ map: required(v, 'map'), profile: (v.profile as string) ?? 'car', out: required(v, 'out'), log: log(!!v.quiet) });
+      return 0;
+    }
+    case 'knn': {
+      const v = parse(rest, { map: { type: 'string' }, profile: { type: 'string' }, drivers: { type: 'string' }, queries: { type: 'string' }, out: { type: 'string' }, metric: { type: 'string' }, 'snap-radius': { type: 'string' } });
+      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      const metric = (v.metric as string | undefined) ?? 'distance';
+      if (metric !== 'distance' && metric !== 'eta') throw new UsageError(`--metric must be "distance" or "eta", not "${metric}"`);
+      const radius = v['snap-radius'] === undefined ? undefined : Number(v['snap-radius']);
+      if (radius !== undefined && !(radius > 0 && radius <= 10_000)) throw new UsageError(`--snap-radius must be a number of metres in (0, 10000], not "${v['snap-radius']}"`);
+      const r = await runKnnCli({
+        map: required(v, 'map'), profile: (v.profile as string) ?? 'car', drivers: required(v, 'drivers'), queries: required(v, 'queries'),
+        out: required(v, 'out'), metric, snapRadiusM: radius, cacheDir: (v['cache-dir'] as string) ?? process.env.FAROS_CACHE_DIR, log: log(!!v.quiet),
+      });
+      log(!!v.quiet)(`answered ${r.queries} queries (${r.unsnappedQueries} did not snap) into ${v.out}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`faros: ${e.message}\nRun "faros --help" for usage.\n`);
+      process.exitCode = 2;
+    } else {
+      // Expected failures (bad input, bad map) carry a clear message; a stack
+      // trace is only shown when FAROS_DEBUG is set.
+      process.stderr.write(`faros: ${e instanceof Error ? e.message : String(e)}\n`);
+      if (process.env.FAROS_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
