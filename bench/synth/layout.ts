@@ -214,10 +214,10 @@ export function layoutCity(o: LayoutOptions): CityModel {
     const from = edgeOff.get(e) + 1, to = edgeOff.get(e + 1) - 1;
     return to > from ? edgeNodes.get(rng.int(from, to - 1)) : -1;
   };
-  const lonM = (n: number) => b.lon.get(n) * 1e-7; // for offsets from an existing node
+  // Metres east/north of the origin of an existing node, to branch off it.
   const mPerDegLng = (R_EARTH * Math.cos(o.lat0 / DEG)) / DEG;
   const xy = (n: number): [number, number] => [
-    (lonM(n) - o.lng0) * mPerDegLng, (b.lat.get(n) * 1e-7 - o.lat0) * (R_EARTH / DEG),
+    (b.lon.get(n) * 1e-7 - o.lng0) * mPerDegLng, (b.lat.get(n) * 1e-7 - o.lat0) * (R_EARTH / DEG),
   ];
   for (let r = 0; r < R; r++) {
     if (streetClass(r) !== 'residential' || inBand(r)) continue;
