@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { generateCity } from './city.js';
 
-const USAGE = 'usage: main.js --vertices N --seed N --out FILE(.osm.pbf|.osm) [--format pbf|xml] [--lat0 DEG] [--lng0 DEG]';
+const USAGE = 'usage: main.js --vertices N --seed N --out FILE(.osm.pbf|.osm) [--format pbf|xml] [--lat0=DEG] [--lng0=DEG] (negative degrees need the = form)';
 
 function num(name: string, v: string | undefined, dflt?: number): number {
   if (v === undefined) {
