@@ -4,12 +4,14 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runBuildMap } from '../cli/build-map.js';
 import { runKnnCli } from '../cli/knn.js';
+import { runDemo } from '../cli/demo.js';
 import { profileNames } from '../mapbuild/profile.js';
 
 const USAGE = `faros — K nearest drivers by road over OpenStreetMap
 
 Usage:
   faros build-map --map FILE.osm.pbf --profile car --out FILE.faros
+  faros demo [--map-id andorra-car] [--drivers 10000] [--seed 1]
   faros knn --map FILE.osm.pbf --profile car --drivers drivers.csv --queries queries.csv --out results.jsonl [--metric distance|eta] [--snap-radius 200]
 
 Common options:
@@ -59,6 +61,15 @@ async function main(argv: string[]): Promise<number> {
         out: required(v, 'out'), metric, snapRadiusM: radius, cacheDir: (v['cache-dir'] as string) ?? process.env.FAROS_CACHE_DIR, log: log(!!v.quiet),
       });
       log(!!v.quiet)(`answered ${r.queries} queries (${r.unsnappedQueries} did not snap) into ${v.out}`);
+      return 0;
+    }
+    case 'demo': {
+      const v = parse(rest, { 'map-id': { type: 'string' }, drivers: { type: 'string' }, seed: { type: 'string' } });
+      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      const drivers = Number(v.drivers ?? 10_000), seed = Number(v.seed ?? 1);
+      if (!Number.isInteger(drivers) || drivers < 1 || drivers > 1_000_000) throw new UsageError('--drivers must be an integer from 1 to 1000000');
+      if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
+      await runDemo({ mapId: (v['map-id'] as string) ?? 'andorra-car', drivers, seed, log: log(!!v.quiet) });
       return 0;
     }
     default:
