@@ -92,6 +92,23 @@ export class KnnSearch {
     }
   }
 
+  /**
+   * WATCH OUT: a U-turn is allowed at every vertex, also inside a chain. A
+   * path may enter the reverse of d at its start u, turn at the chain's first
+   * inner vertex and come back to u through d — arriving at u on another
+   * segment than it left, which matters when a restriction at u depends on
+   * the arriving segment. Only the nearest inner vertex can be the best one.
+   */
+  private relaxUturn(d: number, p: number, q: number, eta: boolean): void {
+    const g = this.g, e = d >> 1, r = d ^ 1;
+    const first = g.eSegStart[e], end = g.eSegStart[e + 1];
+    if (end - first < 2 || !this.allowed(r)) return;
+    // The segment of r next to its start vertex (= the head of d).
+    const s = g.eSegs[(r & 1) === 0 ? first : end - 1];
+    const len = g.segLen[s], time = g.segTime[s];
+    this.relaxInto(r, p + 2 * (eta ? time : len), q + 2 * (eta ? len : time));
+  }
+
   private candidate(driverNo: number, p: number, q: number, limit: number): void {
     if (p > limit || this.done.has(driverNo) || !this.src.accept(driverNo)) return;
     if (this.nCand === this.cDriver.length) {
@@ -161,6 +178,7 @@ export class KnnSearch {
       curLen = len[ed]; curLenQ = lenQ[ed];
       src.scanEdge(ed, visit);
       this.relaxInto(d, curP + curLen, curQ + curLenQ);
+      this.relaxUturn(d, curP, curQ, eta);
     }
     emit(true);
     return out;
