@@ -1,0 +1,41 @@
+// Map build benchmark: per bundled map (car profile) the build time (parse +
+// compile, each run in a fresh process so peak RSS is real), compiled size,
+// load time of the compiled file, and memory per road vertex.
+//   npx tsc -p . && node --expose-gc dist/bench/mapbuild.js [--quick]
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAPS_DIR } from '../src/mapbuild/profile.js';
+import { buildInChildren, measureLoad, tempDir } from './lib/maps.js';
+import { fmt, gc, header, mb, parseArgs, printTable, saveResult, sink } from './lib/common.js';
+
+const { quick } = parseArgs();
+header('mapbuild: parse + compile (fresh process), size, load', quick);
+const BUILD_RUNS = quick ? 1 : 3;
+const LOAD_RUNS = 10;
+const all = readdirSync(MAPS_DIR).filter((f) => f.endsWith('.osm.pbf')).sort();
+// --quick: the two smallest compiles only
+const files = quick ? all.filter((f) => /monaco|bayfront/.test(f)) : all;
+
+const { dir, cleanup } = tempDir('faros-bench-mapbuild-');
+const rows: Record<string, unknown>[] = [];
+try {
+  for (const f of files) {
+    const out = join(dir, f.replace(/\.osm\.pbf$/, '.faros'));
+    const b = buildInChildren(join(MAPS_DIR, f), 'car', out, BUILD_RUNS);
+    gc();
+    const l = measureLoad(out, LOAD_RUNS);
+    rows.push({ map: f, profile: 'car', ...b, ...l });
+    console.error(`  ${f}: built in ${fmt(b.buildMsMedian)} ms`);
+  }
+} finally { cleanup(); }
+
+printTable(
+  ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'heap Δ KB', 'RSS Δ MB'],
+  rows.map((r) => {
+    const x = r as unknown as { map: string; vertices: number; buildMsMedian: number; peakRssBytesMedian: number; fileBytes: number; loadMsMedian: number; bytesPerVertex: number; heapDeltaBytes: number; rssDeltaBytes: number };
+    return [x.map, fmt(x.vertices), fmt(x.buildMsMedian), mb(x.peakRssBytesMedian), mb(x.fileBytes), fmt(x.loadMsMedian, 2), fmt(x.bytesPerVertex), fmt(x.heapDeltaBytes / 1024), mb(x.rssDeltaBytes)];
+  }),
+);
+console.log(`\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices; heap Δ / RSS Δ around one more load (the map lives in a SharedArrayBuffer, outside the JS heap).`);
+const file = saveResult('mapbuild', quick, { buildRuns: BUILD_RUNS, loadRuns: LOAD_RUNS, maps: rows, sink: sink.v });
+console.log(`saved ${file}`);
