@@ -1,0 +1,44 @@
+// Stable error codes and their gRPC / HTTP mapping: errors are raised as
+// FarosError anywhere below the API and turned into a status at one edge.
+import { status } from '@grpc/grpc-js';
+
+export type ErrorCode =
+  | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'OUT_OF_RANGE' | 'RESOURCE_EXHAUSTED'
+  | 'DEADLINE_EXCEEDED' | 'UNAVAILABLE' | 'FAILED_PRECONDITION' | 'INTERNAL' | 'CANCELLED';
+
+export class FarosError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'FarosError';
+  }
+}
+
+export const GRPC_STATUS: Record<ErrorCode, status> = {
+  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  NOT_FOUND: status.NOT_FOUND,
+  OUT_OF_RANGE: status.OUT_OF_RANGE,
+  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
+  DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
+  UNAVAILABLE: status.UNAVAILABLE,
+  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
+  INTERNAL: status.INTERNAL,
+  CANCELLED: status.CANCELLED,
+};
+
+/** HTTP status per gRPC code, as Google's API design guide maps them. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  OUT_OF_RANGE: 400,
+  FAILED_PRECONDITION: 400,
+  NOT_FOUND: 404,
+  RESOURCE_EXHAUSTED: 429,
+  CANCELLED: 499,
+  DEADLINE_EXCEEDED: 504,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export function asFarosError(e: unknown): FarosError {
+  if (e instanceof FarosError) return e;
+  return new FarosError('INTERNAL', e instanceof Error ? e.message : String(e));
+}

@@ -1,0 +1,42 @@
+// What the API layer calls: the maps this process serves (locally, or via
+// the cluster proxy in a later step). Inputs arrive validated; failures are
+// FarosError with a code the API maps to a status.
+import type { DriverUpdate, DriverView, NearbyQuery, Phantom, NearbyDriver, NearbyStats, UpdateResult } from '../model/types.js';
+
+export interface MapInfoView {
+  mapId: string;
+  profile: string;
+  drivers: number;
+  bounds: { minLat: number; minLng: number; maxLat: number; maxLng: number };
+  replicas: string[];
+}
+
+export interface NearbyAnswer {
+  drivers: NearbyDriver[];
+  querySnapped: Phantom;
+  stats: NearbyStats & { servedBy: string };
+}
+
+export interface CallOptions {
+  /** Aborted when the caller's deadline passes or it cancels. */
+  signal?: AbortSignal;
+}
+
+export interface ShardHost {
+  /** Instance name used in stats.served_by and replicas. */
+  readonly name: string;
+  maps(): MapInfoView[];
+  /** Throws NOT_FOUND for an unknown map. */
+  checkMap(mapId: string): void;
+  /** True when every configured map is loaded. */
+  ready(): boolean;
+  /** One result per update, in order; a refused point is an OUT_OF_RANGE result, not a throw. */
+  update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]>;
+  remove(mapId: string, driverId: string, opts?: CallOptions): Promise<boolean>;
+  get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined>;
+  /** Throws OUT_OF_RANGE when the query point does not snap. */
+  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer>;
+  close(): Promise<void>;
+}
+
+export type { DriverUpdate, DriverView, NearbyQuery, UpdateResult };
