@@ -1,6 +1,6 @@
 // Shared benchmark plumbing (flatbush style): the machine record, medians and
 // percentiles, a sink, seeded points near roads, a table printer, JSON results.
-import { cpus, platform, release, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = here.includes(`${'/dist/'}`) ? join(here, '..', '..', '..') : join(here, '..', '..');
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
-export interface Machine { cpu: string; cores: number; memGB: number; os: string; node: string; date: string }
+export interface Machine { cpu: string; cores: number; memGB: number; os: string; node: string; date: string; loadavg1: number }
 
 export function machine(): Machine {
   const c = cpus();
   return {
     cpu: c[0]?.model ?? 'unknown', cores: c.length, memGB: +(totalmem() / 2 ** 30).toFixed(1),
     os: `${platform()} ${release()}`, node: process.version, date: new Date().toISOString(),
+    // the machine is shared: a load above the core count means inflated figures
+    loadavg1: +loadavg()[0]!.toFixed(2),
   };
 }
 
@@ -102,5 +104,5 @@ export function saveResult(name: string, quick: boolean, data: object): string {
 export function header(title: string, quick: boolean): void {
   const m = machine();
   console.log(`# ${title}${quick ? ' (--quick)' : ''}`);
-  console.log(`${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}, Node ${m.node}, ${m.date}${hasGc() ? '' : '  (WATCH OUT: run with --expose-gc)'}\n`);
+  console.log(`${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}, Node ${m.node}, ${m.date}, load ${m.loadavg1}${hasGc() ? '' : '  (WATCH OUT: run with --expose-gc)'}\n`);
 }
