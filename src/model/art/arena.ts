@@ -32,8 +32,10 @@ export interface ArtStats {
   capacityBytes: number;
   /** High-water mark: bytes ever handed out by the bump allocator (incl. header). */
   highWaterBytes: number;
-  /** Bytes in records that are reachable or not yet reclaimable. */
+  /** Bytes in records that are reachable or not yet reclaimable (includes retiredBytes). */
   liveBytes: number;
+  /** Bytes replaced by commits that pinned readers may still see. */
+  retiredBytes: number;
   liveNodes: number;
   /** Bytes on free lists, ready for reuse. */
   freeBytes: number;
@@ -60,7 +62,7 @@ export class ArtArena extends ArtView {
   private readonly freeLen = new Int32Array(MAX_RECORD_WORDS + 1);
   /** One bit per two words: set for records created by the open txn(s), which may be written in place. */
   readonly wbits: Uint32Array;
-  private readonly retired = new RetireQueue();
+  private readonly retired: RetireQueue;
   private readonly trees: ArtTree[] = [];
   private readonly roots: number[] = [];
   private rootSet = 0;
@@ -93,6 +95,7 @@ export class ArtArena extends ArtView {
     i32[H_DATA] = this.top;
     i32[H_TREES] = 0;
     this.wbits = new Uint32Array((this.capWords >>> 6) + 1);
+    this.retired = new RetireQueue(i32);
     this.publish(); // an empty root set, so readers can attach before any tree exists
   }
 
@@ -162,6 +165,7 @@ export class ArtArena extends ArtView {
       capacityBytes: this.capWords * 4,
       highWaterBytes: this.top * 4,
       liveBytes: this.liveWords * 4,
+      retiredBytes: this.retired.words * 4,
       liveNodes: this.liveNodes,
       freeBytes: this.freeWords * 4,
       freeLists,

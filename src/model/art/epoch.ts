@@ -21,6 +21,7 @@
 // WATCH OUT: a reader thread that dies while pinned stops reuse (the arena then
 // grows until RESOURCE_EXHAUSTED); call release() in finally, or evictSlot().
 
+import { recordWords } from './nodes.js';
 import { H_SEQ, H_SLOTS, H_SLOT_BASE, SLOT_PIN, SLOT_STATE, SLOT_STRIDE } from './header.js';
 
 export function nextSeq(seq: number): number {
@@ -84,6 +85,10 @@ export function pinnedReaders(i32: Int32Array): number {
  * commit's sequence number. Tags increase, so batches free from the front.
  */
 export class RetireQueue {
+  /** Words in records waiting to be freed. */
+  words = 0;
+  constructor(private readonly i32: Int32Array) {}
+
   private offs: Int32Array = new Int32Array(1024);
   private head = 0;
   private tail = 0;
@@ -98,6 +103,7 @@ export class RetireQueue {
   push(off: number): void {
     if (this.tail === this.offs.length) this.grow();
     this.offs[this.tail++] = off;
+    this.words += recordWords(this.i32[off]);
   }
 
   /** Appends one txn's replaced records (offs[0..n)). */
@@ -105,6 +111,7 @@ export class RetireQueue {
     while (this.tail + n > this.offs.length) this.grow();
     this.offs.set(offs.subarray(0, n), this.tail);
     this.tail += n;
+    for (let i = 0; i < n; i++) this.words += recordWords(this.i32[offs[i]]);
   }
 
   /** Closes the records pushed so far into a batch freed once pins reach tag. */
@@ -121,7 +128,10 @@ export class RetireQueue {
     while (this.batchHead < this.tags.length) {
       if (oldest !== 0 && ((oldest - this.tags[this.batchHead]) | 0) < 0) break;
       const end = this.ends[this.batchHead];
-      for (let i = this.head; i < end; i++) free(this.offs[i]);
+      for (let i = this.head; i < end; i++) {
+        this.words -= recordWords(this.i32[this.offs[i]]);
+        free(this.offs[i]);
+      }
       freed += end - this.head;
       this.head = end;
       this.batchHead++;

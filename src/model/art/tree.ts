@@ -23,6 +23,10 @@ export interface TreeOptions {
 
 export class ArtTree {
   private open: ArtTxn | null = null;
+  /** @internal Scratch lists handed from txn to txn (one open at a time), so a txn allocates nothing. */
+  scratchAllocs: Int32Array = new Int32Array(1024);
+  /** @internal */
+  scratchRetired: Int32Array = new Int32Array(1024);
 
   constructor(
     readonly arena: ArtArena,
@@ -62,9 +66,9 @@ export class ArtTxn {
   private readonly badLo: number;
   private node: number;
   private isOpen = true;
-  private allocs: Int32Array = new Int32Array(256);
+  private allocs: Int32Array;
   private nAllocs = 0;
-  private retired: Int32Array = new Int32Array(256);
+  private retired: Int32Array;
   private nRetired = 0;
   private outVal = 0;
   private found = false;
@@ -80,6 +84,8 @@ export class ArtTxn {
     this.badLo = ~loMask(tree.keyBytes);
     this.node = this.i32[root + ROOT_NODE];
     this.size = this.i32[root + ROOT_SIZE];
+    this.allocs = tree.scratchAllocs;
+    this.retired = tree.scratchRetired;
   }
 
   /**
@@ -164,6 +170,8 @@ export class ArtTxn {
   }
 
   private close(): void {
+    this.tree.scratchAllocs = this.allocs;
+    this.tree.scratchRetired = this.retired;
     this.isOpen = false;
     this.nAllocs = 0;
     this.nRetired = 0;
