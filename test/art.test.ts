@@ -366,3 +366,31 @@ test('two trees commit together: a reader sees both or neither', () => {
   assert.equal(reader.trees(), 2);
   reader.close();
 });
+
+test('entries() and scanRangeBytes agree with forEach; a dead reader can be evicted', () => {
+  const arena = ArtArena.create({ maxBytes: 1 << 20 });
+  const edges = arena.addTree({ keyBytes: 8, valueWords: 1 });
+  const t = edges.txn();
+  for (let e = 0; e < 50; e++) for (let d = 0; d < 3; d++) t.insert(e * 1000, d * 7, [e + d]);
+  const root = t.commit();
+  const fe: Array<[number, number, number]> = [];
+  arena.forEach(root, (hi, lo, v) => { fe.push([hi, lo, v]); });
+  assert.deepEqual([...arena.entries(root)].map((x) => [x.hi, x.lo, x.valueOffset]), fe);
+  const got: number[] = [];
+  arena.scanRangeBytes(root, edgeKeyBytes(3000, 7), edgeKeyBytes(5000, 0), (hi, lo) => { got.push(hi, lo); });
+  assert.deepEqual(got, [3000, 7, 3000, 14, 4000, 0, 4000, 7, 4000, 14, 5000, 0]);
+  // A reader that "died" pinned: nothing is reclaimed until the writer evicts its slot.
+  const dead = arena.reader();
+  dead.acquire();
+  const t2 = edges.txn();
+  t2.delete(0, 0);
+  t2.commit();
+  assert.ok(arena.stats().retiredPending > 0);
+  assert.equal(arena.stats().pinnedReaders, 1);
+  arena.evictReader(dead.slot);
+  const t3 = edges.txn();
+  t3.delete(0, 7);
+  t3.commit();
+  assert.equal(arena.stats().retiredPending, 0);
+  assert.equal(arena.stats().pinnedReaders, 0);
+});

@@ -12,7 +12,7 @@ import {
   H_SEQ, H_SLOTS, H_TOP, H_TREE_BASE, H_TREES, H_VERSION, MAGIC, MAX_SLOTS, MAX_TREES, VERSION,
   dataBase,
 } from './header.js';
-import { RetireQueue, nextSeq, oldestPin, pinnedReaders } from './epoch.js';
+import { RetireQueue, freeSlot, nextSeq, oldestPin, pinnedReaders } from './epoch.js';
 import {
   COUNT_SHIFT, MAX_RECORD_WORDS, ROOTS_FIRST, ROOT_NODE, ROOT_SIZE, ROOT_TREE, ROOT_WORDS, FREE_NEXT,
   T_FREE, T_ROOT, T_ROOTS, header, recordWords, rootsWords,
@@ -128,6 +128,16 @@ export class ArtArena extends ArtView {
   /** An in-process reader slot (e.g. to hold old roots across commits). */
   reader(): ArtReader {
     return ArtReader.attach(this.sab);
+  }
+
+  /**
+   * Frees the slot of a reader thread that died without close() (e.g. a worker
+   * 'exit' with a non-zero code), so its stale pin stops holding back reuse.
+   * Only for slots whose thread is gone: a live reader would read freed records.
+   */
+  evictReader(slot: number): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.i32[H_SLOTS]) throw new RangeError(`ART: no reader slot ${slot}`);
+    freeSlot(this.i32, slot);
   }
 
   /**

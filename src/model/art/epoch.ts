@@ -19,7 +19,7 @@
 // SEQ wraps around int32; pins are compared by (pin - tag) | 0, valid while a
 // reader holds a pin for less than 2^30 commits. 0 means "not pinned".
 // WATCH OUT: a reader thread that dies while pinned stops reuse (the arena then
-// grows until RESOURCE_EXHAUSTED); call release() in finally, or evictSlot().
+// grows until RESOURCE_EXHAUSTED); call release() in finally, and ArtArena.evictReader(slot) when a reader thread dies.
 
 import { recordWords } from './nodes.js';
 import { H_SEQ, H_SLOTS, H_SLOT_BASE, SLOT_PIN, SLOT_STATE, SLOT_STRIDE } from './header.js';
