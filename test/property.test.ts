@@ -45,7 +45,11 @@ function near(m: RefMap, v: number, dist: number, rnd: () => number): { lat: num
   };
 }
 
+/** Node indices that are the via of a restriction relation: drivers and queries cluster there too. */
+let hotspots: number[] = [];
+
 function randomPoint(m: RefMap, rnd: () => number): { lat: number; lng: number } {
+  if (hotspots.length > 0 && rnd() < 0.25) return near(m, hotspots[Math.floor(rnd() * hotspots.length)]!, rnd() * 150, rnd);
   const s = Math.floor(rnd() * m.segA.length);
   const v = rnd() < 0.5 ? m.segA[s]! : m.segB[s]!;
   const u = rnd();
@@ -69,7 +73,7 @@ function makeDrivers(m: RefMap, rnd: () => number): RefDriver[] {
   return out;
 }
 
-type Snapish = { wayId: string; segIndex: number; t: number; distanceM: number } | { miss: true; nearestM: number };
+type Snapish = { wayId: string; segIndex: number; t: number; distanceM: number; lat: number; lng: number } | { miss: true; nearestM: number };
 
 /** Library snap vs reference snap, allowing only genuine float ambiguity at the 1 mm / radius edges. */
 function checkSnap(m: RefMap, lat: number, lng: number, lib: Snapish, label: string): void {
@@ -92,6 +96,8 @@ function checkSnap(m: RefMap, lat: number, lng: number, lib: Snapish, label: str
   }
   assert.ok(Math.abs(lib.t - ref.t) <= 1e-9, `${label}: t ${lib.t} vs ${ref.t} (way ${ref.wayId} seg ${ref.segIndex})`);
   assert.ok(Math.abs(lib.distanceM - ref.distanceM) <= 1e-6, `${label}: snap distance ${lib.distanceM} vs ${ref.distanceM}`);
+  // The projected point (1e-9° ≈ 0.1 mm).
+  assert.ok(Math.abs(lib.lat - ref.lat) <= 1e-9 && Math.abs(lib.lng - ref.lng) <= 1e-9, `${label}: projected point (${lib.lat}, ${lib.lng}) vs (${ref.lat}, ${ref.lng})`);
 }
 
 interface Row { id: string; cost: number; other: number }
@@ -162,6 +168,8 @@ for (const name of MAP_FILES) {
       lib.build.loadMap(file, 'car', { cacheDir: mkdtempSync(join(tmpdir(), 'faros-prop-')) }),
     ]);
     const m = carRef(osm);
+    hotspots = osm.relations.flatMap((r) => r.members.filter((x) => x.role === 'via' && x.type === 'node'))
+      .map((x) => osm.nodeIndex.get(x.ref)).filter((i): i is number => i !== undefined);
     const rnd = rng(SEED ^ [...name].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
     const drivers = makeDrivers(m, rnd);
     const model = new lib.model.Model(graph, {});

@@ -9,7 +9,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { gridNodes, restriction, writeFixture, STEP, type Fixture, type FxRelation } from './helpers/osm-fixture.js';
 import { carRef, libSideFromOsm, readAll, refSide, type NearbyAnswer, type NearbyIn, type Side, type SnapAnswer } from './helpers/sides.js';
-import type { RefDriver } from './reference/index.js';
+import { refNearby, type RefDriver } from './reference/index.js';
 import { loadLib } from './helpers/sides.js';
 
 // ---- hand arithmetic -------------------------------------------------------
@@ -543,5 +543,49 @@ describe('U-turns', () => {
     const cost = U + 2 * U + 2 * U + 0.5 * U; // to 2, on to 4, U-turn, back to 2, right turn, ½ U in
     expectRows(s.nearby([drv('d', at(1, 0))], q(at(2, 0.5))), [['d', cost, sec(cost, 25)]], 'U-turn at node 4');
     expectRows(s.nearby([drv('d', at(1, 0))], q(at(2, 0.5), 'eta')), [['d', cost, sec(cost, 25)]], 'U-turn at node 4, eta');
+  });
+});
+
+// ---- 13. ranges (reference only: the Model leaves k/limit validation to the API edge) ----
+test('k and limits out of range are refused, not clamped [reference]', async () => {
+  const m = carRef(await readAll(writeFixture('ranges', ties())));
+  const ask = (k: number, metric: 'distance' | 'eta', limit: number) =>
+    refNearby(m, [drv('a', at(1, 0))], { ...at(1.5, 0), k, metric, limit });
+  for (const [k, metric, limit] of [[0, 'distance', 3000], [1001, 'distance', 3000], [1.5, 'distance', 3000], [10, 'distance', 0],
+    [10, 'distance', 100_000.001], [10, 'eta', 0], [10, 'eta', 7200.001], [10, 'eta', -1]] as const) {
+    assert.ok('error' in ask(k, metric, limit), `k=${k} ${metric} limit=${limit} must be refused`);
+  }
+  for (const [k, metric, limit] of [[1, 'distance', 100_000], [1000, 'eta', 7200], [10, 'distance', 0.001]] as const) {
+    assert.ok(!('error' in ask(k, metric, limit)), `k=${k} ${metric} limit=${limit} is in range`);
+  }
+});
+
+// ---- 14. zero-length segments are kept and numbered; a closed roundabout -------------
+//
+//   row 1   4 ◄─────────── 3
+//           │  roundabout  ▲        way 70: 1 → 2 → 3 → 4 → 1 (closed, junction=roundabout: forward only)
+//           ▼              │
+//   row 0   1 ──── Q ── d ►2 ══ 2 ────────── 5     way 71: 2 → 2' → 5 where 2' is a second node at
+//         col 0    1   1.5  2              4       exactly node 2's position (a zero-length segment 0)
+//
+// way 71's nodes are [2, 6, 5] with node 6 on top of node 2: segment 0 has length 0,
+// the real road is segment 1.
+const zeroLen = (): Fixture => ({
+  nodes: gridNodes({ 1: [0, 0], 2: [2, 0], 3: [2, 1], 4: [0, 1], 5: [4, 0], 6: [2, 0] }),
+  ways: [
+    { id: 70, nodes: [1, 2, 3, 4, 1], tags: res({ junction: 'roundabout' }) },
+    { id: 71, nodes: [2, 6, 5], tags: res() },
+  ],
+});
+describe('zero-length segments and a closed roundabout', () => {
+  both('zero length, roundabout', zeroLen, (s) => {
+    expectSnap(s.snap(at(3, 0).lat, at(3, 0).lng), { wayId: '71', segIndex: 1, t: 0.5, distanceM: 0 }, 'segments numbered with the zero-length one');
+    // Node 2 = node 6: way 70 seg 0 (t = 1), way 70 seg 1 (t = 0), way 71 seg 0 (length 0), seg 1 (t = 0) → way 70 seg 0.
+    expectSnap(s.snap(at(2, 0).lat, at(2, 0).lng), { wayId: '70', segIndex: 0, t: 1, distanceM: 0 }, 'node 2');
+    // d behind Q on the roundabout goes all the way round: ¼·2U + U + 2U' + U + ½·2U.
+    const round = 0.5 * U + U + seg(2, 1, 0, 1) + U + U;
+    expectRows(s.nearby([drv('d', at(1.5, 0))], q(at(1, 0))), [['d', round, sec(round, 25)]], 'round the roundabout');
+    // From way 71 onto the roundabout through the zero-length segment: ½·2U + 0 + ½·2U.
+    expectRows(s.nearby([drv('e', at(3, 0))], q(at(2, 0.5))), [['e', U + 0.5 * U, sec(1.5 * U, 25)]], 'through the zero-length segment');
   });
 });
