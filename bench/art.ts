@@ -51,9 +51,9 @@ function median(xs: number[]): number {
 
 /** Runs f (warm-up + reps), returns the median ops/s for `ops` operations per run. */
 function measure(reps: number, ops: number, f: () => void): number {
-  // Warm-up until the JIT has settled: at least 3 runs and 300 ms.
+  // Warm-up until the JIT has settled: at least 3 runs and 300 ms (100 ms with --quick).
   const w0 = Date.now();
-  for (let i = 0; i < 3 || Date.now() - w0 < 300; i++) f();
+  for (let i = 0; i < 3 || Date.now() - w0 < (QUICK ? 100 : 300); i++) f();
   const rates: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
