@@ -75,11 +75,12 @@ export function direction(p: Profile, tags: Tags): Direction {
   return { forward: true, backward: true };
 }
 
-const MAXSPEED = /^(\d+(?:\.\d+)?)(?:\s*(km\/h|mph))?$/;
+// Exactly the forms SEMANTICS.md lists: `N`, `N.N`, `N km/h`, `N mph`.
+const MAXSPEED = /^(\d+(?:\.\d+)?)(?: (km\/h|mph))?$/;
 
 /** Speed in km/h: a parsable, positive `maxspeed`, else the class default. */
 export function speedKmh(p: Profile, tags: Tags): number {
-  const m = MAXSPEED.exec((tags.maxspeed ?? '').trim());
+  const m = MAXSPEED.exec(tags.maxspeed ?? '');
   if (m) {
     const v = Number(m[1]) * (m[2] === 'mph' ? 1.609344 : 1);
     if (v > 0 && Number.isFinite(v)) return v;

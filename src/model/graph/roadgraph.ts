@@ -15,7 +15,7 @@ import Flatbush from 'flatbush';
 
 export const MAGIC = 'FAROSMAP';
 /** Bump when the layout or the meaning of any array changes (invalidates caches). */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 type ArrayKind = 'f64' | 'u32' | 'i32' | 'u8';
 type TypedOf<K extends ArrayKind> = K extends 'f64' ? Float64Array : K extends 'u32' ? Uint32Array : K extends 'i32' ? Int32Array : Uint8Array;
