@@ -1,0 +1,61 @@
+// Per-call context: an AbortSignal that fires at the caller's deadline or on
+// cancellation (passed to the host, so work stops at every hop), and the
+// in-flight gate that refuses work instead of queueing it forever.
+import { FarosError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+
+export interface CallContext {
+  readonly signal: AbortSignal;
+  /** ms since the epoch; Infinity without a deadline. */
+  readonly deadlineMs: number;
+}
+
+export class CallScope implements CallContext {
+  private readonly ac = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  readonly signal = this.ac.signal;
+
+  constructor(readonly deadlineMs: number) {
+    if (Number.isFinite(deadlineMs)) {
+      const left = deadlineMs - Date.now();
+      if (left <= 0) this.expire();
+      else this.timer = setTimeout(() => this.expire(), left);
+    }
+  }
+
+  private expire(): void { this.ac.abort(new FarosError('DEADLINE_EXCEEDED', 'the call deadline passed before the answer was ready; allow a longer deadline or send less work per call')); }
+
+  cancel(): void { this.ac.abort(new FarosError('CANCELLED', 'the client cancelled the call')); }
+
+  dispose(): void { if (this.timer) clearTimeout(this.timer); }
+}
+
+/** Resolve with `p`, or reject with the signal's reason as soon as it aborts. */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+/** Caps calls worked on at once in this process (--max-in-flight). */
+export class InFlightGate {
+  private n = 0;
+  constructor(private readonly max: number, private readonly metrics?: Metrics) {}
+
+  get current(): number { return this.n; }
+
+  /** Throws RESOURCE_EXHAUSTED when full; pair every successful enter with leave. */
+  enter(): void {
+    if (this.n >= this.max) throw new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.n} calls in flight (limit ${this.max}, --max-in-flight); retry with backoff or batch updates on a stream`);
+    this.n++;
+    this.metrics?.inFlight.set(this.n);
+  }
+
+  leave(): void { this.n--; this.metrics?.inFlight.set(this.n); }
+}

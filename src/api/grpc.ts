@@ -1,0 +1,140 @@
+// gRPC edge: faros.v1.Faros, grpc.health.v1.Health and server reflection on
+// one @grpc/grpc-js server. Each method: gate → context → service → status.
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import type { Logger } from '../log.js';
+import { RequestLogSampler } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Limits } from '../config.js';
+import type { FarosService, RpcName } from './service.js';
+import { CallScope, type InFlightGate } from './context.js';
+import { toStatus } from './status.js';
+import { loadFarosDefinition, loadReflectionDefinition } from './proto.js';
+
+export interface GrpcDeps { service: FarosService; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits }
+
+type Unary = (req: unknown, ctx: CallScope) => Promise<object>;
+
+const deadlineOf = (call: { getDeadline(): grpc.Deadline }): number => {
+  const d = call.getDeadline();
+  return d instanceof Date ? d.getTime() : d;
+};
+
+/** Wait for the write buffer to drain, or for the call to go away. */
+const drained = (call: grpc.ServerDuplexStream<unknown, object>): Promise<void> => new Promise((resolve) => {
+  const done = (): void => { call.off('drain', done); call.off('close', done); call.off('cancelled', done); resolve(); };
+  call.on('drain', done); call.on('close', done); call.on('cancelled', done);
+});
+
+const grpcCodeName = (code: number): string => grpc.status[code] ?? String(code);
+
+export class GrpcServer {
+  readonly server: grpc.Server;
+  readonly health: HealthImplementation;
+  private readonly serviceDef: grpc.ServiceDefinition;
+
+  constructor(private readonly deps: GrpcDeps, mapIds: readonly string[]) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': deps.limits.maxMessageBytes,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+    });
+    const pkg = grpc.loadPackageDefinition(loadFarosDefinition()) as unknown as { faros: { v1: { Faros: grpc.ServiceClientConstructor } } };
+    this.serviceDef = pkg.faros.v1.Faros.service;
+    const s = deps.service;
+    this.server.addService(this.serviceDef, {
+      updateDriver: this.unary('UpdateDriver', (r, c) => s.updateDriver(r, c)),
+      removeDriver: this.unary('RemoveDriver', (r, c) => s.removeDriver(r, c)),
+      getDriver: this.unary('GetDriver', (r, c) => s.getDriver(r, c)),
+      nearby: this.unary('Nearby', (r, c) => s.nearby(r, c)),
+      listMaps: this.unary('ListMaps', (r, c) => s.listMaps(r, c)),
+      streamDriverUpdates: (call: grpc.ServerDuplexStream<unknown, object>) => { void this.stream(call); },
+    });
+    const initial: Record<string, ServingStatus> = { '': 'NOT_SERVING', 'faros.v1.Faros': 'NOT_SERVING' };
+    for (const id of mapIds) initial[id] = 'NOT_SERVING';
+    this.health = new HealthImplementation(initial);
+    this.health.addToServer(this.server);
+    new ReflectionService(loadReflectionDefinition()).addToServer(this.server);
+  }
+
+  bind(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+  }
+
+  /** Stop taking calls; wait up to graceMs for running ones, then cut them. */
+  shutdown(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);
+      this.server.tryShutdown(() => { clearTimeout(t); resolve(); });
+    });
+  }
+
+  private finish(method: RpcName, t0: bigint, code: number, err?: { message: string; internal: boolean }): void {
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const name = grpcCodeName(code);
+    this.deps.metrics.observeCall('grpc', method, name, seconds);
+    const { log, sampler } = this.deps;
+    if (err) {
+      const suppressed = sampler.admitError();
+      if (suppressed !== undefined) (err.internal ? log.error : log.warn).call(log, { proto: 'grpc', method, code: name, ms: seconds * 1000, suppressed }, err.message);
+    } else if (sampler.sampleOk()) log.info({ proto: 'grpc', method, code: name, ms: seconds * 1000, sampled: true }, 'request');
+  }
+
+  private unary(method: RpcName, fn: Unary): grpc.handleUnaryCall<unknown, object> {
+    return (call, callback) => {
+      const t0 = process.hrtime.bigint();
+      const fail = (e: unknown): void => {
+        const s = toStatus(e);
+        this.finish(method, t0, s.grpc, s);
+        callback({ code: s.grpc, details: s.message });
+      };
+      try { this.deps.gate.enter(); } catch (e) { fail(e); return; }
+      const scope = new CallScope(deadlineOf(call));
+      call.on('cancelled', () => scope.cancel());
+      fn(call.request, scope).then(
+        (res) => { this.finish(method, t0, grpc.status.OK); callback(null, res); },
+        fail,
+      ).finally(() => { scope.dispose(); this.deps.gate.leave(); });
+    };
+  }
+
+  /** One response per request message, in order; read one batch at a time so a fast client is held back by HTTP/2 flow control. */
+  private async stream(call: grpc.ServerDuplexStream<unknown, object>): Promise<void> {
+    const scope = new CallScope(deadlineOf(call));
+    call.on('cancelled', () => scope.cancel());
+    const method: RpcName = 'StreamDriverUpdates';
+    try {
+      for await (const batch of call) {
+        const t0 = process.hrtime.bigint();
+        let res: object;
+        try {
+          this.deps.gate.enter();
+        } catch (e) {
+          // Busy: refuse this batch item by item, keep the stream.
+          const s = toStatus(e);
+          const ups = ((batch as { updates?: { driverId?: string }[] }).updates ?? []);
+          res = { accepted: 0, rejected: ups.map((u, index) => ({ index, driverId: u.driverId ?? '', code: s.code, message: s.message })) };
+          this.finish(method, t0, s.grpc, s);
+          if (!call.write(res)) await drained(call);
+          continue;
+        }
+        try { res = await this.deps.service.updateDrivers(batch, scope); } finally { this.deps.gate.leave(); }
+        this.finish(method, t0, grpc.status.OK);
+        if (scope.signal.aborted) break;
+        if (!call.write(res)) await drained(call);
+      }
+      if (!scope.signal.aborted) call.end();
+    } catch (e) {
+      const s = toStatus(e);
+      this.finish(method, process.hrtime.bigint(), s.grpc, s);
+      if (!call.cancelled) call.emit('error', { code: s.grpc, details: s.message });
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  /** Health: "" and faros.v1.Faros follow overall readiness; one entry per map ID. */
+  setServing(service: string, serving: boolean): void { this.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING'); }
+}

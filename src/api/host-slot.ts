@@ -1,0 +1,27 @@
+// The servers bind before the host exists (the instance name defaults to
+// hostname:<actual gRPC port>, known only after binding). Until the host is
+// attached every call is UNAVAILABLE and health says NOT_SERVING.
+import { FarosError } from '../errors.js';
+import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from '../node/host.js';
+import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
+
+export class HostSlot implements ShardHost {
+  private target: ShardHost | undefined;
+
+  attach(host: ShardHost): void { this.target = host; }
+
+  private get h(): ShardHost {
+    if (!this.target) throw new FarosError('UNAVAILABLE', 'the server is starting; retry shortly');
+    return this.target;
+  }
+
+  get name(): string { return this.target?.name ?? ''; }
+  maps(): MapInfoView[] { return this.target?.maps() ?? []; }
+  checkMap(mapId: string): void { this.h.checkMap(mapId); }
+  ready(): boolean { return this.target?.ready() ?? false; }
+  update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> { return this.h.update(mapId, updates, opts); }
+  remove(mapId: string, driverId: string, opts?: CallOptions): Promise<boolean> { return this.h.remove(mapId, driverId, opts); }
+  get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> { return this.h.get(mapId, driverId, opts); }
+  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> { return this.h.nearby(mapId, q, opts); }
+  async close(): Promise<void> { await this.target?.close(); }
+}

@@ -1,0 +1,160 @@
+// HTTP/JSON gateway (node:http, proto3 JSON mapping) with the same service,
+// validation and error mapping as gRPC, plus /metrics, /healthz and /readyz.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FarosError } from '../errors.js';
+import type { Logger, RequestLogSampler } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Limits } from '../config.js';
+import type { ShardHost } from '../node/host.js';
+import type { FarosService } from './service.js';
+import { CallScope, type InFlightGate } from './context.js';
+import { parseJsonBody, type JsonMessage } from './json.js';
+import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js';
+
+export interface HttpDeps { service: FarosService; host: ShardHost; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits }
+
+type Params = Record<string, string>;
+interface Route {
+  name: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  pattern: RegExp;
+  /** Request message type of the body, for POST routes. */
+  body?: JsonMessage;
+  /** Answers with a message (JSON) unless it writes the response itself. */
+  run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
+  /** Counts against --max-in-flight (the RPC routes). */
+  gated: boolean;
+}
+
+const seg = '([^/]+)';
+const ROUTES: Route[] = [
+  { name: 'UpdateDriver', method: 'POST', pattern: /^\/v1\/drivers:update$/, body: 'UpdateDriverRequest', gated: true, run: (d, r, s) => d.service.updateDriver(r.body, s) },
+  { name: 'UpdateDrivers', method: 'POST', pattern: /^\/v1\/drivers:batchUpdate$/, body: 'UpdateDriversRequest', gated: true, run: (d, r, s) => d.service.updateDrivers(r.body, s) },
+  { name: 'RemoveDriver', method: 'DELETE', pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`), gated: true, run: (d, r, s) => d.service.removeDriver(r.params, s) },
+  { name: 'GetDriver', method: 'GET', pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`), gated: true, run: (d, r, s) => d.service.getDriver(r.params, s) },
+  { name: 'Nearby', method: 'POST', pattern: /^\/v1\/nearby$/, body: 'NearbyRequest', gated: true, run: (d, r, s) => d.service.nearby(r.body, s) },
+  { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, gated: true, run: (d, r, s) => d.service.listMaps({}, s) },
+  {
+    name: 'metrics', method: 'GET', pattern: /^\/metrics$/, gated: false,
+    run: async (d, _r, _s, res) => { const text = await d.metrics.text(); res.writeHead(200, { 'content-type': d.metrics.contentType() }).end(text); return undefined; },
+  },
+  { name: 'healthz', method: 'GET', pattern: /^\/healthz$/, gated: false, run: async () => ({ status: 'ok' }) },
+  {
+    name: 'readyz', method: 'GET', pattern: /^\/readyz$/, gated: false,
+    run: async (d, _r, _s, res) => {
+      if (d.host.ready()) return { status: 'ready' };
+      const loading = d.host.maps().map((m) => m.mapId).filter((id) => { try { d.host.checkMap(id); return false; } catch { return true; } });
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'loading', loading }));
+      return undefined;
+    },
+  },
+];
+
+/** ESP's X-Server-Timeout (seconds) sets a deadline on a gateway call. */
+function deadlineOf(req: IncomingMessage): number {
+  const h = req.headers['x-server-timeout'];
+  if (h === undefined) return Infinity;
+  const s = Number(h);
+  if (!Number.isFinite(s) || s <= 0) throw new FarosError('INVALID_ARGUMENT', `X-Server-Timeout = "${String(h)}" is not a positive number of seconds`);
+  return Date.now() + s * 1000;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > limit) { reject(new BodyTooLargeError(limit)); req.removeAllListeners('data'); req.resume(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function match(method: string, path: string): { route: Route; params: Params } {
+  const allowed: string[] = [];
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    if (route.method !== method) { allowed.push(route.method); continue; }
+    let params: Params = {};
+    if (m.length > 1) {
+      try { params = { mapId: decodeURIComponent(m[1]!), driverId: decodeURIComponent(m[2]!) }; } catch {
+        throw new FarosError('INVALID_ARGUMENT', `the path ${path} has a malformed %-escape; percent-encode map and driver IDs`);
+      }
+    }
+    return { route, params };
+  }
+  if (allowed.length > 0) throw new RouteError(405, `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, allowed.join(', '));
+  throw new RouteError(404, `no route ${method} ${path}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`);
+}
+
+export class HttpGateway {
+  readonly server: Server;
+
+  constructor(private readonly deps: HttpDeps) {
+    this.server = createServer((req, res) => { void this.handle(req, res); });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => { this.server.off('error', reject); resolve((this.server.address() as AddressInfo).port); });
+    });
+  }
+
+  /** Stop accepting; let running requests finish up to graceMs, then cut connections. */
+  shutdown(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.server.closeAllConnections(); }, graceMs);
+      this.server.close(() => { clearTimeout(t); resolve(); });
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    const path = (req.url ?? '/').split('?')[0]!;
+    let name = 'unknown';
+    let gated = false;
+    let scope: CallScope | undefined;
+    try {
+      const { route, params } = match(req.method ?? 'GET', path);
+      name = route.name;
+      if (route.gated) { this.deps.gate.enter(); gated = true; }
+      scope = new CallScope(deadlineOf(req));
+      const s = scope;
+      res.on('close', () => { if (!res.writableFinished) s.cancel(); });
+      const body = route.body ? parseJsonBody(await readBody(req, this.deps.limits.maxMessageBytes), route.body) : {};
+      const out = await route.run(this.deps, { params, body }, scope, res);
+      if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+      this.finish(name, t0, res.statusCode);
+    } catch (e) {
+      const s = toStatus(e);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (e instanceof RouteError && e.allow) headers.allow = e.allow;
+      if (e instanceof BodyTooLargeError) headers.connection = 'close';
+      if (!res.headersSent) res.writeHead(s.http, headers).end(errorJson(s));
+      this.finish(name, t0, s.http, s);
+    } finally {
+      scope?.dispose();
+      if (gated) this.deps.gate.leave();
+    }
+  }
+
+  private finish(method: string, t0: bigint, code: number, err?: { message: string; internal: boolean }): void {
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    this.deps.metrics.observeCall('http', method, code, seconds);
+    const { log, sampler } = this.deps;
+    if (err) {
+      const suppressed = sampler.admitError();
+      if (suppressed !== undefined) (err.internal ? log.error : log.warn).call(log, { proto: 'http', method, code, ms: seconds * 1000, suppressed }, err.message);
+    } else if (sampler.sampleOk() && method !== 'metrics') log.info({ proto: 'http', method, code, ms: seconds * 1000, sampled: true }, 'request');
+  }
+}

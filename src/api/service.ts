@@ -1,0 +1,134 @@
+// The RPCs, written once for both protocols. Every handler reads the same
+// way: validate (args) → host call with the deadline signal (operation) →
+// response message. Errors are thrown as FarosError and mapped in status.ts.
+import { FarosError } from '../errors.js';
+import type { Metrics, MapMetrics } from '../metrics.js';
+import type { Limits } from '../config.js';
+import type { ShardHost } from '../node/host.js';
+import type { DriverUpdate } from '../model/types.js';
+import * as v from './validate.js';
+import * as wire from './wire.js';
+import { untilAborted, type CallContext } from './context.js';
+
+export type RpcName = 'UpdateDriver' | 'StreamDriverUpdates' | 'RemoveDriver' | 'GetDriver' | 'Nearby' | 'ListMaps';
+
+/** Which RPCs write and what routes them (the proxy of a later step shards on this key). */
+export const RPC_TABLE: Readonly<Record<RpcName, { writes: boolean; routingKey: string }>> = Object.freeze({
+  UpdateDriver: { writes: true, routingKey: 'map_id' },
+  StreamDriverUpdates: { writes: true, routingKey: 'updates[].map_id (each item)' },
+  RemoveDriver: { writes: true, routingKey: 'map_id' },
+  GetDriver: { writes: false, routingKey: 'map_id' },
+  Nearby: { writes: false, routingKey: 'map_id' },
+  ListMaps: { writes: false, routingKey: '(none: every map)' },
+});
+
+const outOfRange = (message: string, mapId: string): FarosError =>
+  new FarosError('OUT_OF_RANGE', `${message}; report a point on or near a road of map "${mapId}"`);
+
+export class FarosService {
+  constructor(private readonly host: ShardHost, private readonly limits: Limits, private readonly metrics: Metrics) {}
+
+  private mapMetrics(mapId: string): MapMetrics | undefined { return this.metrics.knownMap(mapId); }
+
+  async updateDriver(req: unknown, ctx: CallContext): Promise<wire.UpdateDriverResponseMsg> {
+    let valid: v.ValidUpdate;
+    try { valid = v.updateRequest(req, Date.now()); } catch (e) {
+      this.countInvalid(req);
+      throw e;
+    }
+    const { mapId, update } = valid;
+    this.host.checkMap(mapId);
+    const [r] = await untilAborted(this.host.update(mapId, [update], { signal: ctx.signal }), ctx.signal);
+    const m = this.mapMetrics(mapId);
+    if (!r) throw new FarosError('INTERNAL', 'the host returned no result for the update');
+    if (!r.ok) { m?.updates.refused_out_of_range.inc(); throw outOfRange(r.message, mapId); }
+    if (m) { (r.stale ? m.updates.stale : m.updates.applied).inc(); m.snapDistance.observe(r.snapped.distanceM); }
+    return wire.updateResponse(r);
+  }
+
+  /** One UpdateDriversRequest (a stream message or an HTTP batchUpdate): a bad item rejects that item only. */
+  async updateDrivers(req: unknown, ctx: CallContext): Promise<wire.UpdateDriversResponseMsg> {
+    const items = v.batchRequest(req, Date.now(), this.limits.maxBatchSize);
+    const rejected: wire.UpdateErrorMsg[] = [];
+    let accepted = 0;
+    const groups = new Map<string, { index: number; update: DriverUpdate }[]>();
+    for (const it of items) {
+      if (!it.ok) {
+        this.mapMetrics(it.mapId)?.updates.invalid.inc();
+        rejected.push({ index: it.index, driverId: it.driverId, code: it.error.code, message: it.error.message });
+        continue;
+      }
+      let g = groups.get(it.valid.mapId);
+      if (!g) { g = []; groups.set(it.valid.mapId, g); }
+      g.push({ index: it.index, update: it.valid.update });
+    }
+    for (const [mapId, group] of groups) {
+      const reject = (e: FarosError): void => { for (const x of group) rejected.push({ index: x.index, driverId: x.update.driverId, code: e.code, message: e.message }); };
+      let results;
+      try {
+        this.host.checkMap(mapId);
+        results = await untilAborted(this.host.update(mapId, group.map((x) => x.update), { signal: ctx.signal }), ctx.signal);
+      } catch (e) {
+        if (ctx.signal.aborted || !(e instanceof FarosError)) throw e;
+        reject(e);
+        continue;
+      }
+      const m = this.mapMetrics(mapId);
+      let applied = 0, stale = 0, refused = 0;
+      results.forEach((r, i) => {
+        const x = group[i]!;
+        if (r.ok) { accepted++; if (r.stale) stale++; else applied++; m?.snapDistance.observe(r.snapped.distanceM); return; }
+        refused++;
+        rejected.push({ index: x.index, driverId: x.update.driverId, code: r.code, message: outOfRange(r.message, mapId).message });
+      });
+      if (m) { m.updates.applied.inc(applied); m.updates.stale.inc(stale); m.updates.refused_out_of_range.inc(refused); }
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    return { accepted, rejected };
+  }
+
+  async removeDriver(req: unknown, ctx: CallContext): Promise<{ removed: boolean }> {
+    const { mapId, driverId } = v.driverKey(req);
+    this.host.checkMap(mapId);
+    const removed = await untilAborted(this.host.remove(mapId, driverId, { signal: ctx.signal }), ctx.signal);
+    return { removed };
+  }
+
+  async getDriver(req: unknown, ctx: CallContext): Promise<{ driver: wire.DriverMsg }> {
+    const { mapId, driverId } = v.driverKey(req);
+    this.host.checkMap(mapId);
+    const d = await untilAborted(this.host.get(mapId, driverId, { signal: ctx.signal }), ctx.signal);
+    if (!d) throw new FarosError('NOT_FOUND', `driver "${driverId}" is not on map "${mapId}": never reported, removed, or its last update is older than the map's TTL; send an update first`);
+    return { driver: wire.driver(d) };
+  }
+
+  async nearby(req: unknown, ctx: CallContext): Promise<wire.NearbyResponseMsg> {
+    let q: ReturnType<typeof v.nearbyRequest>;
+    try { q = v.nearbyRequest(req); } catch (e) {
+      this.countInvalid(req, 'nearby');
+      throw e;
+    }
+    this.host.checkMap(q.mapId);
+    const m = this.mapMetrics(q.mapId);
+    try {
+      const a = await untilAborted(this.host.nearby(q.mapId, q.query, { signal: ctx.signal }), ctx.signal);
+      m?.nearby.ok.inc();
+      m?.edgesExpanded.observe(a.stats.edgesExpanded);
+      return wire.nearbyResponse(a);
+    } catch (e) {
+      if (e instanceof FarosError && e.code === 'OUT_OF_RANGE') { m?.nearby.refused_out_of_range.inc(); throw outOfRange(e.message, q.mapId); }
+      m?.nearby.error.inc();
+      throw e;
+    }
+  }
+
+  async listMaps(_req: unknown, _ctx: CallContext): Promise<{ maps: wire.MapInfoMsg[] }> {
+    return { maps: this.host.maps().map(wire.mapInfo) };
+  }
+
+  private countInvalid(req: unknown, kind: 'update' | 'nearby' = 'update'): void {
+    const mapId = typeof req === 'object' && req !== null ? (req as { mapId?: unknown }).mapId : undefined;
+    const m = typeof mapId === 'string' ? this.mapMetrics(mapId) : undefined;
+    if (m) (kind === 'update' ? m.updates.invalid : m.nearby.invalid).inc();
+  }
+}

@@ -1,0 +1,163 @@
+// Every check of a request, shared by gRPC and the HTTP gateway. Input is the
+// proto-loader shape (lowerCamel names, int64 as string, enums as names,
+// defaults filled); the gateway's JSON is normalised to it first (json.ts).
+// Each message names the field, what was wrong and how to fix it.
+import { FarosError } from '../errors.js';
+import { LIMITS } from '../model/limits.js';
+import type { DriverUpdate, Metric, NearbyQuery } from '../model/types.js';
+
+export const MAX_ID_BYTES = 128;
+export const MAX_METADATA_PAIRS = 32;
+export const MAX_METADATA_BYTES = 1024;
+export const MAX_FUTURE_MS = 5 * 60_000;
+
+type Obj = Record<string, unknown>;
+
+/** Set by json.ts on a batch item that was not even well-formed JSON for its message. */
+export const ITEM_ERROR: unique symbol = Symbol('faros.itemError');
+
+const invalid = (msg: string): FarosError => new FarosError('INVALID_ARGUMENT', msg);
+
+function asObj(v: unknown, field: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${field} must be a message (JSON object)`);
+  return v as Obj;
+}
+
+function id(v: unknown, field: string, what: string): string {
+  if (v === undefined || v === null || v === '') throw invalid(`${field} is empty; set it to the ${what} (1 to ${MAX_ID_BYTES} bytes of UTF-8)`);
+  if (typeof v !== 'string') throw invalid(`${field} must be a string`);
+  const n = Buffer.byteLength(v, 'utf8');
+  if (n > MAX_ID_BYTES) throw invalid(`${field} is ${n} bytes of UTF-8; the limit is ${MAX_ID_BYTES}, use a shorter ${what}`);
+  return v;
+}
+
+/** A double: a number, or (proto3 JSON) a numeric string. */
+function double(v: unknown, field: string): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '') return Number(v); // "NaN", "Infinity" parse and are refused by the range checks
+  if (v === undefined || v === null) return 0;
+  throw invalid(`${field} must be a number`);
+}
+
+function latLng(v: unknown, field: string): { lat: number; lng: number } {
+  if (v === undefined || v === null) throw invalid(`${field} is missing; set ${field} to {lat, lng} in degrees (WGS84)`);
+  const o = asObj(v, field);
+  const lat = double(o.lat, `${field}.lat`), lng = double(o.lng, `${field}.lng`);
+  if (!Number.isFinite(lat) || lat < -90 || lat > 90) throw invalid(`${field}.lat = ${lat} is not a latitude; use degrees in [-90, 90]`);
+  if (!Number.isFinite(lng) || lng < -180 || lng > 180) throw invalid(`${field}.lng = ${lng} is not a longitude; use degrees in [-180, 180]`);
+  return { lat, lng };
+}
+
+/** map<string,string>: at most 32 pairs, 1 KiB of keys+values, no empty key. */
+function stringMap(v: unknown, field: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  const o = asObj(v, field);
+  const out: Record<string, string> = {};
+  let pairs = 0, bytes = 0;
+  for (const [k, val] of Object.entries(o)) {
+    if (k === '') throw invalid(`${field} has an empty key; every key must be a non-empty string`);
+    if (typeof val !== 'string') throw invalid(`${field}["${k}"] must be a string`);
+    pairs++;
+    bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(val, 'utf8');
+    out[k] = val;
+  }
+  if (pairs > MAX_METADATA_PAIRS) throw invalid(`${field} has ${pairs} pairs; the limit is ${MAX_METADATA_PAIRS}, send fewer`);
+  if (bytes > MAX_METADATA_BYTES) throw invalid(`${field} is ${bytes} bytes (keys + values, UTF-8); the limit is ${MAX_METADATA_BYTES}, shorten it`);
+  return out;
+}
+
+/** int64 ms since the epoch; 0 = server time; negative or > 5 min ahead refused. */
+function timestamp(v: unknown, field: string, nowMs: number): number {
+  let n: number;
+  if (v === undefined || v === null || v === '') n = 0;
+  else if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^-?\d+$/.test(v)) n = Number(v);
+  else throw invalid(`${field} must be an integer number of ms since the epoch (0 = server time), not ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n)) throw invalid(`${field} = ${String(v)} is not a whole number of ms in range; send ms since the epoch, e.g. ${nowMs}`);
+  if (n < 0) throw invalid(`${field} = ${n} is negative; send ms since the epoch, or 0 for server time`);
+  if (n === 0) return nowMs;
+  if (n > nowMs + MAX_FUTURE_MS) throw invalid(`${field} = ${n} is ${((n - nowMs) / 1000).toFixed(0)} s in the future (limit 300 s); check the client clock and that the unit is ms`);
+  return n;
+}
+
+/** 0 (unset) → default; otherwise (0, max], no clamping. */
+function limit(v: unknown, field: string, max: number, def: number, unit: string): number {
+  const n = double(v, field);
+  if (n === 0) return def;
+  if (!Number.isFinite(n) || n < 0 || n > max) throw invalid(`${field} = ${n} is out of range; use (0, ${max}] ${unit}, or 0 for the default ${def}`);
+  return n;
+}
+
+function count(v: unknown, field: string): number {
+  const n = v === undefined || v === null ? 0 : typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`${field} must be an integer, not ${JSON.stringify(v)}`);
+  if (n === 0) return LIMITS.k.default;
+  if (n < LIMITS.k.min || n > LIMITS.k.max) throw invalid(`${field} = ${n} is out of range; use ${LIMITS.k.min} to ${LIMITS.k.max}, or 0 for the default ${LIMITS.k.default}`);
+  return n;
+}
+
+function metric(v: unknown, field: string): Metric {
+  switch (v) {
+    case undefined: case null: case 0: case 1: case 'METRIC_UNSPECIFIED': case 'METRIC_DISTANCE': return 'distance';
+    case 2: case 'METRIC_ETA': return 'eta';
+    default: throw invalid(`${field} = ${JSON.stringify(v)} is not a metric; use METRIC_DISTANCE or METRIC_ETA`);
+  }
+}
+
+export function mapId(v: unknown, field = 'map_id'): string { return id(v, field, 'map ID (see ListMaps)'); }
+
+export interface ValidUpdate { mapId: string; update: DriverUpdate }
+
+/** UpdateDriverRequest; `prefix` names the item inside a batch ("updates[3]."). */
+export function updateRequest(req: unknown, nowMs: number, prefix = ''): ValidUpdate {
+  const o = asObj(req, prefix === '' ? 'request' : prefix.slice(0, -1));
+  const pre = (o as { [ITEM_ERROR]?: unknown })[ITEM_ERROR];
+  if (pre !== undefined) throw pre;
+  const m = mapId(o.mapId, `${prefix}map_id`);
+  const driverId = id(o.driverId, `${prefix}driver_id`, 'driver ID');
+  const { lat, lng } = latLng(o.location, `${prefix}location`);
+  const timestampMs = timestamp(o.timestampMs, `${prefix}timestamp_ms`, nowMs);
+  const metadata = stringMap(o.metadata, `${prefix}metadata`);
+  return { mapId: m, update: { driverId, lat, lng, timestampMs, metadata } };
+}
+
+export type BatchItem = { index: number; ok: true; valid: ValidUpdate } | { index: number; ok: false; driverId: string; mapId: string; error: FarosError };
+
+/** UpdateDriversRequest: the batch itself must be well formed; each item is checked on its own. */
+export function batchRequest(req: unknown, nowMs: number, maxBatchSize: number): BatchItem[] {
+  const o = asObj(req, 'request');
+  const updates = o.updates ?? [];
+  if (!Array.isArray(updates)) throw invalid('updates must be a list of UpdateDriverRequest');
+  if (updates.length > maxBatchSize) throw new FarosError('RESOURCE_EXHAUSTED', `batch of ${updates.length} updates exceeds the limit of ${maxBatchSize} (--max-batch-size); split it into smaller batches`);
+  return updates.map((u, index): BatchItem => {
+    try {
+      return { index, ok: true, valid: updateRequest(u, nowMs, `updates[${index}].`) };
+    } catch (e) {
+      const item = (typeof u === 'object' && u !== null ? u : {}) as Obj;
+      return { index, ok: false, driverId: typeof item.driverId === 'string' ? item.driverId : '', mapId: typeof item.mapId === 'string' ? item.mapId : '', error: e as FarosError };
+    }
+  });
+}
+
+/** RemoveDriverRequest / GetDriverRequest. */
+export function driverKey(req: unknown): { mapId: string; driverId: string } {
+  const o = asObj(req, 'request');
+  return { mapId: mapId(o.mapId), driverId: id(o.driverId, 'driver_id', 'driver ID') };
+}
+
+export function nearbyRequest(req: unknown): { mapId: string; query: NearbyQuery } {
+  const o = asObj(req, 'request');
+  const m = mapId(o.mapId);
+  const { lat, lng } = latLng(o.location, 'location');
+  return {
+    mapId: m,
+    query: {
+      lat, lng,
+      k: count(o.k, 'k'),
+      metric: metric(o.metric, 'metric'),
+      maxDistanceM: limit(o.maxDistanceM, 'max_distance_m', LIMITS.maxDistanceM.max, LIMITS.maxDistanceM.default, 'metres'),
+      maxEtaS: limit(o.maxEtaS, 'max_eta_s', LIMITS.maxEtaS.max, LIMITS.maxEtaS.default, 'seconds'),
+      filter: stringMap(o.filter, 'filter'),
+    },
+  };
+}

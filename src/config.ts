@@ -1,0 +1,254 @@
+// One door for configuration: defaults ← config file (JSON) ← environment ←
+// flags, merged into one typed, frozen Options. Every error names the option
+// and the fix. Nothing here reads process.env or process.argv: the caller
+// (src/bin/*, src/cli/serve.ts) passes them in.
+import { readFileSync } from 'node:fs';
+import { hostname, availableParallelism } from 'node:os';
+import { isAbsolute, resolve, dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCatalog, MAP_ID, type MapEntry } from './mapbuild/catalog.js';
+import { profileNames } from './mapbuild/profile.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Limits {
+  /** Largest request message (gRPC `grpc.max_receive_message_length`, HTTP body), bytes. */
+  readonly maxMessageBytes: number;
+  /** Calls (and stream batches) being worked on at once in this process; more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxInFlight: number;
+  /** Updates per UpdateDriversRequest (stream message or HTTP batchUpdate). */
+  readonly maxBatchSize: number;
+}
+
+export interface Options {
+  /** Maps this process serves, resolved from the catalog and/or --map. */
+  readonly maps: readonly Readonly<MapEntry>[];
+  readonly host: string;
+  /** 0 = pick a free port. */
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly workers: number;
+  /** Compiled map cache; undefined = maps/.cache of the package. */
+  readonly cacheDir: string | undefined;
+  readonly logLevel: LogLevel;
+  /** Fraction of successful requests logged (errors are always logged at warn). */
+  readonly logSampleRate: number;
+  /** Instance name (stats.served_by, replicas); undefined = hostname:<actual gRPC port> (see instanceName()). */
+  readonly instanceName: string | undefined;
+  readonly limits: Readonly<Limits>;
+  /** How long shutdown waits for in-flight calls before cutting them. */
+  readonly shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) { super(message); this.name = 'ConfigError'; }
+}
+
+/** Everything that can be set, with its flag, env var, config-file key and default. */
+interface Setting {
+  key: string;
+  flag: string;
+  env: string;
+  help: string;
+  kind: 'int' | 'number' | 'string';
+  def?: number | string;
+  min?: number;
+  max?: number;
+}
+
+const cores = (): number => availableParallelism();
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'grpcPort', flag: 'grpc-port', env: 'FAROS_GRPC_PORT', kind: 'int', def: 50051, min: 0, max: 65535, help: 'gRPC port (0 = pick a free one)' },
+  { key: 'httpPort', flag: 'http-port', env: 'FAROS_HTTP_PORT', kind: 'int', def: 8080, min: 0, max: 65535, help: 'HTTP/JSON gateway, /metrics, /healthz, /readyz port (0 = pick a free one)' },
+  { key: 'host', flag: 'host', env: 'FAROS_HOST', kind: 'string', def: '0.0.0.0', help: 'address both servers bind to' },
+  { key: 'workers', flag: 'workers', env: 'FAROS_WORKERS', kind: 'int', min: 1, max: 256, help: 'worker threads (default: number of cores)' },
+  { key: 'cacheDir', flag: 'cache-dir', env: 'FAROS_CACHE_DIR', kind: 'string', help: 'compiled map cache directory (default maps/.cache)' },
+  { key: 'catalog', flag: 'maps', env: 'FAROS_MAPS', kind: 'string', help: 'map catalog JSON (default maps/maps.json); without --map every entry is served, with --map a bare ID is looked up in it' },
+  { key: 'logLevel', flag: 'log-level', env: 'FAROS_LOG_LEVEL', kind: 'string', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },
+  { key: 'logSampleRate', flag: 'log-sample-rate', env: 'FAROS_LOG_SAMPLE_RATE', kind: 'number', def: 0.01, min: 0, max: 1, help: 'fraction of successful requests logged' },
+  { key: 'instanceName', flag: 'instance-name', env: 'FAROS_INSTANCE_NAME', kind: 'string', help: 'instance name (default hostname:grpcPort)' },
+  { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'FAROS_MAX_MESSAGE_BYTES', kind: 'int', def: 4 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024, help: 'largest gRPC message / HTTP body accepted' },
+  { key: 'maxInFlight', flag: 'max-in-flight', env: 'FAROS_MAX_IN_FLIGHT', kind: 'int', def: 1024, min: 1, max: 1_000_000, help: 'calls worked on at once before RESOURCE_EXHAUSTED' },
+  { key: 'maxBatchSize', flag: 'max-batch-size', env: 'FAROS_MAX_BATCH_SIZE', kind: 'int', def: 10_000, min: 1, max: 1_000_000, help: 'updates per batch (stream message or batchUpdate)' },
+  { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'FAROS_SHUTDOWN_GRACE_MS', kind: 'int', def: 10_000, min: 0, max: 600_000, help: 'wait for in-flight calls on SIGTERM before cutting them' },
+];
+
+/** node:util parseArgs options for `faros serve`. */
+export const SERVE_FLAGS = {
+  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+  map: { type: 'string' as const, multiple: true as const },
+  config: { type: 'string' as const },
+  help: { type: 'boolean' as const, short: 'h' },
+};
+
+export const SERVE_USAGE = `faros serve — gRPC + HTTP/JSON server
+
+Usage:
+  faros serve [--map ID | --map ID=PATH.osm.pbf[,profile=car][,ttl=300][,snap=200]]... [options]
+
+  --map ID                   serve map ID of the catalog (repeatable)
+  --map ID=PATH[,k=v...]     serve an OSM file under ID; profile=${profileNames().join('|')}, ttl=seconds, snap=metres
+  --config FILE              JSON config file (keys: the camelCase names below, "maps": [--map values]) (env FAROS_CONFIG)
+${SETTINGS.map((s) => `  --${s.flag.padEnd(24)} ${s.help}${s.def !== undefined ? ` (default ${s.def})` : ''} (env ${s.env})`).join('\n')}
+  -h, --help                 this help
+
+Precedence: defaults < config file < environment < flags.`;
+
+export interface ConfigInput {
+  /** Parsed flags (values of SERVE_FLAGS). */
+  flags: Record<string, string | string[] | boolean | undefined>;
+  env: Record<string, string | undefined>;
+  /** Directory relative paths of flags and env resolve against. */
+  cwd: string;
+}
+
+type Source = { value: unknown; where: string; base: string };
+
+/** Merge defaults ← config file ← env ← flags into frozen Options; throws ConfigError naming the option. */
+export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
+  const configFile = (flags.config as string | undefined) ?? env.FAROS_CONFIG;
+  let file: Record<string, unknown> = {};
+  let fileBase = cwd;
+  if (configFile !== undefined && configFile !== '') {
+    const path = resolve(cwd, configFile);
+    fileBase = dirname(path);
+    try {
+      file = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`--config ${configFile}: cannot read it as JSON (${(e as Error).message}); pass a JSON object file`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(`--config ${configFile}: expected a JSON object like {"grpcPort": 50051}`);
+    const known = new Set([...SETTINGS.map((s) => s.key), 'maps']);
+    for (const k of Object.keys(file)) if (!known.has(k)) throw new ConfigError(`--config ${configFile}: unknown key "${k}"; known keys: ${[...known].join(', ')}`);
+  }
+
+  const pick = (s: Setting): Source | undefined => {
+    const f = flags[s.flag];
+    if (f !== undefined) return { value: f, where: `--${s.flag}`, base: cwd };
+    const e = env[s.env];
+    if (e !== undefined && e !== '') return { value: e, where: `${s.env}`, base: cwd };
+    if (file[s.key] !== undefined) return { value: file[s.key], where: `"${s.key}" in ${configFile}`, base: fileBase };
+    return undefined;
+  };
+  const v: Record<string, number | string | undefined> = {};
+  const bases: Record<string, string> = {};
+  for (const s of SETTINGS) {
+    const src = pick(s);
+    if (!src) { v[s.key] = s.def; continue; }
+    bases[s.key] = src.base;
+    v[s.key] = convert(s, src);
+  }
+
+  const logLevel = v.logLevel as string;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`log level "${logLevel}" (--log-level / FAROS_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);
+  const host = v.host as string;
+  if (host === '') throw new ConfigError('--host must not be empty; use 0.0.0.0 for every interface or 127.0.0.1 for local only');
+
+  // Maps: an explicit catalog and/or --map; the bundled catalog when neither is given.
+  const mapSpecs: { spec: string; where: string; base: string }[] = [];
+  const flagMaps = flags.map as string[] | undefined;
+  if (flagMaps && flagMaps.length > 0) for (const m of flagMaps) mapSpecs.push({ spec: m, where: '--map', base: cwd });
+  else if (Array.isArray(file.maps)) for (const m of file.maps) mapSpecs.push({ spec: String(m), where: `"maps" in ${configFile}`, base: fileBase });
+  else if (file.maps !== undefined) throw new ConfigError(`"maps" in ${configFile} must be an array of --map values like ["monaco-car", "city=city.osm.pbf,profile=car"]`);
+  const catalogPath = v.catalog === undefined ? undefined : resolve(bases.catalog ?? cwd, v.catalog as string);
+  let catalog: MapEntry[] | undefined;
+  const getCatalog = (): MapEntry[] => {
+    if (!catalog) {
+      try { catalog = catalogPath ? loadCatalog(catalogPath) : loadCatalog(); } catch (e) {
+        throw new ConfigError(`map catalog (--maps / FAROS_MAPS): ${(e as Error).message}`);
+      }
+    }
+    return catalog;
+  };
+  // --map given: exactly those maps (a bare ID is looked up in the catalog); otherwise the whole catalog.
+  const maps: MapEntry[] = mapSpecs.length === 0 ? [...getCatalog()] : mapSpecs.map((m) => parseMapSpec(m.spec, m.where, m.base, getCatalog));
+  const seen = new Set<string>();
+  for (const m of maps) {
+    if (seen.has(m.id)) throw new ConfigError(`map "${m.id}" is configured twice (catalog and/or --map); give each map one ID`);
+    seen.add(m.id);
+  }
+  if (maps.length === 0) throw new ConfigError('no maps configured; pass --map ID=PATH.osm.pbf or a catalog with --maps FILE');
+
+  const grpcPort = v.grpcPort as number;
+  const opts: Options = {
+    maps: Object.freeze(maps.map((m) => Object.freeze({ ...m }))),
+    host,
+    grpcPort,
+    httpPort: v.httpPort as number,
+    workers: (v.workers as number | undefined) ?? cores(),
+    cacheDir: v.cacheDir === undefined ? undefined : resolve(bases.cacheDir ?? cwd, v.cacheDir as string),
+    logLevel: logLevel as LogLevel,
+    logSampleRate: v.logSampleRate as number,
+    instanceName: v.instanceName as string | undefined,
+    limits: Object.freeze({ maxMessageBytes: v.maxMessageBytes as number, maxInFlight: v.maxInFlight as number, maxBatchSize: v.maxBatchSize as number }),
+    shutdownGraceMs: v.shutdownGraceMs as number,
+  };
+  if (opts.instanceName === '') throw new ConfigError('--instance-name must not be empty');
+  return Object.freeze(opts);
+}
+
+function convert(s: Setting, src: Source): number | string {
+  const { value, where } = src;
+  if (s.kind === 'string') {
+    if (typeof value !== 'string') throw new ConfigError(`${where} must be a string, not ${JSON.stringify(value)}`);
+    return value;
+  }
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const range = `${s.min ?? '-∞'}..${s.max ?? '∞'}`;
+  if (!Number.isFinite(n) || (s.kind === 'int' && !Number.isInteger(n))) {
+    throw new ConfigError(`${where} must be ${s.kind === 'int' ? 'an integer' : 'a number'} in ${range}, not ${JSON.stringify(value)}`);
+  }
+  if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new ConfigError(`${where} = ${n} is out of range; use ${range}`);
+  return n;
+}
+
+/** The configured instance name, or hostname:port once the gRPC port is bound. */
+export function instanceName(opts: Options, boundGrpcPort: number): string {
+  return opts.instanceName ?? `${hostname()}:${boundGrpcPort}`;
+}
+
+/** `ID` (a catalog entry) or `ID=PATH[,profile=P][,ttl=S][,snap=M]`. */
+export function parseMapSpec(spec: string, where: string, base: string, catalog: () => MapEntry[]): MapEntry {
+  const eq = spec.indexOf('=');
+  if (eq < 0) {
+    const id = spec.trim();
+    const hit = catalog().find((m) => m.id === id);
+    if (!hit) throw new ConfigError(`${where} ${spec}: no map "${id}" in the catalog (have ${catalog().map((m) => m.id).join(', ')}); or pass ${id}=PATH.osm.pbf`);
+    return { ...hit };
+  }
+  const id = spec.slice(0, eq);
+  const [path, ...pairs] = spec.slice(eq + 1).split(',');
+  if (!MAP_ID.test(id)) throw new ConfigError(`${where} ${spec}: map ID "${id}" must be lower-case letters, digits, "_", "-", "." (e.g. andorra-car)`);
+  if (!path) throw new ConfigError(`${where} ${spec}: missing the OSM file after "="; e.g. --map ${id}=maps/monaco.osm.pbf`);
+  const entry: MapEntry = { id, file: isAbsolute(path) ? path : resolve(base, path), profile: 'car', snapRadiusM: 200, ttlS: 300 };
+  for (const p of pairs) {
+    const [k, val, extra] = p.split('=');
+    if (val === undefined || extra !== undefined) throw new ConfigError(`${where} ${spec}: "${p}" is not key=value; keys are profile, ttl, snap`);
+    if (k === 'profile') {
+      if (!profileNames().includes(val)) throw new ConfigError(`${where} ${spec}: unknown profile "${val}"; have ${profileNames().join(', ')}`);
+      entry.profile = val;
+    } else if (k === 'ttl') {
+      const n = Number(val);
+      if (!(Number.isFinite(n) && n > 0)) throw new ConfigError(`${where} ${spec}: ttl must be seconds above 0, not "${val}"`);
+      entry.ttlS = n;
+    } else if (k === 'snap') {
+      const n = Number(val);
+      if (!(Number.isFinite(n) && n > 0 && n <= 10_000)) throw new ConfigError(`${where} ${spec}: snap must be metres in (0, 10000], not "${val}"`);
+      entry.snapRadiusM = n;
+    } else {
+      throw new ConfigError(`${where} ${spec}: unknown key "${k}"; keys are profile, ttl, snap`);
+    }
+  }
+  return entry;
+}
+
+/** Parse `faros serve` flags; throws ConfigError on an unknown or malformed flag. */
+export function parseServeFlags(argv: string[]): Record<string, string | string[] | boolean | undefined> {
+  try {
+    return parseArgs({ args: argv, options: SERVE_FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}; see faros serve --help`);
+  }
+}

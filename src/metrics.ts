@@ -1,0 +1,109 @@
+// Every Prometheus metric of the process, defined here and nowhere else.
+// Names: faros_<what>_<base unit>, counters end in _total. Hot paths use
+// pre-bound children (a label lookup per observe costs more than the observe).
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import type { MapInfoView } from './node/host.js';
+
+export type UpdateResultLabel = 'applied' | 'stale' | 'refused_out_of_range' | 'invalid';
+export type NearbyResultLabel = 'ok' | 'refused_out_of_range' | 'invalid' | 'error';
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Per-map children, bound once when the map is configured. */
+export interface MapMetrics {
+  updates: Record<UpdateResultLabel, { inc(n?: number): void }>;
+  nearby: Record<NearbyResultLabel, { inc(n?: number): void }>;
+  snapDistance: { observe(v: number): void };
+  edgesExpanded: { observe(v: number): void };
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly loop: IntervalHistogram;
+  private readonly perMap = new Map<string, MapMetrics>();
+  private readonly callChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+
+  readonly grpcRequests = new Counter({ name: 'faros_grpc_requests_total', help: 'gRPC calls finished, by method and status code name', labelNames: ['method', 'code'] as const, registers: [this.registry] });
+  readonly grpcDuration = new Histogram({ name: 'faros_grpc_request_duration_seconds', help: 'gRPC call latency (a stream counts per batch)', labelNames: ['method', 'code'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly httpRequests = new Counter({ name: 'faros_http_requests_total', help: 'HTTP requests finished, by method (RPC or route name) and HTTP status', labelNames: ['method', 'code'] as const, registers: [this.registry] });
+  readonly httpDuration = new Histogram({ name: 'faros_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'code'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly updates = new Counter({ name: 'faros_updates_total', help: 'Driver updates by map and result', labelNames: ['map_id', 'result'] as const, registers: [this.registry] });
+  readonly nearby = new Counter({ name: 'faros_nearby_total', help: 'Nearby queries by map and result', labelNames: ['map_id', 'result'] as const, registers: [this.registry] });
+  readonly snapDistance = new Histogram({ name: 'faros_snap_distance_meters', help: 'Distance from a reported point to the road it snapped onto', labelNames: ['map_id'] as const, buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [this.registry] });
+  readonly edgesExpanded = new Histogram({ name: 'faros_nearby_edges_expanded', help: 'Road graph edges expanded per nearby query', labelNames: ['map_id'] as const, buckets: [1, 10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000], registers: [this.registry] });
+  readonly inFlight = new Gauge({ name: 'faros_in_flight_requests', help: 'Calls and stream batches being worked on', registers: [this.registry] });
+  readonly workerQueueDepth = new Gauge({ name: 'faros_worker_queue_depth', help: 'Tasks waiting for a worker thread', registers: [this.registry] });
+  readonly arenaBytes = new Gauge({ name: 'faros_arena_bytes', help: 'Driver store arena size per map', labelNames: ['map_id'] as const, registers: [this.registry] });
+  readonly mapLoadSeconds = new Gauge({ name: 'faros_map_load_seconds', help: 'Time to load (or compile) a map at start', labelNames: ['map_id'] as const, registers: [this.registry] });
+  readonly mapReady = new Gauge({ name: 'faros_map_ready', help: '1 when the map is loaded and served', labelNames: ['map_id'] as const, registers: [this.registry] });
+  readonly drivers: Gauge<'map_id'>;
+
+  constructor(private readonly maps: () => MapInfoView[]) {
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+    this.loop = monitorEventLoopDelay({ resolution: 10 });
+    this.loop.enable();
+    const self = this;
+    this.drivers = new Gauge({
+      name: 'faros_drivers', help: 'Drivers stored per map (collected on scrape)', labelNames: ['map_id'] as const, registers: [this.registry],
+      collect() { for (const m of self.maps()) this.set({ map_id: m.mapId }, m.drivers); },
+    });
+    // Collected in registration order: max, then p99, which resets the window.
+    new Gauge({
+      name: 'faros_event_loop_delay_max_seconds', help: 'Largest event-loop delay since the previous scrape', registers: [this.registry],
+      collect() { this.set(self.loop.max / 1e9); },
+    });
+    new Gauge({
+      name: 'faros_event_loop_delay_p99_seconds', help: 'P99 event-loop delay since the previous scrape', registers: [this.registry],
+      collect() {
+        this.set(self.loop.percentile(99) / 1e9);
+        self.loop.reset();
+      },
+    });
+  }
+
+  /** Pre-bound children for one map; call once per configured map. */
+  forMap(mapId: string): MapMetrics {
+    let m = this.perMap.get(mapId);
+    if (m) return m;
+    const u = (result: UpdateResultLabel) => this.updates.labels({ map_id: mapId, result });
+    const n = (result: NearbyResultLabel) => this.nearby.labels({ map_id: mapId, result });
+    m = {
+      updates: { applied: u('applied'), stale: u('stale'), refused_out_of_range: u('refused_out_of_range'), invalid: u('invalid') },
+      nearby: { ok: n('ok'), refused_out_of_range: n('refused_out_of_range'), invalid: n('invalid'), error: n('error') },
+      snapDistance: this.snapDistance.labels({ map_id: mapId }),
+      edgesExpanded: this.edgesExpanded.labels({ map_id: mapId }),
+    };
+    for (const k of Object.keys(m.updates) as UpdateResultLabel[]) m.updates[k].inc(0);
+    this.perMap.set(mapId, m);
+    return m;
+  }
+
+  /** Per-map children, or undefined for a map this process does not know (no label explosion from bad input). */
+  knownMap(mapId: string): MapMetrics | undefined { return this.perMap.get(mapId); }
+
+  /** Count and time one call; children are cached per (protocol, method, code). */
+  observeCall(protocol: 'grpc' | 'http', method: string, code: string | number, seconds: number): void {
+    const key = `${protocol} ${method} ${code}`;
+    let c = this.callChildren.get(key);
+    if (!c) {
+      const labels: LabelValues<'method' | 'code'> = { method, code: String(code) };
+      c = protocol === 'grpc'
+        ? { count: this.grpcRequests.labels(labels), duration: this.grpcDuration.labels(labels) }
+        : { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
+      this.callChildren.set(key, c);
+    }
+    c.count.inc();
+    c.duration.observe(seconds);
+  }
+
+  /** For the host (worker pool) to report its queue. */
+  setWorkerQueueDepth(n: number): void { this.workerQueueDepth.set(n); }
+  setArenaBytes(mapId: string, bytes: number): void { this.arenaBytes.set({ map_id: mapId }, bytes); }
+  setMapLoadSeconds(mapId: string, s: number): void { this.mapLoadSeconds.set({ map_id: mapId }, s); }
+  setMapReady(mapId: string, ready: boolean): void { this.mapReady.set({ map_id: mapId }, ready ? 1 : 0); }
+
+  contentType(): string { return this.registry.contentType; }
+  text(): Promise<string> { return this.registry.metrics(); }
+  close(): void { this.loop.disable(); }
+}
