@@ -1,128 +1,118 @@
-// One map shard: the road graph, the snapper, the driver store and the KNN
-// search, with the driver semantics of SEMANTICS.md (newest timestamp wins,
-// refused points leave state alone, TTL, exact-match filters).
+// One map shard in one thread: the road graph, the snapper, the ART driver
+// store and the KNN search, with the driver semantics of SEMANTICS.md and
+// issue 3 (newest timestamp wins, refused points leave state alone, TTL,
+// exact-match filters). The threaded shard (shard.ts) splits the same parts
+// over a writer and worker threads; this class is also what `faros knn` and
+// the tests use directly.
 import type { RoadGraph } from './graph/roadgraph.js';
 import { Snapper, isMiss } from './snap.js';
-import { KnnSearch, edgePos, type DriverSource, type EdgeVisitor } from './knn.js';
-import { compareUtf8 } from './ids.js';
+import { KnnSearch, edgePos } from './knn.js';
+import { DriverStore, driverView, type DriverRecord, type SnappedUpdate, type StoreOptions } from './store.js';
+import { StoreReader } from './store-reader.js';
+import { D_MS } from './records.js';
 import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, SnapMiss, UpdateResult } from './types.js';
 
 export const DEFAULT_MODEL_OPTIONS: Readonly<ModelOptions> = Object.freeze({ snapRadiusM: 200, ttlMs: 300_000 });
 
-interface DriverRec {
-  view: DriverView;
-  edge: number;
-  offD: number;
-  offT: number;
+export function outOfRange(what: string, lat: number, lng: number, nearestM: number, radiusM: number): string {
+  return `${what} (${lat}, ${lng}) is ${Number.isFinite(nearestM) ? `${nearestM.toFixed(1)} m` : 'infinitely far'} from the nearest road, beyond the snap radius of ${radiusM} m`;
 }
 
 export class Model {
   readonly options: ModelOptions;
+  readonly store: DriverStore;
   private readonly snapper: Snapper;
   private readonly knn: KnnSearch;
-  private readonly byId = new Map<string, number>();
-  private readonly recs: (DriverRec | undefined)[] = [];
-  private readonly free: number[] = [];
-  private readonly onEdge = new Map<number, Set<number>>();
+  private readonly reader: StoreReader;
 
-  constructor(readonly graph: RoadGraph, opts: Partial<ModelOptions> = {}) {
-    this.options = { ...DEFAULT_MODEL_OPTIONS, ...opts };
+  constructor(readonly graph: RoadGraph, opts: Partial<ModelOptions> & StoreOptions = {}) {
+    this.options = { snapRadiusM: opts.snapRadiusM ?? DEFAULT_MODEL_OPTIONS.snapRadiusM, ttlMs: opts.ttlMs ?? DEFAULT_MODEL_OPTIONS.ttlMs };
     this.snapper = new Snapper(graph);
     this.knn = new KnnSearch(graph);
+    this.store = new DriverStore(graph, opts);
+    this.reader = new StoreReader(graph, this.store.buffers);
   }
 
-  get size(): number { return this.byId.size; }
+  get size(): number { return this.store.size; }
 
   snap(lat: number, lng: number): Phantom | SnapMiss {
     return this.snapper.snap(lat, lng, this.options.snapRadiusM);
   }
 
   update(u: DriverUpdate): UpdateResult {
-    const snapped = this.snap(u.lat, u.lng);
-    if (isMiss(snapped)) {
-      return { ok: false, code: 'OUT_OF_RANGE', nearestM: snapped.nearestM, message: `point (${u.lat}, ${u.lng}) is ${snapped.nearestM.toFixed(1)} m from the nearest road, beyond the snap radius of ${this.options.snapRadiusM} m` };
-    }
-    const no = this.byId.get(u.driverId);
-    const old = no === undefined ? undefined : this.recs[no];
-    if (old && old.view.timestampMs > u.timestampMs) return { ok: true, snapped, stale: true };
-    const pos = edgePos(this.graph, snapped.segment, snapped.t);
-    const rec: DriverRec = {
-      view: { driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: { ...u.metadata }, snapped },
-      edge: pos.edge, offD: pos.offD, offT: pos.offT,
-    };
-    let n = no;
-    if (n === undefined) {
-      n = this.free.pop() ?? this.recs.length;
-      this.byId.set(u.driverId, n);
-    } else if (old) {
-      this.onEdge.get(old.edge)?.delete(n);
-    }
-    this.recs[n] = rec;
-    let set = this.onEdge.get(rec.edge);
-    if (!set) { set = new Set(); this.onEdge.set(rec.edge, set); }
-    set.add(n);
-    return { ok: true, snapped, stale: false };
+    return this.updateBatch([u])[0];
+  }
+
+  /** Snap and store a batch as one publication. */
+  updateBatch(us: readonly DriverUpdate[]): UpdateResult[] {
+    const out: UpdateResult[] = new Array(us.length);
+    const ok: SnappedUpdate[] = [];
+    const at: number[] = [];
+    us.forEach((u, i) => {
+      const s = this.snap(u.lat, u.lng);
+      if (isMiss(s)) {
+        out[i] = { ok: false, code: 'OUT_OF_RANGE', nearestM: s.nearestM, message: outOfRange('point', u.lat, u.lng, s.nearestM, this.options.snapRadiusM) };
+        return;
+      }
+      out[i] = { ok: true, snapped: s, stale: false };
+      ok.push({ ...u, segment: s.segment, t: s.t, snapM: s.distanceM });
+      at.push(i);
+    });
+    const stale = this.store.apply(ok);
+    stale.forEach((st, j) => { if (st) (out[at[j]] as { stale: boolean }).stale = true; });
+    return out;
   }
 
   remove(driverId: string): boolean {
-    const n = this.byId.get(driverId);
-    if (n === undefined) return false;
-    const rec = this.recs[n]!;
-    this.onEdge.get(rec.edge)?.delete(n);
-    this.recs[n] = undefined;
-    this.byId.delete(driverId);
-    this.free.push(n);
-    return true;
-  }
-
-  private live(rec: DriverRec, nowMs: number): boolean {
-    return nowMs - rec.view.timestampMs <= this.options.ttlMs;
+    return this.store.remove([driverId])[0];
   }
 
   get(driverId: string, nowMs = Date.now()): DriverView | undefined {
-    const n = this.byId.get(driverId);
-    const rec = n === undefined ? undefined : this.recs[n];
-    return rec && this.live(rec, nowMs) ? rec.view : undefined;
+    const d = this.store.get(driverId);
+    return d && nowMs - d.timestampMs <= this.options.ttlMs ? d : undefined;
   }
 
   /** Remove drivers past their TTL; returns how many. */
   sweep(nowMs = Date.now()): number {
-    let n = 0;
-    for (const [id, no] of [...this.byId]) {
-      const rec = this.recs[no];
-      if (rec && !this.live(rec, nowMs)) { this.remove(id); n++; }
-    }
-    return n;
+    const ids = this.store.expired(nowMs, this.options.ttlMs);
+    return ids.length ? this.store.remove(ids).filter(Boolean).length : 0;
+  }
+
+  exportSnapshot(onChunk: (records: DriverRecord[]) => Promise<void> | void, chunk?: number): Promise<number> {
+    return this.store.exportSnapshot(onChunk, chunk);
+  }
+
+  /** Apply exported records (newest timestamp wins against what is here). */
+  importRecords(records: readonly DriverRecord[]): number {
+    return this.store.apply(records).filter((s) => !s).length;
   }
 
   nearby(q: NearbyQuery): NearbyResult {
     const snapped = this.snap(q.lat, q.lng);
     if (isMiss(snapped)) {
-      return { ok: false, code: 'OUT_OF_RANGE', nearestM: snapped.nearestM, message: `query point (${q.lat}, ${q.lng}) is ${snapped.nearestM.toFixed(1)} m from the nearest road, beyond the snap radius of ${this.options.snapRadiusM} m` };
+      return { ok: false, code: 'OUT_OF_RANGE', nearestM: snapped.nearestM, message: outOfRange('query point', q.lat, q.lng, snapped.nearestM, this.options.snapRadiusM) };
     }
-    const nowMs = q.nowMs ?? Date.now();
-    const filter = q.filter && Object.keys(q.filter).length > 0 ? Object.entries(q.filter) : undefined;
-    const recs = this.recs;
-    const src: DriverSource = {
-      scanEdge: (edge: number, visit: EdgeVisitor) => {
-        const set = this.onEdge.get(edge);
-        if (set) for (const no of set) { const r = recs[no]!; visit(no, r.offD, r.offT); }
-      },
-      accept: (no: number) => {
-        const r = recs[no]!;
-        if (!this.live(r, nowMs)) return false;
-        if (filter) for (const [k, v] of filter) if (r.view.metadata[k] !== v) return false;
-        return true;
-      },
-      compareIds: (a: number, b: number) => compareUtf8(recs[a]!.view.driverId, recs[b]!.view.driverId),
-    };
-    const pos = edgePos(this.graph, snapped.segment, snapped.t);
-    const hits = this.knn.search(src, pos, { k: q.k, metric: q.metric, limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM });
-    return {
-      ok: true,
-      querySnapped: snapped,
-      stats: { ...this.knn.stats },
-      drivers: hits.map((h) => ({ driver: recs[h.driverNo]!.view, distanceM: h.distanceM, etaS: h.etaS })),
-    };
+    const r = this.reader;
+    const filter = q.filter && Object.keys(q.filter).length ? this.store.intern.filterPairs(q.filter) : new Uint32Array(0);
+    if (filter === undefined) return { ok: true, querySnapped: snapped, stats: { edgesExpanded: 0, candidatesSeen: 0 }, drivers: [] };
+    r.begin(q.nowMs ?? Date.now(), this.options.ttlMs, filter);
+    try {
+      const pos = edgePos(this.graph, snapped.segment, snapped.t);
+      const hits = this.knn.search(r, pos, { k: q.k, metric: q.metric, limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM });
+      const i32 = r.art.i32;
+      return {
+        ok: true,
+        querySnapped: snapped,
+        stats: { ...this.knn.stats },
+        drivers: hits.map((h) => {
+          const v = r.art.get(r.driverRoot, h.driverNo, 0);
+          return { driver: driverView(this.graph, i32, v, r.intern.driverId(h.driverNo), this.store.intern.metadataOf(i32[v + D_MS])), distanceM: h.distanceM, etaS: h.etaS };
+        }),
+      };
+    } finally {
+      r.end();
+    }
   }
+
+  close(): void { this.reader.close(); this.store.close(); }
 }

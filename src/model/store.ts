@@ -1,0 +1,191 @@
+// The driver store of one model: two copy-on-write ARTs in one shared arena
+// (driver number → driver record; edge ⊕ driver number → position), plus the
+// interned driver IDs and metadata. One writer (this class) applies snapped
+// updates in batches and publishes both trees at once; readers in any thread
+// attach to the same buffers (StoreReader) and search a pinned snapshot.
+import { ArtArena, ArtReader, type ArtTree } from './art/index.js';
+import { InternTable, type InternBuffers, type InternCapacity, DEFAULT_INTERN_CAPACITY } from './intern.js';
+import type { RoadGraph } from './graph/roadgraph.js';
+import { DRIVERS, EDGES, D_SEG, D_T, D_LAT, D_LNG, D_SNAP, D_TS, D_MS, D_WORDS, E_SEG, E_T, E_TS, E_MS, E_WORDS, getF64, setF64 } from './records.js';
+import type { DriverView, Phantom } from './types.js';
+
+/** A driver update after snapping (the writer's input). */
+export interface SnappedUpdate {
+  driverId: string;
+  lat: number;
+  lng: number;
+  timestampMs: number;
+  metadata: Record<string, string>;
+  segment: number;
+  t: number;
+  snapM: number;
+}
+
+/** Everything a reader thread needs to attach to a store. */
+export interface StoreBuffers { arena: SharedArrayBuffer; intern: InternBuffers }
+
+export interface StoreOptions { arenaBytes?: number; readerSlots?: number; intern?: InternCapacity }
+
+/** One exported driver (state transfer, snapshots). */
+export type DriverRecord = SnappedUpdate;
+
+export class DriverStore {
+  readonly arena: ArtArena;
+  readonly intern: InternTable;
+  private readonly drivers: ArtTree;
+  private readonly edges: ArtTree;
+  /** The writer's own reader, for lookups and exports on a pinned root. */
+  private readonly own: ArtReader;
+  private readonly words = new Int32Array(D_WORDS);
+  private readonly ewords = new Int32Array(E_WORDS);
+
+  constructor(private readonly g: RoadGraph, opts: StoreOptions = {}) {
+    this.arena = ArtArena.create({ maxBytes: opts.arenaBytes ?? 256 * 1024 * 1024, readerSlots: opts.readerSlots ?? 64 });
+    this.drivers = this.arena.addTree({ keyBytes: 4, valueWords: D_WORDS });
+    this.edges = this.arena.addTree({ keyBytes: 8, valueWords: E_WORDS });
+    if (this.drivers.id !== DRIVERS || this.edges.id !== EDGES) throw new Error('store: unexpected tree ids');
+    this.intern = InternTable.create(opts.intern ?? DEFAULT_INTERN_CAPACITY);
+    this.own = this.arena.reader();
+  }
+
+  get buffers(): StoreBuffers { return { arena: this.arena.sab, intern: this.intern.buffers }; }
+
+  /** Live driver count (including not yet swept expired ones). */
+  get size(): number { return this.arena.size(this.drivers.root); }
+
+  /** Stored timestamp of a driver, or undefined. */
+  timestampOf(driverId: string): number | undefined {
+    const no = this.intern.lookupDriver(driverId);
+    if (no === undefined) return undefined;
+    const v = this.arena.get(this.drivers.root, no, 0);
+    return v < 0 ? undefined : getF64(this.arena.i32, v + D_TS);
+  }
+
+  /**
+   * Apply snapped updates as one publication. Returns, per update, whether it
+   * was stale (an update with a newer timestamp is stored).
+   */
+  apply(batch: readonly SnappedUpdate[]): boolean[] {
+    const stale = new Array<boolean>(batch.length);
+    const td = this.drivers.txn(), te = this.edges.txn();
+    const i32 = this.arena.i32;
+    const g = this.g;
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        const u = batch[i];
+        let no = this.intern.lookupDriver(u.driverId);
+        if (no !== undefined) {
+          const v = td.get(no, 0);
+          if (v >= 0) {
+            if (getF64(i32, v + D_TS) > u.timestampMs) { stale[i] = true; continue; }
+            te.delete(g.segEdge[i32[v + D_SEG]], no);
+          }
+        } else {
+          no = this.intern.driver(u.driverId);
+        }
+        stale[i] = false;
+        const ms = this.intern.metaset(u.metadata);
+        const w = this.words;
+        w[D_SEG] = u.segment; setF64(w, D_T, u.t); setF64(w, D_LAT, u.lat); setF64(w, D_LNG, u.lng);
+        setF64(w, D_SNAP, u.snapM); setF64(w, D_TS, u.timestampMs); w[D_MS] = ms;
+        td.insert(no, 0, w);
+        const e = this.ewords;
+        e[E_SEG] = u.segment; setF64(e, E_T, u.t); setF64(e, E_TS, u.timestampMs); e[E_MS] = ms;
+        te.insert(g.segEdge[u.segment], no, e);
+      }
+    } catch (err) {
+      td.abort(); te.abort();
+      throw err;
+    }
+    this.arena.commitAll([td, te]);
+    return stale;
+  }
+
+  /** Remove drivers (explicit removes, TTL sweep). Returns how many existed. */
+  remove(driverIds: readonly string[]): boolean[] {
+    const td = this.drivers.txn(), te = this.edges.txn();
+    const i32 = this.arena.i32;
+    const out = driverIds.map((id) => {
+      const no = this.intern.lookupDriver(id);
+      if (no === undefined) return false;
+      const v = td.get(no, 0);
+      if (v < 0) return false;
+      te.delete(this.g.segEdge[i32[v + D_SEG]], no);
+      td.delete(no, 0);
+      return true;
+    });
+    this.arena.commitAll([td, te]);
+    return out;
+  }
+
+  /** One driver as stored (expired or not). */
+  get(driverId: string): DriverView | undefined {
+    const no = this.intern.lookupDriver(driverId);
+    if (no === undefined) return undefined;
+    const v = this.arena.get(this.drivers.root, no, 0);
+    return v < 0 ? undefined : driverView(this.g, this.arena.i32, v, driverId, this.intern.metadataOf(this.arena.i32[v + D_MS]));
+  }
+
+  /** IDs of drivers whose last update is older than ttlMs at nowMs. */
+  expired(nowMs: number, ttlMs: number, max = Infinity): string[] {
+    const out: string[] = [];
+    const i32 = this.arena.i32;
+    this.arena.forEach(this.drivers.root, (no, _lo, v) => {
+      if (nowMs - getF64(i32, v + D_TS) > ttlMs) out.push(this.intern.driverId(no));
+      return out.length < max;
+    });
+    return out;
+  }
+
+  /**
+   * Visit every driver of one snapshot in chunks; writes continue meanwhile
+   * (the snapshot's root stays pinned until the returned promise settles).
+   */
+  async exportSnapshot(onChunk: (records: DriverRecord[]) => Promise<void> | void, chunk = 5000): Promise<number> {
+    const r = this.arena.reader();
+    r.acquire();
+    try {
+      const root = r.root(DRIVERS);
+      const i32 = r.i32;
+      let buf: DriverRecord[] = [];
+      let total = 0;
+      // Collect driver numbers first (cheap), then build records chunk by chunk.
+      const nos: number[] = [];
+      const offs: number[] = [];
+      r.forEach(root, (no, _lo, v) => { nos.push(no); offs.push(v); });
+      for (let i = 0; i < nos.length; i++) {
+        const v = offs[i];
+        buf.push({
+          driverId: this.intern.driverId(nos[i]),
+          lat: getF64(i32, v + D_LAT), lng: getF64(i32, v + D_LNG), timestampMs: getF64(i32, v + D_TS),
+          metadata: { ...this.intern.metadataOf(i32[v + D_MS]) },
+          segment: i32[v + D_SEG], t: getF64(i32, v + D_T), snapM: getF64(i32, v + D_SNAP),
+        });
+        if (buf.length >= chunk) { total += buf.length; await onChunk(buf); buf = []; }
+      }
+      if (buf.length) { total += buf.length; await onChunk(buf); }
+      return total;
+    } finally {
+      r.close();
+    }
+  }
+
+  close(): void { this.own.close(); }
+}
+
+/** A stored driver record as the API's DriverView. */
+export function driverView(g: RoadGraph, i32: Int32Array, v: number, driverId: string, metadata: Readonly<Record<string, string>>): DriverView {
+  const seg = i32[v + D_SEG], t = getF64(i32, v + D_T);
+  return {
+    driverId, lat: getF64(i32, v + D_LAT), lng: getF64(i32, v + D_LNG), timestampMs: getF64(i32, v + D_TS),
+    metadata: metadata as Record<string, string>, snapped: phantomOf(g, seg, t, getF64(i32, v + D_SNAP)),
+  };
+}
+
+export function phantomOf(g: RoadGraph, segment: number, t: number, distanceM: number): Phantom {
+  const a = g.segA[segment], b = g.segB[segment];
+  return {
+    segment, wayId: String(g.wayIds[g.segWay[segment]]), segIndex: g.segIdx[segment], t,
+    lat: g.vLat[a] + t * (g.vLat[b] - g.vLat[a]), lng: g.vLng[a] + t * (g.vLng[b] - g.vLng[a]), distanceM,
+  };
+}
