@@ -1,0 +1,55 @@
+// The thread boundary: every message between a shard (main thread) and the
+// piscina workers has a named type. Buffers are SharedArrayBuffers (no copy).
+import type { StoreBuffers } from './store.js';
+import type { Metric, NearbyStats, Phantom } from './types.js';
+
+/** What a worker needs to serve one map; cached per `key` in each worker. */
+export interface MapHandle {
+  /** Unique per loaded model (map ID + load generation). */
+  key: string;
+  graph: SharedArrayBuffer;
+  store: StoreBuffers;
+  snapRadiusM: number;
+  ttlMs: number;
+  /** Int32Array(1): set to 1 when the map is dropped, so workers let go of it. */
+  closed: SharedArrayBuffer;
+}
+
+/** Snap many points: `points` holds lat, lng pairs. */
+export interface SnapTask { kind: 'snap'; map: MapHandle; points: Float64Array }
+/** Per point: segment (−1 = miss), t, distance (the nearest road's when missed). */
+export interface SnapReply { kind: 'snap'; out: Float64Array }
+
+export interface NearbyTask {
+  kind: 'nearby';
+  map: MapHandle;
+  lat: number;
+  lng: number;
+  k: number;
+  metric: Metric;
+  limit: number;
+  /** Interned filter pairs [key, value, ...]. */
+  filter: Uint32Array;
+  nowMs: number;
+}
+
+/** A driver as read from the snapshot the search saw. */
+export interface WireDriver {
+  driverId: string;
+  lat: number;
+  lng: number;
+  timestampMs: number;
+  metaset: number;
+  snapped: Phantom;
+}
+
+export type NearbyReply =
+  | { kind: 'nearby'; ok: true; snapped: Phantom; stats: NearbyStats; hits: { driver: WireDriver; distanceM: number; etaS: number }[] }
+  | { kind: 'nearby'; ok: false; nearestM: number };
+
+/** A worker releases what it holds for a map that was dropped. */
+export interface ForgetTask { kind: 'forget'; key: string }
+export interface ForgetReply { kind: 'forget'; held: boolean }
+
+export type WorkerTask = SnapTask | NearbyTask | ForgetTask;
+export type WorkerReply = SnapReply | NearbyReply | ForgetReply;

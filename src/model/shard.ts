@@ -1,0 +1,145 @@
+// One map shard spread over threads: this (main) thread is the single writer
+// of the driver store; snapping and nearby searches run in the worker pool
+// over the same shared memory. Readers never block the writer: a search pins
+// a snapshot (ART epoch) and the writer keeps publishing new roots.
+import type { RoadGraph } from './graph/roadgraph.js';
+import { DriverStore, type DriverRecord, type SnappedUpdate, type StoreOptions } from './store.js';
+import { outOfRange } from './model.js';
+import type { WorkerPool } from './pool.js';
+import type { MapHandle } from './messages.js';
+import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, UpdateResult } from './types.js';
+import { FarosError } from '../errors.js';
+
+/** Points per snap task: large enough to amortise the hand-off (~25 µs). */
+const SNAP_CHUNK = 256;
+
+export interface ShardOptions extends ModelOptions, StoreOptions {
+  /** How often expired drivers are swept; default min(ttl / 4, 10 s). */
+  sweepIntervalMs?: number;
+}
+
+export class Shard {
+  readonly store: DriverStore;
+  readonly handle: MapHandle;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+  /** Counters for metrics. */
+  readonly counts = { swept: 0 };
+
+  constructor(readonly key: string, readonly graph: RoadGraph, private readonly pool: WorkerPool, readonly options: ShardOptions) {
+    if (!(graph.buffer instanceof SharedArrayBuffer)) throw new Error('Shard: the graph must live in a SharedArrayBuffer (loadMap shared: true)');
+    this.store = new DriverStore(graph, options);
+    this.handle = {
+      key, graph: graph.buffer, store: this.store.buffers, snapRadiusM: options.snapRadiusM, ttlMs: options.ttlMs,
+      closed: new SharedArrayBuffer(4),
+    };
+    const every = options.sweepIntervalMs ?? Math.max(250, Math.min(options.ttlMs / 4, 10_000));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  get size(): number { return this.store.size; }
+
+  /** Snap in the workers, then store as one publication. */
+  async update(us: readonly DriverUpdate[], signal?: AbortSignal): Promise<UpdateResult[]> {
+    this.check();
+    const chunks: Promise<Float64Array>[] = [];
+    for (let i = 0; i < us.length; i += SNAP_CHUNK) {
+      const part = us.slice(i, i + SNAP_CHUNK);
+      const points = new Float64Array(part.length * 2);
+      part.forEach((u, j) => { points[2 * j] = u.lat; points[2 * j + 1] = u.lng; });
+      chunks.push(this.pool.run({ kind: 'snap', map: this.handle, points }, signal).then((r) => r.out));
+    }
+    const snapped = await Promise.all(chunks);
+    this.check();
+    const out: UpdateResult[] = new Array(us.length);
+    const ok: SnappedUpdate[] = [];
+    const at: number[] = [];
+    us.forEach((u, i) => {
+      const o = snapped[Math.floor(i / SNAP_CHUNK)], j = 3 * (i % SNAP_CHUNK);
+      const seg = o[j], t = o[j + 1], d = o[j + 2];
+      if (seg < 0) {
+        out[i] = { ok: false, code: 'OUT_OF_RANGE', nearestM: d, message: outOfRange('point', u.lat, u.lng, d, this.options.snapRadiusM) };
+        return;
+      }
+      ok.push({ ...u, segment: seg, t, snapM: d });
+      at.push(i);
+      out[i] = { ok: true, stale: false, snapped: { segment: seg, t, distanceM: d, wayId: '', segIndex: 0, lat: 0, lng: 0 } };
+    });
+    const stale = this.store.apply(ok);
+    const g = this.graph;
+    at.forEach((i, j) => {
+      const r = out[i] as Extract<UpdateResult, { ok: true }>;
+      const s = r.snapped.segment, t = r.snapped.t, a = g.segA[s], b = g.segB[s];
+      r.stale = stale[j];
+      r.snapped.wayId = String(g.wayIds[g.segWay[s]]);
+      r.snapped.segIndex = g.segIdx[s];
+      r.snapped.lat = g.vLat[a] + t * (g.vLat[b] - g.vLat[a]);
+      r.snapped.lng = g.vLng[a] + t * (g.vLng[b] - g.vLng[a]);
+    });
+    return out;
+  }
+
+  remove(driverId: string): boolean { this.check(); return this.store.remove([driverId])[0]; }
+
+  get(driverId: string, nowMs = Date.now()): DriverView | undefined {
+    this.check();
+    const d = this.store.get(driverId);
+    return d && nowMs - d.timestampMs <= this.options.ttlMs ? d : undefined;
+  }
+
+  async nearby(q: NearbyQuery, signal?: AbortSignal): Promise<NearbyResult> {
+    this.check();
+    const filter = this.store.intern.filterPairs(q.filter);
+    const r = await this.pool.run({
+      kind: 'nearby', map: this.handle, lat: q.lat, lng: q.lng, k: q.k, metric: q.metric,
+      limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM,
+      // A filter key or value never seen cannot match: search with an impossible pair.
+      filter: filter ?? new Uint32Array([0xffffffff, 0xffffffff]),
+      nowMs: q.nowMs ?? Date.now(),
+    }, signal);
+    if (!r.ok) return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
+    return {
+      ok: true, querySnapped: r.snapped, stats: r.stats,
+      drivers: r.hits.map((h) => ({
+        distanceM: h.distanceM, etaS: h.etaS,
+        driver: { driverId: h.driver.driverId, lat: h.driver.lat, lng: h.driver.lng, timestampMs: h.driver.timestampMs, snapped: h.driver.snapped, metadata: this.store.intern.metadataOf(h.driver.metaset) as Record<string, string> },
+      })),
+    };
+  }
+
+  /** Remove expired drivers in slices, so reads and writes go on meanwhile. */
+  sweep(nowMs = Date.now(), slice = 5000): number {
+    if (this.closed) return 0;
+    const ids = this.store.expired(nowMs, this.options.ttlMs, slice);
+    const n = ids.length ? this.store.remove(ids).filter(Boolean).length : 0;
+    this.counts.swept += n;
+    return n;
+  }
+
+  exportSnapshot(onChunk: (records: DriverRecord[]) => Promise<void> | void, chunk?: number): Promise<number> {
+    this.check();
+    return this.store.exportSnapshot(onChunk, chunk);
+  }
+
+  /** Apply transferred records; newest timestamp wins. Returns how many were applied. */
+  importRecords(records: readonly DriverRecord[]): number {
+    this.check();
+    for (const r of records) {
+      if (!(r.segment >= 0 && r.segment < this.graph.segmentCount)) throw new FarosError('INVALID_ARGUMENT', `snapshot record for ${r.driverId} has segment ${r.segment}, outside this map`);
+    }
+    return this.store.apply(records).filter((s) => !s).length;
+  }
+
+  private check(): void {
+    if (this.closed) throw new FarosError('UNAVAILABLE', `map ${this.key} was dropped from this instance`);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweeper);
+    Atomics.store(new Int32Array(this.handle.closed), 0, 1);
+    this.store.close();
+  }
+}

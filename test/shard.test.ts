@@ -1,0 +1,137 @@
+// The threaded model end to end: the writer (this thread) applies random
+// updates, removes and expiring drivers while worker threads answer nearby
+// queries on pinned snapshots. Every answer must equal the brute-force
+// reference on one of the snapshots published while the query was in flight.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { loadMap } from '../src/mapbuild/build.js';
+import { Shard } from '../src/model/shard.js';
+import { WorkerPool } from '../src/model/pool.js';
+import { readAll, carRef, MAPS } from './helpers/sides.js';
+import { refNearby, type RefDriver, type RefMap } from './reference/index.js';
+import type { RoadGraph } from '../src/model/graph/roadgraph.js';
+
+const SEED = Number(process.env.FAROS_SEED ?? 424242);
+console.log(`# shard test seed ${SEED} (override with FAROS_SEED)`);
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = Math.imul(s ^ (s >>> 15), 1 | s); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+}
+
+const pool = new WorkerPool({ threads: 2 });
+after(() => pool.close());
+
+interface State { id: string; lat: number; lng: number; ts: number; metadata: Record<string, string> }
+
+function answersMatch(got: { id: string; cost: number }[], want: { id: string; cost: number }[]): string | undefined {
+  if (got.length !== want.length) return `length ${got.length} ≠ ${want.length}`;
+  for (let i = 0; i < got.length; i++) if (Math.abs(got[i].cost - want[i].cost) > 1e-6) return `cost #${i} ${got[i].cost} ≠ ${want[i].cost}`;
+  // Ids: equal, except among costs within 1e-6 (tied: order by id, and at the
+  // k-th place membership may legitimately differ within the tolerance).
+  for (let i = 0; i < got.length; i++) {
+    if (got[i].id === want[i].id) continue;
+    const tied = want.filter((w) => Math.abs(w.cost - got[i].cost) <= 1e-6).map((w) => w.id);
+    const last = Math.abs(want[want.length - 1].cost - got[i].cost) <= 1e-6;
+    if (!tied.includes(got[i].id) && !last) return `#${i} ${got[i].id} ≠ ${want[i].id}`;
+  }
+  return undefined;
+}
+
+async function churn(mapFile: string, steps: number) {
+  const file = fileURLToPath(new URL(mapFile, MAPS));
+  const graph: RoadGraph = await loadMap(file, 'car');
+  const ref: RefMap = carRef(await readAll(file));
+  const ttlMs = 60_000;
+  const shard = new Shard(`${mapFile}#test`, graph, pool, { snapRadiusM: 200, ttlMs, sweepIntervalMs: 3_600_000 });
+  const rnd = rng(SEED);
+  const now = Date.now();
+  const point = () => { const v = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[v] + (rnd() - 0.5) * 0.0012, lng: graph.vLng[v] + (rnd() - 0.5) * 0.0012 }; };
+  // versions[i] = every driver stored after the i-th publication.
+  const versions: Map<string, State>[] = [new Map()];
+  let cur = new Map<string, State>();
+  const checks: Promise<void>[] = [];
+  let compared = 0;
+  for (let step = 0; step < steps; step++) {
+    const next = new Map(cur);
+    const batch = Array.from({ length: 1 + Math.floor(rnd() * 30) }, () => {
+      const id = `drv-${Math.floor(rnd() * 120)}`;
+      // Some updates are older than what is stored (stale), some expired.
+      const age = rnd() < 0.15 ? ttlMs + 5_000 : Math.floor(rnd() * 20_000);
+      return { driverId: id, ...point(), timestampMs: now - age, metadata: { status: rnd() < 0.6 ? 'available' : 'busy' } };
+    });
+    const results = await shard.update(batch);
+    batch.forEach((u, i) => {
+      const r = results[i];
+      const old = next.get(u.driverId);
+      if (!r.ok) return;
+      assert.equal(r.stale, !!old && old.ts > u.timestampMs, `stale flag of ${u.driverId}`);
+      if (!r.stale) next.set(u.driverId, { id: u.driverId, lat: u.lat, lng: u.lng, ts: u.timestampMs, metadata: u.metadata });
+    });
+    if (rnd() < 0.3) {
+      const id = `drv-${Math.floor(rnd() * 120)}`;
+      assert.equal(shard.remove(id), next.delete(id));
+    }
+    cur = next;
+    versions.push(cur);
+    // Queries run in the workers while the next steps are written.
+    for (let j = 0; j < 2; j++) {
+      const from = versions.length - 1;
+      const q = { ...point(), k: 1 + Math.floor(rnd() * 8), metric: rnd() < 0.5 ? 'distance' as const : 'eta' as const, maxDistanceM: 3000, maxEtaS: 300, filter: rnd() < 0.3 ? { status: 'available' } : undefined, nowMs: now };
+      checks.push(shard.nearby(q).then((ans) => {
+        const to = versions.length - 1;
+        const got = ans.ok ? ans.drivers.map((d) => ({ id: d.driver.driverId, cost: q.metric === 'eta' ? d.etaS : d.distanceM })) : undefined;
+        const errs: string[] = [];
+        for (let v = from; v <= to; v++) {
+          const live: RefDriver[] = [...versions[v].values()].filter((d) => now - d.ts <= ttlMs).map((d) => ({ id: d.id, lat: d.lat, lng: d.lng, metadata: d.metadata }));
+          const want = refNearby(ref, live, { lat: q.lat, lng: q.lng, k: q.k, metric: q.metric, limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM, ...(q.filter ? { filter: q.filter } : {}) });
+          if ('error' in want) { if (!ans.ok) return; errs.push(`v${v}: reference refused, library answered`); continue; }
+          if (!got) { errs.push(`v${v}: library refused: ${!ans.ok && ans.message}`); continue; }
+          const diff = answersMatch(got, want.results.map((r) => ({ id: r.id, cost: q.metric === 'eta' ? r.etaS : r.distanceM })));
+          if (diff === undefined) { compared++; return; }
+          errs.push(`v${v}: ${diff}`);
+        }
+        assert.fail(`query ${JSON.stringify(q)} matches no snapshot in [${from}, ${to}]: ${errs.join('; ')}`);
+      }));
+    }
+  }
+  await Promise.all(checks);
+  assert.equal(compared, steps * 2);
+  // Expiry: everything older than the TTL is invisible to get() and swept.
+  const expired = [...cur.values()].filter((d) => now - d.ts > ttlMs);
+  for (const d of expired) assert.equal(shard.get(d.id, now), undefined);
+  assert.equal(shard.sweep(now), expired.length);
+  assert.equal(shard.size, cur.size - expired.length);
+  shard.close();
+}
+
+test('threaded shard equals the reference on bayfront_singapore under churn', { timeout: 120_000 }, () => churn('bayfront_singapore.osm.pbf', 150));
+test('threaded shard equals the reference on monaco under churn', { timeout: 120_000 }, () => churn('monaco.osm.pbf', 40));
+
+test('export a snapshot while writes continue, import it elsewhere', { timeout: 60_000 }, async () => {
+  const file = fileURLToPath(new URL('monaco.osm.pbf', MAPS));
+  const graph = await loadMap(file, 'car');
+  const a = new Shard('export-a', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const b = new Shard('export-b', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const rnd = rng(SEED + 1);
+  const now = Date.now();
+  const point = () => { const v = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[v], lng: graph.vLng[v] }; };
+  await a.update(Array.from({ length: 3000 }, (_, i) => ({ driverId: `d${i}`, ...point(), timestampMs: now, metadata: { n: String(i) } })));
+  let chunks = 0;
+  const exported = await a.exportSnapshot(async (recs) => {
+    chunks++;
+    b.importRecords(recs);
+    // Writes go on between chunks and must not leak into this snapshot.
+    await a.update([{ driverId: `late${chunks}`, ...point(), timestampMs: now, metadata: {} }]);
+  }, 500);
+  assert.equal(exported, 3000);
+  assert.equal(chunks, 6);
+  assert.equal(b.size, 3000);
+  assert.equal(a.size, 3006);
+  for (const id of ['d0', 'd1234', 'd2999']) assert.deepEqual(b.get(id, now), a.get(id, now));
+  // Import keeps the newest timestamp: an older record does not overwrite.
+  const older = { ...(await new Promise<import('../src/model/store.js').DriverRecord>((res) => a.exportSnapshot((r) => res(r[0]), 1))), timestampMs: now - 1000, lat: 0 };
+  b.importRecords([older]);
+  assert.equal(b.get(older.driverId, now)!.timestampMs, now);
+  a.close(); b.close();
+});
