@@ -30,12 +30,12 @@ try {
 } finally { cleanup(); }
 
 printTable(
-  ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'heap Δ KB', 'RSS Δ MB'],
+  ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'heap Δ KB'],
   rows.map((r) => {
     const x = r as unknown as { map: string; vertices: number; buildMsMedian: number; peakRssBytesMedian: number; fileBytes: number; loadMsMedian: number; bytesPerVertex: number; heapDeltaBytes: number; rssDeltaBytes: number };
-    return [x.map, fmt(x.vertices), fmt(x.buildMsMedian), mb(x.peakRssBytesMedian), mb(x.fileBytes), fmt(x.loadMsMedian, 2), fmt(x.bytesPerVertex), fmt(x.heapDeltaBytes / 1024), mb(x.rssDeltaBytes)];
+    return [x.map, fmt(x.vertices), fmt(x.buildMsMedian), mb(x.peakRssBytesMedian), mb(x.fileBytes), fmt(x.loadMsMedian, 2), fmt(x.bytesPerVertex), fmt(x.heapDeltaBytes / 1024)];
   }),
 );
-console.log(`\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices; heap Δ / RSS Δ around one more load (the map lives in a SharedArrayBuffer, outside the JS heap).`);
+console.log(`\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices; heap Δ around one more load (the map lives in a SharedArrayBuffer outside the JS heap; RSS Δ, in the JSON, is unreliable as freed buffers are reused).`);
 const file = saveResult('mapbuild', quick, { buildRuns: BUILD_RUNS, loadRuns: LOAD_RUNS, maps: rows, sink: sink.v });
 console.log(`saved ${file}`);
