@@ -33,7 +33,8 @@ export class Metrics {
   readonly snapDistance = new Histogram({ name: 'faros_snap_distance_meters', help: 'Distance from a reported point to the road it snapped onto', labelNames: ['map_id'] as const, buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [this.registry] });
   readonly edgesExpanded = new Histogram({ name: 'faros_nearby_edges_expanded', help: 'Road graph edges expanded per nearby query', labelNames: ['map_id'] as const, buckets: [1, 10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'faros_in_flight_requests', help: 'Calls and stream batches being worked on', registers: [this.registry] });
-  readonly workerQueueDepth = new Gauge({ name: 'faros_worker_queue_depth', help: 'Tasks waiting for a worker thread', registers: [this.registry] });
+  private queueDepthSource: (() => number) | undefined;
+  readonly workerQueueDepth: Gauge;
   readonly arenaBytes = new Gauge({ name: 'faros_arena_bytes', help: 'Driver store arena size per map', labelNames: ['map_id'] as const, registers: [this.registry] });
   readonly mapLoadSeconds = new Gauge({ name: 'faros_map_load_seconds', help: 'Time to load (or compile) a map at start', labelNames: ['map_id'] as const, registers: [this.registry] });
   readonly mapReady = new Gauge({ name: 'faros_map_ready', help: '1 when the map is loaded and served', labelNames: ['map_id'] as const, registers: [this.registry] });
@@ -44,6 +45,10 @@ export class Metrics {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
     this.loop.enable();
     const self = this;
+    this.workerQueueDepth = new Gauge({
+      name: 'faros_worker_queue_depth', help: 'Tasks waiting for a worker thread', registers: [this.registry],
+      collect() { if (self.queueDepthSource) this.set(self.queueDepthSource()); },
+    });
     this.drivers = new Gauge({
       name: 'faros_drivers', help: 'Drivers stored per map (collected on scrape)', labelNames: ['map_id'] as const, registers: [this.registry],
       collect() { for (const m of self.maps()) this.set({ map_id: m.mapId }, m.drivers); },
@@ -97,8 +102,9 @@ export class Metrics {
     c.duration.observe(seconds);
   }
 
-  /** For the host (worker pool) to report its queue. */
+  /** For the host (worker pool) to report its queue: a value, or a source read on every scrape. */
   setWorkerQueueDepth(n: number): void { this.workerQueueDepth.set(n); }
+  setWorkerQueueDepthSource(fn: () => number): void { this.queueDepthSource = fn; }
   setArenaBytes(mapId: string, bytes: number): void { this.arenaBytes.set({ map_id: mapId }, bytes); }
   setMapLoadSeconds(mapId: string, s: number): void { this.mapLoadSeconds.set({ map_id: mapId }, s); }
   setMapReady(mapId: string, ready: boolean): void { this.mapReady.set({ map_id: mapId }, ready ? 1 : 0); }

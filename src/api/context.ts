@@ -30,10 +30,13 @@ export class CallScope implements CallContext {
   dispose(): void { if (this.timer) clearTimeout(this.timer); }
 }
 
+const noop = (): void => undefined;
+
 /** Resolve with `p`, or reject with the signal's reason as soon as it aborts. */
 export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
+    // Always consume p: once the caller has been answered, its late failure is expected, not unhandled.
+    if (signal.aborted) { p.then(noop, noop); reject(signal.reason as Error); return; }
     const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(

@@ -106,7 +106,8 @@ export class GrpcServer {
     call.on('cancelled', () => scope.cancel());
     const method: RpcName = 'StreamDriverUpdates';
     try {
-      for await (const batch of call) {
+      // WATCH OUT: a plain `for await` destroys the call when the loop ends, and the OK status is never sent.
+      for await (const batch of call.iterator({ destroyOnReturn: false })) {
         const t0 = process.hrtime.bigint();
         let res: object;
         try {

@@ -37,13 +37,14 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   // WATCH OUT: LocalHost reports load progress only as text; "map ID ready in N ms"
   // is parsed for faros_map_load_seconds and a health refresh until the host has an event for it.
   const host = new LocalHost({
-    name, maps: [...opts.maps], cacheDir: opts.cacheDir,
+    name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers,
     log: (msg) => {
       log.info({ component: 'host' }, msg);
       const m = /^map (\S+) ready in (\d+) ms$/.exec(msg);
       if (m) { metrics.setMapLoadSeconds(m[1]!, Number(m[2]) / 1000); servers.refreshHealth(); }
     },
   });
+  metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
   servers.attach(host);
   log.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort }, 'listening; loading maps');
 
