@@ -128,6 +128,11 @@ export class GrpcServer {
       }
       if (!scope.signal.aborted) call.end();
     } catch (e) {
+      if (call.cancelled || (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+        // The client went away or shutdown cut the stream: nothing to answer.
+        this.finish(method, process.hrtime.bigint(), grpc.status.CANCELLED);
+        return;
+      }
       const s = toStatus(e);
       this.finish(method, process.hrtime.bigint(), s.grpc, s);
       if (!call.cancelled) call.emit('error', { code: s.grpc, details: s.message });
