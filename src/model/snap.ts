@@ -2,12 +2,17 @@
 // Exact rule: project perpendicularly in a local equirectangular plane
 // centred on the point, clamp to the segment; closest wins, distances within
 // 1 mm tie and go to the lower way ID, then the lower segment index.
-// Speed: flatbush's nearest box gives an upper bound d0 on the answer; then
-// only boxes within d0 (+ the tie margin) of the point can hold the answer,
-// and a bbox search in degrees with exactly that reach finds them all.
+// Speed: one best-first descent of flatbush's tree (its own arrays, read in
+// place) with lower bounds in metres of that same plane, so only the few
+// boxes that could hold the closest (or a tied) segment are opened — far
+// points cost no more than near ones.
 import type { RoadGraph } from './graph/roadgraph.js';
 import type { Phantom, SnapMiss } from './types.js';
 import { R, DEG } from '../mapbuild/geo.js';
+import { MinHeap } from './graph/heap.js';
+
+/** The parts of a flatbush index the descent reads (flatbush 4 internals). */
+interface FlatbushTree { _boxes: Float64Array; _indices: Uint16Array | Uint32Array; _levelBounds: number[]; nodeSize: number; numItems: number }
 
 const TIE_M = 0.001;
 
@@ -52,19 +57,44 @@ export class Snapper {
     this.n++;
   }
 
+  private readonly heap = new MinHeap(64);
+
   /** Snap within radiusM (inclusive); a miss tells how far the nearest road is. */
   snap(lat: number, lng: number, radiusM: number): Phantom | SnapMiss {
     const g = this.g;
     this.qlat = lat; this.qlng = lng; this.cosq = Math.cos(lat * DEG);
-    const kx = g.meta.kx;
-    const near = g.index.neighbors(lng * kx, lat, 1);
-    if (near.length === 0) return { nearestM: Infinity };
-    this.project(near[0]);
-    const reach = this.p.d + 2 * TIE_M;
-    const dLat = (reach / R) / DEG;
-    const dLng = this.cosq > 1e-12 ? (reach / (R * this.cosq)) / DEG : 360;
+    const tree = g.index as unknown as FlatbushTree;
+    const boxes = tree._boxes, indices = tree._indices, levels = tree._levelBounds;
+    const leafEnd = tree.numItems * 4, nodeSize4 = tree.nodeSize * 4;
+    const kx = g.meta.kx, m = R * DEG, cx = this.cosq;
+    const heap = this.heap;
+    heap.clear();
+    heap.push(0, boxes.length - 4);
     this.n = 0;
-    g.index.search((lng - dLng) * kx, lat - dLat, (lng + dLng) * kx, lat + dLat, (s: number) => { this.collect(s); return false; });
+    let bestD = Infinity;
+    // Heap values: a node's box offset (≥ 0), or −1 − segment for a leaf,
+    // projected exactly only when it comes out (usually the first one wins).
+    while (heap.size > 0 && heap.minKey <= bestD + TIE_M) {
+      const top = heap.pop();
+      if (top < 0) {
+        this.collect(-1 - top);
+        if (this.p.d < bestD) bestD = this.p.d;
+        continue;
+      }
+      const leaf = top < leafEnd;
+      const end = Math.min(top + nodeSize4, upperBound(top, levels));
+      for (let pos = top; pos < end; pos += 4) {
+        const dx = Math.max(boxes[pos] / kx - lng, lng - boxes[pos + 2] / kx, 0);
+        const dy = Math.max(boxes[pos + 1] - lat, lat - boxes[pos + 3], 0);
+        // Lower bound of the plane distance to anything in the box (minus a
+        // hair for the rounding of the kx scaling).
+        const lb = m * Math.sqrt(dx * dx * cx * cx + dy * dy) * (1 - 1e-12);
+        if (lb > bestD + TIE_M) continue;
+        const child = indices[pos >> 2];
+        heap.push(lb, leaf ? -1 - child : child);
+      }
+    }
+    if (this.n === 0) return { nearestM: Infinity };
     let minD = Infinity;
     for (let i = 0; i < this.n; i++) if (this.candD[i] < minD) minD = this.candD[i];
     if (minD > radiusM) return { nearestM: minD };
@@ -89,6 +119,16 @@ export class Snapper {
       distanceM: d,
     };
   }
+}
+
+/** First level bound above a node index (flatbush's own helper). */
+function upperBound(value: number, arr: number[]): number {
+  let i = 0, j = arr.length - 1;
+  while (i < j) {
+    const m = (i + j) >> 1;
+    if (arr[m] > value) j = m; else i = m + 1;
+  }
+  return arr[i];
 }
 
 export function isMiss(x: Phantom | SnapMiss): x is SnapMiss { return (x as Phantom).segment === undefined; }
