@@ -5,11 +5,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runBuildMap } from '../cli/build-map.js';
 import { runKnnCli } from '../cli/knn.js';
 import { runDemo } from '../cli/demo.js';
+import { runServe } from '../cli/serve.js';
 import { profileNames } from '../mapbuild/profile.js';
 
 const USAGE = `faros — K nearest drivers by road over OpenStreetMap
 
 Usage:
+  faros serve [--config FILE] [--map ID=PATH[,profile=car,ttl=300,snap=200]]... [--grpc-port 50051] [--http-port 8080]   (faros serve --help)
   faros build-map --map FILE.osm.pbf --profile car --out FILE.faros
   faros demo [--map-id andorra-car] [--drivers 10000] [--seed 1]
   faros knn --map FILE.osm.pbf --profile car --drivers drivers.csv --queries queries.csv --out results.jsonl [--metric distance|eta] [--snap-radius 200]
@@ -41,6 +43,8 @@ function required(v: Record<string, string | boolean | undefined>, name: string)
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  // The server owns its flags, environment and exit code.
+  if (cmd === 'serve') return runServe(rest, process.env);
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(`${USAGE}\n`); return cmd === undefined ? 2 : 0; }
   switch (cmd) {
     case 'build-map': {
