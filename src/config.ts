@@ -39,7 +39,23 @@ export interface Options {
   readonly limits: Readonly<Limits>;
   /** How long shutdown waits for in-flight calls before cutting them. */
   readonly shutdownGraceMs: number;
+  /** Cluster mode (set when --peers or --discovery-dns is given). */
+  readonly cluster: Readonly<ClusterOptions> | undefined;
 }
+
+export interface ClusterOptions {
+  readonly seeds: readonly string[];
+  readonly dns: { readonly name: string; readonly port: number | undefined } | undefined;
+  /** undefined = 127.0.0.1:<actual gRPC port> (see advertiseAddress()). */
+  readonly advertise: string | undefined;
+  readonly replication: number;
+  readonly probeIntervalMs: number;
+  readonly probeTimeoutMs: number;
+  readonly suspectMs: number;
+  readonly dropGraceMs: number;
+}
+
+const ADDRESS = /^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/;
 
 export class ConfigError extends Error {
   constructor(message: string) { super(message); this.name = 'ConfigError'; }
@@ -72,6 +88,14 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'FAROS_MAX_MESSAGE_BYTES', kind: 'int', def: 4 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024, help: 'largest gRPC message / HTTP body accepted' },
   { key: 'maxInFlight', flag: 'max-in-flight', env: 'FAROS_MAX_IN_FLIGHT', kind: 'int', def: 1024, min: 1, max: 1_000_000, help: 'calls worked on at once before RESOURCE_EXHAUSTED' },
   { key: 'maxBatchSize', flag: 'max-batch-size', env: 'FAROS_MAX_BATCH_SIZE', kind: 'int', def: 10_000, min: 1, max: 1_000_000, help: 'updates per batch (stream message or batchUpdate)' },
+  { key: 'peers', flag: 'peers', env: 'FAROS_PEERS', kind: 'string', help: 'cluster: comma-separated seed list of instances (host:grpcPort, this one may be included); enables the cluster proxy' },
+  { key: 'discoveryDns', flag: 'discovery-dns', env: 'FAROS_DISCOVERY_DNS', kind: 'string', help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this gRPC port)' },
+  { key: 'advertise', flag: 'advertise', env: 'FAROS_ADVERTISE', kind: 'string', help: 'cluster: address other instances reach this one at (default 127.0.0.1:grpcPort, or POD_IP:grpcPort in Kubernetes)' },
+  { key: 'replication', flag: 'replication', env: 'FAROS_REPLICATION', kind: 'int', def: 2, min: 1, max: 16, help: 'cluster: replicas per map' },
+  { key: 'probeIntervalMs', flag: 'probe-interval-ms', env: 'FAROS_PROBE_INTERVAL_MS', kind: 'int', def: 500, min: 50, max: 60_000, help: 'cluster: how often every member is probed' },
+  { key: 'probeTimeoutMs', flag: 'probe-timeout-ms', env: 'FAROS_PROBE_TIMEOUT_MS', kind: 'int', def: 400, min: 20, max: 60_000, help: 'cluster: a probe that takes longer failed' },
+  { key: 'suspectMs', flag: 'suspect-ms', env: 'FAROS_SUSPECT_MS', kind: 'int', def: 1500, min: 100, max: 600_000, help: 'cluster: a member silent this long leaves the route table' },
+  { key: 'dropGraceMs', flag: 'drop-grace-ms', env: 'FAROS_DROP_GRACE_MS', kind: 'int', def: 30_000, min: 0, max: 3_600_000, help: 'cluster: a map no longer owned keeps answering this long before it is dropped' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'FAROS_SHUTDOWN_GRACE_MS', kind: 'int', def: 10_000, min: 0, max: 600_000, help: 'wait for in-flight calls on SIGTERM before cutting them' },
 ];
 
@@ -184,6 +208,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     instanceName: v.instanceName as string | undefined,
     limits: Object.freeze({ maxMessageBytes: v.maxMessageBytes as number, maxInFlight: v.maxInFlight as number, maxBatchSize: v.maxBatchSize as number }),
     shutdownGraceMs: v.shutdownGraceMs as number,
+    cluster: clusterOptions(v),
   };
   if (opts.instanceName === '') throw new ConfigError('--instance-name must not be empty');
   return Object.freeze(opts);
@@ -251,4 +276,27 @@ export function parseServeFlags(argv: string[]): Record<string, string | string[
   } catch (e) {
     throw new ConfigError(`${(e as Error).message}; see faros serve --help`);
   }
+}
+
+function clusterOptions(v: Record<string, number | string | undefined>): ClusterOptions | undefined {
+  const peers = v.peers as string | undefined, dns = v.discoveryDns as string | undefined;
+  if (!peers && !dns) return undefined;
+  const seeds = (peers ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const s of seeds) if (!ADDRESS.test(s)) throw new ConfigError(`--peers: "${s}" is not host:port; give the gRPC addresses of the instances, e.g. 10.0.0.5:50051,10.0.0.6:50051`);
+  let dnsOpt: ClusterOptions['dns'];
+  if (dns) {
+    const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(dns);
+    if (!m) throw new ConfigError(`--discovery-dns: "${dns}" is not NAME or NAME:PORT (e.g. faros-headless.default.svc.cluster.local:50051)`);
+    dnsOpt = { name: m[1]!, port: m[2] === undefined ? undefined : Number(m[2]) };
+  }
+  const advertise = v.advertise as string | undefined;
+  if (advertise !== undefined && !ADDRESS.test(advertise)) throw new ConfigError(`--advertise: "${advertise}" is not host:port`);
+  const probeIntervalMs = v.probeIntervalMs as number, probeTimeoutMs = v.probeTimeoutMs as number, suspectMs = v.suspectMs as number;
+  if (suspectMs <= probeIntervalMs) throw new ConfigError(`--suspect-ms (${suspectMs}) must be longer than --probe-interval-ms (${probeIntervalMs}), or one slow probe would evict a healthy member`);
+  return Object.freeze({ seeds: Object.freeze(seeds), dns: dnsOpt, advertise, replication: v.replication as number, probeIntervalMs, probeTimeoutMs, suspectMs, dropGraceMs: v.dropGraceMs as number });
+}
+
+/** The address a cluster member is known by. */
+export function advertiseAddress(c: ClusterOptions, grpcPort: number): string {
+  return c.advertise ?? `127.0.0.1:${grpcPort}`;
 }

@@ -18,6 +18,8 @@ export interface MapMetrics {
   edgesExpanded: { observe(v: number): void };
 }
 
+export interface ClusterFigures { members: number; failovers: number; forwarded: { sent: number; dropped: number } }
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly loop: IntervalHistogram;
@@ -35,10 +37,16 @@ export class Metrics {
   readonly inFlight = new Gauge({ name: 'faros_in_flight_requests', help: 'Calls and stream batches being worked on', registers: [this.registry] });
   private queueDepthSource: (() => number) | undefined;
   readonly workerQueueDepth: Gauge;
-  readonly arenaBytes = new Gauge({ name: 'faros_arena_bytes', help: 'Driver store arena size per map', labelNames: ['map_id'] as const, registers: [this.registry] });
+  readonly arenaBytes: Gauge<'map_id'>;
   readonly mapLoadSeconds = new Gauge({ name: 'faros_map_load_seconds', help: 'Time to load (or compile) a map at start', labelNames: ['map_id'] as const, registers: [this.registry] });
   readonly mapReady = new Gauge({ name: 'faros_map_ready', help: '1 when the map is loaded and served', labelNames: ['map_id'] as const, registers: [this.registry] });
   readonly drivers: Gauge<'map_id'>;
+  // Cluster (zero / absent on a single instance).
+  readonly transfers = new Counter({ name: 'faros_state_transfers_total', help: 'State transfers (drivers pulled from a live replica) by map and result', labelNames: ['map_id', 'result'] as const, registers: [this.registry] });
+  readonly transferDrivers = new Counter({ name: 'faros_state_transfer_drivers_total', help: 'Drivers received by state transfer', labelNames: ['map_id'] as const, registers: [this.registry] });
+  readonly transferSeconds = new Histogram({ name: 'faros_state_transfer_duration_seconds', help: 'Time to pull one map snapshot from a replica', labelNames: ['map_id'] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60], registers: [this.registry] });
+  private clusterSource: (() => ClusterFigures) | undefined;
+  private arenaSource: (() => { mapId: string; bytes: number }[]) | undefined;
 
   constructor(private readonly maps: () => MapInfoView[]) {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
@@ -52,6 +60,29 @@ export class Metrics {
     this.drivers = new Gauge({
       name: 'faros_drivers', help: 'Drivers stored per map (collected on scrape)', labelNames: ['map_id'] as const, registers: [this.registry],
       collect() { for (const m of self.maps()) this.set({ map_id: m.mapId }, m.drivers); },
+    });
+    new Gauge({
+      name: 'faros_cluster_members', help: 'Live members in this instance\'s route table (1 when not clustered)', registers: [this.registry],
+      collect() { this.set(self.clusterSource ? self.clusterSource().members : 1); },
+    });
+    let lastFailovers = 0;
+    new Counter({
+      name: 'faros_replica_failovers_total', help: 'Calls retried on another replica after one failed or was too slow', registers: [this.registry],
+      collect() { const f = self.clusterSource?.().failovers ?? 0; if (f > lastFailovers) { this.inc(f - lastFailovers); lastFailovers = f; } },
+    });
+    const seen = { sent: 0, dropped: 0 };
+    new Counter({
+      name: 'faros_forwarded_updates_total', help: 'Driver records forwarded to other replicas, by result', labelNames: ['result'] as const, registers: [this.registry],
+      collect() {
+        const f = self.clusterSource?.().forwarded;
+        if (!f) return;
+        if (f.sent > seen.sent) { this.inc({ result: 'sent' }, f.sent - seen.sent); seen.sent = f.sent; }
+        if (f.dropped > seen.dropped) { this.inc({ result: 'dropped' }, f.dropped - seen.dropped); seen.dropped = f.dropped; }
+      },
+    });
+    this.arenaBytes = new Gauge({
+      name: 'faros_arena_bytes', help: 'Driver store arena bytes in use (high-water mark) per map', labelNames: ['map_id'] as const, registers: [this.registry],
+      collect() { if (self.arenaSource) { this.reset(); for (const a of self.arenaSource()) this.set({ map_id: a.mapId }, a.bytes); } },
     });
     // Collected in registration order: max, then p99, which resets the window.
     new Gauge({
@@ -108,6 +139,13 @@ export class Metrics {
   setArenaBytes(mapId: string, bytes: number): void { this.arenaBytes.set({ map_id: mapId }, bytes); }
   setMapLoadSeconds(mapId: string, s: number): void { this.mapLoadSeconds.set({ map_id: mapId }, s); }
   setMapReady(mapId: string, ready: boolean): void { this.mapReady.set({ map_id: mapId }, ready ? 1 : 0); }
+
+  observeTransfer(mapId: string, ok: boolean, drivers: number, seconds: number): void {
+    this.transfers.inc({ map_id: mapId, result: ok ? 'ok' : 'failed' });
+    if (ok) { this.transferDrivers.inc({ map_id: mapId }, drivers); this.transferSeconds.observe({ map_id: mapId }, seconds); }
+  }
+  setClusterSource(fn: () => ClusterFigures): void { this.clusterSource = fn; }
+  setArenaSource(fn: () => { mapId: string; bytes: number }[]): void { this.arenaSource = fn; }
 
   contentType(): string { return this.registry.contentType; }
   text(): Promise<string> { return this.registry.metrics(); }

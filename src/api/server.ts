@@ -20,12 +20,17 @@ export interface ApiServers {
   shutdown(graceMs: number): Promise<void>;
 }
 
-export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, log: Logger): Promise<ApiServers> {
+/** A gRPC service registered beside faros.v1.Faros (e.g. the cluster's Peer service). */
+export interface ExtraService { definition: import('@grpc/grpc-js').ServiceDefinition; implementation: import('@grpc/grpc-js').UntypedServiceImplementation }
+
+export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, log: Logger, extra: readonly ExtraService[] = []): Promise<ApiServers> {
   const gate = new InFlightGate(opts.limits.maxInFlight, metrics);
   const sampler = new RequestLogSampler(opts.logSampleRate);
   const service = new FarosService(host, opts.limits, metrics);
   for (const m of opts.maps) metrics.forMap(m.id);
   const grpc = new GrpcServer({ service, gate, metrics, log, sampler, limits: opts.limits }, opts.maps.map((m) => m.id));
+  // Services must be added before the server binds.
+  for (const x of extra) grpc.server.addService(x.definition, x.implementation);
   const http = new HttpGateway({ service, host, gate, metrics, log, sampler, limits: opts.limits });
   const grpcPort = await grpc.bind(opts.host, opts.grpcPort);
   let httpPort: number;

@@ -6,6 +6,7 @@ import { runBuildMap } from '../cli/build-map.js';
 import { runKnnCli } from '../cli/knn.js';
 import { runDemo } from '../cli/demo.js';
 import { runServe } from '../cli/serve.js';
+import { runCluster } from '../cli/cluster.js';
 import { profileNames } from '../mapbuild/profile.js';
 
 const USAGE = `faros — K nearest drivers by road over OpenStreetMap
@@ -13,6 +14,7 @@ const USAGE = `faros — K nearest drivers by road over OpenStreetMap
 Usage:
   faros serve [--config FILE] [--map ID=PATH[,profile=car,ttl=300,snap=200]]... [--grpc-port 50051] [--http-port 8080]   (faros serve --help)
   faros build-map --map FILE.osm.pbf --profile car --out FILE.faros
+  faros cluster [--nodes 3] [--replication 2] [--grpc-port 50051] [--http-port 8080] [-- serve options, e.g. --map ID=PATH --config FILE --workers 1]
   faros demo [--map-id andorra-car] [--drivers 10000] [--seed 1]
   faros knn --map FILE.osm.pbf --profile car --drivers drivers.csv --queries queries.csv --out results.jsonl [--metric distance|eta] [--snap-radius 200]
 
@@ -66,6 +68,27 @@ async function main(argv: string[]): Promise<number> {
       });
       log(!!v.quiet)(`answered ${r.queries} queries (${r.unsnappedQueries} did not snap) into ${v.out}`);
       return 0;
+    }
+    case 'cluster': {
+      // Everything after "--" (and --map/--config/--workers) goes to each `faros serve`.
+      const dd = rest.indexOf('--');
+      const own = dd >= 0 ? rest.slice(0, dd) : rest;
+      const v = parse(own, { nodes: { type: 'string' }, replication: { type: 'string' }, 'grpc-port': { type: 'string' }, 'http-port': { type: 'string' }, map: { type: 'string', multiple: true }, config: { type: 'string' }, workers: { type: 'string' } });
+      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      const int = (name: string, def: number, min: number, max: number): number => {
+        const x = v[name] === undefined ? def : Number(v[name]);
+        if (!Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+        return x;
+      };
+      const serveArgs = [...(dd >= 0 ? rest.slice(dd + 1) : [])];
+      for (const m of (v.map as unknown as string[] | undefined) ?? []) serveArgs.push('--map', m);
+      if (v.config) serveArgs.push('--config', v.config as string);
+      serveArgs.push('--workers', String(int('workers', 1, 1, 64)));
+      if (v['cache-dir']) serveArgs.push('--cache-dir', v['cache-dir'] as string);
+      return runCluster({
+        nodes: int('nodes', 3, 1, 32), replication: int('replication', 2, 1, 16),
+        grpcPort: int('grpc-port', 50051, 0, 65535), httpPort: int('http-port', 8080, 0, 65535), serveArgs, log: log(!!v.quiet),
+      });
     }
     case 'demo': {
       const v = parse(rest, { 'map-id': { type: 'string' }, drivers: { type: 'string' }, seed: { type: 'string' } });

@@ -1,6 +1,10 @@
 // `faros serve`: flags + env → Options → host → gRPC + HTTP servers → ready
 // line → graceful shutdown on SIGTERM/SIGINT. Returns the exit code.
-import { ConfigError, SERVE_USAGE, buildOptions, instanceName, parseServeFlags, type Options } from '../config.js';
+import { ConfigError, SERVE_USAGE, advertiseAddress, buildOptions, instanceName, parseServeFlags, type Options } from '../config.js';
+import { ClusterHost } from '../node/cluster-host.js';
+import { peerImplementation } from '../proxy/peer-service.js';
+import { peerServiceDefinition } from '../proxy/peer-client.js';
+import type { ExtraService } from '../api/server.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { LocalHost } from '../node/local-host.js';
@@ -22,29 +26,55 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const slot = new HostSlot();
   const metrics = new Metrics(() => slot.maps());
   let servers: Awaited<ReturnType<typeof startApi>>;
+  // The cluster's Peer service must be registered before binding, but its
+  // host needs the bound port: route its calls through a late-bound holder.
+  let cluster: ClusterHost | undefined;
+  const extra: ExtraService[] = [];
+  if (opts.cluster) {
+    const impl = (name: string) => (...args: unknown[]) => {
+      if (!cluster) { (args[1] as (e: unknown) => void)?.({ code: 14, details: 'instance starting' }); return; }
+      (peerImplementation(cluster)[name] as (...a: unknown[]) => void)(...args);
+    };
+    const names = ['applyRecords', 'applyUpdates', 'removeDrivers', 'getLocal', 'nearbyLocal', 'status', 'pullSnapshot'];
+    extra.push({ definition: peerServiceDefinition(), implementation: Object.fromEntries(names.map((n) => [n, impl(n)])) });
+  }
   try {
-    servers = await startApi(opts, slot, metrics, bootLog);
+    servers = await startApi(opts, slot, metrics, bootLog, extra);
   } catch (e) {
     bootLog.error({ err: e }, 'cannot start the servers');
     process.stderr.write(`faros serve: cannot listen: ${(e as Error).message}; pick other ports with --grpc-port/--http-port (0 = any free port)\n`);
     metrics.close();
     return 1;
   }
-  const name = instanceName(opts, servers.grpcPort);
+  const name = opts.cluster ? advertiseAddress(opts.cluster, servers.grpcPort) : instanceName(opts, servers.grpcPort);
   bootLog.setBindings({ instance: name });
   const log = bootLog;
   log.info({ maps: opts.maps.map((m) => m.id), workers: opts.workers, limits: opts.limits }, 'starting');
-  // WATCH OUT: LocalHost reports load progress only as text; "map ID ready in N ms"
+  // WATCH OUT: hosts report load progress only as text; "map ID ready in N ms"
   // is parsed for faros_map_load_seconds and a health refresh until the host has an event for it.
-  const host = new LocalHost({
-    name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers,
-    log: (msg) => {
-      log.info({ component: 'host' }, msg);
-      const m = /^map (\S+) ready in (\d+) ms$/.exec(msg);
-      if (m) { metrics.setMapLoadSeconds(m[1]!, Number(m[2]) / 1000); servers.refreshHealth(); }
-    },
-  });
+  const hostLog = (msg: string): void => {
+    log.info({ component: 'host' }, msg);
+    const m = /^map (\S+) ready in (\d+) ms$/.exec(msg);
+    if (m) { metrics.setMapLoadSeconds(m[1]!, Number(m[2]) / 1000); servers.refreshHealth(); }
+  };
+  let host: LocalHost | ClusterHost;
+  if (opts.cluster) {
+    const c = opts.cluster;
+    cluster = new ClusterHost({
+      self: name, catalog: opts.maps, replication: c.replication, seeds: c.seeds,
+      dns: c.dns ? { name: c.dns.name, port: c.dns.port ?? servers.grpcPort } : undefined,
+      probeIntervalMs: c.probeIntervalMs, probeTimeoutMs: c.probeTimeoutMs, suspectMs: c.suspectMs, dropGraceMs: c.dropGraceMs,
+      perTryTimeoutMs: 2000, workers: opts.workers, cacheDir: opts.cacheDir, log: hostLog,
+      onTransfer: (e) => metrics.observeTransfer(e.mapId, e.ok, e.records, e.ms / 1000),
+      onStateChange: () => servers.refreshHealth(),
+    });
+    host = cluster;
+    metrics.setClusterSource(() => ({ members: cluster!.membership.live().length, failovers: cluster!.stats.failovers, forwarded: cluster!.forwarder.stats }));
+  } else {
+    host = new LocalHost({ name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers, log: hostLog });
+  }
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
+  metrics.setArenaSource(() => host.shardList().map((x) => ({ mapId: x.mapId, bytes: x.shard.store.arena.arenaBytes() })));
   servers.attach(host);
   log.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort }, 'listening; loading maps');
 

@@ -80,6 +80,11 @@ export class LocalHost implements ShardHost {
     return { drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
   }
 
+  /** Loaded shards (metrics). */
+  shardList(): { mapId: string; shard: Shard }[] {
+    return [...this.shards.values()].filter((s) => s.shard).map((s) => ({ mapId: s.entry.id, shard: s.shard! }));
+  }
+
   async close(): Promise<void> {
     for (const s of this.shards.values()) s.shard?.close();
     await this.pool.close();

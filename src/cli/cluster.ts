@@ -1,0 +1,96 @@
+// `faros cluster`: a local cluster of real `faros serve` processes on
+// 127.0.0.1, each knowing the others as seeds; stops them all on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export interface ClusterCliOptions {
+  nodes: number;
+  replication: number;
+  /** First gRPC / HTTP port (0 = free ports). */
+  grpcPort: number;
+  httpPort: number;
+  /** Passed to every `faros serve` (e.g. --map, --config, --workers). */
+  serveArgs: string[];
+  log: (msg: string) => void;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+}
+
+export interface ClusterNode { index: number; grpcPort: number; httpPort: number; address: string; child: ChildProcess }
+
+/** Start the nodes; resolves once every node printed its ready line. */
+export async function startCluster(o: ClusterCliOptions): Promise<{ nodes: ClusterNode[]; stop: () => Promise<void>; exited: Promise<number> }> {
+  const bin = fileURLToPath(new URL('../bin/faros.js', import.meta.url));
+  const ports: { grpc: number; http: number }[] = [];
+  for (let i = 0; i < o.nodes; i++) {
+    ports.push({ grpc: o.grpcPort ? o.grpcPort + i : await freePort(), http: o.httpPort ? o.httpPort + i : await freePort() });
+  }
+  const seeds = ports.map((p) => `127.0.0.1:${p.grpc}`).join(',');
+  const nodes: ClusterNode[] = [];
+  const ready: Promise<void>[] = [];
+  let stopping = false;
+  let firstExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => { firstExit = r; });
+  ports.forEach((p, i) => {
+    const args = [bin, 'serve', '--host', '127.0.0.1', '--grpc-port', String(p.grpc), '--http-port', String(p.http),
+      '--peers', seeds, '--advertise', `127.0.0.1:${p.grpc}`, '--replication', String(o.replication), ...o.serveArgs];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const node: ClusterNode = { index: i, grpcPort: p.grpc, httpPort: p.http, address: `127.0.0.1:${p.grpc}`, child };
+    nodes.push(node);
+    const tag = `[node${i} ${node.address}]`;
+    ready.push(new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (line.startsWith('{"event":"ready"')) resolve();
+        else if (!line.startsWith('try:')) o.log(`${tag} ${line}`);
+      });
+      createInterface({ input: child.stderr! }).on('line', (line) => o.log(`${tag} ${line}`));
+      child.on('exit', (code, sig) => {
+        reject(new Error(`${tag} exited (${sig ?? code}) before it was ready`));
+        if (!stopping) { o.log(`${tag} exited (${sig ?? code})`); firstExit(code ?? 1); }
+      });
+    }));
+  });
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all(nodes.map((n) => new Promise<void>((resolve) => {
+      if (n.child.exitCode !== null || n.child.signalCode !== null) { resolve(); return; }
+      n.child.once('exit', () => resolve());
+      n.child.kill('SIGTERM');
+      setTimeout(() => n.child.kill('SIGKILL'), 15_000).unref();
+    })));
+  };
+  try {
+    await Promise.all(ready);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { nodes, stop, exited };
+}
+
+export async function runCluster(o: ClusterCliOptions): Promise<number> {
+  const c = await startCluster(o);
+  process.stdout.write(`\nFaros cluster of ${o.nodes} instances on 127.0.0.1 (replication ${o.replication}); any instance answers any map:\n`);
+  for (const n of c.nodes) process.stdout.write(`  node${n.index}: gRPC 127.0.0.1:${n.grpcPort}  HTTP http://127.0.0.1:${n.httpPort}\n`);
+  const n0 = c.nodes[0];
+  process.stdout.write(`\ntry:\n  curl -s http://127.0.0.1:${n0.httpPort}/v1/maps\n`);
+  process.stdout.write(`  curl -s -X POST http://127.0.0.1:${n0.httpPort}/v1/drivers:update -d '{"mapId":"andorra-car","driverId":"d1","location":{"lat":42.5078,"lng":1.5211},"metadata":{"status":"available"}}'\n`);
+  process.stdout.write(`  curl -s -X POST http://127.0.0.1:${c.nodes[c.nodes.length - 1].httpPort}/v1/nearby -d '{"mapId":"andorra-car","location":{"lat":42.5075,"lng":1.5218},"k":5}'\n`);
+  process.stdout.write(`  grpcurl -plaintext 127.0.0.1:${n0.grpcPort} faros.v1.Faros/ListMaps\n\nCtrl-C stops every instance.\n`);
+  const sig = await new Promise<string | number>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    void c.exited.then((code) => resolve(code));
+  });
+  process.stdout.write(`\nstopping (${sig}) …\n`);
+  await c.stop();
+  return typeof sig === 'number' ? 1 : 0;
+}

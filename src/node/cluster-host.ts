@@ -1,0 +1,248 @@
+// The proxy layer of a cluster instance: any instance accepts any request and
+// routes it by map ID over the RouteTable (consistent hashing over the live
+// members, RF replicas per map).
+//  - Update: applied by the first replica that can (this instance when it is
+//    one), answered then, and forwarded asynchronously in batches to the
+//    other replicas. The answer guarantees the update is on one replica; the
+//    others converge within milliseconds unless they fail meanwhile (then
+//    state transfer refills them). Newest timestamp wins everywhere.
+//  - Nearby / Get: served locally when this instance serves the map, else by
+//    one replica chosen round-robin, failing over to the next within the
+//    caller's deadline.
+//  - Remove: sent to every replica.
+import type { Log } from '../mapbuild/build.js';
+import type { MapEntry } from '../mapbuild/catalog.js';
+import { WorkerPool } from '../model/pool.js';
+import type { DriverRecord } from '../model/store.js';
+import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
+import { FarosError } from '../errors.js';
+import { Membership } from '../membership/membership.js';
+import { RouteTable } from '../proxy/route-table.js';
+import { PeerClient } from '../proxy/peer-client.js';
+import { Forwarder } from '../proxy/forward.js';
+import { ShardSet, type TransferEvent } from './shards.js';
+import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from './host.js';
+
+export interface ClusterHostOptions {
+  /** Advertised address (host:grpcPort): member identity and served_by. */
+  self: string;
+  catalog: readonly MapEntry[];
+  replication: number;
+  seeds: readonly string[];
+  dns?: { name: string; port: number };
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  suspectMs: number;
+  dropGraceMs: number;
+  /** Per attempt when a call goes to another replica. */
+  perTryTimeoutMs: number;
+  workers?: number;
+  maxQueue?: number;
+  cacheDir?: string;
+  arenaBytes?: number;
+  log: Log;
+  onTransfer?: (e: TransferEvent) => void;
+  onStateChange?: () => void;
+}
+
+/** Codes after which the next replica is tried. */
+const RETRY = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED', 'CANCELLED']);
+
+export class ClusterHost implements ShardHost {
+  readonly name: string;
+  readonly pool: WorkerPool;
+  readonly shards: ShardSet;
+  readonly forwarder: Forwarder;
+  readonly membership: Membership;
+  private table: RouteTable;
+  private readonly clients = new Map<string, PeerClient>();
+  private readonly catalog = new Map<string, MapEntry>();
+  private readonly rr = new Map<string, number>();
+  private started = false;
+  readonly stats = { failovers: 0, forwardedUpdates: 0, tableChanges: 0 };
+
+  constructor(private readonly o: ClusterHostOptions) {
+    this.name = o.self;
+    for (const m of o.catalog) this.catalog.set(m.id, m);
+    this.pool = new WorkerPool({ threads: o.workers, maxQueue: o.maxQueue });
+    this.shards = new ShardSet({ pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onStateChange: o.onStateChange });
+    this.forwarder = new Forwarder((a) => this.client(a));
+    this.membership = new Membership({
+      self: o.self, seeds: o.seeds, dns: o.dns, probeIntervalMs: o.probeIntervalMs, probeTimeoutMs: o.probeTimeoutMs, suspectMs: o.suspectMs,
+      client: (a) => this.client(a), log: o.log,
+    });
+    this.table = new RouteTable([o.self], o.replication);
+    this.membership.on('change', () => this.reconcile());
+    this.membership.on('frozen', (ms: number) => {
+      o.log(`this process was frozen for ${ms} ms: pulling every held map again from its other replicas`);
+      this.shards.resync((mapId) => this.sources(mapId));
+    });
+  }
+
+  client(address: string): PeerClient {
+    let c = this.clients.get(address);
+    if (!c) { c = new PeerClient(address); this.clients.set(address, c); }
+    return c;
+  }
+
+  get routeTable(): RouteTable { return this.table; }
+
+  /** Probe the seeds once, build the first table, take the maps it assigns. */
+  async start(): Promise<void> {
+    await this.membership.start();
+    this.started = true;
+    this.reconcile();
+  }
+
+  private reconcile(): void {
+    if (!this.started) return;
+    const next = new RouteTable(this.membership.live(), this.o.replication);
+    if (!next.sameAs(this.table)) {
+      this.stats.tableChanges++;
+      this.o.log(`route table: members ${next.members.join(', ')} (replication ${this.o.replication})`);
+    }
+    const gone = this.table.members.filter((m) => !next.members.includes(m));
+    this.table = next;
+    for (const m of gone) this.forwarder.forget(m);
+    for (const entry of this.catalog.values()) {
+      if (next.holds(this.name, entry.id)) this.shards.ensure(entry, () => this.sources(entry.id));
+      else this.shards.release(entry.id);
+    }
+    this.o.onStateChange?.();
+  }
+
+  /** Live peers that serve mapId now (fresh status), replicas first. */
+  async sources(mapId: string): Promise<PeerClient[]> {
+    const live = this.membership.live().filter((m) => m !== this.name);
+    const reps = this.table.replicas(mapId);
+    live.sort((a, b) => Number(!reps.includes(a)) - Number(!reps.includes(b)));
+    const serving = await Promise.all(live.map(async (m) => {
+      try {
+        const st = await this.client(m).status(this.o.probeTimeoutMs * 2);
+        return st.maps.some((x) => x.mapId === mapId && (x.state === 'SERVING' || x.state === 'DRAINING')) ? m : undefined;
+      } catch { return undefined; }
+    }));
+    return serving.filter((m): m is string => m !== undefined).map((m) => this.client(m));
+  }
+
+  checkMap(mapId: string): void {
+    if (!this.catalog.has(mapId)) throw new FarosError('NOT_FOUND', `unknown map "${mapId}"; this cluster serves: ${[...this.catalog.keys()].join(', ')}`);
+  }
+
+  ready(): boolean {
+    if (!this.started) return false;
+    return [...this.catalog.keys()].every((id) => !this.table.holds(this.name, id) || this.shards.serving(id) !== undefined);
+  }
+
+  maps(): MapInfoView[] {
+    return [...this.catalog.values()].map((entry) => {
+      const reps = this.table.replicas(entry.id);
+      const local = this.shards.serving(entry.id);
+      let drivers = local?.size;
+      if (drivers === undefined) {
+        for (const r of reps) {
+          const st = this.membership.statusOf(r)?.maps.find((m) => m.mapId === entry.id);
+          if (st) { drivers = Number(st.drivers); break; }
+        }
+      }
+      return { mapId: entry.id, profile: entry.profile, drivers: drivers ?? 0, bounds: local?.graph.meta.bounds ?? { minLat: 0, minLng: 0, maxLat: 0, maxLng: 0 }, replicas: [...reps] };
+    });
+  }
+
+  /** Replicas of mapId other than this instance. */
+  private others(mapId: string): string[] { return this.table.replicas(mapId).filter((r) => r !== this.name); }
+
+  /** Forward what a local replica applied to the other replicas. */
+  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void {
+    const records: DriverRecord[] = [];
+    results.forEach((r, i) => {
+      if (!r.ok || r.stale) return;
+      const u = updates[i];
+      records.push({ driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: u.metadata, segment: r.snapped.segment, t: r.snapped.t, snapM: r.snapped.distanceM });
+    });
+    if (records.length === 0) return;
+    for (const peer of this.others(mapId)) this.forwarder.send(peer, mapId, records);
+    this.stats.forwardedUpdates += records.length;
+  }
+
+  /** Try fn on each replica in turn (round-robin start) until one answers. */
+  private async failover<T>(mapId: string, what: string, signal: AbortSignal | undefined, fn: (peer: PeerClient) => Promise<T>): Promise<T> {
+    const reps = this.others(mapId);
+    if (reps.length === 0) throw new FarosError('UNAVAILABLE', `no live replica of map "${mapId}"; retry shortly`);
+    const start = (this.rr.get(mapId) ?? 0) % reps.length;
+    this.rr.set(mapId, start + 1);
+    const errors: string[] = [];
+    for (let i = 0; i < reps.length; i++) {
+      if (signal?.aborted) throw new FarosError('DEADLINE_EXCEEDED', `deadline exceeded during ${what}`);
+      const peer = this.client(reps[(start + i) % reps.length]);
+      try {
+        return await fn(peer);
+      } catch (e) {
+        const fe = e instanceof FarosError ? e : new FarosError('UNAVAILABLE', String(e));
+        if (!RETRY.has(fe.code) || signal?.aborted) throw fe;
+        this.stats.failovers++;
+        errors.push(fe.message);
+      }
+    }
+    throw new FarosError('UNAVAILABLE', `no replica of map "${mapId}" could do ${what}: ${errors.join('; ')}`);
+  }
+
+  async update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
+    this.checkMap(mapId);
+    const local = this.table.holds(this.name, mapId) ? this.shards.writable(mapId) : undefined;
+    if (local) {
+      const results = await local.update(updates, opts?.signal);
+      this.replicate(mapId, updates, results);
+      return results;
+    }
+    // The first replica applies and forwards to the rest.
+    return this.failover(mapId, 'the update', opts?.signal, (p) => p.applyUpdates(mapId, updates, this.o.perTryTimeoutMs, opts?.signal));
+  }
+
+  async remove(mapId: string, driverId: string): Promise<boolean> {
+    this.checkMap(mapId);
+    let removed = false;
+    const local = this.table.holds(this.name, mapId) ? this.shards.writable(mapId) : undefined;
+    if (local) removed = local.remove(driverId);
+    const remote = await Promise.allSettled(this.others(mapId).map((r) => this.client(r).remove(mapId, [driverId], this.o.perTryTimeoutMs)));
+    for (const r of remote) if (r.status === 'fulfilled' && r.value > 0) removed = true;
+    if (!local && remote.every((r) => r.status === 'rejected')) throw new FarosError('UNAVAILABLE', `no replica of map "${mapId}" could remove the driver; retry`);
+    return removed;
+  }
+
+  async get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> {
+    this.checkMap(mapId);
+    const local = this.shards.serving(mapId);
+    if (local) return local.get(driverId);
+    return this.failover(mapId, 'the lookup', opts?.signal, (p) => p.getLocal(mapId, driverId, this.o.perTryTimeoutMs, opts?.signal));
+  }
+
+  async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
+    this.checkMap(mapId);
+    const local = this.shards.serving(mapId);
+    if (local) return this.localNearby(mapId, q, opts);
+    return this.failover(mapId, 'the nearby query', opts?.signal, (p) => p.nearbyLocal(mapId, q, this.o.perTryTimeoutMs, opts?.signal));
+  }
+
+  /** Nearby on this instance's replica (also what Peer.NearbyLocal runs). */
+  async localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
+    const shard = this.shards.serving(mapId);
+    if (!shard) throw new FarosError('FAILED_PRECONDITION', `${this.name} does not serve map "${mapId}" now`);
+    const r = await shard.nearby(q, opts?.signal);
+    if (!r.ok) throw new FarosError('OUT_OF_RANGE', r.message);
+    return { drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
+  }
+
+  /** Loaded local shards (metrics). */
+  shardList(): { mapId: string; shard: import('../model/shard.js').Shard }[] {
+    return this.shards.all().filter((r) => r.shard).map((r) => ({ mapId: r.entry.id, shard: r.shard! }));
+  }
+
+  async close(): Promise<void> {
+    this.membership.stop();
+    this.forwarder.close();
+    this.shards.close();
+    for (const c of this.clients.values()) c.close();
+    await this.pool.close();
+  }
+}

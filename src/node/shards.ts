@@ -1,0 +1,165 @@
+// Which maps this instance holds, and their life cycle:
+//   LOADING → TRANSFERRING → SERVING → (no longer owned) DRAINING → dropped
+// LOADING: the graph is being loaded/compiled. TRANSFERRING: the shard
+// accepts forwarded updates while it pulls every driver from a live
+// replica's copy-on-write snapshot (newest timestamp wins, so the two merge
+// in any order); only then SERVING reads. DRAINING: still answers for a
+// grace period after the route table moved the map away, then is dropped.
+import { loadMap, type Log } from '../mapbuild/build.js';
+import type { MapEntry } from '../mapbuild/catalog.js';
+import { Shard } from '../model/shard.js';
+import type { WorkerPool } from '../model/pool.js';
+import type { PeerClient } from '../proxy/peer-client.js';
+
+export type ReplicaState = 'LOADING' | 'TRANSFERRING' | 'SERVING' | 'DRAINING';
+
+export interface Replica {
+  entry: MapEntry;
+  state: ReplicaState;
+  shard?: Shard;
+  dropTimer?: NodeJS.Timeout;
+  /** Bumped when a newer life cycle replaces this one (drop, resync). */
+  generation: number;
+}
+
+export interface TransferEvent { mapId: string; source: string | undefined; records: number; ms: number; ok: boolean; error?: string }
+
+export interface ShardSetOptions {
+  pool: WorkerPool;
+  cacheDir?: string;
+  log: Log;
+  arenaBytes?: number;
+  /** How long a map no longer owned keeps answering. */
+  dropGraceMs: number;
+  /** Called after each state transfer (metrics). */
+  onTransfer?: (e: TransferEvent) => void;
+  onStateChange?: () => void;
+}
+
+export class ShardSet {
+  private readonly replicas = new Map<string, Replica>();
+  private gen = 0;
+
+  constructor(private readonly opts: ShardSetOptions) {}
+
+  get(mapId: string): Replica | undefined { return this.replicas.get(mapId); }
+
+  /** A shard that may take writes (transfers in progress included). */
+  writable(mapId: string): Shard | undefined {
+    const r = this.replicas.get(mapId);
+    return r && r.state !== 'LOADING' ? r.shard : undefined;
+  }
+
+  /** A shard that may answer reads. */
+  serving(mapId: string): Shard | undefined {
+    const r = this.replicas.get(mapId);
+    return r && (r.state === 'SERVING' || r.state === 'DRAINING') ? r.shard : undefined;
+  }
+
+  all(): Replica[] { return [...this.replicas.values()]; }
+
+  /**
+   * Hold a map: load it, pull its drivers from one of `sources` (peers that
+   * serve it), then serve. A map being drained is simply kept.
+   */
+  ensure(entry: MapEntry, sources: () => Promise<PeerClient[]>): void {
+    const cur = this.replicas.get(entry.id);
+    if (cur) {
+      if (cur.state === 'DRAINING') {
+        clearTimeout(cur.dropTimer);
+        cur.dropTimer = undefined;
+        cur.state = 'SERVING';
+        this.opts.log(`map ${entry.id}: owned again, drop cancelled`);
+        this.opts.onStateChange?.();
+      }
+      return;
+    }
+    const r: Replica = { entry, state: 'LOADING', generation: ++this.gen };
+    this.replicas.set(entry.id, r);
+    this.opts.onStateChange?.();
+    void this.load(r, sources);
+  }
+
+  private async load(r: Replica, sources: () => Promise<PeerClient[]>): Promise<void> {
+    const t0 = Date.now();
+    try {
+      const g = await loadMap(r.entry.file, r.entry.profile, { cacheDir: this.opts.cacheDir, log: this.opts.log, shared: true });
+      if (this.replicas.get(r.entry.id) !== r) return; // dropped meanwhile
+      r.shard = new Shard(`${r.entry.id}#${r.generation}`, g, this.opts.pool, { snapRadiusM: r.entry.snapRadiusM, ttlMs: r.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes });
+      this.opts.log(`map ${r.entry.id} loaded in ${Date.now() - t0} ms`);
+    } catch (e) {
+      this.opts.log(`map ${r.entry.id}: load failed: ${(e as Error).message}`);
+      this.replicas.delete(r.entry.id);
+      this.opts.onStateChange?.();
+      return;
+    }
+    await this.transfer(r, sources);
+    this.opts.log(`map ${r.entry.id} ready in ${Date.now() - t0} ms`);
+  }
+
+  /** Pull every driver from the first source that answers; then serve. */
+  async transfer(r: Replica, sources: () => Promise<PeerClient[]>): Promise<void> {
+    const gen = r.generation;
+    r.state = 'TRANSFERRING';
+    this.opts.onStateChange?.();
+    const shard = r.shard!;
+    let done = false;
+    let peers: PeerClient[] = [];
+    try { peers = await sources(); } catch (e) { this.opts.log(`map ${r.entry.id}: cannot list transfer sources: ${(e as Error).message}`); }
+    for (const peer of peers) {
+      const t0 = Date.now();
+      let n = 0;
+      try {
+        n = await peer.pullSnapshot(r.entry.id, (recs) => { shard.importRecords(recs); }, 600_000);
+        this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: true });
+        this.opts.log(`map ${r.entry.id}: state transfer of ${n} drivers from ${peer.address} in ${Date.now() - t0} ms`);
+        done = true;
+        break;
+      } catch (e) {
+        this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: false, error: (e as Error).message });
+        this.opts.log(`map ${r.entry.id}: state transfer from ${peer.address} failed after ${n} drivers: ${(e as Error).message}; trying the next replica`);
+      }
+    }
+    if (!done) this.opts.log(`map ${r.entry.id}: no live replica to transfer from; serving the drivers it receives from now on`);
+    if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'TRANSFERRING') {
+      r.state = 'SERVING';
+      this.opts.onStateChange?.();
+    }
+  }
+
+  /** Stop owning a map: keep answering for the grace period, then drop it. */
+  release(mapId: string): void {
+    const r = this.replicas.get(mapId);
+    if (!r || r.state === 'DRAINING') return;
+    if (r.state === 'LOADING' || r.state === 'TRANSFERRING') { this.dropNow(mapId); return; }
+    r.state = 'DRAINING';
+    this.opts.log(`map ${mapId}: no longer owned; dropping in ${this.opts.dropGraceMs} ms`);
+    r.dropTimer = setTimeout(() => this.dropNow(mapId), this.opts.dropGraceMs);
+    r.dropTimer.unref();
+    this.opts.onStateChange?.();
+  }
+
+  private dropNow(mapId: string): void {
+    const r = this.replicas.get(mapId);
+    if (!r) return;
+    clearTimeout(r.dropTimer);
+    r.shard?.close();
+    r.generation = ++this.gen;
+    this.replicas.delete(mapId);
+    this.opts.log(`map ${mapId}: dropped`);
+    this.opts.onStateChange?.();
+  }
+
+  /** After this process was frozen: pull every held map again (newest wins). */
+  resync(sources: (mapId: string) => Promise<PeerClient[]>): void {
+    for (const r of this.replicas.values()) {
+      if (r.state !== 'SERVING' && r.state !== 'DRAINING') continue;
+      r.generation = ++this.gen;
+      void this.transfer(r, () => sources(r.entry.id));
+    }
+  }
+
+  close(): void {
+    for (const id of [...this.replicas.keys()]) this.dropNow(id);
+  }
+}

@@ -1,0 +1,136 @@
+// Client of another instance's Peer service (proto/faros/v1/peer.proto):
+// promise-returning calls with deadlines, and the conversions between the
+// wire messages and the model's types.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { LOADER_OPTIONS } from '../api/proto.js';
+import { FarosError, type ErrorCode } from '../errors.js';
+import type { DriverRecord } from '../model/store.js';
+import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } from '../model/types.js';
+import type { NearbyAnswer } from '../node/host.js';
+
+export interface RecordMsg { driverId: string; lat: number; lng: number; timestampMs: number; metadata: Record<string, string>; segment: number; t: number; snapM: number }
+export interface MapStatusMsg { mapId: string; state: string; drivers: string }
+export interface StatusMsg { instance: string; maps: MapStatusMsg[] }
+
+let definition: grpc.GrpcObject | undefined;
+/** The loaded faros.v1 package including Peer (shared by client and server). */
+export function peerPackage(): grpc.GrpcObject {
+  definition ??= grpc.loadPackageDefinition(protoLoader.loadSync('faros/v1/peer.proto', LOADER_OPTIONS));
+  return (definition.faros as grpc.GrpcObject).v1 as grpc.GrpcObject;
+}
+export function peerServiceDefinition(): grpc.ServiceDefinition {
+  return (peerPackage().Peer as grpc.ServiceClientConstructor).service;
+}
+
+export function toRecordMsg(r: DriverRecord): RecordMsg {
+  return { driverId: r.driverId, lat: r.lat, lng: r.lng, timestampMs: r.timestampMs, metadata: r.metadata, segment: r.segment, t: r.t, snapM: r.snapM };
+}
+export function fromRecordMsg(m: RecordMsg): DriverRecord {
+  return { driverId: m.driverId, lat: m.lat, lng: m.lng, timestampMs: Number(m.timestampMs), metadata: m.metadata ?? {}, segment: m.segment, t: m.t, snapM: m.snapM };
+}
+
+interface SnappedMsg { location: { lat: number; lng: number } | null; snapDistanceM: number; wayId: string }
+function phantomFrom(s: SnappedMsg | null, extra: { segment?: number; t?: number; segIndex?: number } = {}): Phantom {
+  return {
+    segment: extra.segment ?? -1, t: extra.t ?? 0, segIndex: extra.segIndex ?? 0, wayId: s?.wayId ?? '0',
+    lat: s?.location?.lat ?? 0, lng: s?.location?.lng ?? 0, distanceM: s?.snapDistanceM ?? 0,
+  };
+}
+interface DriverMsg { driverId: string; location: { lat: number; lng: number } | null; snapped: SnappedMsg | null; timestampMs: string; metadata: Record<string, string> }
+function driverFrom(d: DriverMsg): DriverView {
+  return { driverId: d.driverId, lat: d.location?.lat ?? 0, lng: d.location?.lng ?? 0, timestampMs: Number(d.timestampMs), metadata: d.metadata ?? {}, snapped: phantomFrom(d.snapped) };
+}
+
+/** A gRPC error from a peer as a FarosError (UNAVAILABLE when it is down). */
+export function peerError(e: unknown, peer: string): FarosError {
+  if (e instanceof FarosError) return e;
+  const err = e as grpc.ServiceError;
+  const name = (grpc.status[err.code] ?? 'UNAVAILABLE') as string;
+  const known: ErrorCode[] = ['INVALID_ARGUMENT', 'NOT_FOUND', 'OUT_OF_RANGE', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED', 'UNAVAILABLE', 'FAILED_PRECONDITION', 'CANCELLED'];
+  const code: ErrorCode = known.includes(name as ErrorCode) ? (name as ErrorCode) : 'UNAVAILABLE';
+  return new FarosError(code, `${peer}: ${err.details || err.message}`);
+}
+
+type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
+
+export class PeerClient {
+  private readonly client: grpc.Client & Record<string, unknown>;
+
+  constructor(readonly address: string) {
+    const Ctor = peerPackage().Peer as grpc.ServiceClientConstructor;
+    this.client = new Ctor(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.max_send_message_length': 256 * 1024 * 1024,
+      // Fail fast on a dead peer instead of waiting for reconnect back-off.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    }) as grpc.Client & Record<string, unknown>;
+  }
+
+  private call<T>(method: string, req: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fn = this.client[method] as Unary;
+      const call = fn.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (e, res) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (e) reject(peerError(e, this.address)); else resolve(res as T);
+      });
+      const onAbort = () => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  status(timeoutMs: number): Promise<StatusMsg> { return this.call('Status', {}, timeoutMs); }
+
+  async applyRecords(mapId: string, records: DriverRecord[], timeoutMs: number): Promise<number> {
+    const r = await this.call<{ applied: number }>('ApplyRecords', { mapId, records: records.map(toRecordMsg) }, timeoutMs);
+    return r.applied;
+  }
+
+  async applyUpdates(mapId: string, updates: readonly DriverUpdate[], timeoutMs: number, signal?: AbortSignal): Promise<UpdateResult[]> {
+    const req = { mapId, updates: updates.map((u) => ({ mapId, driverId: u.driverId, location: { lat: u.lat, lng: u.lng }, timestampMs: String(u.timestampMs), metadata: u.metadata })) };
+    const r = await this.call<{ outcomes: { code: string; message: string; stale: boolean; snapped: SnappedMsg | null; segment: number; t: number; segIndex: number; nearestM: number }[] }>('ApplyUpdates', req, timeoutMs, signal);
+    return r.outcomes.map((o) => o.code === ''
+      ? { ok: true as const, stale: o.stale, snapped: phantomFrom(o.snapped, o) }
+      : { ok: false as const, code: 'OUT_OF_RANGE' as const, message: o.message, nearestM: o.nearestM });
+  }
+
+  async remove(mapId: string, driverIds: string[], timeoutMs: number): Promise<number> {
+    return (await this.call<{ removed: number }>('RemoveDrivers', { mapId, driverIds }, timeoutMs)).removed;
+  }
+
+  async getLocal(mapId: string, driverId: string, timeoutMs: number, signal?: AbortSignal): Promise<DriverView | undefined> {
+    // The peer answers an empty response (not NOT_FOUND) for an absent driver.
+    const r = await this.call<{ driver: DriverMsg | null }>('GetLocal', { mapId, driverId }, timeoutMs, signal);
+    return r.driver ? driverFrom(r.driver) : undefined;
+  }
+
+  async nearbyLocal(mapId: string, q: NearbyQuery, timeoutMs: number, signal?: AbortSignal): Promise<NearbyAnswer> {
+    const req = {
+      mapId, location: { lat: q.lat, lng: q.lng }, k: q.k, metric: q.metric === 'eta' ? 'METRIC_ETA' : 'METRIC_DISTANCE',
+      maxDistanceM: q.maxDistanceM, maxEtaS: q.maxEtaS, filter: q.filter ?? {},
+    };
+    const r = await this.call<{ drivers: { driver: DriverMsg; distanceM: number; etaS: number }[]; querySnapped: SnappedMsg | null; stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string } }>('NearbyLocal', req, timeoutMs, signal);
+    return {
+      drivers: r.drivers.map((d) => ({ driver: driverFrom(d.driver), distanceM: d.distanceM, etaS: d.etaS })),
+      querySnapped: phantomFrom(r.querySnapped),
+      stats: { edgesExpanded: r.stats?.edgesExpanded ?? 0, candidatesSeen: r.stats?.candidatesSeen ?? 0, servedBy: r.stats?.servedBy || this.address },
+    };
+  }
+
+  /** Stream every record of one snapshot of mapId from this peer. */
+  pullSnapshot(mapId: string, onChunk: (records: DriverRecord[]) => void, timeoutMs: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      let n = 0;
+      const fn = this.client.PullSnapshot as (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<{ records: RecordMsg[] }>;
+      const stream = fn.call(this.client, { mapId }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
+      stream.on('data', (chunk: { records: RecordMsg[] }) => {
+        try { const recs = chunk.records.map(fromRecordMsg); n += recs.length; onChunk(recs); } catch (e) { stream.cancel(); reject(e); }
+      });
+      stream.on('error', (e) => reject(peerError(e, this.address)));
+      stream.on('end', () => resolve(n));
+    });
+  }
+
+  close(): void { this.client.close(); }
+}
