@@ -1,0 +1,182 @@
+// Load scenarios against a real `faros serve` process and, side by side on the
+// same machine and the same simulated fleet, a Redis GEO peer.
+//   node dist/bench/load/run.js [--quick] [--seed N] [--no-redis] [--no-http]
+//        [--grpc-targets h:p,h:p,h:p --http-targets http://h:p,...]   (existing instances, e.g. a cluster; no server started)
+//        [--drivers 50000] [--name load]
+// Writes bench/results/<name>[-quick].json, .md and the latency-vs-load SVGs,
+// and bench/results/compare[-quick].json with the Redis comparison.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { ROOT, RESULTS_DIR, machine, saveResult, printTable, fmt } from '../lib/common.js';
+import { startFaros, scraper, runWorkers, merge, type PhaseResult, type FarosProc } from './lib.js';
+import { httpNearby, httpBatchUpdate } from './http.js';
+import { lineChart } from './svg.js';
+import { startRedis, type RedisPeer } from '../compare/redis-server.js';
+import { Resp } from '../compare/resp.js';
+import { quality, stateAt, syncBoth, type Quality } from '../compare/quality.js';
+import type { WorkerSpec, Role } from './worker.js';
+
+interface RunArgs { quick: boolean; seed: number; redis: boolean; http: boolean; grpcTargets: string[]; httpTargets: string[]; drivers: number; name: string; install: boolean }
+
+function parse(argv: string[]): RunArgs {
+  const a: RunArgs = { quick: false, seed: Number(process.env.BENCH_SEED ?? 42), redis: true, http: true, grpcTargets: [], httpTargets: [], drivers: 0, name: 'load', install: true };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!, v = argv[i + 1] ?? '';
+    switch (k) {
+      case '--quick': a.quick = true; break;
+      case '--no-redis': a.redis = false; break;
+      case '--no-http': a.http = false; break;
+      case '--no-install': a.install = false; break;
+      case '--seed': a.seed = Number(v); i++; break;
+      case '--drivers': a.drivers = Number(v); i++; break;
+      case '--name': a.name = v; i++; break;
+      case '--grpc-targets': a.grpcTargets = v.split(',').filter(Boolean); i++; break;
+      case '--http-targets': a.httpTargets = v.split(',').filter(Boolean); i++; break;
+      default: throw new Error(`unknown flag ${k}; see the header of bench/load/run.ts`);
+    }
+  }
+  if (!Number.isInteger(a.seed)) throw new Error('--seed must be an integer');
+  if (a.grpcTargets.length !== a.httpTargets.length) throw new Error('--grpc-targets and --http-targets must list the same instances, in the same order');
+  return a;
+}
+
+const MAP_ID = 'andorra-car';
+const MAP_FILE = join(ROOT, 'maps', 'andorra.osm.pbf');
+const REDIS_KEY = 'drivers:andorra';
+const K = 10, RADIUS = 3000;
+
+async function main(): Promise<void> {
+  const a = parse(process.argv.slice(2));
+  const Q = a.quick;
+  const N = a.drivers || (Q ? 5000 : 50_000);
+  // phase lengths: warm-up, measured
+  const W = Q ? 1000 : 3000, D = Q ? 3000 : 15_000, DS = Q ? 2000 : 8000;
+  const targetUpdates = N; // every driver once a second
+  const targetNearby = Q ? 300 : 2000;
+  const nearbySweep = Q ? [] : [500, 1000, 2000, 3000, 4000];
+  const updateSweepHz = Q ? [] : [0.5, 1, 2, 3];
+  const started = Date.now();
+  const log = (m: string): void => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
+
+  const g = await loadMap(MAP_FILE, 'car');
+  let faros: FarosProc | undefined;
+  let grpcTargets = a.grpcTargets, httpTargets = a.httpTargets;
+  if (grpcTargets.length === 0) {
+    faros = await startFaros(['--map', `${MAP_ID}=maps/andorra.osm.pbf`, '--workers', '2']);
+    grpcTargets = [faros.grpc]; httpTargets = [faros.http];
+    log(`faros serve ready at ${faros.grpc} / ${faros.http}`);
+  }
+  let redis: RedisPeer | undefined;
+  let redisMissing: string | undefined;
+  const phases: PhaseResult[] = [];
+  let q: Quality | undefined;
+  const base: Omit<WorkerSpec, 'role' | 'targets' | 'part' | 'parts' | 'mode'> = {
+    mapFile: MAP_FILE, mapId: MAP_ID, seed: a.seed, drivers: N, qps: 0, rateHz: 1, warmupMs: W, durationMs: D,
+    streams: 2, tickMs: 10, concurrency: 1, batch: 500, k: K, radiusM: RADIUS, availableOnly: true, redisKey: REDIS_KEY, deadlineMs: 5000,
+  };
+  const specs = (role: Role, targets: string[], parts: number, extra: Partial<WorkerSpec>): WorkerSpec[] =>
+    Array.from({ length: parts }, (_, part) => ({ ...base, role, targets, part, parts, mode: 'open', ...extra }));
+  /** One phase: workers for each group together; server figures scraped meanwhile. */
+  const phase = async (system: 'faros' | 'redis', groups: { name: string; kind: 'updates' | 'nearby'; mode: 'open' | 'closed'; target?: number; specs: WorkerSpec[] }[]): Promise<PhaseResult[]> => {
+    const sc = system === 'faros' ? scraper(httpTargets) : undefined;
+    const all = groups.flatMap((gr) => gr.specs);
+    const rs = await runWorkers(all, (W + Math.max(...all.map((s) => s.durationMs)) + 60_000));
+    const server = await sc?.stop();
+    let at = 0;
+    const out = groups.map((gr) => {
+      const mine = rs.slice(at, at + gr.specs.length); at += gr.specs.length;
+      const p = merge(gr.name, system, mine, { kind: gr.kind, mode: gr.mode, target: gr.target, server });
+      phases.push(p);
+      log(`${system} ${gr.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms  errors ${JSON.stringify(p.errors)}${server ? `  server CPU ${server.cpuCores} lag P99 ${server.lagP99Ms} ms drivers ${server.drivers}` : ''}`);
+      return p;
+    });
+    return out;
+  };
+  const updOpen = (role: Role, targets: string[], hz: number, dur = D) => specs(role, targets, 2, { rateHz: hz, streams: 2, durationMs: dur });
+  const nbOpen = (role: Role, targets: string[], qps: number, dur = D) => specs(role, targets, 2, { qps: qps / 2, durationMs: dur });
+  const updClosed = (role: Role, targets: string[]) => specs(role, targets, 2, { mode: 'closed', streams: 2, concurrency: 4, batch: 500, durationMs: DS });
+  const nbClosed = (role: Role, targets: string[]) => specs(role, targets, 2, { mode: 'closed', concurrency: 32, durationMs: DS });
+
+  /** The same work for one system: preload, target mix, sweeps, peaks. */
+  const suite = async (system: 'faros' | 'redis', targets: string[]): Promise<void> => {
+    const U: Role = `${system}-updates`, NB: Role = `${system}-nearby`;
+    // preload: every driver's first report, as fast as it goes
+    await phase(system, [{ name: 'preload', kind: 'updates', mode: 'closed', specs: specs(U, targets, 1, { mode: 'closed', streams: 2, concurrency: 4, batch: 1000, warmupMs: 0, durationMs: Math.max(1500, N / 20) }) }]);
+    await phase(system, [
+      { name: `target: updates ${fmt(targetUpdates)}/s`, kind: 'updates', mode: 'open', target: targetUpdates, specs: updOpen(U, targets, 1) },
+      { name: `target: nearby ${fmt(targetNearby)}/s`, kind: 'nearby', mode: 'open', target: targetNearby, specs: nbOpen(NB, targets, targetNearby) },
+    ]);
+    for (const qps of nearbySweep) await phase(system, [{ name: `sweep: nearby ${fmt(qps)}/s`, kind: 'nearby', mode: 'open', target: qps, specs: nbOpen(NB, targets, qps, DS) }]);
+    for (const hz of updateSweepHz) await phase(system, [{ name: `sweep: updates ${fmt(N * hz)}/s`, kind: 'updates', mode: 'open', target: N * hz, specs: updOpen(U, targets, hz, DS) }]);
+    await phase(system, [{ name: 'peak: updates (closed, 2 procs × 2 streams × 4 × 500)', kind: 'updates', mode: 'closed', specs: updClosed(U, targets) }]);
+    await phase(system, [{ name: 'peak: nearby (closed, 2 procs × 32)', kind: 'nearby', mode: 'closed', specs: nbClosed(NB, targets) }]);
+  };
+
+  try {
+    await suite('faros', grpcTargets);
+    if (a.http) {
+      const hs = { base: httpTargets[0]!, mapId: MAP_ID, g, seed: a.seed, drivers: N, durationS: Q ? 2 : 8, batch: 100, k: K, radiusM: RADIUS };
+      for (const p of [await httpNearby({ ...hs, connections: 32 }), await httpBatchUpdate({ ...hs, connections: 8 })]) {
+        phases.push(p);
+        log(`faros ${p.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} ms  errors ${JSON.stringify(p.errors)}`);
+      }
+    }
+    if (a.redis) {
+      redis = await startRedis({ install: a.install, log: (m) => { if (m.startsWith('Redis peer missing')) redisMissing = m; console.error(m); } });
+      if (redis) {
+        log(`redis-server ${redis.version} on 127.0.0.1:${redis.port}`);
+        await suite('redis', [`127.0.0.1:${redis.port}`]);
+        // quality on one identical state
+        const state = stateAt(g, a.seed, N, Q ? 5000 : 30_000);
+        const rc = await Resp.connect('127.0.0.1', redis.port);
+        await syncBoth(state, grpcTargets[0]!, MAP_ID, rc, REDIS_KEY);
+        q = await quality(g, a.seed, grpcTargets[0]!, MAP_ID, rc, REDIS_KEY, Q ? 50 : 500, K, RADIUS);
+        rc.close();
+        log(`quality: ${JSON.stringify(q)}`);
+      }
+    } else redisMissing = 'Redis peer skipped (--no-redis)';
+  } finally {
+    await redis?.stop();
+    const code = await faros?.stop();
+    if (faros && code !== 0) console.error(`faros exited with ${code}: ${faros.stderr().slice(-2000)}`);
+  }
+  report(a, N, phases, q, redis?.version, redisMissing);
+}
+
+function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undefined, redisVersion: string | undefined, redisMissing: string | undefined): void {
+  const name = a.grpcTargets.length ? a.name === 'load' ? 'load-cluster' : a.name : a.name;
+  const scenario = { map: MAP_ID, drivers: N, reportHz: 1, k: K, radiusM: RADIUS, seed: a.seed, instances: Math.max(1, a.grpcTargets.length), faros: 'faros serve --workers 2', generator: '2 forked client processes per group (grpc-js / RESP), same 2-core machine' };
+  const file = saveResult(name, a.quick, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, phases, quality: q ?? null });
+  const cmp = a.grpcTargets.length ? null : saveResult('compare', a.quick, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, faros: phases.filter((p) => p.system === 'faros' && p.proto === 'grpc'), redisPhases: phases.filter((p) => p.system === 'redis'), quality: q ?? null });
+  const rows = phases.filter((p) => p.name !== 'preload').map((p) => [
+    p.system, p.proto, p.name, p.target ? fmt(p.target) : '', fmt(p.throughput), fmt(p.latencyMs.p50, 2), fmt(p.latencyMs.p90, 2), fmt(p.latencyMs.p99, 2), fmt(p.latencyMs.p999, 2), fmt(p.latencyMs.max, 1),
+    Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0',
+    p.server ? `${p.server.cpuCores}` : '', p.server ? `${p.server.lagP99Ms}` : '', p.server ? fmt(p.server.drivers) : '', Number.isFinite(p.clientCpuCores) ? `${p.clientCpuCores}` : '',
+  ]);
+  const headers = ['system', 'proto', 'phase', 'target/s', 'achieved/s', 'P50 ms', 'P90 ms', 'P99 ms', 'P99.9 ms', 'max ms', 'errors', 'srv CPU', 'srv lag P99 ms', 'drivers', 'gen CPU'];
+  printTable(headers, rows);
+  const md: string[] = [];
+  const m = machine();
+  md.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}, Node ${m.node}, ${m.date}, load average ${m.loadavg1}. Redis: ${redisVersion ?? redisMissing ?? 'n/a'}.`, '');
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  md.push(`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`, ...cells.slice(1).map((r) => `| ${r.join(' | ')} |`));
+  if (q) {
+    md.push('', `Quality (${q.queries} pick-ups, K=${q.k}, ${q.radiusM} m, same driver state in both): Redis's ${q.k} straight-line picks contain on average ${(q.meanOverlap * 100).toFixed(1)}% of the true ${q.k} nearest by road; all ${q.k} right in ${q.allCorrectPct}% of queries; first pick not the nearest by road in ${q.firstWrongPct}%; extra road distance of Redis's first pick P50 ${q.firstExcessM.p50} m, P90 ${q.firstExcessM.p90} m, P99 ${q.firstExcessM.p99} m, max ${q.firstExcessM.max} m (P50 ${q.firstExcessPct.p50}%, P90 ${q.firstExcessPct.p90}% of the true nearest); ${q.picksBeyondRoadRadiusPct}% of Redis's picks are farther than ${q.radiusM} m by road.`);
+  }
+  const suffix = a.quick ? '-quick' : '';
+  writeFileSync(join(RESULTS_DIR, `${name}${suffix}.md`), `${md.join('\n')}\n`);
+  // latency vs load
+  const series = (sys: string, kind: string, pick: 'p50' | 'p99') => ({
+    name: `${sys} ${pick.toUpperCase()}`, dashed: pick === 'p50',
+    points: phases.filter((p) => p.system === sys && p.kind === kind && p.mode === 'open' && p.proto !== 'http').map((p): [number, number] => [p.throughput, p.latencyMs[pick]]),
+  });
+  const sys = ['faros', ...(phases.some((p) => p.system === 'redis') ? ['redis'] : [])];
+  const svgN = lineChart({ title: `Nearby latency vs load (open loop, K=${K}, ${N} drivers)`, xLabel: 'nearby answered per second', yLabel: 'latency from intended send, ms (log)', logY: true, hline: { y: 10, label: 'P99 target 10 ms' }, series: sys.flatMap((s) => [series(s, 'nearby', 'p50'), series(s, 'nearby', 'p99')]) });
+  const svgU = lineChart({ title: `Update latency vs load (open loop, streamed batches, ${N} drivers)`, xLabel: 'updates applied per second', yLabel: 'batch latency from intended send, ms (log)', logY: true, hline: { y: 5, label: 'P99 target 5 ms' }, series: sys.flatMap((s) => [series(s, 'updates', 'p50'), series(s, 'updates', 'p99')]) });
+  writeFileSync(join(RESULTS_DIR, `${name}-nearby${suffix}.svg`), svgN);
+  writeFileSync(join(RESULTS_DIR, `${name}-updates${suffix}.svg`), svgU);
+  console.log(JSON.stringify({ results: file, compare: cmp }));
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
