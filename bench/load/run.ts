@@ -5,10 +5,10 @@
 //        [--drivers 50000] [--name load]
 // Writes bench/results/<name>[-quick].json, .md and the latency-vs-load SVGs,
 // and bench/results/compare[-quick].json with the Redis comparison.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { ROOT, RESULTS_DIR, machine, saveResult, printTable, fmt } from '../lib/common.js';
+import { ROOT, RESULTS_DIR, machine, printTable, fmt } from '../lib/common.js';
 import { startFaros, scraper, runWorkers, merge, type PhaseResult, type FarosProc } from './lib.js';
 import { httpNearby, httpBatchUpdate } from './http.js';
 import { lineChart } from './svg.js';
@@ -17,10 +17,10 @@ import { Resp } from '../compare/resp.js';
 import { quality, stateAt, syncBoth, type Quality } from '../compare/quality.js';
 import type { WorkerSpec, Role } from './worker.js';
 
-interface RunArgs { quick: boolean; seed: number; redis: boolean; http: boolean; grpcTargets: string[]; httpTargets: string[]; drivers: number; name: string; install: boolean }
+interface RunArgs { resultsDir: string; quick: boolean; seed: number; redis: boolean; http: boolean; grpcTargets: string[]; httpTargets: string[]; drivers: number; name: string; install: boolean }
 
 function parse(argv: string[]): RunArgs {
-  const a: RunArgs = { quick: false, seed: Number(process.env.BENCH_SEED ?? 42), redis: true, http: true, grpcTargets: [], httpTargets: [], drivers: 0, name: 'load', install: true };
+  const a: RunArgs = { resultsDir: RESULTS_DIR, quick: false, seed: Number(process.env.BENCH_SEED ?? 42), redis: true, http: true, grpcTargets: [], httpTargets: [], drivers: 0, name: 'load', install: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!, v = argv[i + 1] ?? '';
     switch (k) {
@@ -31,6 +31,7 @@ function parse(argv: string[]): RunArgs {
       case '--seed': a.seed = Number(v); i++; break;
       case '--drivers': a.drivers = Number(v); i++; break;
       case '--name': a.name = v; i++; break;
+      case '--results': a.resultsDir = v; i++; break;
       case '--grpc-targets': a.grpcTargets = v.split(',').filter(Boolean); i++; break;
       case '--http-targets': a.httpTargets = v.split(',').filter(Boolean); i++; break;
       default: throw new Error(`unknown flag ${k}; see the header of bench/load/run.ts`);
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const Q = a.quick;
   const N = a.drivers || (Q ? 5000 : 50_000);
   // phase lengths: warm-up, measured
-  const W = Q ? 1000 : 3000, D = Q ? 3000 : 15_000, DS = Q ? 2000 : 8000;
+  const W = Q ? 500 : 3000, D = Q ? 2000 : 15_000, DS = Q ? 1500 : 8000;
   const targetUpdates = N; // every driver once a second
   const targetNearby = Q ? 300 : 2000;
   const nearbySweep = Q ? [] : [500, 1000, 2000, 3000, 4000];
@@ -147,8 +148,14 @@ async function main(): Promise<void> {
 function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undefined, redisVersion: string | undefined, redisMissing: string | undefined): void {
   const name = a.grpcTargets.length ? a.name === 'load' ? 'load-cluster' : a.name : a.name;
   const scenario = { map: MAP_ID, drivers: N, reportHz: 1, k: K, radiusM: RADIUS, seed: a.seed, instances: Math.max(1, a.grpcTargets.length), faros: 'faros serve --workers 2', generator: '2 forked client processes per group (grpc-js / RESP), same 2-core machine' };
-  const file = saveResult(name, a.quick, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, phases, quality: q ?? null });
-  const cmp = a.grpcTargets.length ? null : saveResult('compare', a.quick, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, faros: phases.filter((p) => p.system === 'faros' && p.proto === 'grpc'), redisPhases: phases.filter((p) => p.system === 'redis'), quality: q ?? null });
+  const save = (n: string, data: object): string => {
+    mkdirSync(a.resultsDir, { recursive: true });
+    const f = join(a.resultsDir, `${n}${a.quick ? '-quick' : ''}.json`);
+    writeFileSync(f, `${JSON.stringify({ bench: n, quick: a.quick, machine: machine(), ...data }, null, 2)}\n`);
+    return f;
+  };
+  const file = save(name, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, phases, quality: q ?? null });
+  const cmp = a.grpcTargets.length ? null : save('compare', { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, faros: phases.filter((p) => p.system === 'faros' && p.proto === 'grpc'), redisPhases: phases.filter((p) => p.system === 'redis'), quality: q ?? null });
   const rows = phases.filter((p) => p.name !== 'preload').map((p) => [
     p.system, p.proto, p.name, p.target ? fmt(p.target) : '', fmt(p.throughput), fmt(p.latencyMs.p50, 2), fmt(p.latencyMs.p90, 2), fmt(p.latencyMs.p99, 2), fmt(p.latencyMs.p999, 2), fmt(p.latencyMs.max, 1),
     Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0',
@@ -165,7 +172,7 @@ function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undef
     md.push('', `Quality (${q.queries} pick-ups, K=${q.k}, ${q.radiusM} m, same driver state in both): Redis's ${q.k} straight-line picks contain on average ${(q.meanOverlap * 100).toFixed(1)}% of the true ${q.k} nearest by road; all ${q.k} right in ${q.allCorrectPct}% of queries; first pick not the nearest by road in ${q.firstWrongPct}%; extra road distance of Redis's first pick P50 ${q.firstExcessM.p50} m, P90 ${q.firstExcessM.p90} m, P99 ${q.firstExcessM.p99} m, max ${q.firstExcessM.max} m (P50 ${q.firstExcessPct.p50}%, P90 ${q.firstExcessPct.p90}% of the true nearest); ${q.picksBeyondRoadRadiusPct}% of Redis's picks are farther than ${q.radiusM} m by road.`);
   }
   const suffix = a.quick ? '-quick' : '';
-  writeFileSync(join(RESULTS_DIR, `${name}${suffix}.md`), `${md.join('\n')}\n`);
+  writeFileSync(join(a.resultsDir, `${name}${suffix}.md`), `${md.join('\n')}\n`);
   // latency vs load
   const series = (sys: string, kind: string, pick: 'p50' | 'p99') => ({
     name: `${sys} ${pick.toUpperCase()}`, dashed: pick === 'p50',
@@ -174,8 +181,8 @@ function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undef
   const sys = ['faros', ...(phases.some((p) => p.system === 'redis') ? ['redis'] : [])];
   const svgN = lineChart({ title: `Nearby latency vs load (open loop, K=${K}, ${N} drivers)`, xLabel: 'nearby answered per second', yLabel: 'latency from intended send, ms (log)', logY: true, hline: { y: 10, label: 'P99 target 10 ms' }, series: sys.flatMap((s) => [series(s, 'nearby', 'p50'), series(s, 'nearby', 'p99')]) });
   const svgU = lineChart({ title: `Update latency vs load (open loop, streamed batches, ${N} drivers)`, xLabel: 'updates applied per second', yLabel: 'batch latency from intended send, ms (log)', logY: true, hline: { y: 5, label: 'P99 target 5 ms' }, series: sys.flatMap((s) => [series(s, 'updates', 'p50'), series(s, 'updates', 'p99')]) });
-  writeFileSync(join(RESULTS_DIR, `${name}-nearby${suffix}.svg`), svgN);
-  writeFileSync(join(RESULTS_DIR, `${name}-updates${suffix}.svg`), svgU);
+  writeFileSync(join(a.resultsDir, `${name}-nearby${suffix}.svg`), svgN);
+  writeFileSync(join(a.resultsDir, `${name}-updates${suffix}.svg`), svgU);
   console.log(JSON.stringify({ results: file, compare: cmp }));
 }
 
