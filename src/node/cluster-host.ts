@@ -65,7 +65,10 @@ export class ClusterHost implements ShardHost {
     this.name = o.self;
     for (const m of o.catalog) this.catalog.set(m.id, m);
     this.pool = new WorkerPool({ threads: o.workers, maxQueue: o.maxQueue });
-    this.shards = new ShardSet({ pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onStateChange: o.onStateChange });
+    this.shards = new ShardSet({
+      pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onStateChange: o.onStateChange,
+      self: o.self, catchUpMs: 2 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),
+    });
     this.forwarder = new Forwarder((a) => this.client(a));
     this.membership = new Membership({
       self: o.self, seeds: o.seeds, dns: o.dns, probeIntervalMs: o.probeIntervalMs, probeTimeoutMs: o.probeTimeoutMs, suspectMs: o.suspectMs,
@@ -137,7 +140,7 @@ export class ClusterHost implements ShardHost {
   maps(): MapInfoView[] {
     return [...this.catalog.values()].map((entry) => {
       const reps = this.table.replicas(entry.id);
-      const local = this.shards.serving(entry.id);
+      const local = this.table.holds(this.name, entry.id) ? this.shards.serving(entry.id) : undefined;
       let drivers = local?.size;
       if (drivers === undefined) {
         for (const r of reps) {
@@ -149,8 +152,33 @@ export class ClusterHost implements ShardHost {
     });
   }
 
+  /** Instances pulling a snapshot of a map from us: forwarded to until the table lists them. */
+  private readonly pullers = new Map<string, Map<string, number>>();
+
+  /** Forward this map's updates to `peer` for a while (it is pulling our snapshot). */
+  subscribe(mapId: string, peer: string): void {
+    if (!peer || peer === this.name) return;
+    let m = this.pullers.get(mapId);
+    if (!m) { m = new Map(); this.pullers.set(mapId, m); }
+    m.set(peer, Date.now() + 4 * (this.o.suspectMs + this.o.probeIntervalMs + this.o.probeTimeoutMs));
+  }
+
   /** Replicas of mapId other than this instance. */
   private others(mapId: string): string[] { return this.table.replicas(mapId).filter((r) => r !== this.name); }
+
+  /** Where updates of mapId applied here are forwarded: other replicas and recent pullers. */
+  private targets(mapId: string): string[] {
+    const out = this.others(mapId);
+    const m = this.pullers.get(mapId);
+    if (m) {
+      const now = Date.now();
+      for (const [peer, until] of m) {
+        if (until < now) m.delete(peer);
+        else if (!out.includes(peer)) out.push(peer);
+      }
+    }
+    return out;
+  }
 
   /** Forward what a local replica applied to the other replicas. */
   replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void {
@@ -161,7 +189,7 @@ export class ClusterHost implements ShardHost {
       records.push({ driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: u.metadata, segment: r.snapped.segment, t: r.snapped.t, snapM: r.snapped.distanceM });
     });
     if (records.length === 0) return;
-    for (const peer of this.others(mapId)) this.forwarder.send(peer, mapId, records);
+    for (const peer of this.targets(mapId)) this.forwarder.send(peer, mapId, records);
     this.stats.forwardedUpdates += records.length;
   }
 
@@ -212,14 +240,14 @@ export class ClusterHost implements ShardHost {
 
   async get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> {
     this.checkMap(mapId);
-    const local = this.shards.serving(mapId);
+    const local = this.table.holds(this.name, mapId) ? this.shards.serving(mapId) : undefined;
     if (local) return local.get(driverId);
     return this.failover(mapId, 'the lookup', opts?.signal, (p) => p.getLocal(mapId, driverId, this.o.perTryTimeoutMs, opts?.signal));
   }
 
   async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
     this.checkMap(mapId);
-    const local = this.shards.serving(mapId);
+    const local = this.table.holds(this.name, mapId) ? this.shards.serving(mapId) : undefined;
     if (local) return this.localNearby(mapId, q, opts);
     return this.failover(mapId, 'the nearby query', opts?.signal, (p) => p.nearbyLocal(mapId, q, this.o.perTryTimeoutMs, opts?.signal));
   }

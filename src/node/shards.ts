@@ -3,8 +3,10 @@
 // LOADING: the graph is being loaded/compiled. TRANSFERRING: the shard
 // accepts forwarded updates while it pulls every driver from a live
 // replica's copy-on-write snapshot (newest timestamp wins, so the two merge
-// in any order); only then SERVING reads. DRAINING: still answers for a
-// grace period after the route table moved the map away, then is dropped.
+// in any order); only then SERVING reads. DRAINING: the route table moved
+// the map away; it no longer gets updates nor answers reads, but remains a
+// state-transfer source for a grace period (the new owners may need it),
+// then is dropped.
 import { loadMap, type Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { Shard } from '../model/shard.js';
@@ -34,6 +36,10 @@ export interface ShardSetOptions {
   /** Called after each state transfer (metrics). */
   onTransfer?: (e: TransferEvent) => void;
   onStateChange?: () => void;
+  /** This instance's address (sent with snapshot pulls). */
+  self: string;
+  /** A second pull this long after serving catches what route-table skew between instances missed. */
+  catchUpMs: number;
 }
 
 export class ShardSet {
@@ -50,8 +56,14 @@ export class ShardSet {
     return r && r.state !== 'LOADING' ? r.shard : undefined;
   }
 
-  /** A shard that may answer reads. */
+  /** A shard that may answer reads (a draining one no longer gets updates). */
   serving(mapId: string): Shard | undefined {
+    const r = this.replicas.get(mapId);
+    return r && r.state === 'SERVING' ? r.shard : undefined;
+  }
+
+  /** A shard that may be the source of a state transfer (draining ones too). */
+  exportable(mapId: string): Shard | undefined {
     const r = this.replicas.get(mapId);
     return r && (r.state === 'SERVING' || r.state === 'DRAINING') ? r.shard : undefined;
   }
@@ -98,7 +110,7 @@ export class ShardSet {
   }
 
   /** Pull every driver from the first source that answers; then serve. */
-  async transfer(r: Replica, sources: () => Promise<PeerClient[]>): Promise<void> {
+  async transfer(r: Replica, sources: () => Promise<PeerClient[]>, catchUp = false): Promise<void> {
     const gen = r.generation;
     r.state = 'TRANSFERRING';
     this.opts.onStateChange?.();
@@ -110,7 +122,7 @@ export class ShardSet {
       const t0 = Date.now();
       let n = 0;
       try {
-        n = await peer.pullSnapshot(r.entry.id, (recs) => { shard.importRecords(recs); }, 600_000);
+        n = await peer.pullSnapshot(r.entry.id, this.opts.self, (recs) => { shard.importRecords(recs); }, 600_000);
         this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: true });
         this.opts.log(`map ${r.entry.id}: state transfer of ${n} drivers from ${peer.address} in ${Date.now() - t0} ms`);
         done = true;
@@ -124,10 +136,33 @@ export class ShardSet {
     if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'TRANSFERRING') {
       r.state = 'SERVING';
       this.opts.onStateChange?.();
+      if (done && !catchUp) {
+        // WATCH OUT: instances detect membership changes up to a probe round
+        // apart; one that still had the old table did not forward to us yet.
+        // A second pull (newest wins) picks up what it applied meanwhile.
+        const t = setTimeout(() => {
+          if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'SERVING') void this.catchUp(r, sources);
+        }, this.opts.catchUpMs);
+        t.unref();
+      }
     }
   }
 
-  /** Stop owning a map: keep answering for the grace period, then drop it. */
+  private async catchUp(r: Replica, sources: () => Promise<PeerClient[]>): Promise<void> {
+    let peers: PeerClient[] = [];
+    try { peers = await sources(); } catch { return; }
+    for (const peer of peers) {
+      try {
+        const n = await peer.pullSnapshot(r.entry.id, this.opts.self, (recs) => { r.shard?.importRecords(recs); }, 600_000);
+        this.opts.log(`map ${r.entry.id}: catch-up pull of ${n} drivers from ${peer.address}`);
+        return;
+      } catch (e) {
+        this.opts.log(`map ${r.entry.id}: catch-up pull from ${peer.address} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Stop owning a map: keep it as a transfer source for the grace period, then drop it. */
   release(mapId: string): void {
     const r = this.replicas.get(mapId);
     if (!r || r.state === 'DRAINING') return;

@@ -119,11 +119,11 @@ export class PeerClient {
   }
 
   /** Stream every record of one snapshot of mapId from this peer. */
-  pullSnapshot(mapId: string, onChunk: (records: DriverRecord[]) => void, timeoutMs: number): Promise<number> {
+  pullSnapshot(mapId: string, requester: string, onChunk: (records: DriverRecord[]) => void, timeoutMs: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       let n = 0;
       const fn = this.client.PullSnapshot as (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<{ records: RecordMsg[] }>;
-      const stream = fn.call(this.client, { mapId }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
+      const stream = fn.call(this.client, { mapId, requester }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
       stream.on('data', (chunk: { records: RecordMsg[] }) => {
         try { const recs = chunk.records.map(fromRecordMsg); n += recs.length; onChunk(recs); } catch (e) { stream.cancel(); reject(e); }
       });

@@ -80,10 +80,14 @@ export function peerImplementation(host: ClusterHost): grpc.UntypedServiceImplem
       instance: host.name,
       maps: host.shards.all().map((r) => ({ mapId: r.entry.id, state: r.state, drivers: String(r.shard?.size ?? 0) })),
     })),
-    pullSnapshot: (call: grpc.ServerWritableStream<{ mapId: string }, object>) => {
+    pullSnapshot: (call: grpc.ServerWritableStream<{ mapId: string; requester: string }, object>) => {
       void (async () => {
         try {
-          const shard = serving(call.request.mapId);
+          host.checkMap(call.request.mapId);
+          const shard = host.shards.exportable(call.request.mapId);
+          if (!shard) throw new FarosError('FAILED_PRECONDITION', `${host.name} holds no copy of "${call.request.mapId}" to export`);
+          // Before the snapshot is taken, so no update falls between the two.
+          host.subscribe(call.request.mapId, call.request.requester);
           await shard.exportSnapshot(async (recs) => {
             if (call.cancelled) throw new FarosError('CANCELLED', 'the puller went away');
             if (!call.write({ records: recs.map(toRecordMsg) })) await new Promise<void>((res) => { call.once('drain', res); call.once('close', res); });
