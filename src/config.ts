@@ -90,7 +90,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxBatchSize', flag: 'max-batch-size', env: 'FAROS_MAX_BATCH_SIZE', kind: 'int', def: 10_000, min: 1, max: 1_000_000, help: 'updates per batch (stream message or batchUpdate)' },
   { key: 'peers', flag: 'peers', env: 'FAROS_PEERS', kind: 'string', help: 'cluster: comma-separated seed list of instances (host:grpcPort, this one may be included); enables the cluster proxy' },
   { key: 'discoveryDns', flag: 'discovery-dns', env: 'FAROS_DISCOVERY_DNS', kind: 'string', help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this gRPC port)' },
-  { key: 'advertise', flag: 'advertise', env: 'FAROS_ADVERTISE', kind: 'string', help: 'cluster: address other instances reach this one at (default 127.0.0.1:grpcPort, or POD_IP:grpcPort in Kubernetes)' },
+  { key: 'advertise', flag: 'advertise', env: 'FAROS_ADVERTISE', kind: 'string', help: 'cluster: address other instances reach this one at; it is also the instance name (default 127.0.0.1:grpcPort; in Kubernetes set it to $(POD_IP):50051)' },
   { key: 'replication', flag: 'replication', env: 'FAROS_REPLICATION', kind: 'int', def: 2, min: 1, max: 16, help: 'cluster: replicas per map' },
   { key: 'probeIntervalMs', flag: 'probe-interval-ms', env: 'FAROS_PROBE_INTERVAL_MS', kind: 'int', def: 500, min: 50, max: 60_000, help: 'cluster: how often every member is probed' },
   { key: 'probeTimeoutMs', flag: 'probe-timeout-ms', env: 'FAROS_PROBE_TIMEOUT_MS', kind: 'int', def: 400, min: 20, max: 60_000, help: 'cluster: a probe that takes longer failed' },

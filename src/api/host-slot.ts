@@ -7,8 +7,12 @@ import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../mod
 
 export class HostSlot implements ShardHost {
   private target: ShardHost | undefined;
+  private stopping = false;
 
   attach(host: ShardHost): void { this.target = host; }
+
+  /** Shutting down: not ready any more (load balancers stop sending). */
+  markStopping(): void { this.stopping = true; }
 
   private get h(): ShardHost {
     if (!this.target) throw new FarosError('UNAVAILABLE', 'the server is starting; retry shortly');
@@ -18,7 +22,7 @@ export class HostSlot implements ShardHost {
   get name(): string { return this.target?.name ?? ''; }
   maps(): MapInfoView[] { return this.target?.maps() ?? []; }
   checkMap(mapId: string): void { this.h.checkMap(mapId); }
-  ready(): boolean { return this.target?.ready() ?? false; }
+  ready(): boolean { return !this.stopping && (this.target?.ready() ?? false); }
   update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> { return this.h.update(mapId, updates, opts); }
   remove(mapId: string, driverId: string, opts?: CallOptions): Promise<boolean> { return this.h.remove(mapId, driverId, opts); }
   get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> { return this.h.get(mapId, driverId, opts); }

@@ -58,6 +58,7 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
     attach(h: ShardHost) { host.attach(h); refreshHealth(); },
     async shutdown(graceMs: number) {
       stopping = true;
+      host.markStopping();
       refreshHealth();
       await Promise.all([grpc.shutdown(graceMs), http.shutdown(graceMs)]);
     },

@@ -23,19 +23,20 @@ export interface MembershipOptions {
   log: (msg: string) => void;
 }
 
-interface Member { address: string; lastOk: number; alive: boolean; status?: StatusMsg; failures: number }
+interface Member { address: string; lastOk: number; alive: boolean; status?: StatusMsg; failures: number; fromDns: boolean }
 
 export class Membership extends EventEmitter {
   private readonly members = new Map<string, Member>();
   private timer: NodeJS.Timeout | undefined;
   private liveKey = '';
   private probing = false;
+  private dnsFailures = 0;
   /** Last time this process ran a probe round (to notice being frozen). */
   private lastTick = Date.now();
 
   constructor(private readonly o: MembershipOptions) {
     super();
-    for (const s of o.seeds) if (s !== o.self) this.members.set(s, { address: s, lastOk: 0, alive: false, failures: 0 });
+    for (const s of o.seeds) if (s !== o.self) this.members.set(s, { address: s, lastOk: 0, alive: false, failures: 0, fromDns: false });
   }
 
   /** Live members, sorted, self included. */
@@ -57,12 +58,17 @@ export class Membership extends EventEmitter {
     if (!this.o.dns) return;
     try {
       const ips = await resolve4(this.o.dns.name);
-      for (const ip of ips) {
-        const a = `${ip}:${this.o.dns.port}`;
-        if (a !== this.o.self && !this.members.has(a)) this.members.set(a, { address: a, lastOk: 0, alive: false, failures: 0 });
+      const found = new Set(ips.map((ip) => `${ip}:${this.o.dns!.port}`));
+      for (const a of found) {
+        if (a !== this.o.self && !this.members.has(a)) this.members.set(a, { address: a, lastOk: 0, alive: false, failures: 0, fromDns: true });
       }
+      // A pod that was replaced comes back with a new IP: forget the old one
+      // once it is both dead and gone from DNS.
+      for (const [a, m] of this.members) if (m.fromDns && !m.alive && !found.has(a)) this.members.delete(a);
+      this.dnsFailures = 0;
     } catch (e) {
-      this.o.log(`DNS discovery of ${this.o.dns.name} failed: ${(e as Error).message}`);
+      // Before the first pod is ready the name may not resolve yet: say so once in a while.
+      if (this.dnsFailures++ % 20 === 0) this.o.log(`DNS discovery of ${this.o.dns.name} failed: ${(e as Error).message}`);
     }
   }
 

@@ -95,6 +95,12 @@ export class ClusterHost implements ShardHost {
     await this.membership.start();
     this.started = true;
     this.reconcile();
+    // Resolve once the maps this instance holds serve (maps load in the background).
+    while (!this.ready()) {
+      const [id, err] = [...this.shards.failed][0] ?? [];
+      if (err) throw new Error(`map ${id}: ${err.message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   private reconcile(): void {

@@ -45,6 +45,8 @@ export interface ShardSetOptions {
 export class ShardSet {
   private readonly replicas = new Map<string, Replica>();
   private gen = 0;
+  /** Maps whose graph could not be loaded (bad file): why. */
+  readonly failed = new Map<string, Error>();
 
   constructor(private readonly opts: ShardSetOptions) {}
 
@@ -101,6 +103,7 @@ export class ShardSet {
       this.opts.log(`map ${r.entry.id} loaded in ${Date.now() - t0} ms`);
     } catch (e) {
       this.opts.log(`map ${r.entry.id}: load failed: ${(e as Error).message}`);
+      this.failed.set(r.entry.id, e as Error);
       this.replicas.delete(r.entry.id);
       this.opts.onStateChange?.();
       return;
