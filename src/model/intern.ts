@@ -107,10 +107,16 @@ export class InternTable extends InternView {
     return n;
   }
 
-  /** Metaset number of a metadata map (interned). */
+  /** Metaset number of a metadata map (interned). Hot: once per update. */
   metaset(meta: Record<string, string>): number {
-    const keys = Object.keys(meta).sort();
-    const sig = JSON.stringify(keys.map((k) => [k, meta[k]]));
+    // Signature of the sorted pairs; keys usually arrive sorted, so sort only
+    // when they are not. \u0000 cannot be confused with text (keys are
+    // validated non-empty strings; a value may contain anything but the
+    // length prefix keeps pairs apart).
+    let keys = Object.keys(meta);
+    for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) { keys = keys.sort(); break; }
+    let sig = '';
+    for (const k of keys) { const v = meta[k]; sig += `${k.length}:${k}\u0000${v.length}:${v}\u0000`; }
     let ms = this.metasetNo.get(sig);
     if (ms !== undefined) return ms;
     ms = this.counts[METASETS];
