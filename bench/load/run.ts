@@ -52,11 +52,11 @@ async function main(): Promise<void> {
   const Q = a.quick;
   const N = a.drivers || (Q ? 5000 : 50_000);
   // phase lengths: warm-up, measured
-  const W = Q ? 500 : 3000, D = Q ? 2000 : 15_000, DS = Q ? 1500 : 8000;
+  const W = Q ? 500 : 2000, D = Q ? 2000 : 10_000, DS = Q ? 1500 : 6000;
   const targetUpdates = N; // every driver once a second
   const targetNearby = Q ? 300 : 2000;
-  const nearbySweep = Q ? [] : [500, 1000, 2000, 3000, 4000];
-  const updateSweepHz = Q ? [] : [0.5, 1, 2, 3];
+  const nearbySweep = Q ? [] : [250, 500, 1000, 2000];
+  const updateSweepHz = Q ? [] : [0.1, 0.25, 0.5, 1];
   const started = Date.now();
   const log = (m: string): void => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
 
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const suite = async (system: 'faros' | 'redis', targets: string[]): Promise<void> => {
     const U: Role = `${system}-updates`, NB: Role = `${system}-nearby`;
     // preload: every driver's first report, as fast as it goes
-    await phase(system, [{ name: 'preload', kind: 'updates', mode: 'closed', specs: specs(U, targets, 1, { mode: 'closed', streams: 2, concurrency: 4, batch: 1000, warmupMs: 0, durationMs: Math.max(1500, N / 20) }) }]);
+    await phase(system, [{ name: 'preload', kind: 'updates', mode: 'closed', specs: specs(U, targets, 1, { mode: 'closed', streams: 2, concurrency: 4, batch: 1000, warmupMs: 0, durationMs: 600_000, limit: N }) }]);
     await phase(system, [
       { name: `target: updates ${fmt(targetUpdates)}/s`, kind: 'updates', mode: 'open', target: targetUpdates, specs: updOpen(U, targets, 1) },
       { name: `target: nearby ${fmt(targetNearby)}/s`, kind: 'nearby', mode: 'open', target: targetNearby, specs: nbOpen(NB, targets, targetNearby) },

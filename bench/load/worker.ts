@@ -39,6 +39,8 @@ export interface WorkerSpec {
   /** Closed loop: outstanding calls (nearby) or batches per stream (updates), and batch size. */
   concurrency: number;
   batch: number;
+  /** Closed-loop updates: stop after this many reports (0 = run for durationMs); the preload sends each driver's first report once. */
+  limit?: number;
   k: number;
   radiusM: number;
   /** Nearby: only drivers with status=available (Redis keeps only those in its set). */
@@ -236,10 +238,11 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
         for (let i = 0; i < due.length; i += per) void send(due.slice(i, i + per), s++ % nStreams, tick);
       }
     } else {
+      let left = spec.limit || Infinity;
       const loop = async (s: number): Promise<void> => {
-        while (performance.now() < to) {
+        while (left > 0 && (spec.limit || performance.now() < to)) {
           const batch: Report[] = [];
-          while (batch.length < spec.batch) batch.push(sched.take());
+          while (batch.length < spec.batch && left > 0) { batch.push(sched.take()); left--; }
           await send(batch, s, performance.now());
         }
       };
@@ -272,7 +275,7 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
   const drainUntil = performance.now() + spec.deadlineMs + 2000;
   while (pending > 0 && performance.now() < drainUntil) await sleep(5);
   if (pending > 0) rec.errors.UNANSWERED = (rec.errors.UNANSWERED ?? 0) + pending;
-  return { role: spec.role, part: spec.part, latMs: rec.lat.slice(0, rec.n), items: rec.items, calls: rec.calls, errors: rec.errors, removals, maxLagMs: maxLag, measuredMs: spec.durationMs, found: rec.found, cpuMs: (() => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1000; })(), runMs: performance.now() - run0 };
+  return { role: spec.role, part: spec.part, latMs: rec.lat.slice(0, rec.n), items: rec.items, calls: rec.calls, errors: rec.errors, removals, maxLagMs: maxLag, measuredMs: spec.limit ? performance.now() - from : spec.durationMs, found: rec.found, cpuMs: (() => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1000; })(), runMs: performance.now() - run0 };
 }
 
 async function main(): Promise<void> {
