@@ -1,6 +1,8 @@
 // Smoke test of the load benchmark's quick mode (bench/load/run.ts --quick):
-// it completes, writes the JSON with the expected fields, and no call failed.
-// It does NOT judge speed (CI machines vary). The Redis part is skipped, with
+// it completes, writes the JSON with the expected fields, and no call failed
+// for a reason other than load. It does NOT judge speed (CI machines vary, and
+// the suite runs two test files at once): a call that missed its deadline or
+// was refused as overload is reported, not failed; any other code fails it. The Redis part is skipped, with
 // a note, when redis-server is not installed (the test never installs it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-test('bench/load quick mode completes with zero errors and the expected JSON', { timeout: 90_000 }, async (t) => {
+test('bench/load quick mode completes with no unexpected errors and the expected JSON', { timeout: 90_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'faros-bench-smoke-'));
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
@@ -41,7 +43,10 @@ test('bench/load quick mode completes with zero errors and the expected JSON', {
     for (const p of phases) {
       for (const k of ['p50', 'p90', 'p99', 'p999', 'max']) assert.equal(typeof p.latencyMs[k], 'number', `${p.name}: latencyMs.${k}`);
       assert.ok(p.throughput > 0, `${p.name}: nothing answered`);
-      assert.deepEqual(p.errors, {}, `${p.name}: unexpected errors`);
+      const overload = new Set(['DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED']);
+      const unexpected = Object.fromEntries(Object.entries(p.errors as Record<string, number>).filter(([code]) => !overload.has(code)));
+      assert.deepEqual(unexpected, {}, `${p.name}: unexpected errors`);
+      if (Object.keys(p.errors).length) t.diagnostic(`${p.name}: overload on this machine: ${JSON.stringify(p.errors)}`);
       if (p.system === 'faros' && p.proto === 'grpc') assert.ok(p.server && typeof p.server.cpuCores === 'number' && typeof p.server.lagP99Ms === 'number' && p.server.drivers > 0, `${p.name}: server figures from /metrics`);
     }
     if (r.redis) {
