@@ -100,32 +100,53 @@ export class GrpcServer {
     };
   }
 
-  /** One response per request message, in order; read one batch at a time so a fast client is held back by HTTP/2 flow control. */
+  /**
+   * One response per request message, in order. Up to PIPELINE batches of a
+   * stream are worked on at once (a batch mostly waits for the snapping
+   * workers, so one at a time would cap a stream at batch size / latency);
+   * beyond that the stream is not read, so a fast client is held back by
+   * HTTP/2 flow control.
+   */
   private async stream(call: grpc.ServerDuplexStream<unknown, object>): Promise<void> {
+    const PIPELINE = 8;
     const scope = new CallScope(deadlineOf(call));
     call.on('cancelled', () => scope.cancel());
     const method: RpcName = 'StreamDriverUpdates';
+    // Each batch's answer is written as soon as it and every earlier one are done.
+    let last: Promise<void> = Promise.resolve();
+    const inFlight: Promise<void>[] = [];
+    const work = async (batch: unknown): Promise<object> => {
+      const t0 = process.hrtime.bigint();
+      try {
+        this.deps.gate.enter();
+      } catch (e) {
+        // Busy: refuse this batch item by item, keep the stream.
+        const s = toStatus(e);
+        const ups = ((batch as { updates?: { driverId?: string }[] }).updates ?? []);
+        this.finish(method, t0, s.grpc, s);
+        return { accepted: 0, rejected: ups.map((u, index) => ({ index, driverId: u.driverId ?? '', code: s.code, message: s.message })) };
+      }
+      try {
+        const res = await this.deps.service.updateDrivers(batch, scope);
+        this.finish(method, t0, grpc.status.OK);
+        return res;
+      } finally { this.deps.gate.leave(); }
+    };
     try {
       // WATCH OUT: a plain `for await` destroys the call when the loop ends, and the OK status is never sent.
       for await (const batch of call.iterator({ destroyOnReturn: false })) {
-        const t0 = process.hrtime.bigint();
-        let res: object;
-        try {
-          this.deps.gate.enter();
-        } catch (e) {
-          // Busy: refuse this batch item by item, keep the stream.
-          const s = toStatus(e);
-          const ups = ((batch as { updates?: { driverId?: string }[] }).updates ?? []);
-          res = { accepted: 0, rejected: ups.map((u, index) => ({ index, driverId: u.driverId ?? '', code: s.code, message: s.message })) };
-          this.finish(method, t0, s.grpc, s);
-          if (!call.write(res)) await drained(call);
-          continue;
-        }
-        try { res = await this.deps.service.updateDrivers(batch, scope); } finally { this.deps.gate.leave(); }
-        this.finish(method, t0, grpc.status.OK);
+        const p = work(batch);
+        const written = last.then(async () => {
+          const res = await p;
+          if (!scope.signal.aborted && !call.write(res)) await drained(call);
+        });
+        written.catch(() => {}); // surfaced in order when awaited below
+        last = written.catch(() => {});
+        inFlight.push(written);
+        while (inFlight.length >= PIPELINE) await inFlight.shift();
         if (scope.signal.aborted) break;
-        if (!call.write(res)) await drained(call);
       }
+      while (inFlight.length > 0) await inFlight.shift();
       if (!scope.signal.aborted) call.end();
     } catch (e) {
       if (call.cancelled || (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
