@@ -326,7 +326,7 @@ async function main(): Promise<void> {
 
   console.log('\n(b) nearby with 1 and 2 reader threads, without and with 50,000 updates/s');
   const near: NearbyRow[] = [];
-  const seconds = quick ? 3 : 8;
+  const seconds = quick ? 2.5 : 8;
   if (only.includes('b')) for (const threads of [1, 2]) near.push(...await nearbyRuns(g, src, rng, threads, seconds, 4));
 
   console.log('');
@@ -338,7 +338,7 @@ async function main(): Promise<void> {
 
   if (!only.includes('c')) return;
   console.log('\n(c) arena over churn through Shard.update (2 worker threads, 2 concurrent readers)');
-  const total = quick ? 250_000 : 1_000_000;
+  const total = quick ? 150_000 : 1_000_000;
   const ch = await churn(g, src, rng, total, 50_000);
   const series = [
     { name: 'high water', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => s.highWaterBytes / 2 ** 20) },

@@ -64,6 +64,8 @@ export function streamBatches(c: FarosGrpc, batches: WireUpdate[][], window: num
     s.on('error', reject);
     s.on('end', () => resolve({ accepted, rejected, sent }));
     pump();
+    // with a window under 8 nothing comes back until the half-close: end on time regardless
+    if (stopAt !== Infinity) setTimeout(pump, Math.max(0, stopAt - performance.now()) + 1);
   });
 }
 
@@ -165,7 +167,7 @@ async function inProcess(g: RoadGraph, rng: Rng, n: number, runs: number): Promi
 }
 
 // ---- over gRPC between two real processes ----
-interface OverGrpc { n: number; loadMs: number; loadPerS: number; pullMs: number; pullPerS: number; restartUpMs: number; restartServingMs: number; restartFullMs: number; restartPerS: number; wireMB: number }
+interface OverGrpc { n: number; replicaDrivers: number; loadMs: number; loadPerS: number; pullMs: number; pullPerS: number; restartUpMs: number; restartServingMs: number; restartFullMs: number; restartPerS: number; wireMB: number }
 
 async function overGrpc(rng: Rng, g: RoadGraph, n: number, bytesPerRecord: number): Promise<OverGrpc> {
   const { c, tail } = await cluster(2, 2);
@@ -176,9 +178,17 @@ async function overGrpc(rng: Rng, g: RoadGraph, n: number, bytesPerRecord: numbe
     let t0 = performance.now();
     const r = await streamBatches(client, wireFleet(pts, n, 500), 8);
     if (r.accepted !== n) throw new Error(`load: ${r.accepted} of ${n} accepted (${r.rejected} rejected)`);
-    console.log(`  streamed ${fmt(n)} drivers to node 0 in ${fmt(performance.now() - t0)} ms`);
-    await waitServing(c.nodes[1]!.address, n, 120_000);
-    const loadMs = performance.now() - t0;
+    const streamMs = performance.now() - t0;
+    console.log(`  streamed ${fmt(n)} drivers to node 0 in ${fmt(streamMs)} ms`);
+    // Replication to the second copy is best effort: note how many arrived.
+    let replicaDrivers = n;
+    try { await waitServing(c.nodes[1]!.address, n, 15_000); } catch {
+      const pc1 = new PeerClient(c.nodes[1]!.address);
+      replicaDrivers = Number((await pc1.status(2000)).maps.find((m) => m.mapId === MAP_ID)?.drivers ?? 0);
+      pc1.close();
+      console.log(`  WATCH OUT: the replica holds ${fmt(replicaDrivers)} of ${fmt(n)} drivers 15 s after the load (forwarding dropped ${fmt(n - replicaDrivers)})`);
+    }
+    const loadMs = replicaDrivers === n ? performance.now() - t0 : streamMs;
     // a direct pull (empty requester: the source subscribes no one)
     const pc = new PeerClient(c.nodes[0]!.address);
     const pulls: number[] = [];
@@ -198,7 +208,7 @@ async function overGrpc(rng: Rng, g: RoadGraph, n: number, bytesPerRecord: numbe
     const w = await waitServing(victim.address, n, 120_000);
     await restarted;
     return {
-      n, loadMs, loadPerS: n / (loadMs / 1000), pullMs: pulls[1]!, pullPerS: n / (pulls[1]! / 1000),
+      n, replicaDrivers, loadMs, loadPerS: n / (loadMs / 1000), pullMs: pulls[1]!, pullPerS: n / (pulls[1]! / 1000),
       restartUpMs: w.upMs, restartServingMs: w.servingMs, restartFullMs: w.fullMs, restartPerS: n / (w.fullMs / 1000), wireMB: (bytesPerRecord * n) / 2 ** 20,
     };
   } catch (e) {
@@ -227,17 +237,19 @@ async function main(): Promise<void> {
   printTable(['drivers', 'export only ms', 'export records/s', 'export → import ms', 'records/s', 'wire MB', 'B/record'],
     inproc.map((r) => [fmt(r.n), fmt(r.exportMs), fmt(r.exportPerS), fmt(r.transferMs), fmt(r.transferPerS), r.wireMB.toFixed(1), fmt(r.bytesPerRecord)]));
 
-  const grpcSizes = quick ? [50_000] : sizes;
+  const grpcSizes = quick || onlyGrpc ? [50_000] : sizes;
+  const gi = process.argv.indexOf('--grpc-sizes');
+  if (gi > 0) grpcSizes.splice(0, grpcSizes.length, ...process.argv[gi + 1]!.split(',').map(Number));
   const wire: OverGrpc[] = [];
   for (const n of grpcSizes) {
-    const bpr = inproc.find((r) => r.n === n)!.bytesPerRecord;
+    const bpr = (inproc.find((r) => r.n === n) ?? inproc[inproc.length - 1]!).bytesPerRecord;
     const r = await overGrpc(rng, g, n, bpr);
     wire.push(r);
     console.log(`  gRPC ${fmt(n)}: loaded in ${fmt(r.loadMs)} ms, pull ${fmt(r.pullMs)} ms, restart → up ${fmt(r.restartUpMs)} ms, SERVING ${fmt(r.restartServingMs)} ms, all ${fmt(n)} drivers ${fmt(r.restartFullMs)} ms`);
   }
   console.log('');
-  printTable(['drivers', 'load via StreamDriverUpdates (RF 2) /s', 'PullSnapshot ms', 'pull records/s', 'pull MB/s', 'SIGKILL+restart: Status answers ms', 'SERVING ms', 'SERVING with N ms', 'wire MB'],
-    wire.map((r) => [fmt(r.n), fmt(r.loadPerS), fmt(r.pullMs), fmt(r.pullPerS), (r.wireMB / (r.pullMs / 1000)).toFixed(1), fmt(r.restartUpMs), fmt(r.restartServingMs), fmt(r.restartFullMs), r.wireMB.toFixed(1)]));
+  printTable(['drivers', 'replica got', 'load via StreamDriverUpdates (RF 2) /s', 'PullSnapshot ms', 'pull records/s', 'pull MB/s', 'SIGKILL+restart: Status answers ms', 'SERVING ms', 'SERVING with N ms', 'wire MB'],
+    wire.map((r) => [fmt(r.n), fmt(r.replicaDrivers), fmt(r.loadPerS), fmt(r.pullMs), fmt(r.pullPerS), (r.wireMB / (r.pullMs / 1000)).toFixed(1), fmt(r.restartUpMs), fmt(r.restartServingMs), fmt(r.restartFullMs), r.wireMB.toFixed(1)]));
   const file = saveResult('transfer', quick, { seed, map: MAP_ID, inProcess: inproc, overGrpc: wire, sink: sink.v });
   console.log(`saved ${file}`);
 }
