@@ -18,11 +18,12 @@ test('bench/load quick mode completes with no unexpected errors and the expected
   const dir = mkdtempSync(join(tmpdir(), 'faros-bench-smoke-'));
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/load/run.js'), '--quick', '--no-install', '--results', dir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so a timeout kill also ends the server and redis it started.
+  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/load/run.js'), '--quick', '--no-install', '--results', dir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '', err = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 80_000);
+  const killer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); } }, 80_000);
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   clearTimeout(killer);
   try {
