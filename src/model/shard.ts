@@ -7,7 +7,7 @@ import { DriverStore, type DriverRecord, type SnappedUpdate, type StoreOptions }
 import { outOfRange } from './model.js';
 import type { WorkerPool } from './pool.js';
 import type { MapHandle } from './messages.js';
-import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, UpdateResult } from './types.js';
+import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, UpdateResult } from './types.js';
 import { FarosError } from '../errors.js';
 
 /** Points per snap task: large enough to amortise the hand-off (~25 µs). */
@@ -52,31 +52,29 @@ export class Shard {
     }
     const snapped = await Promise.all(chunks);
     this.check();
-    const out: UpdateResult[] = new Array(us.length);
+    // Hot path (main thread, the single writer): plain loops, fixed-shape
+    // records, and snapped points whose way ID and coordinates are computed
+    // only if someone reads them (stream batches never do).
+    const n = us.length;
+    const out: UpdateResult[] = new Array(n);
     const ok: SnappedUpdate[] = [];
     const at: number[] = [];
-    us.forEach((u, i) => {
-      const o = snapped[Math.floor(i / SNAP_CHUNK)], j = 3 * (i % SNAP_CHUNK);
+    for (let i = 0; i < n; i++) {
+      const u = us[i];
+      const o = snapped[(i / SNAP_CHUNK) | 0], j = 3 * (i % SNAP_CHUNK);
       const seg = o[j], t = o[j + 1], d = o[j + 2];
       if (seg < 0) {
         out[i] = { ok: false, code: 'OUT_OF_RANGE', nearestM: d, message: outOfRange('point', u.lat, u.lng, d, this.options.snapRadiusM) };
-        return;
+        continue;
       }
-      ok.push({ ...u, segment: seg, t, snapM: d });
+      ok.push({ driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: u.metadata, segment: seg, t, snapM: d });
       at.push(i);
-      out[i] = { ok: true, stale: false, snapped: { segment: seg, t, distanceM: d, wayId: '', segIndex: 0, lat: 0, lng: 0 } };
-    });
+    }
     const stale = this.store.apply(ok);
-    const g = this.graph;
-    at.forEach((i, j) => {
-      const r = out[i] as Extract<UpdateResult, { ok: true }>;
-      const s = r.snapped.segment, t = r.snapped.t, a = g.segA[s], b = g.segB[s];
-      r.stale = stale[j];
-      r.snapped.wayId = String(g.wayIds[g.segWay[s]]);
-      r.snapped.segIndex = g.segIdx[s];
-      r.snapped.lat = g.vLat[a] + t * (g.vLat[b] - g.vLat[a]);
-      r.snapped.lng = g.vLng[a] + t * (g.vLng[b] - g.vLng[a]);
-    });
+    for (let j = 0; j < at.length; j++) {
+      const r = ok[j];
+      out[at[j]] = { ok: true, stale: stale[j], snapped: new LazyPhantom(this.graph, r.segment, r.t, r.snapM) };
+    }
     return out;
   }
 
@@ -142,4 +140,13 @@ export class Shard {
     Atomics.store(new Int32Array(this.handle.closed), 0, 1);
     this.store.close();
   }
+}
+
+/** A Phantom whose derived fields are computed on first read. */
+class LazyPhantom implements Phantom {
+  constructor(private readonly g: RoadGraph, readonly segment: number, readonly t: number, readonly distanceM: number) {}
+  get wayId(): string { return String(this.g.wayIds[this.g.segWay[this.segment]]); }
+  get segIndex(): number { return this.g.segIdx[this.segment]; }
+  get lat(): number { const a = this.g.segA[this.segment], b = this.g.segB[this.segment]; return this.g.vLat[a] + this.t * (this.g.vLat[b] - this.g.vLat[a]); }
+  get lng(): number { const a = this.g.segA[this.segment], b = this.g.segB[this.segment]; return this.g.vLng[a] + this.t * (this.g.vLng[b] - this.g.vLng[a]); }
 }

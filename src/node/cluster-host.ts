@@ -69,7 +69,7 @@ export class ClusterHost implements ShardHost {
       pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onStateChange: o.onStateChange,
       self: o.self, catchUpMs: 2 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),
     });
-    this.forwarder = new Forwarder((a) => this.client(a));
+    this.forwarder = new Forwarder((a) => this.client(a), (peer) => this.membership.live().includes(peer));
     this.membership = new Membership({
       self: o.self, seeds: o.seeds, dns: o.dns, probeIntervalMs: o.probeIntervalMs, probeTimeoutMs: o.probeTimeoutMs, suspectMs: o.suspectMs,
       client: (a) => this.client(a), log: o.log,

@@ -1,46 +1,79 @@
 // Asynchronous, batched replication of applied updates to the other replicas
-// of a map. Best effort: a peer that fails loses the batch (and is refilled
-// by state transfer when it rejoins); replicas keep the newest timestamp per
-// driver, so batches may arrive in any order.
+// of a map. Per peer: records queue up and go out in batches of up to
+// MAX_BATCH, at most MAX_IN_FLIGHT calls at a time (so a slow peer is not
+// buried under concurrent calls that all time out); a failed batch is retried
+// once while the peer is still a target. Best effort beyond that: a peer that
+// keeps failing loses batches (counted) and is refilled by state transfer when
+// it rejoins. Replicas keep the newest timestamp per driver, so batches may
+// arrive in any order.
 import type { DriverRecord } from '../model/store.js';
 import type { PeerClient } from './peer-client.js';
 
 const MAX_BATCH = 2000;
 const FLUSH_MS = 2;
+const MAX_IN_FLIGHT = 4;
+/** Records queued per peer beyond which the oldest are dropped (memory bound). */
+const MAX_QUEUED = 500_000;
 
-interface Queue { records: Map<string, DriverRecord[]>; size: number; timer?: NodeJS.Timeout; inFlight: number }
+interface Item { mapId: string; records: DriverRecord[]; retried: boolean }
+interface Queue { items: Item[]; size: number; timer?: NodeJS.Timeout; inFlight: number }
 
 export class Forwarder {
   private readonly queues = new Map<string, Queue>();
-  readonly stats = { sent: 0, dropped: 0, batches: 0 };
+  readonly stats = { sent: 0, dropped: 0, batches: 0, retries: 0 };
 
-  constructor(private readonly client: (address: string) => PeerClient, private readonly timeoutMs = 2000) {}
+  constructor(
+    private readonly client: (address: string) => PeerClient,
+    /** Is the peer still worth sending to (a live member)? */
+    private readonly wanted: (peer: string) => boolean = () => true,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   send(peer: string, mapId: string, records: readonly DriverRecord[]): void {
     if (records.length === 0) return;
     let q = this.queues.get(peer);
-    if (!q) { q = { records: new Map(), size: 0, inFlight: 0 }; this.queues.set(peer, q); }
-    let list = q.records.get(mapId);
-    if (!list) { list = []; q.records.set(mapId, list); }
-    for (const r of records) list.push(r);
+    if (!q) { q = { items: [], size: 0, inFlight: 0 }; this.queues.set(peer, q); }
+    // Append to the last open batch of the same map, or start one.
+    const last = q.items[q.items.length - 1];
+    if (last && last.mapId === mapId && !last.retried && last.records.length + records.length <= MAX_BATCH) last.records.push(...records);
+    else q.items.push({ mapId, records: [...records], retried: false });
     q.size += records.length;
-    if (q.size >= MAX_BATCH) this.flush(peer, q);
-    else q.timer ??= setTimeout(() => this.flush(peer, q!), FLUSH_MS);
+    while (q.size > MAX_QUEUED && q.items.length > 1) {
+      const old = q.items.shift()!;
+      q.size -= old.records.length;
+      this.stats.dropped += old.records.length;
+    }
+    this.pump(peer, q, false);
   }
 
-  private flush(peer: string, q: Queue): void {
-    clearTimeout(q.timer);
-    q.timer = undefined;
-    const batches = q.records;
-    q.records = new Map();
-    q.size = 0;
-    for (const [mapId, records] of batches) {
+  private pump(peer: string, q: Queue, now: boolean): void {
+    if (q.items.length === 0) return;
+    // A full batch (or a backlog) goes at once; a partial one waits FLUSH_MS for company.
+    if (!now && q.size < MAX_BATCH && q.items.length === 1) {
+      q.timer ??= setTimeout(() => { q.timer = undefined; this.pump(peer, q, true); }, FLUSH_MS);
+      return;
+    }
+    while (q.inFlight < MAX_IN_FLIGHT && q.items.length > 0) {
+      const item = q.items.shift()!;
+      q.size -= item.records.length;
       q.inFlight++;
       this.stats.batches++;
-      this.client(peer).applyRecords(mapId, records, this.timeoutMs).then(
-        () => { this.stats.sent += records.length; },
-        () => { this.stats.dropped += records.length; },
-      ).finally(() => { q.inFlight--; });
+      this.client(peer).applyRecords(item.mapId, item.records, this.timeoutMs).then(
+        () => { this.stats.sent += item.records.length; },
+        () => {
+          if (!item.retried && this.wanted(peer) && this.queues.get(peer) === q) {
+            this.stats.retries++;
+            item.retried = true;
+            q.items.unshift(item);
+            q.size += item.records.length;
+          } else {
+            this.stats.dropped += item.records.length;
+          }
+        },
+      ).finally(() => {
+        q.inFlight--;
+        if (this.queues.get(peer) === q) this.pump(peer, q, true);
+      });
     }
   }
 
