@@ -38,6 +38,18 @@ export class DriverStore {
   private readonly own: ArtReader;
   private readonly words = new Int32Array(D_WORDS);
   private readonly ewords = new Int32Array(E_WORDS);
+  // Writer-only mirrors per driver number, so an update needs no tree lookup
+  // for the stale check and the old edge: stored timestamp, edge (−1 = absent).
+  private tsOf = new Float64Array(1024);
+  private edgeOf = new Int32Array(1024).fill(-1);
+
+  private ensureMirror(no: number): void {
+    if (no < this.edgeOf.length) return;
+    let n = this.edgeOf.length;
+    while (n <= no) n *= 2;
+    const ts = new Float64Array(n); ts.set(this.tsOf); this.tsOf = ts;
+    const ed = new Int32Array(n).fill(-1); ed.set(this.edgeOf); this.edgeOf = ed;
+  }
 
   constructor(private readonly g: RoadGraph, opts: StoreOptions = {}) {
     this.arena = ArtArena.create({ maxBytes: opts.arenaBytes ?? 256 * 1024 * 1024, readerSlots: opts.readerSlots ?? 64 });
@@ -68,22 +80,19 @@ export class DriverStore {
   apply(batch: readonly SnappedUpdate[]): boolean[] {
     const stale = new Array<boolean>(batch.length);
     const td = this.drivers.txn(), te = this.edges.txn();
-    const i32 = this.arena.i32;
     const g = this.g;
     try {
       for (let i = 0; i < batch.length; i++) {
         const u = batch[i];
-        let no = this.intern.lookupDriver(u.driverId);
-        if (no !== undefined) {
-          const v = td.get(no, 0);
-          if (v >= 0) {
-            if (getF64(i32, v + D_TS) > u.timestampMs) { stale[i] = true; continue; }
-            te.delete(g.segEdge[i32[v + D_SEG]], no);
-          }
-        } else {
-          no = this.intern.driver(u.driverId);
-        }
+        const no = this.intern.driver(u.driverId);
+        this.ensureMirror(no);
+        const oldEdge = this.edgeOf[no];
+        if (oldEdge >= 0 && this.tsOf[no] > u.timestampMs) { stale[i] = true; continue; }
         stale[i] = false;
+        const edge = g.segEdge[u.segment];
+        // Same edge (the common case: drivers move a few metres a second):
+        // the insert below overwrites the value in place, no delete needed.
+        if (oldEdge >= 0 && oldEdge !== edge) te.delete(oldEdge, no);
         const ms = this.intern.metaset(u.metadata);
         const w = this.words;
         w[D_SEG] = u.segment; setF64(w, D_T, u.t); setF64(w, D_LAT, u.lat); setF64(w, D_LNG, u.lng);
@@ -91,27 +100,38 @@ export class DriverStore {
         td.insert(no, 0, w);
         const e = this.ewords;
         e[E_SEG] = u.segment; setF64(e, E_T, u.t); setF64(e, E_TS, u.timestampMs); e[E_MS] = ms;
-        te.insert(g.segEdge[u.segment], no, e);
+        te.insert(edge, no, e);
+        this.edgeOf[no] = edge;
+        this.tsOf[no] = u.timestampMs;
       }
     } catch (err) {
       td.abort(); te.abort();
+      // The mirrors may have run ahead of the aborted trees: rebuild them.
+      this.rebuildMirror();
       throw err;
     }
     this.arena.commitAll([td, te]);
     return stale;
   }
 
+  private rebuildMirror(): void {
+    this.edgeOf.fill(-1);
+    const i32 = this.arena.i32;
+    this.arena.forEach(this.drivers.root, (no, _lo, v) => {
+      this.edgeOf[no] = this.g.segEdge[i32[v + D_SEG]];
+      this.tsOf[no] = getF64(i32, v + D_TS);
+    });
+  }
+
   /** Remove drivers (explicit removes, TTL sweep). Returns how many existed. */
   remove(driverIds: readonly string[]): boolean[] {
     const td = this.drivers.txn(), te = this.edges.txn();
-    const i32 = this.arena.i32;
     const out = driverIds.map((id) => {
       const no = this.intern.lookupDriver(id);
-      if (no === undefined) return false;
-      const v = td.get(no, 0);
-      if (v < 0) return false;
-      te.delete(this.g.segEdge[i32[v + D_SEG]], no);
+      if (no === undefined || no >= this.edgeOf.length || this.edgeOf[no] < 0) return false;
+      te.delete(this.edgeOf[no], no);
       td.delete(no, 0);
+      this.edgeOf[no] = -1;
       return true;
     });
     this.arena.commitAll([td, te]);
