@@ -50,6 +50,10 @@ export class Metrics {
 
   constructor(private readonly maps: () => MapInfoView[]) {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+    // WATCH OUT: prom-client also exports three gauges named "..._total",
+    // which promtool rejects (that suffix means a counter); the same values
+    // are there without the suffix (nodejs_active_handles, ...).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     this.loop = monitorEventLoopDelay({ resolution: 10 });
     this.loop.enable();
     const self = this;

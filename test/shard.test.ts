@@ -135,3 +135,42 @@ test('export a snapshot while writes continue, import it elsewhere', { timeout: 
   assert.equal(b.get(older.driverId, now)!.timestampMs, now);
   a.close(); b.close();
 });
+
+// Regression: piscina terminated a worker whose task was aborted while it ran;
+// a worker that dies inside a search keeps its snapshot pin, the arena can
+// never reuse memory again and fills up (it crashed the server under load).
+test('deadlines that fire while searches run leave no snapshot pinned', { timeout: 60_000 }, async () => {
+  const file = fileURLToPath(new URL('andorra.osm.pbf', MAPS));
+  const graph = await loadMap(file, 'car');
+  const shard = new Shard('abort-test', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const rnd = rng(SEED + 2);
+  const now = Date.now();
+  const point = () => { const v = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[v], lng: graph.vLng[v] }; };
+  await shard.update(Array.from({ length: 5000 }, (_, i) => ({ driverId: `d${i}`, ...point(), timestampMs: now, metadata: {} })));
+  const threadsBefore = pool.threadIds();
+  let expired = 0, answered = 0;
+  const calls: Promise<void>[] = [];
+  for (let i = 0; i < 300; i++) {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), Math.floor(rnd() * 8));
+    // Slow searches (whole map, k=1000) so many are aborted while they run.
+    calls.push(shard.nearby({ ...point(), k: 1000, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300, nowMs: now }, ac.signal, Date.now() + 1000)
+      .then(() => { answered++; }, (e: { code?: string }) => { assert.equal(e.code, 'DEADLINE_EXCEEDED'); expired++; }));
+  }
+  await Promise.all(calls);
+  assert.ok(expired > 0, 'some calls hit their deadline');
+  // Let the workers finish what they had started, then every pin is gone and
+  // a commit reclaims everything retired meanwhile.
+  await new Promise((r) => setTimeout(r, 500));
+  await shard.update([{ driverId: 'd0', ...point(), timestampMs: now + 1, metadata: {} }]);
+  await shard.update([{ driverId: 'd1', ...point(), timestampMs: now + 1, metadata: {} }]);
+  assert.deepEqual(pool.threadIds(), threadsBefore, 'no worker was terminated by an abort');
+  const st = shard.store.arena.stats();
+  assert.equal(st.pinnedReaders, 0, 'no reader left pinned');
+  assert.equal(st.retiredPending, 0, 'everything retired was reclaimed');
+  // The pool still answers (no worker was killed and left broken).
+  const r = await shard.nearby({ ...point(), k: 5, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300, nowMs: now });
+  assert.ok(r.ok);
+  console.log(`# ${expired} of 300 calls expired, ${answered} answered; no pin left`);
+  shard.close();
+});

@@ -1,6 +1,7 @@
 // Per-call context: an AbortSignal that fires at the caller's deadline or on
 // cancellation (passed to the host, so work stops at every hop), and the
 // in-flight gate that refuses work instead of queueing it forever.
+import { setMaxListeners } from 'node:events';
 import { FarosError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 
@@ -16,6 +17,8 @@ export class CallScope implements CallContext {
   readonly signal = this.ac.signal;
 
   constructor(readonly deadlineMs: number) {
+    // A stream's scope is shared by every batch in flight and each of their worker tasks.
+    setMaxListeners(0, this.signal);
     if (Number.isFinite(deadlineMs)) {
       const left = deadlineMs - Date.now();
       if (left <= 0) this.expire();

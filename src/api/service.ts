@@ -38,7 +38,7 @@ export class FarosService {
     }
     const { mapId, update } = valid;
     this.host.checkMap(mapId);
-    const [r] = await untilAborted(this.host.update(mapId, [update], { signal: ctx.signal }), ctx.signal);
+    const [r] = await untilAborted(this.host.update(mapId, [update], { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
     const m = this.mapMetrics(mapId);
     if (!r) throw new FarosError('INTERNAL', 'the host returned no result for the update');
     if (!r.ok) { m?.updates.refused_out_of_range.inc(); throw outOfRange(r.message, mapId); }
@@ -67,7 +67,7 @@ export class FarosService {
       let results;
       try {
         this.host.checkMap(mapId);
-        results = await untilAborted(this.host.update(mapId, group.map((x) => x.update), { signal: ctx.signal }), ctx.signal);
+        results = await untilAborted(this.host.update(mapId, group.map((x) => x.update), { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
       } catch (e) {
         if (ctx.signal.aborted || !(e instanceof FarosError)) throw e;
         reject(e);
@@ -90,14 +90,14 @@ export class FarosService {
   async removeDriver(req: unknown, ctx: CallContext): Promise<{ removed: boolean }> {
     const { mapId, driverId } = v.driverKey(req);
     this.host.checkMap(mapId);
-    const removed = await untilAborted(this.host.remove(mapId, driverId, { signal: ctx.signal }), ctx.signal);
+    const removed = await untilAborted(this.host.remove(mapId, driverId, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
     return { removed };
   }
 
   async getDriver(req: unknown, ctx: CallContext): Promise<{ driver: wire.DriverMsg }> {
     const { mapId, driverId } = v.driverKey(req);
     this.host.checkMap(mapId);
-    const d = await untilAborted(this.host.get(mapId, driverId, { signal: ctx.signal }), ctx.signal);
+    const d = await untilAborted(this.host.get(mapId, driverId, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
     if (!d) throw new FarosError('NOT_FOUND', `driver "${driverId}" is not on map "${mapId}": never reported, removed, or its last update is older than the map's TTL; send an update first`);
     return { driver: wire.driver(d) };
   }
@@ -111,7 +111,7 @@ export class FarosService {
     this.host.checkMap(q.mapId);
     const m = this.mapMetrics(q.mapId);
     try {
-      const a = await untilAborted(this.host.nearby(q.mapId, q.query, { signal: ctx.signal }), ctx.signal);
+      const a = await untilAborted(this.host.nearby(q.mapId, q.query, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
       m?.nearby.ok.inc();
       m?.edgesExpanded.observe(a.stats.edgesExpanded);
       return wire.nearbyResponse(a);

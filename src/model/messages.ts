@@ -16,7 +16,7 @@ export interface MapHandle {
 }
 
 /** Snap many points: `points` holds lat, lng pairs. */
-export interface SnapTask { kind: 'snap'; map: MapHandle; points: Float64Array }
+export interface SnapTask { kind: 'snap'; map: MapHandle; points: Float64Array; deadline: number }
 /** Per point: segment (−1 = miss), t, distance (the nearest road's when missed). */
 export interface SnapReply { kind: 'snap'; out: Float64Array }
 
@@ -31,6 +31,8 @@ export interface NearbyTask {
   /** Interned filter pairs [key, value, ...]. */
   filter: Uint32Array;
   nowMs: number;
+  /** ms since the epoch; a task picked up later is skipped (Infinity = none). */
+  deadline: number;
 }
 
 /** A driver as read from the snapshot the search saw. */
@@ -52,4 +54,7 @@ export interface ForgetTask { kind: 'forget'; key: string }
 export interface ForgetReply { kind: 'forget'; held: boolean }
 
 export type WorkerTask = SnapTask | NearbyTask | ForgetTask;
-export type WorkerReply = SnapReply | NearbyReply | ForgetReply;
+/** The task's deadline had passed when a worker picked it up: nothing was done. */
+export interface ExpiredReply { kind: 'expired' }
+
+export type WorkerReply = SnapReply | NearbyReply | ForgetReply | ExpiredReply;

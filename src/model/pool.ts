@@ -32,20 +32,64 @@ export class WorkerPool {
   /** Tasks waiting for a thread. */
   get queueSize(): number { return this.pool.queueSize; }
   get utilization(): number { return this.pool.utilization; }
+  /** Thread IDs of the live workers (a replaced worker shows up as a new ID). */
+  threadIds(): number[] { return this.pool.threads.map((t) => t.threadId).sort((a, b) => a - b); }
 
-  run(task: SnapTask, signal?: AbortSignal): Promise<SnapReply>;
-  run(task: NearbyTask, signal?: AbortSignal): Promise<NearbyReply>;
-  async run(task: WorkerTask, signal?: AbortSignal): Promise<WorkerReply> {
-    if (signal?.aborted) throw new FarosError('DEADLINE_EXCEEDED', 'deadline exceeded before the work started');
+  run(task: Omit<SnapTask, 'deadline'>, signal?: AbortSignal, deadline?: number): Promise<SnapReply>;
+  run(task: Omit<NearbyTask, 'deadline'>, signal?: AbortSignal, deadline?: number): Promise<NearbyReply>;
+  /**
+   * WATCH OUT: the caller's AbortSignal is NOT given to piscina: piscina
+   * aborts a running task by terminating its worker thread, and a worker that
+   * dies inside a search keeps its snapshot pin, so the arena could never
+   * reuse memory again. Instead the task carries its deadline (a worker that
+   * picks it up late skips it: the work is abandoned) and the caller is
+   * answered DEADLINE_EXCEEDED as soon as the signal fires.
+   */
+  async run(task: Omit<SnapTask, 'deadline'> | Omit<NearbyTask, 'deadline'>, signal?: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<WorkerReply> {
+    const expired = () => new FarosError('DEADLINE_EXCEEDED', 'deadline exceeded before a worker could finish; the work was abandoned');
+    if (signal?.aborted) throw expired();
+    let p: Promise<WorkerReply>;
     try {
-      return await this.pool.run(task, signal ? { signal } : undefined);
+      p = this.pool.run({ ...task, deadline } as WorkerTask);
     } catch (e) {
-      const msg = (e as Error).message ?? String(e);
-      if (signal?.aborted || (e as Error).name === 'AbortError') throw new FarosError('DEADLINE_EXCEEDED', 'deadline exceeded while waiting for a worker; the work was abandoned');
-      if (/queue is at limit/i.test(msg)) throw new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.pool.queueSize} tasks queued for ${this.threads} worker threads; retry with backoff`);
-      throw e;
+      throw this.mapError(e);
     }
+    // Tracked until settled, also when the caller stopped waiting (close() waits for them).
+    this.pending++;
+    void p.then(() => this.settle(), () => this.settle());
+    const r = await (signal ? raceAbort(p.catch((e) => { throw this.mapError(e); }), signal, expired) : p.catch((e) => { throw this.mapError(e); }));
+    if (r.kind === 'expired') throw expired();
+    return r;
   }
 
-  close(): Promise<void> { return this.pool.destroy(); }
+  private mapError(e: unknown): unknown {
+    const msg = (e as Error)?.message ?? String(e);
+    if (/queue is at limit/i.test(msg)) return new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.pool.queueSize} tasks queued for ${this.threads} worker threads; retry with backoff`);
+    return e;
+  }
+
+  private pending = 0;
+  private drained: (() => void) | undefined;
+  private settle(): void { if (--this.pending === 0) this.drained?.(); }
+
+  /** Wait (bounded) for tasks still running, then stop the threads. */
+  async close(waitMs = 5000): Promise<void> {
+    if (this.pending > 0) {
+      await new Promise<void>((resolve) => { this.drained = resolve; setTimeout(resolve, waitMs).unref(); });
+    }
+    await this.pool.destroy();
+  }
+}
+
+/** p, or `reason()` as soon as signal aborts (p keeps running, its result is dropped). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+    p.catch(() => {}); // a late failure after the abort is not unhandled
+  });
 }

@@ -24,7 +24,7 @@ export class Shard {
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   /** Counters for metrics. */
-  readonly counts = { swept: 0 };
+  readonly counts = { swept: 0, sweepErrors: 0 };
 
   constructor(readonly key: string, readonly graph: RoadGraph, private readonly pool: WorkerPool, readonly options: ShardOptions) {
     if (!(graph.buffer instanceof SharedArrayBuffer)) throw new Error('Shard: the graph must live in a SharedArrayBuffer (loadMap shared: true)');
@@ -41,14 +41,14 @@ export class Shard {
   get size(): number { return this.store.size; }
 
   /** Snap in the workers, then store as one publication. */
-  async update(us: readonly DriverUpdate[], signal?: AbortSignal): Promise<UpdateResult[]> {
+  async update(us: readonly DriverUpdate[], signal?: AbortSignal, deadline?: number): Promise<UpdateResult[]> {
     this.check();
     const chunks: Promise<Float64Array>[] = [];
     for (let i = 0; i < us.length; i += SNAP_CHUNK) {
       const part = us.slice(i, i + SNAP_CHUNK);
       const points = new Float64Array(part.length * 2);
       part.forEach((u, j) => { points[2 * j] = u.lat; points[2 * j + 1] = u.lng; });
-      chunks.push(this.pool.run({ kind: 'snap', map: this.handle, points }, signal).then((r) => r.out));
+      chunks.push(this.pool.run({ kind: 'snap', map: this.handle, points }, signal, deadline).then((r) => r.out));
     }
     const snapped = await Promise.all(chunks);
     this.check();
@@ -86,7 +86,7 @@ export class Shard {
     return d && nowMs - d.timestampMs <= this.options.ttlMs ? d : undefined;
   }
 
-  async nearby(q: NearbyQuery, signal?: AbortSignal): Promise<NearbyResult> {
+  async nearby(q: NearbyQuery, signal?: AbortSignal, deadline?: number): Promise<NearbyResult> {
     this.check();
     const filter = this.store.intern.filterPairs(q.filter);
     const r = await this.pool.run({
@@ -95,7 +95,7 @@ export class Shard {
       // A filter key or value never seen cannot match: search with an impossible pair.
       filter: filter ?? new Uint32Array([0xffffffff, 0xffffffff]),
       nowMs: q.nowMs ?? Date.now(),
-    }, signal);
+    }, signal, deadline);
     if (!r.ok) return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
     return {
       ok: true, querySnapped: r.snapped, stats: r.stats,
@@ -109,11 +109,21 @@ export class Shard {
   /** Remove expired drivers in slices, so reads and writes go on meanwhile. */
   sweep(nowMs = Date.now(), slice = 5000): number {
     if (this.closed) return 0;
-    const ids = this.store.expired(nowMs, this.options.ttlMs, slice);
-    const n = ids.length ? this.store.remove(ids).filter(Boolean).length : 0;
-    this.counts.swept += n;
-    return n;
+    try {
+      const ids = this.store.expired(nowMs, this.options.ttlMs, slice);
+      const n = ids.length ? this.store.remove(ids).filter(Boolean).length : 0;
+      this.counts.swept += n;
+      return n;
+    } catch (e) {
+      // Runs from a timer: a full arena must not take the process down.
+      this.counts.sweepErrors++;
+      this.lastError = (e as Error).message;
+      return 0;
+    }
   }
+
+  /** Last failure of a background task (sweep), for logs and tests. */
+  lastError: string | undefined;
 
   exportSnapshot(onChunk: (records: DriverRecord[]) => Promise<void> | void, chunk?: number): Promise<number> {
     this.check();

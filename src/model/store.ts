@@ -4,6 +4,7 @@
 // updates in batches and publishes both trees at once; readers in any thread
 // attach to the same buffers (StoreReader) and search a pinned snapshot.
 import { ArtArena, ArtReader, type ArtTree } from './art/index.js';
+import { FarosError } from '../errors.js';
 import { InternTable, type InternBuffers, type InternCapacity, DEFAULT_INTERN_CAPACITY } from './intern.js';
 import type { RoadGraph } from './graph/roadgraph.js';
 import { DRIVERS, EDGES, D_SEG, D_T, D_LAT, D_LNG, D_SNAP, D_TS, D_MS, D_WORDS, E_SEG, E_T, E_TS, E_MS, E_WORDS, getF64, setF64 } from './records.js';
@@ -108,7 +109,7 @@ export class DriverStore {
       td.abort(); te.abort();
       // The mirrors may have run ahead of the aborted trees: rebuild them.
       this.rebuildMirror();
-      throw err;
+      throw storeError(err);
     }
     this.arena.commitAll([td, te]);
     return stale;
@@ -126,16 +127,22 @@ export class DriverStore {
   /** Remove drivers (explicit removes, TTL sweep). Returns how many existed. */
   remove(driverIds: readonly string[]): boolean[] {
     const td = this.drivers.txn(), te = this.edges.txn();
-    const out = driverIds.map((id) => {
-      const no = this.intern.lookupDriver(id);
-      if (no === undefined || no >= this.edgeOf.length || this.edgeOf[no] < 0) return false;
-      te.delete(this.edgeOf[no], no);
-      td.delete(no, 0);
-      this.edgeOf[no] = -1;
-      return true;
-    });
-    this.arena.commitAll([td, te]);
-    return out;
+    try {
+      const out = driverIds.map((id) => {
+        const no = this.intern.lookupDriver(id);
+        if (no === undefined || no >= this.edgeOf.length || this.edgeOf[no] < 0) return false;
+        te.delete(this.edgeOf[no], no);
+        td.delete(no, 0);
+        this.edgeOf[no] = -1;
+        return true;
+      });
+      this.arena.commitAll([td, te]);
+      return out;
+    } catch (err) {
+      td.abort(); te.abort();
+      this.rebuildMirror();
+      throw storeError(err);
+    }
   }
 
   /** One driver as stored (expired or not). */
@@ -208,4 +215,10 @@ export function phantomOf(g: RoadGraph, segment: number, t: number, distanceM: n
     segment, wayId: String(g.wayIds[g.segWay[segment]]), segIndex: g.segIdx[segment], t,
     lat: g.vLat[a] + t * (g.vLat[b] - g.vLat[a]), lng: g.vLng[a] + t * (g.vLng[b] - g.vLng[a]), distanceM,
   };
+}
+
+/** The arena's "full" error as the API's RESOURCE_EXHAUSTED; anything else as is. */
+function storeError(e: unknown): unknown {
+  const msg = (e as Error)?.message ?? '';
+  return msg.startsWith('RESOURCE_EXHAUSTED') ? new FarosError('RESOURCE_EXHAUSTED', `driver store full: ${msg.replace(/^RESOURCE_EXHAUSTED:\s*/, '')}`) : e;
 }

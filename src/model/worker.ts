@@ -64,6 +64,8 @@ function nearby(t: NearbyTask): NearbyReply {
 }
 
 export default function run(task: WorkerTask): WorkerReply {
+  // Abandon work whose caller has given up (it waited in the queue too long).
+  if (task.kind !== 'forget' && Date.now() > task.deadline) return { kind: 'expired' };
   switch (task.kind) {
     case 'snap': return snap(task);
     case 'nearby': return nearby(task);

@@ -225,7 +225,7 @@ export class ClusterHost implements ShardHost {
     this.checkMap(mapId);
     const local = this.table.holds(this.name, mapId) ? this.shards.writable(mapId) : undefined;
     if (local) {
-      const results = await local.update(updates, opts?.signal);
+      const results = await local.update(updates, opts?.signal, opts?.deadline);
       this.replicate(mapId, updates, results);
       return results;
     }
@@ -262,7 +262,7 @@ export class ClusterHost implements ShardHost {
   async localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
     const shard = this.shards.serving(mapId);
     if (!shard) throw new FarosError('FAILED_PRECONDITION', `${this.name} does not serve map "${mapId}" now`);
-    const r = await shard.nearby(q, opts?.signal);
+    const r = await shard.nearby(q, opts?.signal, opts?.deadline);
     if (!r.ok) throw new FarosError('OUT_OF_RANGE', r.message);
     return { drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
   }

@@ -20,6 +20,8 @@ export interface NearbyAnswer {
 export interface CallOptions {
   /** Aborted when the caller's deadline passes or it cancels. */
   signal?: AbortSignal;
+  /** The caller's deadline, ms since the epoch (work picked up later is skipped). */
+  deadline?: number;
 }
 
 export interface ShardHost {

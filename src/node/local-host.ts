@@ -67,7 +67,7 @@ export class LocalHost implements ShardHost {
   }
 
   update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
-    return this.shard(mapId).update(updates, opts?.signal);
+    return this.shard(mapId).update(updates, opts?.signal, opts?.deadline);
   }
 
   async remove(mapId: string, driverId: string): Promise<boolean> { return this.shard(mapId).remove(driverId); }
@@ -75,7 +75,7 @@ export class LocalHost implements ShardHost {
   async get(mapId: string, driverId: string): Promise<DriverView | undefined> { return this.shard(mapId).get(driverId); }
 
   async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
-    const r = await this.shard(mapId).nearby(q, opts?.signal);
+    const r = await this.shard(mapId).nearby(q, opts?.signal, opts?.deadline);
     if (!r.ok) throw new FarosError('OUT_OF_RANGE', r.message);
     return { drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
   }
