@@ -93,8 +93,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'advertise', flag: 'advertise', env: 'FAROS_ADVERTISE', kind: 'string', help: 'cluster: address other instances reach this one at; it is also the instance name (default 127.0.0.1:grpcPort; in Kubernetes set it to $(POD_IP):50051)' },
   { key: 'replication', flag: 'replication', env: 'FAROS_REPLICATION', kind: 'int', def: 2, min: 1, max: 16, help: 'cluster: replicas per map' },
   { key: 'probeIntervalMs', flag: 'probe-interval-ms', env: 'FAROS_PROBE_INTERVAL_MS', kind: 'int', def: 500, min: 50, max: 60_000, help: 'cluster: how often every member is probed' },
-  { key: 'probeTimeoutMs', flag: 'probe-timeout-ms', env: 'FAROS_PROBE_TIMEOUT_MS', kind: 'int', def: 400, min: 20, max: 60_000, help: 'cluster: a probe that takes longer failed' },
-  { key: 'suspectMs', flag: 'suspect-ms', env: 'FAROS_SUSPECT_MS', kind: 'int', def: 1500, min: 100, max: 600_000, help: 'cluster: a member silent this long leaves the route table' },
+  { key: 'probeTimeoutMs', flag: 'probe-timeout-ms', env: 'FAROS_PROBE_TIMEOUT_MS', kind: 'int', def: 1000, min: 20, max: 60_000, help: 'cluster: a probe that takes longer failed' },
+  { key: 'suspectMs', flag: 'suspect-ms', env: 'FAROS_SUSPECT_MS', kind: 'int', def: 3000, min: 100, max: 600_000, help: 'cluster: a member silent this long leaves the route table (also: a pause of this process longer than this makes it re-pull its maps)' },
   { key: 'dropGraceMs', flag: 'drop-grace-ms', env: 'FAROS_DROP_GRACE_MS', kind: 'int', def: 30_000, min: 0, max: 3_600_000, help: 'cluster: a map no longer owned stays a state-transfer source this long before it is dropped' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'FAROS_SHUTDOWN_GRACE_MS', kind: 'int', def: 10_000, min: 0, max: 600_000, help: 'wait for in-flight calls on SIGTERM before cutting them' },
 ];
