@@ -31,9 +31,16 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   let cluster: ClusterHost | undefined;
   const extra: ExtraService[] = [];
   if (opts.cluster) {
+    let peerImpl: ReturnType<typeof peerImplementation> | undefined;
     const impl = (name: string) => (...args: unknown[]) => {
-      if (!cluster) { (args[1] as (e: unknown) => void)?.({ code: 14, details: 'instance starting' }); return; }
-      (peerImplementation(cluster)[name] as (...a: unknown[]) => void)(...args);
+      if (!cluster) {
+        const starting = { code: 14, details: 'instance starting; retry shortly' };
+        if (typeof args[1] === 'function') (args[1] as (e: unknown) => void)(starting);
+        else (args[0] as { destroy(e: Error): void }).destroy(Object.assign(new Error(starting.details), starting));
+        return;
+      }
+      peerImpl ??= peerImplementation(cluster);
+      (peerImpl[name] as (...a: unknown[]) => void)(...args);
     };
     const names = ['applyRecords', 'applyUpdates', 'removeDrivers', 'getLocal', 'nearbyLocal', 'status', 'pullSnapshot'];
     extra.push({ definition: peerServiceDefinition(), implementation: Object.fromEntries(names.map((n) => [n, impl(n)])) });
