@@ -66,14 +66,6 @@ export class DriverStore {
   /** Live driver count (including not yet swept expired ones). */
   get size(): number { return this.arena.size(this.drivers.root); }
 
-  /** Stored timestamp of a driver, or undefined. */
-  timestampOf(driverId: string): number | undefined {
-    const no = this.intern.lookupDriver(driverId);
-    if (no === undefined) return undefined;
-    const v = this.arena.get(this.drivers.root, no, 0);
-    return v < 0 ? undefined : getF64(this.arena.i32, v + D_TS);
-  }
-
   /**
    * Apply snapped updates as one publication. Returns, per update, whether it
    * was stale (an update with a newer timestamp is stored).
