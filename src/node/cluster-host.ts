@@ -148,13 +148,16 @@ export class ClusterHost implements ShardHost {
       const reps = this.table.replicas(entry.id);
       const local = this.table.holds(this.name, entry.id) ? this.shards.serving(entry.id) : undefined;
       let drivers = local?.size;
-      if (drivers === undefined) {
-        for (const r of reps) {
-          const st = this.membership.statusOf(r)?.maps.find((m) => m.mapId === entry.id);
-          if (st) { drivers = Number(st.drivers); break; }
-        }
+      let bounds = local?.graph.meta.bounds;
+      // Maps held elsewhere: what their replicas reported in the last probe.
+      for (const r of reps) {
+        const st = this.membership.statusOf(r)?.maps.find((m) => m.mapId === entry.id);
+        if (!st) continue;
+        drivers ??= Number(st.drivers);
+        if (!bounds && st.bounds?.min && st.bounds.max) bounds = { minLat: st.bounds.min.lat, minLng: st.bounds.min.lng, maxLat: st.bounds.max.lat, maxLng: st.bounds.max.lng };
       }
-      return { mapId: entry.id, profile: entry.profile, drivers: drivers ?? 0, bounds: local?.graph.meta.bounds ?? { minLat: 0, minLng: 0, maxLat: 0, maxLng: 0 }, replicas: [...reps] };
+      bounds ??= this.shards.get(entry.id)?.shard?.graph.meta.bounds;
+      return { mapId: entry.id, profile: entry.profile, drivers: drivers ?? 0, bounds: bounds ?? { minLat: 0, minLng: 0, maxLat: 0, maxLng: 0 }, replicas: [...reps] };
     });
   }
 

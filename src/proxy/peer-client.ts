@@ -10,7 +10,7 @@ import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } fro
 import type { NearbyAnswer } from '../node/host.js';
 
 export interface RecordMsg { driverId: string; lat: number; lng: number; timestampMs: number; metadata: Record<string, string>; segment: number; t: number; snapM: number }
-export interface MapStatusMsg { mapId: string; state: string; drivers: string }
+export interface MapStatusMsg { mapId: string; state: string; drivers: string; bounds?: { min: { lat: number; lng: number } | null; max: { lat: number; lng: number } | null } | null }
 export interface StatusMsg { instance: string; maps: MapStatusMsg[] }
 
 let definition: grpc.GrpcObject | undefined;

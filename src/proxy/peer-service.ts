@@ -78,7 +78,10 @@ export function peerImplementation(host: ClusterHost): grpc.UntypedServiceImplem
     }),
     status: unary(() => ({
       instance: host.name,
-      maps: host.shards.all().map((r) => ({ mapId: r.entry.id, state: r.state, drivers: String(r.shard?.size ?? 0) })),
+      maps: host.shards.all().map((r) => {
+        const b = r.shard?.graph.meta.bounds;
+        return { mapId: r.entry.id, state: r.state, drivers: String(r.shard?.size ?? 0), bounds: b ? { min: { lat: b.minLat, lng: b.minLng }, max: { lat: b.maxLat, lng: b.maxLng } } : null };
+      }),
     })),
     pullSnapshot: (call: grpc.ServerWritableStream<{ mapId: string; requester: string }, object>) => {
       void (async () => {

@@ -94,6 +94,13 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
   }
   const maps = (await call(clients[1], 'listMaps', {})).maps;
   for (const m of maps) { assert.equal(m.replicas.length, 2, `${m.mapId} replicas ${m.replicas}`); assert.equal(Number(m.drivers), 90); }
+  // Every instance lists every map with its real bounds, held locally or not.
+  for (const c of clients) {
+    for (const m of (await call(c, 'listMaps', {})).maps) {
+      const g = graphs[m.mapId];
+      assert.ok(Math.abs(m.bounds.min.lat - g.meta.bounds.minLat) < 1e-9 && Math.abs(m.bounds.max.lng - g.meta.bounds.maxLng) < 1e-9, `${m.mapId} bounds ${JSON.stringify(m.bounds)}`);
+    }
+  }
 
   // --- SIGKILL one instance under a steady stream of updates and queries.
   // The victim holds a replica of monaco-car (so its death matters).
