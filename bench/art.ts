@@ -16,6 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ArtArena, type Prefix32Callback } from '../src/model/art/index.js';
 import { asciiPlot, svgPlot } from './art-plot.js';
+import { mulberry32 } from '../src/rng.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = here.includes('/dist/') ? join(here, '..', '..') : join(here, '..');
@@ -33,16 +34,7 @@ const gc = runInNewContext('gc') as () => void;
 
 const sink = { v: 0 };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function median(xs: number[]): number {
   const a = [...xs].sort((x, y) => x - y);

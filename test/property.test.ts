@@ -13,6 +13,7 @@ import { MAPS, carRef, loadLib, readAll } from './helpers/sides.js';
 import {
   R, compareIds, refNearby, refSnapCached, refSnapTieZone, TIE_M, type RefDriver, type RefMap, type RefResult, type Metric,
 } from './reference/index.js';
+import { mulberry32 } from '../src/rng.js';
 
 const SEED = Number(process.env['FAROS_SEED'] ?? 20240607) >>> 0;
 console.log(`property.test: FAROS_SEED=${SEED}`);
@@ -23,17 +24,7 @@ const QUERIES_PER_METRIC = Number(process.env['FAROS_PROPERTY_QUERIES'] ?? 60);
 const RADIUS = 200;
 const COST_TOL = 1e-6;
 
-/** mulberry32: small, seedable, good enough for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** A point `dist` metres from road vertex v in a random direction. */
 function near(m: RefMap, v: number, dist: number, rnd: () => number): { lat: number; lng: number } {

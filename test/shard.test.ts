@@ -11,13 +11,11 @@ import { WorkerPool } from '../src/model/pool.js';
 import { readAll, carRef, MAPS } from './helpers/sides.js';
 import { refNearby, type RefDriver, type RefMap } from './reference/index.js';
 import type { RoadGraph } from '../src/model/graph/roadgraph.js';
+import { mulberry32 } from '../src/rng.js';
 
 const SEED = Number(process.env.FAROS_SEED ?? 424242);
 console.log(`# shard test seed ${SEED} (override with FAROS_SEED)`);
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = Math.imul(s ^ (s >>> 15), 1 | s); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
+const rng = mulberry32;
 
 const pool = new WorkerPool({ threads: 2 });
 after(() => pool.close());

@@ -1,17 +1,12 @@
 // Seeded PRNG for the synthetic city: mulberry32 (32-bit state, period 2^32),
 // enough for layout noise and reproducible byte for byte across Node versions.
 
-export class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
+import { mulberry32 } from '../../src/rng.js';
 
+export class Rng {
   /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
+  readonly next: () => number;
+  constructor(seed: number) { this.next = mulberry32(seed); }
 
   /** Uniform in [lo, hi). */
   range(lo: number, hi: number): number { return lo + (hi - lo) * this.next(); }

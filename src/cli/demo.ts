@@ -4,14 +4,14 @@
 import { loadMap, type Log } from '../mapbuild/build.js';
 import { loadCatalog } from '../mapbuild/catalog.js';
 import { Model } from '../model/model.js';
+import { mulberry32 } from '../rng.js';
 
 export async function runDemo(o: { mapId: string; drivers: number; seed: number; log: Log }): Promise<void> {
   const entry = loadCatalog().find((m) => m.id === o.mapId);
   if (!entry) throw new Error(`unknown map ID "${o.mapId}": the catalog (maps/maps.json) has ${loadCatalog().map((m) => m.id).join(', ')}`);
   const g = await loadMap(entry.file, entry.profile, { log: o.log });
   const model = new Model(g, { snapRadiusM: entry.snapRadiusM, ttlMs: entry.ttlS * 1000 });
-  let s = o.seed >>> 0;
-  const rnd = () => { s = (s + 0x6d2b79f5) >>> 0; let t = Math.imul(s ^ (s >>> 15), 1 | s); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const rnd = mulberry32(o.seed);
   const near = () => { const v = Math.floor(rnd() * g.vertexCount); return { lat: g.vLat[v] + (rnd() - 0.5) * 0.0008, lng: g.vLng[v] + (rnd() - 0.5) * 0.0008 }; };
   const now = Date.now();
   let t0 = performance.now();

@@ -6,20 +6,11 @@ import {
   COUNT_MASK, COUNT_SHIFT, DEPTH_SHIFT, KEY_HI, KEY_LO, KEYS, N16_CHILD, N256_CHILD, N48_CHILD,
   N4_CHILD, ROOT_NODE, T_LEAF, T_N16, T_N256, T_N4, T_N48, TYPE_MASK, hiMask, loMask,
 } from '../../src/model/art/nodes.js';
+import { mulberry32 } from '../../src/rng.js';
 
 export const SEED = Number(process.env.FAROS_SEED ?? 0x5eed) >>> 0;
 
-/** mulberry32: small, fast, good enough for operation sequences. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function k64(hi: number, lo: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);

@@ -10,6 +10,7 @@ import { loadMap } from '../../src/mapbuild/build.js';
 import { PeerClient } from '../../src/proxy/peer-client.js';
 import { call, farosClient, type FarosClient } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
+import { mulberry32 } from '../../src/rng.js';
 
 const MAPS = ['bayfront_singapore-car', 'monaco-car'];
 const FILES: Record<string, string> = { 'bayfront_singapore-car': 'bayfront_singapore.osm.pbf', 'monaco-car': 'monaco.osm.pbf' };
@@ -19,11 +20,7 @@ let cluster: RunningCluster;
 let clients: FarosClient[] = [];
 const graphs: Record<string, RoadGraph> = {};
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = Math.imul(s ^ (s >>> 15), 1 | s); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
-const rnd = rng(SEED);
+const rnd = mulberry32(SEED);
 const roadPoint = (mapId: string) => { const g = graphs[mapId]; const v = Math.floor(rnd() * g.vertexCount); return { lat: g.vLat[v] + (rnd() - 0.5) * 0.0004, lng: g.vLng[v] + (rnd() - 0.5) * 0.0004 }; };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -9,6 +9,7 @@ import { loadMap } from '../../src/mapbuild/build.js';
 import { Model } from '../../src/model/model.js';
 import type { DriverUpdate, Metric } from '../../src/model/types.js';
 import { boot, call, farosClient, stream, ROOT, type Booted, type FarosClient } from './helpers.js';
+import { mulberry32 } from '../../src/rng.js';
 
 const SEED = Number(process.env.FAROS_SEED ?? 7);
 const MAPS = [
@@ -16,10 +17,7 @@ const MAPS = [
   { id: 'monaco-car', file: 'monaco.osm.pbf' },
 ];
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
+const rng = mulberry32;
 
 let srv: Booted;
 let c: FarosClient;
