@@ -105,16 +105,8 @@ export async function httpJson(base: string, method: string, path: string, body?
   return { status: res.status, json, headers: res.headers };
 }
 
-/** Parse Prometheus text: series "name{labels}" → value. */
-export function parseMetrics(text: string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
-}
+/** Parse Prometheus text: series "name{labels}" → value (the load benchmark's parser). */
+export { parseProm as parseMetrics } from '../../bench/load/lib.js';
 
 /** A point on a road of each test map (snaps within a few metres). */
 export const POINTS = {
