@@ -7,7 +7,7 @@
 import type { RoadGraph } from './graph/roadgraph.js';
 import { Snapper, isMiss } from './snap.js';
 import { KnnSearch, edgePos } from './knn.js';
-import { DriverStore, driverView, type DriverRecord, type SnappedUpdate, type StoreOptions } from './store.js';
+import { DriverStore, driverView, type SnappedUpdate, type StoreOptions } from './store.js';
 import { StoreReader } from './store-reader.js';
 import { D_MS } from './records.js';
 import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, SnapMiss, UpdateResult } from './types.js';
@@ -70,21 +70,6 @@ export class Model {
   get(driverId: string, nowMs = Date.now()): DriverView | undefined {
     const d = this.store.get(driverId);
     return d && nowMs - d.timestampMs <= this.options.ttlMs ? d : undefined;
-  }
-
-  /** Remove drivers past their TTL; returns how many. */
-  sweep(nowMs = Date.now()): number {
-    const ids = this.store.expired(nowMs, this.options.ttlMs);
-    return ids.length ? this.store.remove(ids).filter(Boolean).length : 0;
-  }
-
-  exportSnapshot(onChunk: (records: DriverRecord[]) => Promise<void> | void, chunk?: number): Promise<number> {
-    return this.store.exportSnapshot(onChunk, chunk);
-  }
-
-  /** Apply exported records (newest timestamp wins against what is here). */
-  importRecords(records: readonly DriverRecord[]): number {
-    return this.store.apply(records).filter((s) => !s).length;
   }
 
   nearby(q: NearbyQuery): NearbyResult {

@@ -16,6 +16,8 @@ const SNAP_CHUNK = 256;
 export interface ShardOptions extends ModelOptions, StoreOptions {
   /** How often expired drivers are swept; default min(ttl / 4, 10 s). */
   sweepIntervalMs?: number;
+  /** Where failures of background work (the TTL sweep) are reported. */
+  log?: (msg: string) => void;
 }
 
 export class Shard {
@@ -24,7 +26,7 @@ export class Shard {
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   /** Counters for metrics. */
-  readonly counts = { swept: 0, sweepErrors: 0 };
+  readonly counts = { swept: 0 };
 
   constructor(readonly key: string, readonly graph: RoadGraph, private readonly pool: WorkerPool, readonly options: ShardOptions) {
     if (!(graph.buffer instanceof SharedArrayBuffer)) throw new Error('Shard: the graph must live in a SharedArrayBuffer (loadMap shared: true)');
@@ -116,14 +118,10 @@ export class Shard {
       return n;
     } catch (e) {
       // Runs from a timer: a full arena must not take the process down.
-      this.counts.sweepErrors++;
-      this.lastError = (e as Error).message;
+      this.options.log?.(`map ${this.key}: TTL sweep failed: ${(e as Error).message}`);
       return 0;
     }
   }
-
-  /** Last failure of a background task (sweep), for logs and tests. */
-  lastError: string | undefined;
 
   exportSnapshot(onChunk: (records: DriverRecord[]) => Promise<void> | void, chunk?: number): Promise<number> {
     this.check();

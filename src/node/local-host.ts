@@ -39,7 +39,7 @@ export class LocalHost implements ShardHost {
       for (const slot of this.shards.values()) {
         const t0 = Date.now();
         const g = await loadMap(slot.entry.file, slot.entry.profile, { cacheDir: this.opts.cacheDir, log: this.opts.log, shared: true });
-        slot.shard = new Shard(slot.entry.id, g, this.pool, { snapRadiusM: slot.entry.snapRadiusM, ttlMs: slot.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes });
+        slot.shard = new Shard(slot.entry.id, g, this.pool, { snapRadiusM: slot.entry.snapRadiusM, ttlMs: slot.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes, log: this.opts.log });
         this.opts.log?.(`map ${slot.entry.id} ready in ${Date.now() - t0} ms`);
       }
     })();

@@ -99,7 +99,7 @@ export class ShardSet {
     try {
       const g = await loadMap(r.entry.file, r.entry.profile, { cacheDir: this.opts.cacheDir, log: this.opts.log, shared: true });
       if (this.replicas.get(r.entry.id) !== r) return; // dropped meanwhile
-      r.shard = new Shard(`${r.entry.id}#${r.generation}`, g, this.opts.pool, { snapRadiusM: r.entry.snapRadiusM, ttlMs: r.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes });
+      r.shard = new Shard(`${r.entry.id}#${r.generation}`, g, this.opts.pool, { snapRadiusM: r.entry.snapRadiusM, ttlMs: r.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes, log: this.opts.log });
       this.opts.log(`map ${r.entry.id} loaded in ${Date.now() - t0} ms`);
     } catch (e) {
       this.opts.log(`map ${r.entry.id}: load failed: ${(e as Error).message}`);
