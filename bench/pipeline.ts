@@ -327,7 +327,7 @@ async function main(): Promise<void> {
   console.log('\n(b) nearby with 1 and 2 reader threads, without and with 50,000 updates/s');
   const near: NearbyRow[] = [];
   const seconds = quick ? 2.5 : 8;
-  if (only.includes('b')) for (const threads of [1, 2]) near.push(...await nearbyRuns(g, src, rng, threads, seconds, 4));
+  if (only.includes('b')) for (const threads of [1, 2]) near.push(...await nearbyRuns(g, src, rng, threads, seconds, threads));
 
   console.log('');
   printTable(['worker threads', 'updates offered', 'updates applied/s', 'queries/s', 'P50 µs', 'P99 µs', 'max µs', 'found/query', 'cores used'],

@@ -19,6 +19,8 @@ export interface InternBuffers { counts: SharedArrayBuffer; idOff: SharedArrayBu
 
 const DRIVERS = 0, ID_BYTES = 1, METASETS = 2, PAIRS = 3;
 
+interface MetaNode { ms?: number; next?: Map<string, Map<string, MetaNode>> }
+
 /** Read side (any thread). */
 export class InternView {
   protected readonly counts: Int32Array;
@@ -67,7 +69,8 @@ export class InternTable extends InternView {
   private readonly driverNo = new Map<string, number>();
   private readonly strings = new Map<string, number>();
   private readonly stringOf: string[] = [];
-  private readonly metasetNo = new Map<string, number>();
+  /** Trie over sorted (key, value) pairs; a node ending a known set holds its number. */
+  private readonly metaRoot: MetaNode = {};
   private readonly metasetObj: Readonly<Record<string, string>>[] = [];
 
   static create(cap: InternCapacity = DEFAULT_INTERN_CAPACITY): InternTable {
@@ -107,26 +110,46 @@ export class InternTable extends InternView {
     return n;
   }
 
-  /** Metaset number of a metadata map (interned). Hot: once per update. */
+  /**
+   * Metaset number of a metadata map (interned). Hot: once per update, so a
+   * known set is found by walking a trie of Maps over its sorted pairs,
+   * allocating nothing (keys usually arrive sorted; sorted only if not).
+   */
   metaset(meta: Record<string, string>): number {
-    // Signature of the sorted pairs; keys usually arrive sorted, so sort only
-    // when they are not. \u0000 cannot be confused with text (keys are
-    // validated non-empty strings; a value may contain anything but the
-    // length prefix keeps pairs apart).
-    let keys = Object.keys(meta);
-    for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) { keys = keys.sort(); break; }
-    let sig = '';
-    for (const k of keys) { const v = meta[k]; sig += `${k.length}:${k}\u0000${v.length}:${v}\u0000`; }
-    let ms = this.metasetNo.get(sig);
-    if (ms !== undefined) return ms;
-    ms = this.counts[METASETS];
+    let node: MetaNode | undefined = this.metaRoot;
+    let prev: string | undefined;
+    let sorted = true;
+    for (const k in meta) {
+      if (prev !== undefined && prev > k) { sorted = false; break; }
+      prev = k;
+      node = node?.next?.get(k)?.get(meta[k]);
+    }
+    if (sorted && node?.ms !== undefined) return node.ms;
+    const keys = Object.keys(meta).sort();
+    node = this.metaRoot;
+    for (let i = 0; i < keys.length && node; i++) node = node.next?.get(keys[i])?.get(meta[keys[i]]);
+    if (node?.ms !== undefined) return node.ms;
+    return this.addMetaset(keys, meta);
+  }
+
+  private addMetaset(keys: string[], meta: Record<string, string>): number {
+    const ms = this.counts[METASETS];
     if (ms + 1 >= this.msOff.length) throw new FarosError('RESOURCE_EXHAUSTED', 'metadata table full: too many distinct metadata combinations');
     const start = this.msOff[ms];
     if (start + 2 * keys.length > this.msPairs.length) throw new FarosError('RESOURCE_EXHAUSTED', 'metadata pair table full');
     keys.forEach((k, i) => { this.msPairs[start + 2 * i] = this.str(k, true)!; this.msPairs[start + 2 * i + 1] = this.str(meta[k], true)!; });
     this.msOff[ms + 1] = start + 2 * keys.length;
     Atomics.store(this.counts, METASETS, ms + 1);
-    this.metasetNo.set(sig, ms);
+    let node = this.metaRoot;
+    for (const k of keys) {
+      node.next ??= new Map();
+      let byValue = node.next.get(k);
+      if (!byValue) { byValue = new Map(); node.next.set(k, byValue); }
+      let child = byValue.get(meta[k]);
+      if (!child) { child = {}; byValue.set(meta[k], child); }
+      node = child;
+    }
+    node.ms = ms;
     this.metasetObj.push(Object.freeze(Object.fromEntries(keys.map((k) => [k, meta[k]]))));
     return ms;
   }

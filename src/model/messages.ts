@@ -15,14 +15,22 @@ export interface MapHandle {
   closed: SharedArrayBuffer;
 }
 
+/**
+ * Tasks name their map by key only: cloning a handle's SharedArrayBuffers
+ * on every postMessage cost more than the snapping itself. A worker that
+ * does not know the key answers `attach`, and the pool sends the task again
+ * with the full handle (once per worker and map).
+ */
+export interface MapRef { key: string; attach?: MapHandle }
+
 /** Snap many points: `points` holds lat, lng pairs. */
-export interface SnapTask { kind: 'snap'; map: MapHandle; points: Float64Array; deadline: number }
+export interface SnapTask { kind: 'snap'; map: MapRef; points: Float64Array; deadline: number }
 /** Per point: segment (−1 = miss), t, distance (the nearest road's when missed). */
 export interface SnapReply { kind: 'snap'; out: Float64Array }
 
 export interface NearbyTask {
   kind: 'nearby';
-  map: MapHandle;
+  map: MapRef;
   lat: number;
   lng: number;
   k: number;
@@ -57,4 +65,7 @@ export type WorkerTask = SnapTask | NearbyTask | ForgetTask;
 /** The task's deadline had passed when a worker picked it up: nothing was done. */
 export interface ExpiredReply { kind: 'expired' }
 
-export type WorkerReply = SnapReply | NearbyReply | ForgetReply | ExpiredReply;
+/** The worker has not seen this map yet: send the task again with `map.attach`. */
+export interface AttachReply { kind: 'attach' }
+
+export type WorkerReply = SnapReply | NearbyReply | ForgetReply | ExpiredReply | AttachReply;

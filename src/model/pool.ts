@@ -3,7 +3,11 @@
 import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
 import { FarosError } from '../errors.js';
-import type { WorkerReply, WorkerTask, SnapTask, SnapReply, NearbyTask, NearbyReply } from './messages.js';
+import { TwoLaneQueue, type LaneOptions } from './task-queue.js';
+import type { WorkerReply, WorkerTask, SnapTask, SnapReply, NearbyTask, NearbyReply, MapHandle } from './messages.js';
+
+/** A task as shards hand it in: with the map's full handle (the pool sends only its key). */
+type Submit<T extends SnapTask | NearbyTask> = Omit<T, 'deadline' | 'map'> & { map: MapHandle };
 
 export interface PoolOptions {
   /** Worker threads; default = cores. */
@@ -23,6 +27,7 @@ export class WorkerPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       maxQueue: opts.maxQueue ?? 10_000,
+      taskQueue: new TwoLaneQueue(),
       idleTimeout: 2 ** 31 - 1,
       // Small tasks: keep several in flight per thread to hide the hand-off.
       concurrentTasksPerWorker: 1,
@@ -35,8 +40,8 @@ export class WorkerPool {
   /** Thread IDs of the live workers (a replaced worker shows up as a new ID). */
   threadIds(): number[] { return this.pool.threads.map((t) => t.threadId).sort((a, b) => a - b); }
 
-  run(task: Omit<SnapTask, 'deadline'>, signal?: AbortSignal, deadline?: number): Promise<SnapReply>;
-  run(task: Omit<NearbyTask, 'deadline'>, signal?: AbortSignal, deadline?: number): Promise<NearbyReply>;
+  run(task: Submit<SnapTask>, signal?: AbortSignal, deadline?: number): Promise<SnapReply>;
+  run(task: Submit<NearbyTask>, signal?: AbortSignal, deadline?: number): Promise<NearbyReply>;
   /**
    * WATCH OUT: the caller's AbortSignal is NOT given to piscina: piscina
    * aborts a running task by terminating its worker thread, and a worker that
@@ -45,21 +50,34 @@ export class WorkerPool {
    * picks it up late skips it: the work is abandoned) and the caller is
    * answered DEADLINE_EXCEEDED as soon as the signal fires.
    */
-  async run(task: Omit<SnapTask, 'deadline'> | Omit<NearbyTask, 'deadline'>, signal?: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<WorkerReply> {
+  async run(task: Submit<SnapTask> | Submit<NearbyTask>, signal?: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<WorkerReply> {
     const expired = () => new FarosError('DEADLINE_EXCEEDED', 'deadline exceeded before a worker could finish; the work was abandoned');
     if (signal?.aborted) throw expired();
+    const handle = task.map;
+    // Searches take the read lane (ahead of snapping); the symbol is read by the queue, never posted.
+    const lane: LaneOptions = { lane: task.kind === 'nearby' ? 'read' : 'write' };
+    const mk = (attach?: MapHandle): WorkerTask => ({ ...task, map: { key: handle.key, attach }, deadline, [Piscina.queueOptionsSymbol]: lane } as WorkerTask);
+    let r = await this.post(mk(), signal, expired);
+    // First task of this map on that worker: send it again with the handle.
+    if (r.kind === 'attach') {
+      if (signal?.aborted) throw expired();
+      r = await this.post(mk(handle), signal, expired);
+    }
+    if (r.kind === 'expired') throw expired();
+    return r;
+  }
+
+  private async post(task: WorkerTask, signal: AbortSignal | undefined, expired: () => Error): Promise<WorkerReply> {
     let p: Promise<WorkerReply>;
     try {
-      p = this.pool.run({ ...task, deadline } as WorkerTask);
+      p = this.pool.run(task);
     } catch (e) {
       throw this.mapError(e);
     }
     // Tracked until settled, also when the caller stopped waiting (close() waits for them).
     this.pending++;
     void p.then(() => this.settle(), () => this.settle());
-    const r = await (signal ? raceAbort(p.catch((e) => { throw this.mapError(e); }), signal, expired) : p.catch((e) => { throw this.mapError(e); }));
-    if (r.kind === 'expired') throw expired();
-    return r;
+    return signal ? raceAbort(p.catch((e) => { throw this.mapError(e); }), signal, expired) : p.catch((e) => { throw this.mapError(e); });
   }
 
   private mapError(e: unknown): unknown {

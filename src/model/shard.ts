@@ -9,9 +9,17 @@ import type { WorkerPool } from './pool.js';
 import type { MapHandle } from './messages.js';
 import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, UpdateResult } from './types.js';
 import { FarosError } from '../errors.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
-/** Points per snap task: large enough to amortise the hand-off (~25 µs). */
-const SNAP_CHUNK = 256;
+/** Points per snap task: large enough to amortise the hand-off (~25 µs), small enough (~0.5 ms) that a search waits little for a thread. */
+const SNAP_CHUNK = 128;
+/**
+ * Updates per commit. A big batch is stored in slices with a turn of the
+ * event loop between them, so search replies waiting on this thread are
+ * not held up by a whole batch's writes (each slice is its own publication;
+ * readers see a batch land in slices, which no contract forbids).
+ */
+const APPLY_SLICE = 128;
 
 export interface ShardOptions extends ModelOptions, StoreOptions {
   /** How often expired drivers are swept; default min(ttl / 4, 10 s). */
@@ -72,7 +80,12 @@ export class Shard {
       ok.push({ driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: u.metadata, segment: seg, t, snapM: d });
       at.push(i);
     }
-    const stale = this.store.apply(ok);
+    const stale: boolean[] = [];
+    for (let s = 0; s < ok.length; s += APPLY_SLICE) {
+      if (s > 0) { await nextTurn(); this.check(); }
+      const part = this.store.apply(ok.length <= APPLY_SLICE ? ok : ok.slice(s, s + APPLY_SLICE));
+      for (const x of part) stale.push(x);
+    }
     for (let j = 0; j < at.length; j++) {
       const r = ok[j];
       out[at[j]] = { ok: true, stale: stale[j], snapped: new LazyPhantom(this.graph, r.segment, r.t, r.snapM) };

@@ -2,11 +2,14 @@
 // Exact rule: project perpendicularly in a local equirectangular plane
 // centred on the point, clamp to the segment; closest wins, distances within
 // 1 mm tie and go to the lower way ID, then the lower segment index.
-// Speed: one best-first descent of flatbush's tree (its own arrays, read in
-// place) with lower bounds in metres of that same plane, so only the few
-// boxes that could hold the closest (or a tied) segment are opened — far
-// points cost no more than near ones.
+// Speed: first the segments of the point's grid cell and the rings around it
+// (snap-grid.ts), stopping as soon as the ring's distance exceeds the best
+// projection found; for points outside the grid or beyond the snap radius, a
+// best-first descent of flatbush's tree (its own arrays, read in place) with
+// lower bounds in metres of that same plane, so far points cost no more than
+// near ones. Both collect every segment within 1 mm of the closest.
 import type { RoadGraph } from './graph/roadgraph.js';
+import { SnapGrid } from './snap-grid.js';
 import type { Phantom, SnapMiss } from './types.js';
 import { R, DEG } from '../mapbuild/geo.js';
 import { MinHeap } from './graph/heap.js';
@@ -30,7 +33,15 @@ export class Snapper {
   private candT = new Float64Array(64);
   private n = 0;
 
-  constructor(private readonly g: RoadGraph) {}
+  private readonly grid: SnapGrid;
+  /** Per segment: the search that last collected it (no duplicates from overlapping cells). */
+  private readonly seen: Uint32Array;
+  private search = 0;
+
+  constructor(private readonly g: RoadGraph, grid?: SnapGrid) {
+    this.grid = grid ?? SnapGrid.of(g);
+    this.seen = new Uint32Array(g.segmentCount);
+  }
 
   /** Exact projection of (qlat, qlng) on segment s into this.p. */
   private project(s: number): void {
@@ -61,8 +72,60 @@ export class Snapper {
 
   /** Snap within radiusM (inclusive); a miss tells how far the nearest road is. */
   snap(lat: number, lng: number, radiusM: number): Phantom | SnapMiss {
-    const g = this.g;
     this.qlat = lat; this.qlng = lng; this.cosq = Math.cos(lat * DEG);
+    if (!this.rings(radiusM)) this.descend();
+    return this.choose(radiusM);
+  }
+
+  /**
+   * Collect from the grid, ring by ring around the point's cell, until every
+   * unvisited cell is farther than the best distance + 1 mm. False when the
+   * grid cannot decide (point outside it, or nothing within radiusM: the
+   * nearest road's distance is then the tree's to find).
+   */
+  private rings(radiusM: number): boolean {
+    const grid = this.grid, g = this.g;
+    const lat = this.qlat, lng = this.qlng;
+    if (!grid.covers(lat, lng)) return false;
+    if (++this.search === 0xffffffff) { this.seen.fill(0); this.search = 1; }
+    const stamp = this.search, seen = this.seen, start = grid.start, segs = grid.segs;
+    const cx = grid.ix(lng), cy = grid.iy(lat), nx = grid.nx, ny = grid.ny;
+    const my = R * DEG, mx = my * this.cosq;
+    // Distances (m) from the point to its own cell's four sides.
+    const west = (lng - (grid.lng0 + cx * grid.dLng)) * mx, east = (grid.lng0 + (cx + 1) * grid.dLng - lng) * mx;
+    const south = (lat - (grid.lat0 + cy * grid.dLat)) * my, north = (grid.lat0 + (cy + 1) * grid.dLat - lat) * my;
+    const cellX = grid.dLng * mx, cellY = grid.dLat * my;
+    this.n = 0;
+    let bestD = Infinity;
+    for (let r = 0; ; r++) {
+      const x0 = cx - r, x1 = cx + r, y0 = cy - r, y1 = cy + r;
+      for (let y = Math.max(0, y0); y <= Math.min(ny - 1, y1); y++) {
+        const edgeRow = y === y0 || y === y1;
+        for (let x = Math.max(0, x0); x <= Math.min(nx - 1, x1); x += edgeRow || x === x1 ? 1 : x1 - x) {
+          const c = y * nx + x;
+          for (let i = start[c], e = start[c + 1]; i < e; i++) {
+            const s = segs[i];
+            if (seen[s] === stamp) continue;
+            seen[s] = stamp;
+            this.collect(s);
+            if (this.p.d < bestD) bestD = this.p.d;
+          }
+        }
+      }
+      // Anything not yet seen lies in cells outside the block [x0, x1] × [y0, y1]:
+      // at least this far (a side at the grid's edge has nothing beyond it).
+      const bound = Math.min(
+        x0 <= 0 ? Infinity : west + r * cellX, x1 >= nx - 1 ? Infinity : east + r * cellX,
+        y0 <= 0 ? Infinity : south + r * cellY, y1 >= ny - 1 ? Infinity : north + r * cellY,
+      ) * (1 - 1e-12);
+      if (bound > bestD + TIE_M) return true;
+      if (bound > radiusM + TIE_M) return bestD <= radiusM; // nothing within the radius: let the tree measure the miss
+    }
+  }
+
+  /** Collect by a best-first descent of the flatbush tree. */
+  private descend(): void {
+    const g = this.g, lat = this.qlat, lng = this.qlng;
     const tree = g.index as unknown as FlatbushTree;
     const boxes = tree._boxes, indices = tree._indices, levels = tree._levelBounds;
     const leafEnd = tree.numItems * 4, nodeSize4 = tree.nodeSize * 4;
@@ -94,6 +157,11 @@ export class Snapper {
         heap.push(lb, leaf ? -1 - child : child);
       }
     }
+  }
+
+  /** The closest collected candidate, ties broken by way ID then segment index. */
+  private choose(radiusM: number): Phantom | SnapMiss {
+    const g = this.g;
     if (this.n === 0) return { nearestM: Infinity };
     let minD = Infinity;
     for (let i = 0; i < this.n; i++) if (this.candD[i] < minD) minD = this.candD[i];
