@@ -2,7 +2,9 @@
 // same machine and the same simulated fleet, a Redis GEO peer.
 //   node dist/bench/load/run.js [--quick] [--seed N] [--no-redis] [--no-http]
 //        [--grpc-targets h:p,h:p,h:p --http-targets http://h:p,...]   (existing instances, e.g. a cluster; no server started)
-//        [--drivers 50000] [--name load]
+//        [--drivers 50000] [--name load] [--no-install] [--results DIR]
+// --no-install: never apt-get redis-server or nghttp2-client (h2load); without
+// them the Redis part / the h2load phase is skipped with the reason recorded.
 // Writes bench/results/<name>[-quick].json, .md and the latency-vs-load SVGs,
 // and bench/results/compare[-quick].json with the Redis comparison.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { loadMap } from '../../src/mapbuild/build.js';
 import { ROOT, RESULTS_DIR, machine, printTable, fmt } from '../lib/common.js';
 import { startFaros, scraper, runWorkers, merge, type PhaseResult, type FarosProc } from './lib.js';
 import { httpNearby, httpBatchUpdate } from './http.js';
+import { h2loadNearby, type H2loadDetail } from './h2load.js';
 import { lineChart } from './svg.js';
 import { startRedis, type RedisPeer } from '../compare/redis-server.js';
 import { Resp } from '../compare/resp.js';
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
   let redisMissing: string | undefined;
   const phases: PhaseResult[] = [];
   let q: Quality | undefined;
+  let h2: H2loadDetail = { skipped: 'not run' };
   const base: Omit<WorkerSpec, 'role' | 'targets' | 'part' | 'parts' | 'mode'> = {
     mapFile: MAP_FILE, mapId: MAP_ID, seed: a.seed, drivers: N, qps: 0, rateHz: 1, warmupMs: W, durationMs: D,
     streams: 2, tickMs: 10, concurrency: 1, batch: 500, k: K, radiusM: RADIUS, availableOnly: true, redisKey: REDIS_KEY, deadlineMs: 5000,
@@ -116,6 +120,22 @@ async function main(): Promise<void> {
 
   try {
     await suite('faros', grpcTargets);
+    // unary nearby peak from a native client: pre-encoded gRPC frames through h2load (first instance only)
+    try {
+      const o = await h2loadNearby({
+        grpc: grpcTargets[0]!, http: httpTargets[0]!, g, seed: a.seed, mapId: MAP_ID, k: K, radiusM: RADIUS,
+        requests: Q ? 2000 : 60_000, bodies: Q ? 2 : 4, clients: 2, streams: 32, limitS: Q ? 20 : 120, install: a.install, log,
+      });
+      h2 = o.detail;
+      if (o.phase) {
+        phases.push(o.phase);
+        const p = o.phase, sv = p.server;
+        log(`faros ${p.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms  errors ${JSON.stringify(p.errors)}  h2load CPU ${p.clientCpuCores}${sv ? `  server CPU ${sv.cpuCores} lag P99 ${sv.lagP99Ms} ms drivers ${sv.drivers}` : ''}  server codes ${JSON.stringify(o.detail.serverCodes)}`);
+      } else log(`faros peak: nearby (h2load, closed) SKIPPED: ${o.detail.skipped}`);
+    } catch (e) {
+      h2 = { skipped: `h2load phase failed: ${(e as Error).stack ?? String(e)}` };
+      log(`faros peak: nearby (h2load, closed) SKIPPED: ${h2.skipped}`);
+    }
     if (a.http) {
       const hs = { base: httpTargets[0]!, mapId: MAP_ID, g, seed: a.seed, drivers: N, durationS: Q ? 2 : 8, batch: 100, k: K, radiusM: RADIUS };
       for (const p of [await httpNearby({ ...hs, connections: 32 }), await httpBatchUpdate({ ...hs, connections: 8 })]) {
@@ -142,19 +162,19 @@ async function main(): Promise<void> {
     const code = await faros?.stop();
     if (faros && code !== 0) console.error(`faros exited with ${code}: ${faros.stderr().slice(-2000)}`);
   }
-  report(a, N, phases, q, redis?.version, redisMissing);
+  report(a, N, phases, q, redis?.version, redisMissing, h2);
 }
 
-function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undefined, redisVersion: string | undefined, redisMissing: string | undefined): void {
+function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undefined, redisVersion: string | undefined, redisMissing: string | undefined, h2: H2loadDetail): void {
   const name = a.grpcTargets.length ? a.name === 'load' ? 'load-cluster' : a.name : a.name;
-  const scenario = { map: MAP_ID, drivers: N, reportHz: 1, k: K, radiusM: RADIUS, seed: a.seed, instances: Math.max(1, a.grpcTargets.length), faros: 'faros serve --workers 2', generator: '2 forked client processes per group (grpc-js / RESP), same 2-core machine' };
+  const scenario = { map: MAP_ID, drivers: N, reportHz: 1, k: K, radiusM: RADIUS, seed: a.seed, instances: Math.max(1, a.grpcTargets.length), faros: 'faros serve --workers 2', generator: '2 forked client processes per group (grpc-js / RESP), same 2-core machine; h2load (one thread) for the h2load phase' };
   const save = (n: string, data: object): string => {
     mkdirSync(a.resultsDir, { recursive: true });
     const f = join(a.resultsDir, `${n}${a.quick ? '-quick' : ''}.json`);
     writeFileSync(f, `${JSON.stringify({ bench: n, quick: a.quick, machine: machine(), ...data }, null, 2)}\n`);
     return f;
   };
-  const file = save(name, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, phases, quality: q ?? null });
+  const file = save(name, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, phases, quality: q ?? null, h2load: h2 });
   const cmp = a.grpcTargets.length ? null : save('compare', { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, faros: phases.filter((p) => p.system === 'faros' && p.proto === 'grpc'), redisPhases: phases.filter((p) => p.system === 'redis'), quality: q ?? null });
   const rows = phases.filter((p) => p.name !== 'preload').map((p) => [
     p.system, p.proto, p.name, p.target ? fmt(p.target) : '', fmt(p.throughput), fmt(p.latencyMs.p50, 2), fmt(p.latencyMs.p90, 2), fmt(p.latencyMs.p99, 2), fmt(p.latencyMs.p999, 2), fmt(p.latencyMs.max, 1),
@@ -168,6 +188,10 @@ function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undef
   md.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}, Node ${m.node}, ${m.date}, load average ${m.loadavg1}. Redis: ${redisVersion ?? redisMissing ?? 'n/a'}.`, '');
   const cells = [headers, ...rows.map((r) => r.map(String))];
   md.push(`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`, ...cells.slice(1).map((r) => `| ${r.join(' | ')} |`));
+  const hp = phases.find((p) => p.name.includes('h2load'));
+  if (hp) {
+    md.push('', `h2load phase: ${hp.note}. ${h2.runs?.length} runs, ${h2.bodies?.map((b) => `body ${b.j} verified grpc-status ${b.grpcStatus} with ${b.drivers} drivers`).join(', ')}; server-side Nearby codes during the runs ${JSON.stringify(h2.serverCodes)}; ${h2.dataBytesPerResponse} bytes of DATA per response vs ${h2.expectedResponseBytes} verified. Command: \`${h2.command}\`.`);
+  } else md.push('', `h2load phase skipped: ${h2.skipped}`);
   if (q) {
     md.push('', `Quality (${q.queries} pick-ups, K=${q.k}, ${q.radiusM} m, same driver state in both): Redis's ${q.k} straight-line picks contain on average ${(q.meanOverlap * 100).toFixed(1)}% of the true ${q.k} nearest by road; all ${q.k} right in ${q.allCorrectPct}% of queries; first pick not the nearest by road in ${q.firstWrongPct}%; extra road distance of Redis's first pick P50 ${q.firstExcessM.p50} m, P90 ${q.firstExcessM.p90} m, P99 ${q.firstExcessM.p99} m, max ${q.firstExcessM.max} m (P50 ${q.firstExcessPct.p50}%, P90 ${q.firstExcessPct.p90}% of the true nearest); ${q.picksBeyondRoadRadiusPct}% of Redis's picks are farther than ${q.radiusM} m by road.`);
   }
