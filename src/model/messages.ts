@@ -1,5 +1,6 @@
 // The thread boundary: every message between a shard (main thread) and the
-// piscina workers has a named type. Buffers are SharedArrayBuffers (no copy).
+// piscina workers (snapping) or the search threads (nearby, answered through
+// search-mailbox.ts) has a named type. Buffers are SharedArrayBuffers (no copy).
 import type { StoreBuffers } from './store.js';
 import type { Metric, NearbyStats, Phantom } from './types.js';
 
@@ -57,15 +58,12 @@ export type NearbyReply =
   | { kind: 'nearby'; ok: true; snapped: Phantom; stats: NearbyStats; hits: { driver: WireDriver; distanceM: number; etaS: number }[] }
   | { kind: 'nearby'; ok: false; nearestM: number };
 
-/** A worker releases what it holds for a map that was dropped. */
-export interface ForgetTask { kind: 'forget'; key: string }
-export interface ForgetReply { kind: 'forget'; held: boolean }
-
-export type WorkerTask = SnapTask | NearbyTask | ForgetTask;
+/** What piscina workers run. */
+export type WorkerTask = SnapTask;
 /** The task's deadline had passed when a worker picked it up: nothing was done. */
 export interface ExpiredReply { kind: 'expired' }
 
 /** The worker has not seen this map yet: send the task again with `map.attach`. */
 export interface AttachReply { kind: 'attach' }
 
-export type WorkerReply = SnapReply | NearbyReply | ForgetReply | ExpiredReply | AttachReply;
+export type WorkerReply = SnapReply | ExpiredReply | AttachReply;

@@ -1,0 +1,78 @@
+// The mailbox of one search thread: a SharedArrayBuffer holding one nearby
+// request and its answer, handed over with Atomics (the main thread bumps
+// REQ and notifies; the thread answers and sets DONE = REQ). Measured on this
+// machine, a round trip this way costs ~15 µs (P99 ~0.1 ms) where a
+// postMessage through piscina costs ~130 µs of CPU (P99 ~1.3 ms) — more than
+// the search itself — so searches get their own threads and this channel,
+// while snapping stays in the piscina pool.
+import { LIMITS } from './limits.js';
+
+// Int32 control words.
+export const REQ = 0;
+export const DONE = 1;
+export const STOP = 2;
+export const MAP = 3;
+export const K = 4;
+export const METRIC = 5;
+export const NFILTER = 6;
+export const STATUS = 7;
+export const NHITS = 8;
+export const ERRLEN = 9;
+export const SNAP_SEG = 10;
+export const EDGES = 11;
+export const CANDS = 12;
+const CTRL_WORDS = 16;
+
+// Float64 slots (request, then answer).
+export const LAT = 0;
+export const LNG = 1;
+export const LIMIT = 2;
+export const NOW = 3;
+export const DEADLINE = 4;
+export const NEAREST = 5;
+export const SNAP_T = 6;
+export const SNAP_D = 7;
+const F64_SLOTS = 8;
+
+/** Per hit: driver number, distance, ETA, then the record as the search saw it. */
+export const H_NO = 0, H_DIST = 1, H_ETA = 2, H_LAT = 3, H_LNG = 4, H_TS = 5, H_SEG = 6, H_T = 7, H_SNAP = 8, H_MS = 9;
+export const HIT_SLOTS = 10;
+
+export const MAX_FILTER_PAIRS = 256;
+const ERR_BYTES = 2048;
+
+export const enum Status { Ok = 0, Miss = 1, Expired = 2, Error = 3, UnknownMap = 4 }
+
+export const METRICS = ['distance', 'eta'] as const;
+
+const CTRL_BYTES = CTRL_WORDS * 4;
+const F64_AT = CTRL_BYTES;
+const FILTER_AT = F64_AT + F64_SLOTS * 8;
+const HITS_AT = FILTER_AT + MAX_FILTER_PAIRS * 2 * 4;
+const ERR_AT = HITS_AT + LIMITS.k.max * HIT_SLOTS * 8;
+const BYTES = ERR_AT + ERR_BYTES;
+
+/** Typed views over one mailbox (either side). */
+export class Mailbox {
+  readonly ctrl: Int32Array;
+  readonly f64: Float64Array;
+  readonly filter: Uint32Array;
+  readonly hits: Float64Array;
+  readonly err: Uint8Array;
+
+  constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(BYTES)) {
+    this.ctrl = new Int32Array(sab, 0, CTRL_WORDS);
+    this.f64 = new Float64Array(sab, F64_AT, F64_SLOTS);
+    this.filter = new Uint32Array(sab, FILTER_AT, MAX_FILTER_PAIRS * 2);
+    this.hits = new Float64Array(sab, HITS_AT, LIMITS.k.max * HIT_SLOTS);
+    this.err = new Uint8Array(sab, ERR_AT, ERR_BYTES);
+  }
+
+  setError(message: string): void {
+    const b = Buffer.from(message, 'utf8').subarray(0, this.err.length);
+    this.err.set(b);
+    this.ctrl[ERRLEN] = b.length;
+  }
+
+  error(): string { return Buffer.from(this.err.subarray(0, this.ctrl[ERRLEN])).toString('utf8'); }
+}

@@ -1,0 +1,85 @@
+// A search thread: waits on its mailbox (Atomics.wait, no event loop), runs
+// one nearby search per request over the shared graph and driver store, and
+// writes the answer back. Maps arrive as `attach` messages on its port, read
+// synchronously (receiveMessageOnPort) whenever it wakes: the main thread
+// posts them before the first request that needs them.
+import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { RoadGraph } from './graph/roadgraph.js';
+import { Snapper, isMiss } from './snap.js';
+import { KnnSearch, edgePos } from './knn.js';
+import { StoreReader } from './store-reader.js';
+import { D_LAT, D_LNG, D_MS, D_SEG, D_SNAP, D_T, D_TS, getF64 } from './records.js';
+import type { MapHandle } from './messages.js';
+import * as M from './search-mailbox.js';
+
+/** Messages on the thread's port. */
+export type SearchThreadMessage = { kind: 'attach'; no: number; handle: MapHandle } | { kind: 'forget'; no: number };
+
+interface MapState { graph: RoadGraph; snapper: Snapper; knn: KnnSearch; reader: StoreReader; closed: Int32Array; snapRadiusM: number; ttlMs: number }
+
+const { mailbox: sab, port } = workerData as { mailbox: SharedArrayBuffer; port: MessagePort };
+const box = new M.Mailbox(sab);
+const maps = new Map<number, MapState>();
+
+function drainPort(): void {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+    const msg = m.message as SearchThreadMessage;
+    if (msg.kind === 'forget') { maps.get(msg.no)?.reader.close(); maps.delete(msg.no); continue; }
+    const h = msg.handle;
+    if (maps.has(msg.no) || Atomics.load(new Int32Array(h.closed), 0) === 1) continue;
+    const graph = RoadGraph.from(h.graph);
+    maps.set(msg.no, { graph, snapper: new Snapper(graph), knn: new KnnSearch(graph), reader: new StoreReader(graph, h.store), closed: new Int32Array(h.closed), snapRadiusM: h.snapRadiusM, ttlMs: h.ttlMs });
+  }
+  // Let go of dropped maps (their reader slots pin arena memory).
+  for (const [no, st] of maps) if (Atomics.load(st.closed, 0) === 1) { st.reader.close(); maps.delete(no); }
+}
+
+function search(): M.Status {
+  const c = box.ctrl, f = box.f64;
+  if (Date.now() > f[M.DEADLINE]) return M.Status.Expired;
+  const s = maps.get(c[M.MAP]);
+  if (!s) return M.Status.UnknownMap;
+  const snapped = s.snapper.snap(f[M.LAT], f[M.LNG], s.snapRadiusM);
+  if (isMiss(snapped)) { f[M.NEAREST] = snapped.nearestM; return M.Status.Miss; }
+  c[M.SNAP_SEG] = snapped.segment; f[M.SNAP_T] = snapped.t; f[M.SNAP_D] = snapped.distanceM;
+  const r = s.reader;
+  const nf = c[M.NFILTER];
+  r.begin(f[M.NOW], s.ttlMs, nf > 0 ? box.filter.subarray(0, 2 * nf) : undefined);
+  try {
+    const hits = s.knn.search(r, edgePos(s.graph, snapped.segment, snapped.t), { k: c[M.K], metric: M.METRICS[c[M.METRIC]], limit: f[M.LIMIT] });
+    const i32 = r.art.i32, out = box.hits;
+    for (let i = 0; i < hits.length; i++) {
+      const h = hits[i], v = r.art.get(r.driverRoot, h.driverNo, 0), o = i * M.HIT_SLOTS;
+      out[o + M.H_NO] = h.driverNo; out[o + M.H_DIST] = h.distanceM; out[o + M.H_ETA] = h.etaS;
+      out[o + M.H_LAT] = getF64(i32, v + D_LAT); out[o + M.H_LNG] = getF64(i32, v + D_LNG); out[o + M.H_TS] = getF64(i32, v + D_TS);
+      out[o + M.H_SEG] = i32[v + D_SEG]; out[o + M.H_T] = getF64(i32, v + D_T); out[o + M.H_SNAP] = getF64(i32, v + D_SNAP); out[o + M.H_MS] = i32[v + D_MS];
+    }
+    c[M.NHITS] = hits.length;
+    c[M.EDGES] = s.knn.stats.edgesExpanded; c[M.CANDS] = s.knn.stats.candidatesSeen;
+    return M.Status.Ok;
+  } finally {
+    r.end();
+  }
+}
+
+let seen = 0;
+for (;;) {
+  Atomics.wait(box.ctrl, M.REQ, seen);
+  const req = Atomics.load(box.ctrl, M.REQ);
+  if (Atomics.load(box.ctrl, M.STOP) === 1) break;
+  if (req === seen) continue; // spurious wake-up
+  seen = req;
+  drainPort();
+  let status: M.Status;
+  try {
+    status = search();
+  } catch (e) {
+    box.setError((e as Error)?.stack ?? String(e));
+    status = M.Status.Error;
+  }
+  box.ctrl[M.STATUS] = status;
+  Atomics.store(box.ctrl, M.DONE, req);
+  Atomics.notify(box.ctrl, M.DONE);
+}
+for (const st of maps.values()) st.reader.close();
+port.close();
