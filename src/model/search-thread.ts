@@ -1,6 +1,6 @@
 // A search thread: waits on its mailbox (Atomics.wait, no event loop), runs
-// one nearby search per request over the shared graph and driver store, and
-// writes the answer back. Maps arrive as `attach` messages on its port, read
+// one nearby search per request over the shared graph and driver store,
+// writes the answer back and posts the request number on its port. Maps arrive as `attach` messages on its port, read
 // synchronously (receiveMessageOnPort) whenever it wakes: the main thread
 // posts them before the first request that needs them.
 import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
@@ -79,7 +79,7 @@ for (;;) {
   }
   box.ctrl[M.STATUS] = status;
   Atomics.store(box.ctrl, M.DONE, req);
-  Atomics.notify(box.ctrl, M.DONE);
+  port.postMessage(req); // wakes the main thread's event loop (see search-mailbox.ts)
 }
 for (const st of maps.values()) st.reader.close();
 port.close();

@@ -12,14 +12,11 @@ import type { MapHandle, NearbyReply, NearbyTask, ExpiredReply } from './message
 import type { SearchThreadMessage } from './search-thread.js';
 import * as M from './search-mailbox.js';
 
-// Node 20 has Atomics.waitAsync; this TypeScript lib does not declare it yet.
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
-
 export type SearchRequest = Omit<NearbyTask, 'deadline' | 'map'> & { map: MapHandle };
 
 interface Job { req: SearchRequest; deadline: number; signal: AbortSignal | undefined; resolve: (r: NearbyReply | ExpiredReply) => void; reject: (e: unknown) => void }
 
-interface Thread { worker: Worker; box: M.Mailbox; port: MessagePort; seq: number; job: Job | undefined; attached: Set<number>; dead: boolean }
+interface Thread { worker: Worker; box: M.Mailbox; port: MessagePort; seq: number; job: Job | undefined; view: MapView | undefined; attached: Set<number>; dead: boolean }
 
 /** Main-thread views of a map, to turn numbers back into IDs and points. */
 interface MapView { no: number; graph: RoadGraph; intern: InternView; closed: Int32Array }
@@ -62,7 +59,10 @@ export class Searchers {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(new URL('./search-thread.js', import.meta.url), { workerData: { mailbox: box.sab, port: port2 }, transferList: [port2] });
     worker.unref();
-    const t: Thread = { worker, box, port: port1, seq: 0, job: undefined, attached: new Set(), dead: false };
+    const t: Thread = { worker, box, port: port1, seq: 0, job: undefined, view: undefined, attached: new Set(), dead: false };
+    // The thread posts the request number once the answer is in the mailbox.
+    port1.on('message', (seq: number) => this.finish(t, seq));
+    port1.unref(); // ref'd only while a search runs
     worker.on('error', (e) => this.log(`search thread ${worker.threadId} failed: ${e.message}`));
     worker.on('exit', () => this.lost(t));
     return t;
@@ -113,20 +113,19 @@ export class Searchers {
     t.box.filter.set(req.filter);
     f[M.LAT] = req.lat; f[M.LNG] = req.lng; f[M.LIMIT] = req.limit; f[M.NOW] = req.nowMs; f[M.DEADLINE] = job.deadline;
     t.job = job;
-    t.worker.ref(); // a pending Atomics.waitAsync alone does not keep the process alive
+    t.view = v;
+    t.port.ref();
     const seq = ++t.seq;
     Atomics.store(c, M.REQ, seq);
     Atomics.notify(c, M.REQ);
-    const w = waitAsync(c, M.DONE, seq - 1);
-    if (typeof w.value === 'string') queueMicrotask(() => this.finish(t, seq, v)); // already answered
-    else void w.value.then(() => this.finish(t, seq, v));
   }
 
-  private finish(t: Thread, seq: number, v: MapView): void {
-    const job = t.job;
-    if (!job || t.dead || Atomics.load(t.box.ctrl, M.DONE) !== seq) return; // the thread was lost meanwhile
+  private finish(t: Thread, seq: number): void {
+    const job = t.job, v = t.view;
+    if (!job || !v || t.dead || seq !== t.seq || Atomics.load(t.box.ctrl, M.DONE) !== seq) return; // the thread was lost meanwhile
     t.job = undefined;
-    t.worker.unref();
+    t.view = undefined;
+    t.port.unref();
     try {
       job.resolve(this.read(t.box, v, job));
     } catch (e) {
