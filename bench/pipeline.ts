@@ -145,7 +145,8 @@ function applyAlone(g: RoadGraph, model: Model, src: Updates, perRun: number, ru
   const rows: PipeRow[] = [];
   const presnap = (bs: DriverUpdate[][]): SnappedUpdate[][] => bs.map((b) => b.flatMap((u) => {
     const s = snapper.snap(u.lat, u.lng, 200);
-    return isMiss(s) ? [] : [{ ...u, segment: s.segment, t: s.t, snapM: s.distanceM }];
+    // A literal of the shape Shard.update builds: a spread copy makes apply ~1.7× slower (slower property access).
+    return isMiss(s) ? [] : [{ driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: u.metadata, segment: s.segment, t: s.t, snapM: s.distanceM }];
   }));
   for (const batch of [100, 1000]) {
     for (const b of presnap(src.batches(20_000, batch))) model.store.apply(b);
