@@ -35,7 +35,6 @@ export class Searchers {
   }
 
   get queueSize(): number { return this.queue.length - this.head; }
-  get busy(): number { return this.threads.filter((t) => t.job).length; }
   threadIds(): number[] { return this.threads.map((t) => t.worker.threadId); }
 
   /** Search on an idle thread, or queue; a queued search whose signal fired is dropped unsearched. */

@@ -29,7 +29,7 @@ export class LocalHost implements ShardHost {
 
   constructor(private readonly opts: LocalHostOptions) {
     this.name = opts.name;
-    this.pool = new WorkerPool({ threads: opts.workers, maxQueue: opts.maxQueue });
+    this.pool = new WorkerPool({ threads: opts.workers, maxQueue: opts.maxQueue, log: opts.log });
     for (const m of opts.maps) this.shards.set(m.id, { entry: m });
   }
 
