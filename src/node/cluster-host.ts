@@ -209,6 +209,7 @@ export class ClusterHost implements ShardHost {
     const start = (this.rr.get(mapId) ?? 0) % reps.length;
     this.rr.set(mapId, start + 1);
     const errors: string[] = [];
+    let allDeadlines = true;
     for (let i = 0; i < reps.length; i++) {
       if (signal?.aborted) throw new FarosError('DEADLINE_EXCEEDED', `deadline exceeded during ${what}`);
       const peer = this.client(reps[(start + i) % reps.length]);
@@ -219,9 +220,11 @@ export class ClusterHost implements ShardHost {
         if (!RETRY.has(fe.code) || signal?.aborted) throw fe;
         this.stats.failovers++;
         errors.push(fe.message);
+        if (fe.code !== 'DEADLINE_EXCEEDED') allDeadlines = false;
       }
     }
-    throw new FarosError('UNAVAILABLE', `no replica of map "${mapId}" could do ${what}: ${errors.join('; ')}`);
+    // Every replica ran out of time: the caller's deadline is the problem, not availability.
+    throw new FarosError(allDeadlines ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE', `no replica of map "${mapId}" could do ${what}: ${errors.join('; ')}`);
   }
 
   async update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
