@@ -29,6 +29,8 @@ export interface Options {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly workers: number;
+  /** Nearby search threads (searchers.ts); default = workers. */
+  readonly searchThreads: number;
   /** Compiled map cache; undefined = maps/.cache of the package. */
   readonly cacheDir: string | undefined;
   readonly logLevel: LogLevel;
@@ -79,7 +81,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'grpcPort', flag: 'grpc-port', env: 'FAROS_GRPC_PORT', kind: 'int', def: 50051, min: 0, max: 65535, help: 'gRPC port (0 = pick a free one)' },
   { key: 'httpPort', flag: 'http-port', env: 'FAROS_HTTP_PORT', kind: 'int', def: 8080, min: 0, max: 65535, help: 'HTTP/JSON gateway, /metrics, /healthz, /readyz port (0 = pick a free one)' },
   { key: 'host', flag: 'host', env: 'FAROS_HOST', kind: 'string', def: '0.0.0.0', help: 'address both servers bind to' },
-  { key: 'workers', flag: 'workers', env: 'FAROS_WORKERS', kind: 'int', min: 1, max: 256, help: 'worker threads (default: number of cores)' },
+  { key: 'workers', flag: 'workers', env: 'FAROS_WORKERS', kind: 'int', min: 1, max: 256, help: 'snapping worker threads (default: number of cores)' },
+  { key: 'searchThreads', flag: 'search-threads', env: 'FAROS_SEARCH_THREADS', kind: 'int', min: 1, max: 256, help: 'nearby search threads (default: --workers)' },
   { key: 'cacheDir', flag: 'cache-dir', env: 'FAROS_CACHE_DIR', kind: 'string', help: 'compiled map cache directory (default maps/.cache)' },
   { key: 'catalog', flag: 'maps', env: 'FAROS_MAPS', kind: 'string', help: 'map catalog JSON (default maps/maps.json); without --map every entry is served, with --map a bare ID is looked up in it' },
   { key: 'logLevel', flag: 'log-level', env: 'FAROS_LOG_LEVEL', kind: 'string', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },
@@ -202,6 +205,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     grpcPort,
     httpPort: v.httpPort as number,
     workers: (v.workers as number | undefined) ?? cores(),
+    searchThreads: (v.searchThreads as number | undefined) ?? (v.workers as number | undefined) ?? cores(),
     cacheDir: v.cacheDir === undefined ? undefined : resolve(bases.cacheDir ?? cwd, v.cacheDir as string),
     logLevel: logLevel as LogLevel,
     logSampleRate: v.logSampleRate as number,

@@ -16,6 +16,12 @@ test('defaults', () => {
   assert.equal(o.host, '0.0.0.0');
   assert.equal(o.logLevel, 'info');
   assert.ok(o.workers >= 1);
+  assert.equal(o.searchThreads, o.workers, 'search threads default to --workers');
+  const t = opts(['--map', 'monaco-car', '--workers', '3']);
+  assert.deepEqual([t.workers, t.searchThreads], [3, 3]);
+  const u = opts(['--map', 'monaco-car', '--workers', '1'], { FAROS_SEARCH_THREADS: '2' });
+  assert.deepEqual([u.workers, u.searchThreads], [1, 2]);
+  assert.throws(() => opts(['--map', 'monaco-car', '--search-threads', '0']), /search-threads/);
   assert.deepEqual(o.limits, { maxMessageBytes: 4 * 1024 * 1024, maxInFlight: 1024, maxBatchSize: 10_000 });
   assert.deepEqual(o.maps.map((m) => m.id), ['monaco-car']);
   assert.ok(Object.isFrozen(o) && Object.isFrozen(o.limits) && Object.isFrozen(o.maps));

@@ -53,6 +53,11 @@ export interface H2loadSpec {
   streams: number;
   /** Wall limit of one h2load run, s (it is killed after that, and what it did not answer counts as UNANSWERED). */
   limitS: number;
+  /**
+   * Open loop at this many calls/s in total (h2load --rps per connection,
+   * `clients` must divide it); unset = closed loop (the peak).
+   */
+  rps?: number;
   /** May apt-get install nghttp2-client when h2load is missing (root only). */
   install: boolean;
   log: (m: string) => void;
@@ -264,6 +269,7 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
     const argsFor = (file: string, log: string): string[] => [
       // -N: a connection silent for 10 s is closed and its requests count as errored (h2load then stops by itself)
       '-n', String(per), '-c', String(s.clients), '-m', String(s.streams), '-t', '1', '-N', '10s',
+      ...(s.rps ? [`--rps=${s.rps / s.clients}`] : []),
       '-d', file, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `--log-file=${log}`, url,
     ];
     detail.command = `h2load ${argsFor('nearby-J.bin', 'log-J.tsv').map((x) => (/[\s:]/.test(x) && !x.startsWith('http') ? `'${x}'` : x)).join(' ')}`;
@@ -340,8 +346,10 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
       codes ? 'gRPC status from the server\'s faros_grpc_requests_total (h2load sees only HTTP status)' : 'gRPC status NOT checked: /metrics unreadable (h2load sees only HTTP status)',
       lat.length ? 'latency per request from h2load\'s log' : detail.latencySource,
     ];
+    if (s.rps) notes.push(`open loop: --rps ${s.rps / s.clients} per connection; latency from each stream's start, so a call h2load could not start on time (all ${s.streams} streams of a connection busy) is not charged its wait`);
     const phase: PhaseResult = {
-      name: 'peak: nearby (h2load, closed)', system: 'faros', proto: 'grpc', kind: 'nearby', mode: 'closed',
+      name: s.rps ? `sweep: nearby ${s.rps.toLocaleString('en-US')}/s (h2load, open)` : 'peak: nearby (h2load, closed)', system: 'faros', proto: 'grpc', kind: 'nearby', mode: s.rps ? 'open' : 'closed',
+      ...(s.rps ? { target: s.rps } : {}),
       throughput: Math.round(answered / secs), callsPerS: Math.round(done / secs), latencyMs, errors, server,
       clientCpuCores: cpuKnown ? +(cpu / wall).toFixed(2) : NaN, clientMaxLagMs: NaN, note: notes.join('; '),
     };

@@ -56,7 +56,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const name = opts.cluster ? advertiseAddress(opts.cluster, servers.grpcPort) : instanceName(opts, servers.grpcPort);
   bootLog.setBindings({ instance: name });
   const log = bootLog;
-  log.info({ maps: opts.maps.map((m) => m.id), workers: opts.workers, limits: opts.limits }, 'starting');
+  log.info({ maps: opts.maps.map((m) => m.id), workers: opts.workers, searchThreads: opts.searchThreads, limits: opts.limits }, 'starting');
   // WATCH OUT: hosts report load progress only as text; "map ID ready in N ms"
   // is parsed for faros_map_load_seconds and a health refresh until the host has an event for it.
   const hostLog = (msg: string): void => {
@@ -71,14 +71,14 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       self: name, catalog: opts.maps, replication: c.replication, seeds: c.seeds,
       dns: c.dns ? { name: c.dns.name, port: c.dns.port ?? servers.grpcPort } : undefined,
       probeIntervalMs: c.probeIntervalMs, probeTimeoutMs: c.probeTimeoutMs, suspectMs: c.suspectMs, dropGraceMs: c.dropGraceMs,
-      perTryTimeoutMs: 2000, workers: opts.workers, cacheDir: opts.cacheDir, log: hostLog,
+      perTryTimeoutMs: 2000, workers: opts.workers, searchThreads: opts.searchThreads, cacheDir: opts.cacheDir, log: hostLog,
       onTransfer: (e) => metrics.observeTransfer(e.mapId, e.ok, e.records, e.ms / 1000),
       onStateChange: () => servers.refreshHealth(),
     });
     host = cluster;
     metrics.setClusterSource(() => ({ members: cluster!.membership.live().length, failovers: cluster!.stats.failovers, forwarded: cluster!.forwarder.stats }));
   } else {
-    host = new LocalHost({ name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers, log: hostLog });
+    host = new LocalHost({ name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers, searchThreads: opts.searchThreads, log: hostLog });
   }
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
   metrics.setArenaSource(() => host.shardList().map((x) => ({ mapId: x.mapId, bytes: x.shard.store.arena.arenaBytes() })));

@@ -120,6 +120,9 @@ export class Snapper {
       ) * (1 - 1e-12);
       if (bound > bestD + TIE_M) return true;
       if (bound > radiusM + TIE_M) return bestD <= radiusM; // nothing within the radius: let the tree measure the miss
+      // No road at all in the first rings: a point off the network, where the
+      // tree's descent (which also measures the miss) beats more rings.
+      if (r >= 1 && bestD === Infinity) return false;
     }
   }
 

@@ -37,6 +37,8 @@ export interface ClusterHostOptions {
   /** Per attempt when a call goes to another replica. */
   perTryTimeoutMs: number;
   workers?: number;
+  /** Nearby search threads; default = workers. */
+  searchThreads?: number;
   maxQueue?: number;
   cacheDir?: string;
   arenaBytes?: number;
@@ -64,7 +66,7 @@ export class ClusterHost implements ShardHost {
   constructor(private readonly o: ClusterHostOptions) {
     this.name = o.self;
     for (const m of o.catalog) this.catalog.set(m.id, m);
-    this.pool = new WorkerPool({ threads: o.workers, maxQueue: o.maxQueue, log: o.log });
+    this.pool = new WorkerPool({ threads: o.workers, searchThreads: o.searchThreads, maxQueue: o.maxQueue, log: o.log });
     this.shards = new ShardSet({
       pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onStateChange: o.onStateChange,
       self: o.self, catchUpMs: 2 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),

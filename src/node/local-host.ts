@@ -15,6 +15,8 @@ export interface LocalHostOptions {
   log?: Log;
   /** Worker threads for snapping and searches (default: cores). */
   workers?: number;
+  /** Nearby search threads; default = workers. */
+  searchThreads?: number;
   /** Queued worker tasks beyond which calls get RESOURCE_EXHAUSTED. */
   maxQueue?: number;
   /** Bytes reserved per map for the driver trees. */
@@ -29,7 +31,7 @@ export class LocalHost implements ShardHost {
 
   constructor(private readonly opts: LocalHostOptions) {
     this.name = opts.name;
-    this.pool = new WorkerPool({ threads: opts.workers, maxQueue: opts.maxQueue, log: opts.log });
+    this.pool = new WorkerPool({ threads: opts.workers, searchThreads: opts.searchThreads, maxQueue: opts.maxQueue, log: opts.log });
     for (const m of opts.maps) this.shards.set(m.id, { entry: m });
   }
 
