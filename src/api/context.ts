@@ -21,7 +21,9 @@ export class CallScope implements CallContext {
     setMaxListeners(0, this.signal);
     if (Number.isFinite(deadlineMs)) {
       const left = deadlineMs - Date.now();
-      if (left <= 0) this.expire();
+      // Under 1 ms left is already lost: timers fire at millisecond granularity,
+      // so a fast answer could otherwise beat a deadline that had passed.
+      if (left < 1) this.expire();
       else this.timer = setTimeout(() => this.expire(), left);
     }
   }
