@@ -120,9 +120,10 @@ export class Snapper {
       ) * (1 - 1e-12);
       if (bound > bestD + TIE_M) return true;
       if (bound > radiusM + TIE_M) return bestD <= radiusM; // nothing within the radius: let the tree measure the miss
-      // No road at all in the first rings: a point off the network, where the
-      // tree's descent (which also measures the miss) beats more rings.
-      if (r >= 1 && bestD === Infinity) return false;
+      // Not settled within two rings (the closest road is farther than ~2 cells,
+      // or there is none near): the tree's descent, which also measures a miss,
+      // beats scanning ring after ring. GPS updates almost always settle here.
+      if (r >= 2 || (r >= 1 && bestD === Infinity)) return false;
     }
   }
 
