@@ -1,9 +1,10 @@
 // A uniform grid over a map's segments (cells about 30 m square): the fast
 // path of snapping. A GPS point a few metres off a road finds its segment in
 // the point's own cell and the ring around it, with a handful of projections
-// and no heap — about 2–3× faster on the bundled maps than descending the flatbush tree. The
-// tree stays the exact fallback for points outside the grid or off every road
-// within the snap radius (where the nearest road's distance must be reported).
+// and no heap — 2–3.7× faster on the bundled maps than descending the flatbush
+// tree. The tree stays the exact fallback for points outside the grid and for
+// points not settled within two rings (no road within ~60 m, or none within
+// the snap radius, where the nearest road's distance must be reported).
 //
 // Built per thread on first use (milliseconds per map), not stored in the map
 // file: it is derived data and would only grow the file format.

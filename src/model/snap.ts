@@ -4,8 +4,8 @@
 // 1 mm tie and go to the lower way ID, then the lower segment index.
 // Speed: first the segments of the point's grid cell and the rings around it
 // (snap-grid.ts), stopping as soon as the ring's distance exceeds the best
-// projection found; for points outside the grid or beyond the snap radius, a
-// best-first descent of flatbush's tree (its own arrays, read in place) with
+// projection found; for points outside the grid or not settled within two
+// rings (far from roads, or beyond the snap radius), a best-first descent of flatbush's tree (its own arrays, read in place) with
 // lower bounds in metres of that same plane, so far points cost no more than
 // near ones. Both collect every segment within 1 mm of the closest.
 import type { RoadGraph } from './graph/roadgraph.js';
@@ -80,8 +80,9 @@ export class Snapper {
   /**
    * Collect from the grid, ring by ring around the point's cell, until every
    * unvisited cell is farther than the best distance + 1 mm. False when the
-   * grid cannot decide (point outside it, or nothing within radiusM: the
-   * nearest road's distance is then the tree's to find).
+   * grid should not decide: the point is outside it, nothing lies within
+   * radiusM (the nearest road's distance is then the tree's to find), or two
+   * rings did not settle it (the tree is cheaper than more rings).
    */
   private rings(radiusM: number): boolean {
     const grid = this.grid, g = this.g;
