@@ -67,7 +67,13 @@ export class Searchers {
     return t;
   }
 
-  /** A thread ended: fail its search, replace it (unless closing). */
+  /**
+   * A thread ended: fail its search, replace it (unless closing).
+   * WATCH OUT: a thread that dies inside a search (a fatal error: searches
+   * catch their own exceptions) leaves its snapshot pin in that map's arena,
+   * which then stops reusing memory past that epoch; its reader slot is not
+   * evicted here (the slot number lives only in the dead thread).
+   */
   private lost(t: Thread): void {
     t.dead = true;
     t.port.close();
