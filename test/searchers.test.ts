@@ -68,12 +68,25 @@ test('a lost search thread fails only its search and is replaced', async () => {
   const { pool, shard, point } = await setup({ searchThreads: 1 });
   const before = pool.threadIds();
   const inner = (pool as unknown as { searchers: { threads: { worker: { terminate(): Promise<number> } }[] } }).searchers;
-  const running = shard.nearby({ ...point(), k: 1000, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300 });
+  // Kill the thread while it holds a snapshot pin (poll the shared slot table until it does).
+  let running: Promise<unknown> | undefined;
+  for (let attempt = 0; attempt < 50 && !running; attempt++) {
+    const p = shard.nearby({ ...point(), k: 1000, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300 });
+    const until = Date.now() + 200;
+    while (Date.now() < until && shard.store.arena.stats().pinnedReaders === 0) { /* spin: the search runs on its own thread */ }
+    if (shard.store.arena.stats().pinnedReaders > 0) running = p; else await p;
+  }
+  assert.ok(running, 'caught the search thread inside a search');
   await inner.threads[0]!.worker.terminate();
   await assert.rejects(running, (e: { code?: string }) => e.code === 'INTERNAL');
   const r = await shard.nearby({ ...point(), k: 5, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300 });
   assert.ok(r.ok && r.drivers.length === 5, 'the replacement thread answers');
   assert.notDeepEqual(pool.threadIds(), before, 'a new thread took its place');
+  // The dead thread's reader slot was freed: only the replacement holds one, and nothing stays pinned.
+  await shard.update([{ driverId: 'd0', ...point(), timestampMs: Date.now(), metadata: {} }]);
+  const st = shard.store.arena.stats();
+  assert.equal(st.pinnedReaders, 0, 'no snapshot left pinned by the dead thread');
+  assert.equal(st.retiredPending, 0, 'everything retired was reclaimed');
 });
 
 test('close() lets queued searches finish, then refuses new ones', async () => {

@@ -43,6 +43,9 @@ export const H_NO = 0, H_DIST = 1, H_ETA = 2, H_LAT = 3, H_LNG = 4, H_TS = 5, H_
 export const HIT_SLOTS = 10;
 
 export const MAX_FILTER_PAIRS = 256;
+/** Reader slots the thread holds, as (map number, slot) pairs, so a dead thread's pins can be freed. */
+export const MAX_HELD = 64;
+export const NHELD = 14;
 const ERR_BYTES = 2048;
 
 export const enum Status { Ok = 0, Miss = 1, Expired = 2, Error = 3, UnknownMap = 4 }
@@ -53,7 +56,8 @@ const CTRL_BYTES = CTRL_WORDS * 4;
 const F64_AT = CTRL_BYTES;
 const FILTER_AT = F64_AT + F64_SLOTS * 8;
 const HITS_AT = FILTER_AT + MAX_FILTER_PAIRS * 2 * 4;
-const ERR_AT = HITS_AT + LIMITS.k.max * HIT_SLOTS * 8;
+const HELD_AT = HITS_AT + LIMITS.k.max * HIT_SLOTS * 8;
+const ERR_AT = HELD_AT + MAX_HELD * 2 * 4;
 const BYTES = ERR_AT + ERR_BYTES;
 
 /** Typed views over one mailbox (either side). */
@@ -63,6 +67,8 @@ export class Mailbox {
   readonly filter: Uint32Array;
   readonly hits: Float64Array;
   readonly err: Uint8Array;
+  /** (map number, reader slot) pairs; map number 0 = an entry let go. */
+  readonly held: Int32Array;
 
   constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(BYTES)) {
     this.ctrl = new Int32Array(sab, 0, CTRL_WORDS);
@@ -70,6 +76,7 @@ export class Mailbox {
     this.filter = new Uint32Array(sab, FILTER_AT, MAX_FILTER_PAIRS * 2);
     this.hits = new Float64Array(sab, HITS_AT, LIMITS.k.max * HIT_SLOTS);
     this.err = new Uint8Array(sab, ERR_AT, ERR_BYTES);
+    this.held = new Int32Array(sab, HELD_AT, MAX_HELD * 2);
   }
 
   setError(message: string): void {

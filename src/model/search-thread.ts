@@ -24,14 +24,29 @@ const maps = new Map<number, MapState>();
 function drainPort(): void {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     const msg = m.message as SearchThreadMessage;
-    if (msg.kind === 'forget') { maps.get(msg.no)?.reader.close(); maps.delete(msg.no); continue; }
+    if (msg.kind === 'forget') { maps.get(msg.no)?.reader.close(); maps.delete(msg.no); hold(msg.no, -1); continue; }
     const h = msg.handle;
     if (maps.has(msg.no) || Atomics.load(new Int32Array(h.closed), 0) === 1) continue;
     const graph = RoadGraph.from(h.graph);
-    maps.set(msg.no, { graph, snapper: new Snapper(graph), knn: new KnnSearch(graph), reader: new StoreReader(graph, h.store), closed: new Int32Array(h.closed), snapRadiusM: h.snapRadiusM, ttlMs: h.ttlMs });
+    const reader = new StoreReader(graph, h.store);
+    maps.set(msg.no, { graph, snapper: new Snapper(graph), knn: new KnnSearch(graph), reader, closed: new Int32Array(h.closed), snapRadiusM: h.snapRadiusM, ttlMs: h.ttlMs });
+    hold(msg.no, reader.art.slot);
   }
   // Let go of dropped maps (their reader slots pin arena memory).
-  for (const [no, st] of maps) if (Atomics.load(st.closed, 0) === 1) { st.reader.close(); maps.delete(no); }
+  for (const [no, st] of maps) if (Atomics.load(st.closed, 0) === 1) { st.reader.close(); maps.delete(no); hold(no, -1); }
+}
+
+/** Record (or with slot −1 forget) the reader slot held for a map, for the main thread to free if this thread dies. */
+function hold(no: number, slot: number): void {
+  const h = box.held;
+  if (slot < 0) { for (let i = 0; i < h.length; i += 2) if (h[i] === no) Atomics.store(h, i, 0); return; }
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i] !== 0) continue;
+    h[i + 1] = slot;
+    Atomics.store(h, i, no);
+    return;
+  }
+  // More maps than entries: this slot cannot be freed should the thread die (documented in searchers.ts).
 }
 
 function search(): M.Status {

@@ -8,6 +8,7 @@ import { FarosError } from '../errors.js';
 import { RoadGraph } from './graph/roadgraph.js';
 import { InternView } from './intern.js';
 import { phantomOf } from './store.js';
+import { freeSlot } from './art/epoch.js';
 import type { MapHandle, NearbyReply, NearbyTask, ExpiredReply } from './messages.js';
 import type { SearchThreadMessage } from './search-thread.js';
 import * as M from './search-mailbox.js';
@@ -19,7 +20,7 @@ interface Job { req: SearchRequest; deadline: number; signal: AbortSignal | unde
 interface Thread { worker: Worker; box: M.Mailbox; port: MessagePort; seq: number; job: Job | undefined; view: MapView | undefined; attached: Set<number>; dead: boolean }
 
 /** Main-thread views of a map, to turn numbers back into IDs and points. */
-interface MapView { no: number; graph: RoadGraph; intern: InternView; closed: Int32Array }
+interface MapView { no: number; graph: RoadGraph; intern: InternView; closed: Int32Array; arena: Int32Array }
 
 export class Searchers {
   private readonly threads: Thread[] = [];
@@ -68,15 +69,19 @@ export class Searchers {
   }
 
   /**
-   * A thread ended: fail its search, replace it (unless closing).
-   * WATCH OUT: a thread that dies inside a search (a fatal error: searches
-   * catch their own exceptions) leaves its snapshot pin in that map's arena,
-   * which then stops reusing memory past that epoch; its reader slot is not
-   * evicted here (the slot number lives only in the dead thread).
+   * A thread ended: free the reader slots it held (a thread that died inside
+   * a search would otherwise pin its snapshot for good, and the arena would
+   * stop reusing memory), fail its search, replace it (unless closing).
    */
   private lost(t: Thread): void {
     t.dead = true;
     t.port.close();
+    const held = t.box.held;
+    for (let i = 0; i < held.length; i += 2) {
+      const no = Atomics.load(held, i);
+      if (no === 0) continue;
+      for (const v of this.views.values()) if (v.no === no && Atomics.load(v.closed, 0) === 0) freeSlot(v.arena, held[i + 1]);
+    }
     if (t.job) {
       const job = t.job;
       t.job = undefined;
@@ -92,7 +97,7 @@ export class Searchers {
     for (const [key, v] of this.views) if (Atomics.load(v.closed, 0) === 1) this.views.delete(key);
     let v = this.views.get(h.key);
     if (!v) {
-      v = { no: this.nextMapNo++, graph: RoadGraph.from(h.graph), intern: new InternView(h.store.intern), closed: new Int32Array(h.closed) };
+      v = { no: this.nextMapNo++, graph: RoadGraph.from(h.graph), intern: new InternView(h.store.intern), closed: new Int32Array(h.closed), arena: new Int32Array(h.store.arena) };
       this.views.set(h.key, v);
     }
     return v;
