@@ -58,6 +58,10 @@ export interface H2loadSpec {
    * `clients` must divide it); unset = closed loop (the peak).
    */
   rps?: number;
+  /** Phase name (default: the peak's or the sweep's). */
+  name?: string;
+  /** Wait this long before the first run (to line up with other generators' warm-up). */
+  delayMs?: number;
   /** May apt-get install nghttp2-client when h2load is missing (root only). */
   install: boolean;
   log: (m: string) => void;
@@ -274,6 +278,7 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
     ];
     detail.command = `h2load ${argsFor('nearby-J.bin', 'log-J.tsv').map((x) => (/[\s:]/.test(x) && !x.startsWith('http') ? `'${x}'` : x)).join(' ')}`;
 
+    if (s.delayMs) await new Promise((r) => setTimeout(r, s.delayMs));
     const before = await nearbyCodes(s.http);
     const sc = scraper([s.http]);
     const runs: H2loadRun[] = [];
@@ -348,7 +353,7 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
     ];
     if (s.rps) notes.push(`open loop: --rps ${s.rps / s.clients} per connection; latency from each stream's start, so a call h2load could not start on time (all ${s.streams} streams of a connection busy) is not charged its wait`);
     const phase: PhaseResult = {
-      name: s.rps ? `sweep: nearby ${s.rps.toLocaleString('en-US')}/s (h2load, open)` : 'peak: nearby (h2load, closed)', system: 'faros', proto: 'grpc', kind: 'nearby', mode: s.rps ? 'open' : 'closed',
+      name: s.name ?? (s.rps ? `sweep: nearby ${s.rps.toLocaleString('en-US')}/s (h2load, open)` : 'peak: nearby (h2load, closed)'), system: 'faros', proto: 'grpc', kind: 'nearby', mode: s.rps ? 'open' : 'closed',
       ...(s.rps ? { target: s.rps } : {}),
       throughput: Math.round(answered / secs), callsPerS: Math.round(done / secs), latencyMs, errors, server,
       clientCpuCores: cpuKnown ? +(cpu / wall).toFixed(2) : NaN, clientMaxLagMs: NaN, note: notes.join('; '),
