@@ -13,7 +13,7 @@ import { loadMap } from '../../src/mapbuild/build.js';
 import { ROOT, RESULTS_DIR, machine, printTable, fmt } from '../lib/common.js';
 import { startFaros, scraper, runWorkers, merge, type PhaseResult, type FarosProc } from './lib.js';
 import { httpNearby, httpBatchUpdate } from './http.js';
-import { h2loadNearby, type H2loadDetail } from './h2load.js';
+import { h2loadNearby, type H2loadDetail, type H2loadSpec } from './h2load.js';
 import { lineChart } from './svg.js';
 import { startRedis, type RedisPeer } from '../compare/redis-server.js';
 import { Resp } from '../compare/resp.js';
@@ -124,41 +124,37 @@ async function main(): Promise<void> {
   try {
     await suite('faros', grpcTargets);
     // unary nearby peak from a native client: pre-encoded gRPC frames through h2load (first instance only)
+    // The h2load phases share the target, the scenario and the log line.
+    const viaH2 = (o: Pick<H2loadSpec, 'requests' | 'bodies' | 'clients' | 'streams' | 'limitS' | 'install'> & Partial<H2loadSpec>) =>
+      h2loadNearby({ grpc: grpcTargets[0]!, http: httpTargets[0]!, g, seed: a.seed, mapId: MAP_ID, k: K, radiusM: RADIUS, log, ...o });
+    const logH2 = (p: PhaseResult, extra = ''): void => {
+      const sv = p.server;
+      log(`faros ${p.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms  errors ${JSON.stringify(p.errors)}  h2load CPU ${p.clientCpuCores}${sv ? `  server CPU ${sv.cpuCores} lag P99 ${sv.lagP99Ms} ms drivers ${sv.drivers}` : ''}${extra}`);
+    };
     try {
-      const o = await h2loadNearby({
-        grpc: grpcTargets[0]!, http: httpTargets[0]!, g, seed: a.seed, mapId: MAP_ID, k: K, radiusM: RADIUS,
-        requests: Q ? 2000 : 60_000, bodies: Q ? 2 : 4, clients: 2, streams: 32, limitS: Q ? 20 : 120, install: a.install, log,
-      });
+      const o = await viaH2({ requests: Q ? 2000 : 60_000, bodies: Q ? 2 : 4, clients: 2, streams: 32, limitS: Q ? 20 : 120, install: a.install });
       h2 = o.detail;
       if (o.phase) {
         phases.push(o.phase);
-        const p = o.phase, sv = p.server;
-        log(`faros ${p.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms  errors ${JSON.stringify(p.errors)}  h2load CPU ${p.clientCpuCores}${sv ? `  server CPU ${sv.cpuCores} lag P99 ${sv.lagP99Ms} ms drivers ${sv.drivers}` : ''}  server codes ${JSON.stringify(o.detail.serverCodes)}`);
+        logH2(o.phase, `  server codes ${JSON.stringify(o.detail.serverCodes)}`);
         // Open-loop sweep through h2load too: the grpc-js generators above cost
         // more CPU than the server at these rates, so their latencies are partly theirs.
         for (const rps of nearbySweepH2) {
-          const w = await h2loadNearby({
-            grpc: grpcTargets[0]!, http: httpTargets[0]!, g, seed: a.seed, mapId: MAP_ID, k: K, radiusM: RADIUS,
-            requests: rps * (Q ? 2 : 8), bodies: 2, clients: 4, streams: 256, rps, limitS: Q ? 20 : 60, install: false, log,
-          });
+          const w = await viaH2({ requests: rps * (Q ? 2 : 8), bodies: 2, clients: 4, streams: 256, rps, limitS: Q ? 20 : 60, install: false });
           if (!w.phase) { log(`faros sweep: nearby ${fmt(rps)}/s (h2load) SKIPPED: ${w.detail.skipped}`); continue; }
           phases.push(w.phase);
-          const sv = w.phase.server;
-          log(`faros ${w.phase.name}: ${fmt(w.phase.throughput)}/s  P50 ${w.phase.latencyMs.p50} P99 ${w.phase.latencyMs.p99} max ${w.phase.latencyMs.max} ms  errors ${JSON.stringify(w.phase.errors)}  h2load CPU ${w.phase.clientCpuCores}${sv ? `  server CPU ${sv.cpuCores} lag P99 ${sv.lagP99Ms} ms` : ''}`);
+          logH2(w.phase);
         }
         // The target mix again, with nearby from h2load (0.05 cores) instead of
         // grpc-js processes (~1 core per 1,000 calls/s): the server's own figure.
         for (const [hz, rps] of mixH2) {
           const [, w] = await Promise.all([
             phase('faros', [{ name: `mix: updates ${fmt(N * hz)}/s (+ nearby ${fmt(rps)}/s via h2load)`, kind: 'updates', mode: 'open', target: N * hz, specs: updOpen('faros-updates', grpcTargets, hz) }]),
-            h2loadNearby({
-              grpc: grpcTargets[0]!, http: httpTargets[0]!, g, seed: a.seed, mapId: MAP_ID, k: K, radiusM: RADIUS, name: `mix: nearby ${fmt(rps)}/s via h2load (+ updates ${fmt(N * hz)}/s)`,
-              requests: rps * (D / 1000), bodies: 2, clients: 4, streams: 256, rps, delayMs: W, limitS: 60, install: false, log,
-            }),
+            viaH2({ name: `mix: nearby ${fmt(rps)}/s via h2load (+ updates ${fmt(N * hz)}/s)`, requests: rps * (D / 1000), bodies: 2, clients: 4, streams: 256, rps, delayMs: W, limitS: 60, install: false }),
           ]);
           if (!w.phase) { log(`faros mix via h2load SKIPPED: ${w.detail.skipped}`); continue; }
           phases.push(w.phase);
-          log(`faros ${w.phase.name}: ${fmt(w.phase.throughput)}/s  P50 ${w.phase.latencyMs.p50} P99 ${w.phase.latencyMs.p99} max ${w.phase.latencyMs.max} ms  errors ${JSON.stringify(w.phase.errors)}`);
+          logH2(w.phase);
         }
       } else log(`faros peak: nearby (h2load, closed) SKIPPED: ${o.detail.skipped}`);
     } catch (e) {

@@ -46,7 +46,7 @@ function hold(no: number, slot: number): void {
     Atomics.store(h, i, no);
     return;
   }
-  // More maps than entries: this slot cannot be freed should the thread die (documented in searchers.ts).
+  // More than MAX_HELD maps on one thread: this slot could not be freed should the thread die.
 }
 
 function search(): M.Status {
