@@ -64,13 +64,17 @@ async function drive<T>(batches: T[], inflight: number, fn: (b: T) => Promise<un
   await Promise.all(Array.from({ length: inflight }, lane));
 }
 
-/** Time spent in store.apply (the single writer), accumulated. */
+/** Time spent in store.apply / applySnapped (the single writer), accumulated. */
 function instrumentApply(store: DriverStore): { ms: number; calls: number } {
   const acc = { ms: 0, calls: 0 };
-  const orig = store.apply.bind(store);
+  const orig = store.apply.bind(store), origSnapped = store.applySnapped.bind(store);
   store.apply = (b: readonly SnappedUpdate[]): boolean[] => {
     const t0 = performance.now();
     try { return orig(b); } finally { acc.ms += performance.now() - t0; acc.calls++; }
+  };
+  store.applySnapped = (...a: Parameters<DriverStore['applySnapped']>): void => {
+    const t0 = performance.now();
+    try { origSnapped(...a); } finally { acc.ms += performance.now() - t0; acc.calls++; }
   };
   return acc;
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadMap } from '../src/mapbuild/build.js';
 import { Shard } from '../src/model/shard.js';
+import { Model } from '../src/model/model.js';
 import { WorkerPool } from '../src/model/pool.js';
 import { readAll, carRef, MAPS } from './helpers/sides.js';
 import { refNearby, type RefDriver, type RefMap } from './reference/index.js';
@@ -170,5 +171,78 @@ test('deadlines that fire while searches run leave no snapshot pinned', { timeou
   const r = await shard.nearby({ ...point(), k: 5, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300, nowMs: now });
   assert.ok(r.ok);
   console.log(`# ${expired} of 300 calls expired, ${answered} answered; no pin left`);
+  shard.close();
+});
+
+// Large batches go to the workers in several tasks and are stored in several
+// commits: per item, the answer must be the single-thread model's, in order.
+test('a large mixed batch gets the same per-item answers as the single-thread model', { timeout: 60_000 }, async () => {
+  const file = fileURLToPath(new URL('monaco.osm.pbf', MAPS));
+  const graph = await loadMap(file, 'car');
+  const shard = new Shard('batch-test', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const model = new Model(graph, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const rnd = rng(SEED + 3);
+  const now = Date.now();
+  const v = () => Math.floor(rnd() * graph.vertexCount);
+  for (let round = 0; round < 3; round++) {
+    // 777 updates of 300 drivers: repeats (some older: stale), points far off the roads (refused).
+    const batch = Array.from({ length: 777 }, () => {
+      const x = v(), far = rnd() < 0.1;
+      return { driverId: `d${Math.floor(rnd() * 300)}`, lat: graph.vLat[x] + (far ? 0.05 : (rnd() - 0.5) * 0.001), lng: graph.vLng[x], timestampMs: now - Math.floor(rnd() * 10_000), metadata: { s: rnd() < 0.5 ? 'a' : 'b' } };
+    });
+    const got = await shard.update(batch);
+    const want = model.updateBatch(batch);
+    assert.equal(got.length, want.length);
+    let stale = 0, refused = 0;
+    got.forEach((g, i) => {
+      const w = want[i];
+      assert.equal(g.ok, w.ok, `item ${i} ok`);
+      if (g.ok && w.ok) {
+        assert.equal(g.stale, w.stale, `item ${i} stale`);
+        if (g.stale) stale++;
+        for (const k of ['segment', 't', 'distanceM', 'wayId', 'segIndex', 'lat', 'lng'] as const) assert.equal(g.snapped[k], w.snapped[k], `item ${i} snapped.${k}`);
+      } else if (!g.ok && !w.ok) {
+        refused++;
+        assert.equal(g.code, 'OUT_OF_RANGE');
+        assert.equal(g.nearestM, w.nearestM);
+        assert.equal(g.message, w.message);
+      }
+    });
+    assert.ok(stale > 0 && refused > 0, `the batch has stale (${stale}) and refused (${refused}) items`);
+  }
+  for (let d = 0; d < 300; d++) assert.deepEqual(shard.get(`d${d}`, now), model.get(`d${d}`, now), `driver d${d}`);
+  shard.close(); model.close();
+});
+
+// A full driver store refuses with RESOURCE_EXHAUSTED and loses nothing
+// already stored.
+test('a full arena refuses updates with RESOURCE_EXHAUSTED and keeps what was stored', { timeout: 60_000 }, async () => {
+  const file = fileURLToPath(new URL('monaco.osm.pbf', MAPS));
+  const graph = await loadMap(file, 'car');
+  const shard = new Shard('full-test', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000, arenaBytes: 512 * 1024 });
+  const rnd = rng(SEED + 4);
+  const now = Date.now();
+  const point = () => { const x = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[x], lng: graph.vLng[x] }; };
+  const stored = new Map<string, { lat: number; lng: number }>();
+  let err: { code?: string; message?: string } | undefined;
+  for (let b = 0; b < 200 && !err; b++) {
+    const batch = Array.from({ length: 100 }, (_, i) => ({ driverId: `d${b * 100 + i}`, ...point(), timestampMs: now, metadata: {} }));
+    try {
+      await shard.update(batch);
+      for (const u of batch) stored.set(u.driverId, { lat: u.lat, lng: u.lng });
+    } catch (e) { err = e as typeof err; }
+  }
+  assert.ok(err, 'the arena filled up');
+  assert.equal(err.code, 'RESOURCE_EXHAUSTED');
+  assert.match(err.message ?? '', /driver store full/);
+  assert.ok(stored.size >= 1000, `${stored.size} drivers fit before it was full`);
+  for (const [id, p] of stored) {
+    const d = shard.get(id, now);
+    assert.ok(d, `${id} is still stored`);
+    assert.equal(d.lat, p.lat); assert.equal(d.lng, p.lng);
+  }
+  // Still serves reads.
+  const r = await shard.nearby({ ...point(), k: 3, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300, nowMs: now });
+  assert.ok(r.ok && r.drivers.length === 3);
   shard.close();
 });

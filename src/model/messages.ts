@@ -26,6 +26,8 @@ export interface MapRef { key: string; attach?: MapHandle }
 
 /** Snap many points: `points` holds lat, lng pairs. */
 export interface SnapTask { kind: 'snap'; map: MapRef; points: Float64Array; deadline: number }
+/** Fields per point in SnapReply.out. */
+export const SNAP_FIELDS = 3;
 /** Per point: segment (−1 = miss), t, distance (the nearest road's when missed). */
 export interface SnapReply { kind: 'snap'; out: Float64Array }
 

@@ -3,15 +3,15 @@
 // over the same shared memory. Readers never block the writer: a search pins
 // a snapshot (ART epoch) and the writer keeps publishing new roots.
 import type { RoadGraph } from './graph/roadgraph.js';
-import { DriverStore, type DriverRecord, type SnappedUpdate, type StoreOptions } from './store.js';
+import { DriverStore, type DriverRecord, type StoreOptions } from './store.js';
 import { outOfRange } from './model.js';
 import type { WorkerPool } from './pool.js';
-import type { MapHandle } from './messages.js';
+import { SNAP_FIELDS, type MapHandle } from './messages.js';
 import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, UpdateResult } from './types.js';
 import { FarosError } from '../errors.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-/** Points per snap task: large enough to amortise the hand-off (~25 µs), small enough (~0.5 ms) that a search waits little for a thread. */
+/** Smallest snap task; a batch is split over the snapping threads in tasks of at least this many points. */
 const SNAP_CHUNK = 128;
 /**
  * Updates per commit. A big batch is stored in slices with a turn of the
@@ -50,45 +50,39 @@ export class Shard {
 
   get size(): number { return this.store.size; }
 
-  /** Snap in the workers, then store as one publication. */
+  /** Snap in the workers, then store (in slices of APPLY_SLICE, each one publication). */
   async update(us: readonly DriverUpdate[], signal?: AbortSignal, deadline?: number): Promise<UpdateResult[]> {
     this.check();
+    const n = us.length, F = SNAP_FIELDS;
+    // Few, large tasks: waking a sleeping thread costs ~0.1 ms here, more than snapping 40 points.
+    const size = Math.max(SNAP_CHUNK, Math.ceil(n / this.pool.threads));
     const chunks: Promise<Float64Array>[] = [];
-    for (let i = 0; i < us.length; i += SNAP_CHUNK) {
-      const part = us.slice(i, i + SNAP_CHUNK);
-      const points = new Float64Array(part.length * 2);
-      part.forEach((u, j) => { points[2 * j] = u.lat; points[2 * j + 1] = u.lng; });
+    for (let i = 0; i < n; i += size) {
+      const m = Math.min(size, n - i);
+      const points = new Float64Array(m * 2);
+      for (let j = 0; j < m; j++) { const u = us[i + j]; points[2 * j] = u.lat; points[2 * j + 1] = u.lng; }
       chunks.push(this.pool.run({ kind: 'snap', map: this.handle, points }, signal, deadline).then((r) => r.out));
     }
-    const snapped = await Promise.all(chunks);
+    const parts = await Promise.all(chunks);
     this.check();
-    // Hot path (main thread, the single writer): plain loops, fixed-shape
-    // records, and snapped points whose way ID and coordinates are computed
-    // only if someone reads them (stream batches never do).
-    const n = us.length;
-    const out: UpdateResult[] = new Array(n);
-    const ok: SnappedUpdate[] = [];
-    const at: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const u = us[i];
-      const o = snapped[(i / SNAP_CHUNK) | 0], j = 3 * (i % SNAP_CHUNK);
-      const seg = o[j], t = o[j + 1], d = o[j + 2];
-      if (seg < 0) {
-        out[i] = { ok: false, code: 'OUT_OF_RANGE', nearestM: d, message: outOfRange('point', u.lat, u.lng, d, this.options.snapRadiusM) };
-        continue;
-      }
-      ok.push({ driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: u.metadata, segment: seg, t, snapM: d });
-      at.push(i);
-    }
-    const stale: boolean[] = [];
-    for (let s = 0; s < ok.length; s += APPLY_SLICE) {
+    let snap: Float64Array;
+    if (parts.length === 1) snap = parts[0];
+    else { snap = new Float64Array(n * F); let at = 0; for (const p of parts) { snap.set(p, at); at += p.length; } }
+    const stale = new Uint8Array(n);
+    for (let s = 0; s < n; s += APPLY_SLICE) {
       if (s > 0) { await nextTurn(); this.check(); }
-      const part = this.store.apply(ok.length <= APPLY_SLICE ? ok : ok.slice(s, s + APPLY_SLICE));
-      for (const x of part) stale.push(x);
+      this.store.applySnapped(us, snap, s, Math.min(n, s + APPLY_SLICE), stale);
     }
-    for (let j = 0; j < at.length; j++) {
-      const r = ok[j];
-      out[at[j]] = { ok: true, stale: stale[j], snapped: new LazyPhantom(this.graph, r.segment, r.t, r.snapM) };
+    // One object per update, its snapped point derived only if read (stream batches rarely do).
+    const out: UpdateResult[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const f = F * i, seg = snap[f];
+      if (seg < 0) {
+        const u = us[i], d = snap[f + 2];
+        out[i] = { ok: false, code: 'OUT_OF_RANGE', nearestM: d, message: outOfRange('point', u.lat, u.lng, d, this.options.snapRadiusM) };
+      } else {
+        out[i] = new Stored(this.graph, stale[i] === 1, seg, snap[f + 1], snap[f + 2]);
+      }
     }
     return out;
   }
@@ -163,9 +157,15 @@ export class Shard {
   }
 }
 
-/** A Phantom whose derived fields are computed on first read. */
-class LazyPhantom implements Phantom {
-  constructor(private readonly g: RoadGraph, readonly segment: number, readonly t: number, readonly distanceM: number) {}
+/**
+ * A stored update's result, which is also its snapped point (`snapped`
+ * returns itself): one object per update, with the point's way ID and
+ * coordinates computed only if read.
+ */
+class Stored implements Phantom {
+  readonly ok = true as const;
+  constructor(private readonly g: RoadGraph, readonly stale: boolean, readonly segment: number, readonly t: number, readonly distanceM: number) {}
+  get snapped(): Phantom { return this; }
   get wayId(): string { return String(this.g.wayIds[this.g.segWay[this.segment]]); }
   get segIndex(): number { return this.g.segIdx[this.segment]; }
   get lat(): number { const a = this.g.segA[this.segment], b = this.g.segB[this.segment]; return this.g.vLat[a] + this.t * (this.g.vLat[b] - this.g.vLat[a]); }

@@ -3,12 +3,13 @@
 // interned driver IDs and metadata. One writer (this class) applies snapped
 // updates in batches and publishes both trees at once; readers in any thread
 // attach to the same buffers (StoreReader) and search a pinned snapshot.
-import { ArtArena, ArtReader, type ArtTree } from './art/index.js';
+import { ArtArena, ArtReader, type ArtTree, type ArtTxn } from './art/index.js';
 import { FarosError } from '../errors.js';
 import { InternTable, type InternBuffers, type InternCapacity, DEFAULT_INTERN_CAPACITY } from './intern.js';
 import type { RoadGraph } from './graph/roadgraph.js';
 import { DRIVERS, EDGES, D_SEG, D_T, D_LAT, D_LNG, D_SNAP, D_TS, D_MS, D_WORDS, E_SEG, E_T, E_TS, E_MS, E_WORDS, getF64, setF64 } from './records.js';
-import type { DriverView, Phantom } from './types.js';
+import type { DriverUpdate, DriverView, Phantom } from './types.js';
+import { SNAP_FIELDS } from './messages.js';
 
 /** A driver update after snapping (the writer's input). */
 export interface SnappedUpdate {
@@ -73,38 +74,68 @@ export class DriverStore {
   apply(batch: readonly SnappedUpdate[]): boolean[] {
     const stale = new Array<boolean>(batch.length);
     const td = this.drivers.txn(), te = this.edges.txn();
-    const g = this.g;
     try {
       for (let i = 0; i < batch.length; i++) {
         const u = batch[i];
-        const no = this.intern.driver(u.driverId);
-        this.ensureMirror(no);
-        const oldEdge = this.edgeOf[no];
-        if (oldEdge >= 0 && this.tsOf[no] > u.timestampMs) { stale[i] = true; continue; }
-        stale[i] = false;
-        const edge = g.segEdge[u.segment];
-        // Same edge (the common case: drivers move a few metres a second):
-        // the insert below overwrites the value in place, no delete needed.
-        if (oldEdge >= 0 && oldEdge !== edge) te.delete(oldEdge, no);
-        const ms = this.intern.metaset(u.metadata);
-        const w = this.words;
-        w[D_SEG] = u.segment; setF64(w, D_T, u.t); setF64(w, D_LAT, u.lat); setF64(w, D_LNG, u.lng);
-        setF64(w, D_SNAP, u.snapM); setF64(w, D_TS, u.timestampMs); w[D_MS] = ms;
-        td.insert(no, 0, w);
-        const e = this.ewords;
-        e[E_SEG] = u.segment; setF64(e, E_T, u.t); setF64(e, E_TS, u.timestampMs); e[E_MS] = ms;
-        te.insert(edge, no, e);
-        this.edgeOf[no] = edge;
-        this.tsOf[no] = u.timestampMs;
+        stale[i] = this.put(td, te, this.intern.driver(u.driverId), u, u.segment, u.t, u.snapM);
       }
     } catch (err) {
-      td.abort(); te.abort();
-      // The mirrors may have run ahead of the aborted trees: rebuild them.
-      this.rebuildMirror();
-      throw storeError(err);
+      this.failed(td, te, err);
     }
     this.arena.commitAll([td, te]);
     return stale;
+  }
+
+  /**
+   * The writer's hot path (Shard.update): updates us[from..to) as one
+   * publication, their snapping in `snap` (SNAP_FIELDS per update: segment,
+   * t, distance), so no per-update object is built. Updates with segment −1
+   * (refused) are skipped. Sets stale[i] to 1 for a stale update, 0 for a
+   * stored one.
+   */
+  applySnapped(us: readonly DriverUpdate[], snap: Float64Array, from: number, to: number, stale: Uint8Array): void {
+    const td = this.drivers.txn(), te = this.edges.txn();
+    try {
+      for (let i = from; i < to; i++) {
+        const f = SNAP_FIELDS * i, seg = snap[f];
+        if (seg < 0) continue;
+        const u = us[i];
+        stale[i] = this.put(td, te, this.intern.driver(u.driverId), u, seg, snap[f + 1], snap[f + 2]) ? 1 : 0;
+      }
+    } catch (err) {
+      this.failed(td, te, err);
+    }
+    this.arena.commitAll([td, te]);
+  }
+
+  /** Store one snapped update of driver `no` in the open txns; true if it was stale. */
+  private put(td: ArtTxn, te: ArtTxn, no: number, u: DriverUpdate, segment: number, t: number, snapM: number): boolean {
+    this.ensureMirror(no);
+    const oldEdge = this.edgeOf[no];
+    if (oldEdge >= 0 && this.tsOf[no] > u.timestampMs) return true;
+    const edge = this.g.segEdge[segment];
+    // Same edge (the common case: drivers move a few metres a second):
+    // the insert below overwrites the value in place, no delete needed.
+    if (oldEdge >= 0 && oldEdge !== edge) te.delete(oldEdge, no);
+    const ms = this.intern.metaset(u.metadata);
+    const w = this.words;
+    w[D_SEG] = segment; setF64(w, D_T, t); setF64(w, D_LAT, u.lat); setF64(w, D_LNG, u.lng);
+    setF64(w, D_SNAP, snapM); setF64(w, D_TS, u.timestampMs); w[D_MS] = ms;
+    td.insert(no, 0, w);
+    const e = this.ewords;
+    e[E_SEG] = segment; setF64(e, E_T, t); setF64(e, E_TS, u.timestampMs); e[E_MS] = ms;
+    te.insert(edge, no, e);
+    this.edgeOf[no] = edge;
+    this.tsOf[no] = u.timestampMs;
+    return false;
+  }
+
+  /** Undo a failed batch: nothing of it is published. */
+  private failed(td: ArtTxn, te: ArtTxn, err: unknown): never {
+    td.abort(); te.abort();
+    // The mirrors may have run ahead of the aborted trees: rebuild them.
+    this.rebuildMirror();
+    throw storeError(err);
   }
 
   private rebuildMirror(): void {
@@ -131,9 +162,7 @@ export class DriverStore {
       this.arena.commitAll([td, te]);
       return out;
     } catch (err) {
-      td.abort(); te.abort();
-      this.rebuildMirror();
-      throw storeError(err);
+      this.failed(td, te, err);
     }
   }
 

@@ -3,7 +3,7 @@
 // brings the map's handle (tasks name maps by key; see messages.ts).
 import { RoadGraph } from './graph/roadgraph.js';
 import { Snapper, isMiss } from './snap.js';
-import type { MapRef, SnapReply, SnapTask, WorkerReply, WorkerTask } from './messages.js';
+import { SNAP_FIELDS, type MapRef, type SnapReply, type SnapTask, type WorkerReply, type WorkerTask } from './messages.js';
 
 interface MapState { snapper: Snapper; closed: Int32Array; snapRadiusM: number }
 const maps = new Map<string, MapState>();
@@ -25,11 +25,11 @@ function state(ref: MapRef): MapState | undefined {
 
 function snap(t: SnapTask, st: MapState): SnapReply {
   const { snapper } = st;
-  const n = t.points.length / 2;
-  const out = new Float64Array(n * 3);
+  const n = t.points.length / 2, F = SNAP_FIELDS;
+  const out = new Float64Array(n * F);
   for (let i = 0; i < n; i++) {
     const r = snapper.snap(t.points[2 * i], t.points[2 * i + 1], st.snapRadiusM);
-    if (isMiss(r)) { out[3 * i] = -1; out[3 * i + 2] = r.nearestM; } else { out[3 * i] = r.segment; out[3 * i + 1] = r.t; out[3 * i + 2] = r.distanceM; }
+    if (isMiss(r)) { out[F * i] = -1; out[F * i + 2] = r.nearestM; } else { out[F * i] = r.segment; out[F * i + 1] = r.t; out[F * i + 2] = r.distanceM; }
   }
   return { kind: 'snap', out };
 }
