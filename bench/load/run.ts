@@ -3,6 +3,7 @@
 //   node dist/bench/load/run.js [--quick] [--seed N] [--no-redis] [--no-http]
 //        [--grpc-targets h:p,h:p,h:p --http-targets http://h:p,...]   (existing instances, e.g. a cluster; no server started)
 //        [--drivers 50000] [--name load] [--no-install] [--results DIR]
+//        [--phases target,sweep,peak,h2load,mix,http,redis]   (some scenarios only; default all)
 // --no-install: never apt-get redis-server or nghttp2-client (h2load); without
 // them the Redis part / the h2load phase is skipped with the reason recorded.
 // Writes bench/results/<name>[-quick].json, .md and the latency-vs-load SVGs,
@@ -20,10 +21,13 @@ import { Resp } from '../compare/resp.js';
 import { quality, stateAt, syncBoth, type Quality } from '../compare/quality.js';
 import type { WorkerSpec, Role } from './worker.js';
 
-interface RunArgs { resultsDir: string; quick: boolean; seed: number; redis: boolean; http: boolean; grpcTargets: string[]; httpTargets: string[]; drivers: number; name: string; install: boolean }
+const PHASES = ['target', 'sweep', 'peak', 'h2load', 'mix', 'http', 'redis'] as const;
+type Phase = typeof PHASES[number];
+
+interface RunArgs { resultsDir: string; quick: boolean; seed: number; redis: boolean; http: boolean; grpcTargets: string[]; httpTargets: string[]; drivers: number; name: string; install: boolean; phases: Set<Phase> }
 
 function parse(argv: string[]): RunArgs {
-  const a: RunArgs = { resultsDir: RESULTS_DIR, quick: false, seed: Number(process.env.BENCH_SEED ?? 42), redis: true, http: true, grpcTargets: [], httpTargets: [], drivers: 0, name: 'load', install: true };
+  const a: RunArgs = { resultsDir: RESULTS_DIR, quick: false, seed: Number(process.env.BENCH_SEED ?? 42), redis: true, http: true, grpcTargets: [], httpTargets: [], drivers: 0, name: '', install: true, phases: new Set(PHASES) };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!, v = argv[i + 1] ?? '';
     switch (k) {
@@ -37,10 +41,21 @@ function parse(argv: string[]): RunArgs {
       case '--results': a.resultsDir = v; i++; break;
       case '--grpc-targets': a.grpcTargets = v.split(',').filter(Boolean); i++; break;
       case '--http-targets': a.httpTargets = v.split(',').filter(Boolean); i++; break;
+      case '--phases': {
+        const ps = v.split(',').filter(Boolean);
+        const bad = ps.filter((p) => !(PHASES as readonly string[]).includes(p));
+        if (ps.length === 0 || bad.length) throw new Error(`--phases takes a comma-separated list of ${PHASES.join(', ')}; got "${v}"`);
+        a.phases = new Set(ps as Phase[]);
+        i++; break;
+      }
       default: throw new Error(`unknown flag ${k}; see the header of bench/load/run.ts`);
     }
   }
   if (!Number.isInteger(a.seed)) throw new Error('--seed must be an integer');
+  if (!a.phases.has('redis')) a.redis = false;
+  if (!a.phases.has('http')) a.http = false;
+  // Some scenarios only: do not overwrite the full run's results.
+  a.name ||= a.phases.size === PHASES.length ? 'load' : `load-${[...a.phases].join('-')}`;
   if (a.grpcTargets.length !== a.httpTargets.length) throw new Error('--grpc-targets and --http-targets must list the same instances, in the same order');
   return a;
 }
@@ -111,14 +126,19 @@ async function main(): Promise<void> {
     const U: Role = `${system}-updates`, NB: Role = `${system}-nearby`;
     // preload: every driver's first report, as fast as it goes
     await phase(system, [{ name: 'preload', kind: 'updates', mode: 'closed', specs: specs(U, targets, 1, { mode: 'closed', streams: 2, concurrency: 4, batch: 1000, warmupMs: 0, durationMs: 600_000, limit: N }) }]);
-    await phase(system, [
+    const want = (p: Phase): boolean => a.phases.has(p);
+    if (want('target')) await phase(system, [
       { name: `target: updates ${fmt(targetUpdates)}/s`, kind: 'updates', mode: 'open', target: targetUpdates, specs: updOpen(U, targets, 1) },
       { name: `target: nearby ${fmt(targetNearby)}/s`, kind: 'nearby', mode: 'open', target: targetNearby, specs: nbOpen(NB, targets, targetNearby) },
     ]);
-    for (const qps of nearbySweep) await phase(system, [{ name: `sweep: nearby ${fmt(qps)}/s`, kind: 'nearby', mode: 'open', target: qps, specs: nbOpen(NB, targets, qps, DS) }]);
-    for (const hz of updateSweepHz) await phase(system, [{ name: `sweep: updates ${fmt(N * hz)}/s`, kind: 'updates', mode: 'open', target: N * hz, specs: updOpen(U, targets, hz, DS) }]);
-    await phase(system, [{ name: 'peak: updates (closed, 2 procs × 2 streams × 4 × 500)', kind: 'updates', mode: 'closed', specs: updClosed(U, targets) }]);
-    await phase(system, [{ name: 'peak: nearby (closed, 2 procs × 32)', kind: 'nearby', mode: 'closed', specs: nbClosed(NB, targets) }]);
+    if (want('sweep')) {
+      for (const qps of nearbySweep) await phase(system, [{ name: `sweep: nearby ${fmt(qps)}/s`, kind: 'nearby', mode: 'open', target: qps, specs: nbOpen(NB, targets, qps, DS) }]);
+      for (const hz of updateSweepHz) await phase(system, [{ name: `sweep: updates ${fmt(N * hz)}/s`, kind: 'updates', mode: 'open', target: N * hz, specs: updOpen(U, targets, hz, DS) }]);
+    }
+    if (want('peak')) {
+      await phase(system, [{ name: 'peak: updates (closed, 2 procs × 2 streams × 4 × 500)', kind: 'updates', mode: 'closed', specs: updClosed(U, targets) }]);
+      await phase(system, [{ name: 'peak: nearby (closed, 2 procs × 32)', kind: 'nearby', mode: 'closed', specs: nbClosed(NB, targets) }]);
+    }
   };
 
   try {
@@ -132,31 +152,37 @@ async function main(): Promise<void> {
       log(`faros ${p.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms  errors ${JSON.stringify(p.errors)}  h2load CPU ${p.clientCpuCores}${sv ? `  server CPU ${sv.cpuCores} lag P99 ${sv.lagP99Ms} ms drivers ${sv.drivers}` : ''}${extra}`);
     };
     try {
-      const o = await viaH2({ requests: Q ? 2000 : 60_000, bodies: Q ? 2 : 4, clients: 2, streams: 32, limitS: Q ? 20 : 120, install: a.install });
-      h2 = o.detail;
-      if (o.phase) {
-        phases.push(o.phase);
-        logH2(o.phase, `  server codes ${JSON.stringify(o.detail.serverCodes)}`);
-        // Open-loop sweep through h2load too: the grpc-js generators above cost
-        // more CPU than the server at these rates, so their latencies are partly theirs.
-        for (const rps of nearbySweepH2) {
-          const w = await viaH2({ requests: rps * (Q ? 2 : 8), bodies: 2, clients: 4, streams: 256, rps, limitS: Q ? 20 : 60, install: false });
-          if (!w.phase) { log(`faros sweep: nearby ${fmt(rps)}/s (h2load) SKIPPED: ${w.detail.skipped}`); continue; }
-          phases.push(w.phase);
-          logH2(w.phase);
-        }
-        // The target mix again, with nearby from h2load (0.05 cores) instead of
-        // grpc-js processes (~1 core per 1,000 calls/s): the server's own figure.
+      let h2ok = true;
+      if (a.phases.has('h2load')) {
+        const o = await viaH2({ requests: Q ? 2000 : 60_000, bodies: Q ? 2 : 4, clients: 2, streams: 32, limitS: Q ? 20 : 120, install: a.install });
+        h2 = o.detail;
+        if (o.phase) {
+          phases.push(o.phase);
+          logH2(o.phase, `  server codes ${JSON.stringify(o.detail.serverCodes)}`);
+          // Open-loop sweep through h2load too: the grpc-js generators above cost
+          // more CPU than the server at these rates, so their latencies are partly theirs.
+          for (const rps of nearbySweepH2) {
+            const w = await viaH2({ requests: rps * (Q ? 2 : 8), bodies: 2, clients: 4, streams: 256, rps, limitS: Q ? 20 : 60, install: false });
+            if (!w.phase) { log(`faros sweep: nearby ${fmt(rps)}/s (h2load) SKIPPED: ${w.detail.skipped}`); continue; }
+            phases.push(w.phase);
+            logH2(w.phase);
+          }
+        } else { h2ok = false; log(`faros peak: nearby (h2load, closed) SKIPPED: ${o.detail.skipped}`); }
+      }
+      // The target mix again, with nearby from h2load (0.05 cores) instead of
+      // grpc-js processes (~1 core per 1,000 calls/s): the server's own figure.
+      if (h2ok && a.phases.has('mix')) {
         for (const [hz, rps] of mixH2) {
           const [, w] = await Promise.all([
             phase('faros', [{ name: `mix: updates ${fmt(N * hz)}/s (+ nearby ${fmt(rps)}/s via h2load)`, kind: 'updates', mode: 'open', target: N * hz, specs: updOpen('faros-updates', grpcTargets, hz) }]),
-            viaH2({ name: `mix: nearby ${fmt(rps)}/s via h2load (+ updates ${fmt(N * hz)}/s)`, requests: rps * (D / 1000), bodies: 2, clients: 4, streams: 256, rps, delayMs: W, limitS: 60, install: false }),
+            viaH2({ name: `mix: nearby ${fmt(rps)}/s via h2load (+ updates ${fmt(N * hz)}/s)`, requests: rps * (D / 1000), bodies: 2, clients: 4, streams: 256, rps, delayMs: W, limitS: 60, install: a.install && !a.phases.has('h2load') }),
           ]);
           if (!w.phase) { log(`faros mix via h2load SKIPPED: ${w.detail.skipped}`); continue; }
+          if (!a.phases.has('h2load')) h2 = w.detail;
           phases.push(w.phase);
           logH2(w.phase);
         }
-      } else log(`faros peak: nearby (h2load, closed) SKIPPED: ${o.detail.skipped}`);
+      }
     } catch (e) {
       h2 = { skipped: `h2load phase failed: ${(e as Error).stack ?? String(e)}` };
       log(`faros peak: nearby (h2load, closed) SKIPPED: ${h2.skipped}`);

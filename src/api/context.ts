@@ -16,9 +16,9 @@ export class CallScope implements CallContext {
   private timer: NodeJS.Timeout | undefined;
   readonly signal = this.ac.signal;
 
-  constructor(readonly deadlineMs: number) {
-    // A stream's scope is shared by every batch in flight and each of their worker tasks.
-    setMaxListeners(0, this.signal);
+  /** `shared`: a stream's scope, listened to by every batch in flight and each of their tasks. */
+  constructor(readonly deadlineMs: number, shared = false) {
+    if (shared) setMaxListeners(0, this.signal);
     if (Number.isFinite(deadlineMs)) {
       const left = deadlineMs - Date.now();
       // Under 1 ms left is already lost: timers fire at millisecond granularity,

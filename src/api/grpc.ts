@@ -109,7 +109,7 @@ export class GrpcServer {
    */
   private async stream(call: grpc.ServerDuplexStream<unknown, object>): Promise<void> {
     const PIPELINE = 8;
-    const scope = new CallScope(deadlineOf(call));
+    const scope = new CallScope(deadlineOf(call), true);
     call.on('cancelled', () => scope.cancel());
     const method: RpcName = 'StreamDriverUpdates';
     // Each batch's answer is written as soon as it and every earlier one are done.

@@ -61,7 +61,7 @@ export class Shard {
       const m = Math.min(size, n - i);
       const points = new Float64Array(m * 2);
       for (let j = 0; j < m; j++) { const u = us[i + j]; points[2 * j] = u.lat; points[2 * j + 1] = u.lng; }
-      chunks.push(this.pool.run({ kind: 'snap', map: this.handle, points }, signal, deadline).then((r) => r.out));
+      chunks.push(this.pool.snap(this.handle, points, signal, deadline));
     }
     const parts = await Promise.all(chunks);
     this.check();
