@@ -40,6 +40,10 @@ export class WorkerPool {
   private readonly pool: Piscina<WorkerTask, WorkerReply>;
   private readonly searchers: Searchers;
   readonly threads: number;
+  private readonly maxQueue: number;
+  /** Snap requests per map key (see the header). */
+  private readonly lanes = new Map<string, SnapLane>();
+  private snapWaiting = 0;
 
   constructor(opts: PoolOptions = {}) {
     this.threads = opts.threads ?? availableParallelism();
@@ -114,10 +118,6 @@ export class WorkerPool {
     }
     if (lane.out === 0 && lane.waiting.length === 0) this.lanes.delete(lane.handle.key);
   }
-
-  private readonly lanes = new Map<string, SnapLane>();
-  private snapWaiting = 0;
-  private readonly maxQueue: number;
 
   /** Tasks waiting for a thread (snap requests + searches). */
   get queueSize(): number { return this.pool.queueSize + this.snapWaiting + this.searchers.queueSize; }
