@@ -68,32 +68,30 @@ export class DriverStore {
   get size(): number { return this.arena.size(this.drivers.root); }
 
   /**
-   * Apply snapped updates as one publication. Returns, per update, whether it
-   * was stale (an update with a newer timestamp is stored).
+   * Apply snapped updates as one publication (imports, the single-thread
+   * model). Returns, per update, whether it was stale (an update with a newer
+   * timestamp is stored).
    */
   apply(batch: readonly SnappedUpdate[]): boolean[] {
-    const stale = new Array<boolean>(batch.length);
-    const td = this.drivers.txn(), te = this.edges.txn();
-    try {
-      for (let i = 0; i < batch.length; i++) {
-        const u = batch[i];
-        stale[i] = this.put(td, te, this.intern.driver(u.driverId), u, u.segment, u.t, u.snapM);
-      }
-    } catch (err) {
-      this.failed(td, te, err);
-    }
-    this.arena.commitAll([td, te]);
-    return stale;
+    const snap = new Float64Array(batch.length * SNAP_FIELDS);
+    batch.forEach((u, i) => { snap[SNAP_FIELDS * i] = u.segment; snap[SNAP_FIELDS * i + 1] = u.t; snap[SNAP_FIELDS * i + 2] = u.snapM; });
+    const stale = new Uint8Array(batch.length);
+    this.write(batch, snap, 0, batch.length, stale);
+    return Array.from(stale, (x) => x === 1);
   }
 
   /**
    * The writer's hot path (Shard.update): updates us[from..to) as one
-   * publication, their snapping in `snap` (SNAP_FIELDS per update: segment,
-   * t, distance), so no per-update object is built. Updates with segment −1
-   * (refused) are skipped. Sets stale[i] to 1 for a stale update, 0 for a
-   * stored one.
+   * publication, their snapping in `snap` as the workers return it
+   * (SNAP_FIELDS per update: segment, t, distance), so no per-update object
+   * is built. Updates with segment −1 (refused) are skipped. Sets stale[i]
+   * to 1 for a stale update, 0 for a stored one.
    */
   applySnapped(us: readonly DriverUpdate[], snap: Float64Array, from: number, to: number, stale: Uint8Array): void {
+    this.write(us, snap, from, to, stale);
+  }
+
+  private write(us: readonly DriverUpdate[], snap: Float64Array, from: number, to: number, stale: Uint8Array): void {
     const td = this.drivers.txn(), te = this.edges.txn();
     try {
       for (let i = from; i < to; i++) {
