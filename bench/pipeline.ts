@@ -11,6 +11,7 @@
 //
 //   node --expose-gc dist/bench/pipeline.js [--quick] [--seed N]
 import { writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { loadMap } from '../src/mapbuild/build.js';
@@ -186,9 +187,59 @@ function applyAlone(g: RoadGraph, model: Model, src: Updates, perRun: number, ru
   return rows;
 }
 
-interface NearbyRow { threads: number; updates: string; targetUpdatesPerS: number; achievedUpdatesPerS: number; queriesPerS: number; p50us: number; p99us: number; maxUs: number; queries: number; found: number; skippedBatches: number; cores: number }
+interface NearbyRow { threads: number; loop: 'closed' | 'open'; targetQueriesPerS: number; updates: string; targetUpdatesPerS: number; achievedUpdatesPerS: number; queriesPerS: number; p50us: number; p99us: number; maxUs: number; queries: number; found: number; skippedBatches: number; skippedQueries: number; cores: number }
 
-async function nearbyRuns(g: RoadGraph, src: Updates, rng: Rng, threads: number, seconds: number, concurrency: number): Promise<NearbyRow[]> {
+/**
+ * Paced open loop of updates in this process: batches of 500 every 10 ms at
+ * `rate`/s; a batch whose time came while 8 were still outstanding is skipped
+ * and counted.
+ */
+function startWriter(shard: Shard, src: Updates, rate: number, t0: number): { stop(): Promise<{ applied: number; skipped: number }> } {
+  let stop = false, applied = 0, skipped = 0;
+  const done = (async () => {
+    if (rate === 0) return;
+    const B = 500, MAXQ = 8;
+    let sent = 0, out = 0;
+    const pending = new Set<Promise<void>>();
+    while (!stop) {
+      const due = Math.floor(((performance.now() - t0) / 1000) * rate / B);
+      while (sent < due) {
+        sent++;
+        if (out >= MAXQ) { skipped++; continue; }
+        out++;
+        const p: Promise<void> = shard.update(src.batch(B)).then((r) => { applied += r.length; out--; pending.delete(p); });
+        pending.add(p);
+      }
+      await sleep(2);
+    }
+    await Promise.all(pending);
+  })();
+  return { async stop() { stop = true; await done; return { applied, skipped }; } };
+}
+
+/**
+ * A thread that posts the absolute time (ms since the epoch, fractional) of
+ * each arrival of an open loop at `qps` for `ms`, then null. It sleeps with
+ * Atomics.wait, so arrivals are on time to a few µs, unlike a 1 ms timer.
+ */
+function startTicker(qps: number, ms: number): Worker {
+  const code = `
+    const { parentPort, workerData: { qps, ms } } = require('node:worker_threads');
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const now = () => performance.timeOrigin + performance.now();
+    const t0 = now();
+    for (let i = 0; ; i++) {
+      const at = t0 + (i * 1000) / qps;
+      if (at - t0 > ms) break;
+      const wait = at - now();
+      if (wait > 0) Atomics.wait(cell, 0, 0, wait);
+      parentPort.postMessage(at);
+    }
+    parentPort.postMessage(null);`;
+  return new Worker(code, { eval: true, workerData: { qps, ms } });
+}
+
+async function nearbyRuns(g: RoadGraph, src: Updates, rng: Rng, threads: number, seconds: number, concurrency: number, openRates: number[]): Promise<NearbyRow[]> {
   // Reader threads = search threads; one snap worker is plenty for 50,000 updates/s (≈0.2 core)
   // and a second would only add a runnable thread on these 2 cores.
   const pool = new WorkerPool({ threads: 1, searchThreads: threads });
@@ -204,53 +255,61 @@ async function nearbyRuns(g: RoadGraph, src: Updates, rng: Rng, threads: number,
     };
     // warm-up
     await drive(Array.from({ length: 2000 }), concurrency, () => query());
-    for (const rate of [0, 10_000, 50_000]) {
+    // Closed loop (one query in flight per thread: the most queries/s, P99 at
+    // saturation), then open loops at fixed query rates (P99 at that load,
+    // timed from each query's scheduled start: no coordinated omission).
+    const plans: { rate: number; mode: 'closed' | 'open'; qps: number }[] = [
+      ...[0, 10_000, 50_000].map((rate) => ({ rate, mode: 'closed' as const, qps: 0 })),
+      // The first open row without updates: the floor this generator (a 1 ms timer on the same thread) adds.
+      { rate: 0, mode: 'open' as const, qps: openRates[0] },
+      ...openRates.map((qps) => ({ rate: 50_000, mode: 'open' as const, qps })),
+    ];
+    for (const { rate, mode, qps } of plans) {
       gc();
       const lat: number[] = [];
-      let found = 0, stop = false, applied = 0, skipped = 0;
+      let found = 0, stop = false, skippedQueries = 0;
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const readers = Array.from({ length: concurrency }, async () => {
-        while (!stop) {
-          const s = performance.now();
-          const n = await query();
-          found += n;
-          lat.push((performance.now() - s) * 1000);
-        }
-      });
-      // Paced open loop: batches of 500 every 10 ms (50,000/s); a batch whose
-      // time came while 8 were still outstanding is skipped and counted.
-      const writer = (async () => {
-        if (rate === 0) return;
-        const B = 500, MAXQ = 8;
-        let sent = 0, out = 0;
-        const pending = new Set<Promise<void>>();
-        while (!stop) {
-          const due = Math.floor(((performance.now() - t0) / 1000) * rate / B);
-          while (sent < due) {
-            sent++;
-            if (out >= MAXQ) { skipped++; continue; }
-            out++;
-            const p: Promise<void> = shard.update(src.batch(B)).then((r) => { applied += r.length; out--; pending.delete(p); });
-            pending.add(p);
-          }
-          await sleep(2);
-        }
-        await Promise.all(pending);
-      })();
+      const writer = startWriter(shard, src, rate, t0);
+      const record = (start: number, n: number): void => { found += n; lat.push((performance.now() - start) * 1000); };
+      const readers = mode === 'closed'
+        ? Array.from({ length: concurrency }, async () => {
+          while (!stop) { const s = performance.now(); record(s, await query()); }
+        })
+        : [(async () => {
+          // Arrivals come from a ticker thread (sub-ms sleeps), each one a
+          // message that wakes this event loop as a request on a socket would;
+          // latency is timed from the scheduled arrival. At most 256
+          // outstanding; an arrival beyond that is skipped and counted.
+          let out = 0;
+          const pending = new Set<Promise<void>>();
+          const ticker = startTicker(qps, seconds * 1000);
+          await new Promise<void>((resolve) => {
+            ticker.on('message', (at: number | null) => {
+              if (at === null) { resolve(); return; }
+              if (out >= 256) { skippedQueries++; return; }
+              out++;
+              const start = at - performance.timeOrigin;
+              const p: Promise<void> = query().then((n) => { record(start, n); out--; pending.delete(p); });
+              pending.add(p);
+            });
+          });
+          await ticker.terminate();
+          await Promise.all(pending);
+        })()];
       await sleep(seconds * 1000);
       stop = true;
       const el = (performance.now() - t0) / 1000;
       const cu = process.cpuUsage(c0);
       await Promise.all(readers);
-      await writer;
+      const { applied, skipped } = await writer.stop();
       const l = Float64Array.from(lat);
       const row: NearbyRow = {
-        threads, updates: rate ? `${fmt(rate)}/s` : 'none', targetUpdatesPerS: rate, achievedUpdatesPerS: applied / el,
-        queriesPerS: lat.length / el, p50us: quantile(l, 0.5), p99us: quantile(l, 0.99), maxUs: quantile(l, 1), queries: lat.length, found: found / lat.length, skippedBatches: skipped, cores: (cu.user + cu.system) / 1e6 / el,
+        threads, loop: mode, targetQueriesPerS: qps, updates: rate ? `${fmt(rate)}/s` : 'none', targetUpdatesPerS: rate, achievedUpdatesPerS: applied / el,
+        queriesPerS: lat.length / el, p50us: quantile(l, 0.5), p99us: quantile(l, 0.99), maxUs: quantile(l, 1), queries: lat.length, found: found / lat.length, skippedBatches: skipped, skippedQueries, cores: (cu.user + cu.system) / 1e6 / el,
       };
       rows.push(row);
-      console.log(`  nearby search threads=${threads} updates=${row.updates}: ${fmt(row.queriesPerS)} q/s, P50 ${fmt(row.p50us)} µs, P99 ${fmt(row.p99us)} µs; updates applied ${fmt(row.achievedUpdatesPerS)}/s (skipped batches ${skipped}), query misses so far ${misses}`);
+      console.log(`  nearby search threads=${threads} ${mode === 'closed' ? 'closed loop' : `open loop ${fmt(qps)}/s`} updates=${row.updates}: ${fmt(row.queriesPerS)} q/s, P50 ${fmt(row.p50us)} µs, P99 ${fmt(row.p99us)} µs; updates applied ${fmt(row.achievedUpdatesPerS)}/s (skipped batches ${skipped}, skipped queries ${skippedQueries}), query misses so far ${misses}`);
     }
   } finally {
     shard.close();
@@ -334,12 +393,13 @@ async function main(): Promise<void> {
   console.log('\n(b) nearby with 1 and 2 reader threads, without and with 50,000 updates/s');
   const near: NearbyRow[] = [];
   const seconds = quick ? 2.5 : 8;
-  if (only.includes('b')) for (const threads of [1, 2]) near.push(...await nearbyRuns(g, src, rng, threads, seconds, threads));
+  const openRates = quick ? [1000] : [1000, 2000];
+  if (only.includes('b')) for (const threads of [1, 2]) near.push(...await nearbyRuns(g, src, rng, threads, seconds, threads, openRates));
 
   console.log('');
-  printTable(['search threads (+1 snap worker)', 'updates offered', 'updates applied/s', 'queries/s', 'P50 µs', 'P99 µs', 'max µs', 'found/query', 'cores used'],
-    near.map((r) => [r.threads, r.updates, fmt(r.achievedUpdatesPerS), fmt(r.queriesPerS), fmt(r.p50us), fmt(r.p99us), fmt(r.maxUs), r.found.toFixed(1), r.cores.toFixed(2)]));
-  const at = (t: number, u: string): number => near.find((r) => r.threads === t && r.updates === u)?.queriesPerS ?? NaN;
+  printTable(['search threads (+1 snap worker)', 'queries', 'updates offered', 'updates applied/s', 'queries/s', 'P50 µs', 'P99 µs', 'max µs', 'found/query', 'cores used'],
+    near.map((r) => [r.threads, r.loop === 'closed' ? 'closed, 1 per thread' : `open ${fmt(r.targetQueriesPerS)}/s`, r.updates, fmt(r.achievedUpdatesPerS), fmt(r.queriesPerS), fmt(r.p50us), fmt(r.p99us), fmt(r.maxUs), r.found.toFixed(1), r.cores.toFixed(2)]));
+  const at = (t: number, u: string): number => near.find((r) => r.threads === t && r.updates === u && r.loop === 'closed')?.queriesPerS ?? NaN;
   const q1 = at(1, 'none'), q2 = at(2, 'none'), u1 = at(1, '50,000/s'), u2 = at(2, '50,000/s');
   console.log(`\nreads: 2 threads = ${(q2 / q1).toFixed(2)}× one thread without updates, ${(u2 / u1).toFixed(2)}× with updates (compare bench/ceiling: the machine's own 2-thread ratio)`);
 
