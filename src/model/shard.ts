@@ -15,15 +15,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 const SNAP_CHUNK = 128;
 /**
  * Updates per commit. A big batch is stored in slices with a turn of the
- * event loop between them, so requests and search replies waiting on this
- * thread are not held up by a whole batch's writes (each slice is its own
- * publication; readers see a batch land in slices, which no contract
- * forbids). 32 (~0.1–0.2 ms of writing): against 128, nearby P99 at 1,000
- * queries/s under 50,000 updates/s fell from 26–89 to 8–41 ms in most A/B
- * runs (bench/pipeline.ts, open rows), with no measurable loss of update
- * throughput; 16 was no better.
+ * event loop between them, so search replies waiting on this thread are
+ * not held up by a whole batch's writes (each slice is its own publication;
+ * readers see a batch land in slices, which no contract forbids).
  */
-const APPLY_SLICE = 32;
+const APPLY_SLICE = 128;
 
 export interface ShardOptions extends ModelOptions, StoreOptions {
   /** How often expired drivers are swept; default min(ttl / 4, 10 s). */
