@@ -187,7 +187,7 @@ function applyAlone(g: RoadGraph, model: Model, src: Updates, perRun: number, ru
   return rows;
 }
 
-interface NearbyRow { threads: number; loop: 'closed' | 'open'; targetQueriesPerS: number; updates: string; targetUpdatesPerS: number; achievedUpdatesPerS: number; queriesPerS: number; p50us: number; p99us: number; maxUs: number; queries: number; found: number; skippedBatches: number; skippedQueries: number; cores: number }
+interface NearbyRow { threads: number; loop: 'closed' | 'open'; targetQueriesPerS: number; updates: string; targetUpdatesPerS: number; achievedUpdatesPerS: number; queriesPerS: number; p50us: number; p99us: number; maxUs: number; queries: number; found: number; skippedBatches: number; skippedQueries: number; cores: number; phasesUs: Record<'queued' | 'search' | 'reply', { p50: number; p99: number }> }
 
 /**
  * Paced open loop of updates in this process: batches of 500 every 10 ms at
@@ -249,9 +249,16 @@ async function nearbyRuns(g: RoadGraph, src: Updates, rng: Rng, threads: number,
   try {
     await drive(src.fleet(1000), 4, (b) => shard.update(b));
     let qi = 0, misses = 0;
+    // Where each query's time went (µs): waiting for a search thread, searching, waiting for this thread to read the answer.
+    let phases = { queued: [] as number[], search: [] as number[], reply: [] as number[] };
     const query = (): Promise<number> => {
       const i = qi++ % 5000;
-      return shard.nearby({ lat: qs[2 * i]!, lng: qs[2 * i + 1]!, k: 10, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300 }).then((r) => { if (!r.ok) misses++; return r.ok ? r.drivers.length : 0; });
+      return shard.nearby({ lat: qs[2 * i]!, lng: qs[2 * i + 1]!, k: 10, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300 }).then((r) => {
+        if (!r.ok) { misses++; return 0; }
+        const ph = r.stats.phases;
+        if (ph) { phases.queued.push(ph.queuedUs); phases.search.push(ph.searchUs); phases.reply.push(ph.replyUs); }
+        return r.drivers.length;
+      });
     };
     // warm-up
     await drive(Array.from({ length: 2000 }), concurrency, () => query());
@@ -266,6 +273,7 @@ async function nearbyRuns(g: RoadGraph, src: Updates, rng: Rng, threads: number,
     ];
     for (const { rate, mode, qps } of plans) {
       gc();
+      phases = { queued: [], search: [], reply: [] };
       const lat: number[] = [];
       let found = 0, stop = false, skippedQueries = 0;
       const c0 = process.cpuUsage();
@@ -307,9 +315,11 @@ async function nearbyRuns(g: RoadGraph, src: Updates, rng: Rng, threads: number,
       const row: NearbyRow = {
         threads, loop: mode, targetQueriesPerS: qps, updates: rate ? `${fmt(rate)}/s` : 'none', targetUpdatesPerS: rate, achievedUpdatesPerS: applied / el,
         queriesPerS: lat.length / el, p50us: quantile(l, 0.5), p99us: quantile(l, 0.99), maxUs: quantile(l, 1), queries: lat.length, found: found / lat.length, skippedBatches: skipped, skippedQueries, cores: (cu.user + cu.system) / 1e6 / el,
+        phasesUs: Object.fromEntries(Object.entries(phases).map(([k, v]) => { const a = Float64Array.from(v); return [k, { p50: quantile(a, 0.5), p99: quantile(a, 0.99) }]; })) as NearbyRow['phasesUs'],
       };
       rows.push(row);
       console.log(`  nearby search threads=${threads} ${mode === 'closed' ? 'closed loop' : `open loop ${fmt(qps)}/s`} updates=${row.updates}: ${fmt(row.queriesPerS)} q/s, P50 ${fmt(row.p50us)} µs, P99 ${fmt(row.p99us)} µs; updates applied ${fmt(row.achievedUpdatesPerS)}/s (skipped batches ${skipped}, skipped queries ${skippedQueries}), query misses so far ${misses}`);
+      console.log(`    phases P50/P99 µs: ${Object.entries(row.phasesUs).map(([k, v]) => `${k} ${fmt(v.p50)}/${fmt(v.p99)}`).join(', ')}`);
     }
   } finally {
     shard.close();

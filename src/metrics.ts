@@ -36,6 +36,8 @@ export class Metrics {
   // Observed per update / per query: FastHistogram (no label hashing per observe).
   readonly snapDistance = new FastHistogram({ name: 'faros_snap_distance_meters', help: 'Distance from a reported point to the road it snapped onto', labelName: 'map_id', buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [this.registry] });
   readonly edgesExpanded = new FastHistogram({ name: 'faros_nearby_edges_expanded', help: 'Road graph edges expanded per nearby query', labelName: 'map_id', buckets: [1, 10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000], registers: [this.registry] });
+  readonly nearbyPhase = new FastHistogram({ name: 'faros_nearby_phase_seconds', help: 'Where a nearby query\'s time goes in this process: queued (waiting for a search thread), search (on it), reply (answer waiting for the event loop)', labelName: 'phase', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly phaseSeries = { queued: this.nearbyPhase.labels('queued'), search: this.nearbyPhase.labels('search'), reply: this.nearbyPhase.labels('reply') };
   readonly inFlight = new Gauge({ name: 'faros_in_flight_requests', help: 'Calls and stream batches being worked on', registers: [this.registry] });
   private queueDepthSource: (() => number) | undefined;
   readonly workerQueueDepth: Gauge;
@@ -137,6 +139,13 @@ export class Metrics {
     }
     c.count.inc();
     c.duration.observe(seconds);
+  }
+
+  /** One threaded search's phases (µs), as Searchers reports them. */
+  observeNearbyPhases(p: { queuedUs: number; searchUs: number; replyUs: number }): void {
+    this.phaseSeries.queued.observe(p.queuedUs / 1e6);
+    this.phaseSeries.search.observe(p.searchUs / 1e6);
+    this.phaseSeries.reply.observe(p.replyUs / 1e6);
   }
 
   /** For the host (worker pool) to report its queue: a value, or a source read on every scrape. */

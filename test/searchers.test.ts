@@ -1,5 +1,5 @@
 // The search threads (src/model/searchers.ts): answers equal the
-// single-thread model's, the queue is bounded with a clear error, a filter too
+// single-thread model's, also with many searches in flight per thread, the queue is bounded with a clear error, a filter too
 // large is refused, a lost thread fails only its own search and is replaced,
 // and close() lets queued searches finish, then refuses new ones.
 import { test, after } from 'node:test';
@@ -45,6 +45,21 @@ test('search threads answer exactly as the single-thread model', async () => {
       b.drivers.map((d) => [d.driver.driverId, d.distanceM, d.etaS, d.driver.lat, d.driver.lng, d.driver.timestampMs, d.driver.metadata, d.driver.snapped.wayId, d.driver.snapped.t]), `query ${i}`);
     assert.equal(a.querySnapped.segment, b.querySnapped.segment);
   }
+});
+
+test('many searches in flight on one thread (several per mailbox, the rest queued) each get their own answer', async () => {
+  const { shard, model, point } = await setup({ searchThreads: 1 });
+  const nowMs = Date.now();
+  const qs: NearbyQuery[] = Array.from({ length: 40 }, (_, i) => ({ ...point(), k: 1 + (i % 7), metric: i % 2 ? 'eta' : 'distance', maxDistanceM: 2000 + 100 * i, maxEtaS: 300, nowMs, filter: i % 3 === 0 ? { status: 'busy' } : undefined }));
+  const got = await Promise.all(qs.map((q) => shard.nearby(q)));
+  qs.forEach((q, i) => {
+    const a = got[i]!, b = model.nearby(q);
+    assert.equal(a.ok, b.ok, `query ${i}`);
+    if (!a.ok || !b.ok) return;
+    assert.deepEqual(a.drivers.map((d) => [d.driver.driverId, d.distanceM, d.etaS]), b.drivers.map((d) => [d.driver.driverId, d.distanceM, d.etaS]), `query ${i}`);
+    const ph = a.stats.phases!;
+    assert.ok(ph.queuedUs >= 0 && ph.searchUs >= 0 && ph.replyUs >= 0, `phases are times: ${JSON.stringify(ph)}`);
+  });
 });
 
 test('a full search queue is refused with RESOURCE_EXHAUSTED, a huge filter with INVALID_ARGUMENT', async () => {

@@ -81,6 +81,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
     host = new LocalHost({ name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers, searchThreads: opts.searchThreads, log: hostLog });
   }
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
+  host.pool.onSearchPhases = (p) => metrics.observeNearbyPhases(p);
   metrics.setArenaSource(() => host.shardList().map((x) => ({ mapId: x.mapId, bytes: x.shard.store.arena.arenaBytes() })));
   servers.attach(host);
   log.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort }, 'listening; loading maps');

@@ -12,6 +12,7 @@ import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
 import { FarosError } from '../errors.js';
 import { Searchers } from './searchers.js';
+import type { SearchPhases } from './types.js';
 import { SNAP_FIELDS, type WorkerReply, type WorkerTask, type SnapTask, type SnapReply, type NearbyTask, type NearbyReply, type MapHandle, type ExpiredReply } from './messages.js';
 
 /** A task as shards hand it in: with the map's full handle (the pool sends only its key). */
@@ -118,6 +119,9 @@ export class WorkerPool {
     }
     if (lane.out === 0 && lane.waiting.length === 0) this.lanes.delete(lane.handle.key);
   }
+
+  /** Called with every threaded search's phases (metrics). */
+  set onSearchPhases(fn: ((p: SearchPhases) => void) | undefined) { this.searchers.onPhases = fn; }
 
   /** Tasks waiting for a thread (snap requests + searches). */
   get queueSize(): number { return this.pool.queueSize + this.snapWaiting + this.searchers.queueSize; }

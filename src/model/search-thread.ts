@@ -1,6 +1,7 @@
 // A search thread: waits on its mailbox (Atomics.wait, no event loop), runs
-// one nearby search per request over the shared graph and driver store,
-// writes the answer back and posts the request number on its port. Maps arrive as `attach` messages on its port, read
+// one nearby search per request over the shared graph and driver store, in
+// the order the requests were posted, writes each answer into the request's
+// slot and posts the request number on its port. Maps arrive as `attach` messages on its port, read
 // synchronously (receiveMessageOnPort) whenever it wakes: the main thread
 // posts them before the first request that needs them.
 import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
@@ -49,8 +50,8 @@ function hold(no: number, slot: number): void {
   // More than MAX_HELD maps on one thread: this slot could not be freed should the thread die.
 }
 
-function search(): M.Status {
-  const c = box.ctrl, f = box.f64;
+function search(slot: M.Slot): M.Status {
+  const c = slot.ctrl, f = slot.f64;
   if (Date.now() > f[M.DEADLINE]) return M.Status.Expired;
   const s = maps.get(c[M.MAP]);
   if (!s) return M.Status.UnknownMap;
@@ -59,10 +60,10 @@ function search(): M.Status {
   c[M.SNAP_SEG] = snapped.segment; f[M.SNAP_T] = snapped.t; f[M.SNAP_D] = snapped.distanceM;
   const r = s.reader;
   const nf = c[M.NFILTER];
-  r.begin(f[M.NOW], s.ttlMs, nf > 0 ? box.filter.subarray(0, 2 * nf) : undefined);
+  r.begin(f[M.NOW], s.ttlMs, nf > 0 ? slot.filter.subarray(0, 2 * nf) : undefined);
   try {
     const hits = s.knn.search(r, edgePos(s.graph, snapped.segment, snapped.t), { k: c[M.K], metric: M.METRICS[c[M.METRIC]], limit: f[M.LIMIT] });
-    const i32 = r.art.i32, out = box.hits;
+    const i32 = r.art.i32, out = slot.hits;
     for (let i = 0; i < hits.length; i++) {
       const h = hits[i], v = r.art.get(r.driverRoot, h.driverNo, 0), o = i * M.HIT_SLOTS;
       out[o + M.H_NO] = h.driverNo; out[o + M.H_DIST] = h.distanceM; out[o + M.H_ETA] = h.etaS;
@@ -77,24 +78,31 @@ function search(): M.Status {
   }
 }
 
+/** A clock the main thread can compare with (each thread's performance.now() has its own origin). */
+function epochNow(): number { return performance.timeOrigin + performance.now(); }
+
 let seen = 0;
 for (;;) {
-  Atomics.wait(box.ctrl, M.REQ, seen);
-  const req = Atomics.load(box.ctrl, M.REQ);
-  if (Atomics.load(box.ctrl, M.STOP) === 1) break;
+  Atomics.wait(box.hdr, M.REQ, seen);
+  if (Atomics.load(box.hdr, M.STOP) === 1) break;
+  const req = Atomics.load(box.hdr, M.REQ);
   if (req === seen) continue; // spurious wake-up
-  seen = req;
-  drainPort();
-  let status: M.Status;
-  try {
-    status = search();
-  } catch (e) {
-    box.setError((e as Error)?.stack ?? String(e));
-    status = M.Status.Error;
+  drainPort(); // the maps of these requests were posted before them
+  while (seen < req) {
+    const seq = ++seen, slot = box.slot(seq);
+    slot.f64[M.T_START] = epochNow();
+    let status: M.Status;
+    try {
+      status = search(slot);
+    } catch (e) {
+      slot.setError((e as Error)?.stack ?? String(e));
+      status = M.Status.Error;
+    }
+    slot.ctrl[M.STATUS] = status;
+    slot.f64[M.T_END] = epochNow();
+    Atomics.store(box.hdr, M.DONE, seq);
+    port.postMessage(seq); // wakes the main thread's event loop (see search-mailbox.ts)
   }
-  box.ctrl[M.STATUS] = status;
-  Atomics.store(box.ctrl, M.DONE, req);
-  port.postMessage(req); // wakes the main thread's event loop (see search-mailbox.ts)
 }
 for (const st of maps.values()) st.reader.close();
 port.close();

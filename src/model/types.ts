@@ -62,7 +62,15 @@ export interface NearbyQuery {
 
 export interface NearbyDriver { driver: DriverView; distanceM: number; etaS: number }
 
-export interface NearbyStats { edgesExpanded: number; candidatesSeen: number }
+export interface NearbyStats {
+  edgesExpanded: number;
+  candidatesSeen: number;
+  /** Where a threaded search's time went. */
+  phases?: SearchPhases;
+}
+
+/** µs spent waiting for a search thread, searching, and with the answer waiting for the event loop. */
+export interface SearchPhases { queuedUs: number; searchUs: number; replyUs: number }
 
 export type NearbyResult =
   | { ok: true; drivers: NearbyDriver[]; querySnapped: Phantom; stats: NearbyStats }
