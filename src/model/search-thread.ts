@@ -83,7 +83,11 @@ function epochNow(): number { return performance.timeOrigin + performance.now();
 
 let seen = 0;
 for (;;) {
-  Atomics.wait(box.hdr, M.REQ, seen);
+  // Announce the sleep, then look once more: a request posted before the
+  // announcement is seen here; one posted after it comes with a notify.
+  Atomics.store(box.hdr, M.SLEEPING, 1);
+  if (Atomics.load(box.hdr, M.REQ) === seen) Atomics.wait(box.hdr, M.REQ, seen);
+  Atomics.store(box.hdr, M.SLEEPING, 0);
   if (Atomics.load(box.hdr, M.STOP) === 1) break;
   const req = Atomics.load(box.hdr, M.REQ);
   if (req === seen) continue; // spurious wake-up

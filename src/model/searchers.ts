@@ -150,7 +150,7 @@ export class Searchers {
     if (t.seq === t.answered) t.port.ref();
     t.seq = seq;
     Atomics.store(t.box.hdr, M.REQ, seq);
-    Atomics.notify(t.box.hdr, M.REQ);
+    if (Atomics.load(t.box.hdr, M.SLEEPING) === 1) Atomics.notify(t.box.hdr, M.REQ);
   }
 
   private finish(t: Thread, seq: number): void {
