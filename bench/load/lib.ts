@@ -182,6 +182,8 @@ export function merge(name: string, system: PhaseResult['system'], rs: WorkerRes
     for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
   }
   const secs = rs[0]!.measuredMs / 1000;
+  const replayed = rs.reduce((s, r) => s + (r.replayed ?? 0), 0);
+  if (replayed > 0) extra = { ...extra, note: [extra.note, `${replayed} update batches replayed from the start of the generators' plan`].filter(Boolean).join('; ') };
   return {
     name, system, proto: system === 'redis' ? 'resp' : 'grpc', throughput: Math.round(items / secs), callsPerS: Math.round(calls / secs),
     latencyMs: summarise(lat), errors, clientCpuCores: +(cpu / wall).toFixed(2), clientMaxLagMs: +lag.toFixed(1), ...extra,

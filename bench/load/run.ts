@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       const mine = rs.slice(at, at + gr.specs.length); at += gr.specs.length;
       const p = merge(gr.name, system, mine, { kind: gr.kind, mode: gr.mode, target: gr.target, server });
       phases.push(p);
-      log(`${system} ${gr.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms  errors ${JSON.stringify(p.errors)}${server ? `  server CPU ${server.cpuCores} lag P99 ${server.lagP99Ms} ms drivers ${server.drivers}` : ''}`);
+      log(`${system} ${gr.name}: ${fmt(p.throughput)}/s  P50 ${p.latencyMs.p50} P99 ${p.latencyMs.p99} max ${p.latencyMs.max} ms  errors ${JSON.stringify(p.errors)}${server ? `  server CPU ${server.cpuCores} lag P99 ${server.lagP99Ms} ms drivers ${server.drivers}` : ''}${p.note ? `  (${p.note})` : ''}`);
       return p;
     });
     return out;
