@@ -226,7 +226,8 @@ function report(a: RunArgs, N: number, phases: PhaseResult[], q: Quality | undef
     return f;
   };
   const file = save(name, { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, phases, quality: q ?? null, h2load: h2 });
-  const cmp = a.grpcTargets.length ? null : save('compare', { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, faros: phases.filter((p) => p.system === 'faros' && p.proto === 'grpc'), redisPhases: phases.filter((p) => p.system === 'redis'), quality: q ?? null });
+  // The Redis comparison: only from runs that had the redis phase; a run of some phases names it like its results.
+  const cmp = a.grpcTargets.length || !a.phases.has('redis') ? null : save(name.replace(/^load/, 'compare'), { scenario, redis: redisVersion ?? null, redisMissing: redisMissing ?? null, faros: phases.filter((p) => p.system === 'faros' && p.proto === 'grpc'), redisPhases: phases.filter((p) => p.system === 'redis'), quality: q ?? null });
   const rows = phases.filter((p) => p.name !== 'preload').map((p) => [
     p.system, p.proto, p.name, p.target ? fmt(p.target) : '', fmt(p.throughput), fmt(p.latencyMs.p50, 2), fmt(p.latencyMs.p90, 2), fmt(p.latencyMs.p99, 2), fmt(p.latencyMs.p999, 2), fmt(p.latencyMs.max, 1),
     Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0',

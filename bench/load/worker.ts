@@ -285,13 +285,13 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
       ));
     };
     if (spec.mode === 'open') {
-      // every tick: the batches planned for it (one per stream)
-      for (let i = 0; i < batches.length;) {
-        const tick = t0 + batches[i]!.atMs;
+      // every tick's batches (one per stream) at its time (latency counts from then)
+      for (const b of batches) {
+        const at = t0 + b.atMs;
         const now = performance.now();
-        if (tick > now) await sleep(tick - now);
-        maxLag = Math.max(maxLag, performance.now() - tick);
-        for (; i < batches.length && t0 + batches[i]!.atMs === tick; i++) void send(batches[i]!, batches[i]!.stream, tick);
+        if (at > now + 0.5) await sleep(at - now);
+        maxLag = Math.max(maxLag, performance.now() - at);
+        void send(b, b.stream, at);
       }
     } else {
       let next = 0, sent = 0;
