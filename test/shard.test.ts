@@ -135,6 +135,39 @@ test('export a snapshot while writes continue, import it elsewhere', { timeout: 
   a.close(); b.close();
 });
 
+test('a remove is not undone by a snapshot taken before it (tombstones)', { timeout: 60_000 }, async () => {
+  const file = fileURLToPath(new URL('monaco.osm.pbf', MAPS));
+  const graph = await loadMap(file, 'car');
+  const a = new Shard('tomb-a', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const b = new Shard('tomb-b', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const now = Date.now();
+  const at = (v: number) => ({ lat: graph.vLat[v], lng: graph.vLng[v] });
+  await a.update(['x', 'y', 'z'].map((id, i) => ({ driverId: id, ...at(10 * i), timestampMs: now - 5000, metadata: {} })));
+  const snapshot: import('../src/model/store.js').DriverRecord[] = [];
+  await a.exportSnapshot((recs) => { snapshot.push(...recs); });
+  // b (pulling a's snapshot) receives the removes of x and y before the snapshot's chunk lands.
+  assert.equal(b.remove('x', now - 1000), false, 'x not there yet');
+  assert.equal(b.remove('y', now - 1000), false);
+  assert.equal(b.importRecords(snapshot), 1, 'only z is applied');
+  assert.equal(b.get('x', now), undefined, 'the remove of x holds');
+  assert.equal(b.get('y', now), undefined);
+  assert.ok(b.get('z', now));
+  // A record newer than the remove is applied (the driver came back), by import and by update alike.
+  assert.equal(b.importRecords([{ ...snapshot.find((r) => r.driverId === 'x')!, timestampMs: now - 500 }]), 1);
+  assert.equal(b.get('x', now)!.timestampMs, now - 500);
+  const [r] = await b.update([{ driverId: 'y', ...at(40), timestampMs: now - 800, metadata: {} }]);
+  assert.ok(r!.ok && !r!.stale, 'an update after the remove is stored');
+  assert.ok(b.get('y', now));
+  // Tombstones expire after 15 minutes: while it lasts, a remove blocks an older record; once forgotten, it does not.
+  const c = new Shard('tomb-c', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
+  const v = { ...snapshot.find((rec) => rec.driverId === 'z')!, driverId: 'v', timestampMs: now - 21 * 60_000 };
+  c.remove('v', now - 20 * 60_000);
+  assert.equal(c.importRecords([v]), 0, 'v: removed after this record');
+  c.remove('w', now); // forgets removes older than 15 minutes
+  assert.equal(c.importRecords([v]), 1, 'v: the 20-minute-old remove is forgotten');
+  a.close(); b.close(); c.close();
+});
+
 // Regression: piscina terminated a worker whose task was aborted while it ran;
 // a worker that dies inside a search keeps its snapshot pin, the arena can
 // never reuse memory again and fills up (it crashed the server under load).

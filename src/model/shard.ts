@@ -20,6 +20,14 @@ const SNAP_CHUNK = 128;
  * readers see a batch land in slices, which no contract forbids).
  */
 const APPLY_SLICE = 128;
+/**
+ * How long a remove is remembered against state transfers: a snapshot taken
+ * before the remove (a pull takes seconds; the catch-up pull follows within
+ * a minute; a pull times out after 10) must not bring the driver back.
+ */
+const TOMBSTONE_MS = 15 * 60_000;
+/** At most this many are remembered (oldest forgotten first), so removes of made-up IDs cannot grow memory without bound. */
+const MAX_TOMBSTONES = 1 << 20;
 
 export interface ShardOptions extends ModelOptions, StoreOptions {
   /** How often expired drivers are swept; default min(ttl / 4, 10 s). */
@@ -87,7 +95,23 @@ export class Shard {
     return out;
   }
 
-  remove(driverId: string): boolean { this.check(); return this.store.remove([driverId])[0]; }
+  /**
+   * Remove a driver, and remember when (a tombstone): transferred records of
+   * it not newer than that are ignored (importRecords), so a snapshot taken
+   * before the remove does not undo it.
+   */
+  remove(driverId: string, nowMs = Date.now()): boolean {
+    this.check();
+    const t = this.tombstones;
+    // Oldest first (Map order; a repeated remove moves to the end): drop the expired.
+    for (const [id, at] of t) { if (nowMs - at <= TOMBSTONE_MS && t.size < MAX_TOMBSTONES) break; t.delete(id); }
+    t.delete(driverId);
+    t.set(driverId, nowMs);
+    return this.store.remove([driverId])[0];
+  }
+
+  /** Removes remembered against state transfers (driver ID → removal time). */
+  private readonly tombstones = new Map<string, number>();
 
   get(driverId: string, nowMs = Date.now()): DriverView | undefined {
     this.check();
@@ -135,13 +159,19 @@ export class Shard {
     return this.store.exportSnapshot(onChunk, chunk);
   }
 
-  /** Apply transferred records; newest timestamp wins. Returns how many were applied. */
+  /**
+   * Apply transferred records; newest timestamp wins, and a record not newer
+   * than this shard's remove of that driver is skipped. Returns how many were
+   * applied.
+   */
   importRecords(records: readonly DriverRecord[]): number {
     this.check();
     for (const r of records) {
       if (!(r.segment >= 0 && r.segment < this.graph.segmentCount)) throw new FarosError('INVALID_ARGUMENT', `snapshot record for ${r.driverId} has segment ${r.segment}, outside this map`);
     }
-    return this.store.apply(records).filter((s) => !s).length;
+    const t = this.tombstones;
+    const live = t.size === 0 ? records : records.filter((r) => { const at = t.get(r.driverId); return at === undefined || r.timestampMs > at; });
+    return this.store.apply(live).filter((s) => !s).length;
   }
 
   private check(): void {

@@ -191,6 +191,22 @@ export class ClusterHost implements ShardHost {
     return out;
   }
 
+  /**
+   * Removes applied here for another instance: pass them on to the instances
+   * pulling our snapshot (the other replicas got them from that instance).
+   */
+  forwardRemoves(mapId: string, driverIds: string[]): void {
+    const m = this.pullers.get(mapId);
+    if (!m || driverIds.length === 0) return;
+    const now = Date.now();
+    for (const [peer, until] of m) {
+      if (until < now) continue;
+      this.client(peer).remove(mapId, driverIds, this.o.perTryTimeoutMs).catch((e: unknown) => {
+        this.o.log?.(`map ${mapId}: remove not passed on to ${peer}, which is pulling our snapshot: ${(e as Error).message}`);
+      });
+    }
+  }
+
   /** Forward what a local replica applied to the other replicas. */
   replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void {
     const records: DriverRecord[] = [];
@@ -246,7 +262,8 @@ export class ClusterHost implements ShardHost {
     let removed = false;
     const local = this.table.holds(this.name, mapId) ? this.shards.writable(mapId) : undefined;
     if (local) removed = local.remove(driverId);
-    const remote = await Promise.allSettled(this.others(mapId).map((r) => this.client(r).remove(mapId, [driverId], this.o.perTryTimeoutMs)));
+    // Instances pulling our snapshot too (targets): their copy may still hold the driver.
+    const remote = await Promise.allSettled((local ? this.targets(mapId) : this.others(mapId)).map((r) => this.client(r).remove(mapId, [driverId], this.o.perTryTimeoutMs)));
     for (const r of remote) if (r.status === 'fulfilled' && r.value > 0) removed = true;
     if (!local && remote.every((r) => r.status === 'rejected')) throw new FarosError('UNAVAILABLE', `no replica of map "${mapId}" could remove the driver; retry`);
     return removed;

@@ -62,9 +62,12 @@ export function peerImplementation(host: ClusterHost): grpc.UntypedServiceImplem
       };
     }),
     removeDrivers: unary((req) => {
-      const shard = writable(String(req.mapId));
+      const mapId = String(req.mapId);
+      const shard = writable(mapId);
+      const ids = req.driverIds as string[];
       let removed = 0;
-      for (const id of req.driverIds as string[]) if (shard.remove(id)) removed++;
+      for (const id of ids) if (shard.remove(id)) removed++;
+      host.forwardRemoves(mapId, ids);
       return { removed };
     }),
     getLocal: unary((req) => {

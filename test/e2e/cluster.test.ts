@@ -99,6 +99,17 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
     }
   }
 
+  // --- A remove sent to any instance reaches both replicas: the driver is gone everywhere.
+  for (const [k, mapId] of MAPS.entries()) {
+    const driverId = `${mapId}:gone`;
+    await call(clients[k], 'updateDriver', { mapId, driverId, location: roadPoint(mapId), timestampMs: String(Date.now()), metadata: {} });
+    await waitFor(`${driverId} on both replicas`, () => fullyReplicated([0, 1, 2], { ...counts, [mapId]: 91 }), 10_000);
+    const r = await call(clients[(k + 1) % 3], 'removeDriver', { mapId, driverId });
+    assert.equal(r.removed, true);
+    await waitFor(`${driverId} removed on both replicas`, () => fullyReplicated([0, 1, 2], counts), 10_000);
+    for (const c of clients) await assert.rejects(call(c, 'getDriver', { mapId, driverId }), (e: { code?: number }) => e.code === 5, 'NOT_FOUND from every instance');
+  }
+
   // --- SIGKILL one instance under a steady stream of updates and queries.
   // The victim holds a replica of monaco-car (so its death matters).
   const monacoReps: string[] = maps.find((m: { mapId: string }) => m.mapId === 'monaco-car').replicas;
