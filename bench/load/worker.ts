@@ -300,8 +300,9 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
           if (next === batches.length) {
             if (spec.limit) return;
             // The plan ran out before the time did (Redis takes > 250,000/s):
-            // send it again from the start (the same work: updates carry no
-            // client timestamp) and count the batches sent twice.
+            // send it again from the start and count the batches sent twice.
+            // Faros does the same work again (updates carry no client
+            // timestamp, so they are stored anew); Redis re-adds the same members.
             next = 0;
           }
           if (++sent > batches.length) replayed++;

@@ -202,7 +202,7 @@ export class ClusterHost implements ShardHost {
     for (const [peer, until] of m) {
       if (until < now) continue;
       this.client(peer).remove(mapId, driverIds, this.o.perTryTimeoutMs).catch((e: unknown) => {
-        this.o.log?.(`map ${mapId}: remove not passed on to ${peer}, which is pulling our snapshot: ${(e as Error).message}`);
+        this.o.log(`map ${mapId}: remove not passed on to ${peer}, which is pulling our snapshot: ${(e as Error).message}`);
       });
     }
   }
