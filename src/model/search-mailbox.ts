@@ -86,6 +86,9 @@ const ERR_AT = HITS_AT + LIMITS.k.max * HIT_SLOTS * 8;
 const SLOT_BYTES = ERR_AT + ERR_BYTES;
 const BYTES = SLOTS_AT + SLOTS * SLOT_BYTES;
 
+/** A clock comparable across threads (each thread's performance.now() has its own origin), for T_START / T_END. */
+export function epochNow(): number { return performance.timeOrigin + performance.now(); }
+
 /** One request and its answer. */
 export class Slot {
   readonly ctrl: Int32Array;

@@ -78,9 +78,6 @@ function search(slot: M.Slot): M.Status {
   }
 }
 
-/** A clock the main thread can compare with (each thread's performance.now() has its own origin). */
-function epochNow(): number { return performance.timeOrigin + performance.now(); }
-
 let seen = 0;
 for (;;) {
   // Announce the sleep, then look once more: a request posted before the
@@ -94,7 +91,7 @@ for (;;) {
   drainPort(); // the maps of these requests were posted before them
   while (seen < req) {
     const seq = ++seen, slot = box.slot(seq);
-    slot.f64[M.T_START] = epochNow();
+    slot.f64[M.T_START] = M.epochNow();
     let status: M.Status;
     try {
       status = search(slot);
@@ -103,7 +100,7 @@ for (;;) {
       status = M.Status.Error;
     }
     slot.ctrl[M.STATUS] = status;
-    slot.f64[M.T_END] = epochNow();
+    slot.f64[M.T_END] = M.epochNow();
     Atomics.store(box.hdr, M.DONE, seq);
     port.postMessage(seq); // wakes the main thread's event loop (see search-mailbox.ts)
   }

@@ -28,9 +28,6 @@ interface Thread { worker: Worker; box: M.Mailbox; port: MessagePort; seq: numbe
 /** Main-thread views of a map, to turn numbers back into IDs and points. */
 interface MapView { no: number; graph: RoadGraph; intern: InternView; closed: Int32Array; arena: Int32Array }
 
-/** Comparable across threads (each thread's performance.now() has its own origin). */
-function epochNow(): number { return performance.timeOrigin + performance.now(); }
-
 export class Searchers {
   private readonly threads: Thread[] = [];
   private queue: Job[] = [];
@@ -54,7 +51,7 @@ export class Searchers {
     if (this.closing) return Promise.reject(new FarosError('UNAVAILABLE', 'shutting down: search threads are stopping'));
     if (req.filter.length > 2 * M.MAX_FILTER_PAIRS) return Promise.reject(new FarosError('INVALID_ARGUMENT', `filter has ${req.filter.length / 2} entries; at most ${M.MAX_FILTER_PAIRS} are supported`));
     return new Promise((resolve, reject) => {
-      const job: Job = { req, submitted: epochNow(), deadline, signal, resolve, reject };
+      const job: Job = { req, submitted: M.epochNow(), deadline, signal, resolve, reject };
       const t = this.leastLoaded();
       if (t) { this.dispatch(t, job); return; }
       if (this.queueSize >= this.maxQueue) {
@@ -203,7 +200,7 @@ export class Searchers {
         },
       };
     }
-    const phases: SearchPhases = { queuedUs: 1000 * (f[M.T_START] - job.submitted), searchUs: 1000 * (f[M.T_END] - f[M.T_START]), replyUs: 1000 * (epochNow() - f[M.T_END]) };
+    const phases: SearchPhases = { queuedUs: 1000 * (f[M.T_START] - job.submitted), searchUs: 1000 * (f[M.T_END] - f[M.T_START]), replyUs: 1000 * (M.epochNow() - f[M.T_END]) };
     this.onPhases?.(phases);
     return {
       kind: 'nearby', ok: true, snapped: phantomOf(g, c[M.SNAP_SEG], f[M.SNAP_T], f[M.SNAP_D]),

@@ -180,15 +180,17 @@ export class ClusterHost implements ShardHost {
   /** Where updates of mapId applied here are forwarded: other replicas and recent pullers. */
   private targets(mapId: string): string[] {
     const out = this.others(mapId);
-    const m = this.pullers.get(mapId);
-    if (m) {
-      const now = Date.now();
-      for (const [peer, until] of m) {
-        if (until < now) m.delete(peer);
-        else if (!out.includes(peer)) out.push(peer);
-      }
-    }
+    for (const peer of this.livePullers(mapId)) if (!out.includes(peer)) out.push(peer);
     return out;
+  }
+
+  /** Instances pulling our snapshot of mapId now (expired subscriptions are dropped). */
+  private livePullers(mapId: string): string[] {
+    const m = this.pullers.get(mapId);
+    if (!m) return [];
+    const now = Date.now();
+    for (const [peer, until] of m) if (until < now) m.delete(peer);
+    return [...m.keys()];
   }
 
   /**
@@ -196,11 +198,8 @@ export class ClusterHost implements ShardHost {
    * pulling our snapshot (the other replicas got them from that instance).
    */
   forwardRemoves(mapId: string, driverIds: string[]): void {
-    const m = this.pullers.get(mapId);
-    if (!m || driverIds.length === 0) return;
-    const now = Date.now();
-    for (const [peer, until] of m) {
-      if (until < now) continue;
+    if (driverIds.length === 0) return;
+    for (const peer of this.livePullers(mapId)) {
       this.client(peer).remove(mapId, driverIds, this.o.perTryTimeoutMs).catch((e: unknown) => {
         this.o.log(`map ${mapId}: remove not passed on to ${peer}, which is pulling our snapshot: ${(e as Error).message}`);
       });
