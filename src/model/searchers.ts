@@ -2,12 +2,20 @@
 // mailbox of SLOTS request slots (search-mailbox.ts); a nearby query goes to
 // the thread holding the fewest requests, or waits in a FIFO queue when every
 // slot is taken (bounded: beyond it, RESOURCE_EXHAUSTED). The answer comes
-// back as numbers: driver IDs, metadata and snapped points are filled in here
-// from the store's shared tables, which never change for a given number.
+// back as numbers: driver IDs and snapped points are filled in here from the
+// store's shared tables, metadata by the shard from its metaset number.
+//
+// WATCH OUT: the search thread has let go of its snapshot by then, and the
+// writer (this thread) frees and reuses the numbers of removed drivers; so
+// every search holds the map's ReuseHold (intern.ts) from its entry (the
+// caller made its filter's string numbers just before) until its answer has
+// been used: released one macrotask after the answer resolved the caller's
+// promise, when the promise chain (pool.run → Shard.nearby, which reads the
+// metaset) has run its microtasks.
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FarosError } from '../errors.js';
 import { RoadGraph } from './graph/roadgraph.js';
-import { InternView } from './intern.js';
+import { InternView, ReuseHold, type HoldRun } from './intern.js';
 import { phantomOf } from './store.js';
 import { freeSlot } from './art/epoch.js';
 import type { SearchPhases } from './types.js';
@@ -17,7 +25,7 @@ import * as M from './search-mailbox.js';
 
 export type SearchRequest = Omit<NearbyTask, 'deadline' | 'map'> & { map: MapHandle };
 
-interface Job { req: SearchRequest; submitted: number; deadline: number; signal: AbortSignal | undefined; resolve: (r: NearbyReply | ExpiredReply) => void; reject: (e: unknown) => void }
+interface Job { req: SearchRequest; view: MapView; run: HoldRun; submitted: number; deadline: number; signal: AbortSignal | undefined; resolve: (r: NearbyReply | ExpiredReply) => void; reject: (e: unknown) => void }
 
 /**
  * A search thread. Requests seq (posted) down to answered + 1 are in its
@@ -26,7 +34,7 @@ interface Job { req: SearchRequest; submitted: number; deadline: number; signal:
 interface Thread { worker: Worker; box: M.Mailbox; port: MessagePort; seq: number; answered: number; jobs: (Job | undefined)[]; views: (MapView | undefined)[]; attached: Set<number>; dead: boolean }
 
 /** Main-thread views of a map, to turn numbers back into IDs and points. */
-interface MapView { no: number; graph: RoadGraph; intern: InternView; closed: Int32Array; arena: Int32Array }
+interface MapView { no: number; graph: RoadGraph; intern: InternView; closed: Int32Array; arena: Int32Array; hold: ReuseHold }
 
 export class Searchers {
   private readonly threads: Thread[] = [];
@@ -35,6 +43,15 @@ export class Searchers {
   private readonly views = new Map<string, MapView>();
   private nextMapNo = 1;
   private closing = false;
+  /** Searches done whose hold is let go at the next immediate (see the header). */
+  private leaving: Job[] = [];
+  private leaveScheduled = false;
+  private readonly leaveNow = (): void => {
+    this.leaveScheduled = false;
+    const jobs = this.leaving;
+    this.leaving = [];
+    for (const j of jobs) j.view.hold.leave(j.run);
+  };
   /** Called with every answered search's phases (metrics). */
   onPhases: ((p: SearchPhases) => void) | undefined;
 
@@ -50,11 +67,19 @@ export class Searchers {
   search(req: SearchRequest, deadline: number, signal?: AbortSignal): Promise<NearbyReply | ExpiredReply> {
     if (this.closing) return Promise.reject(new FarosError('UNAVAILABLE', 'shutting down: search threads are stopping'));
     if (req.filter.length > 2 * M.MAX_FILTER_PAIRS) return Promise.reject(new FarosError('INVALID_ARGUMENT', `filter has ${req.filter.length / 2} entries; at most ${M.MAX_FILTER_PAIRS} are supported`));
+    let view: MapView;
+    try {
+      view = this.view(req.map);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise((resolve, reject) => {
-      const job: Job = { req, submitted: M.epochNow(), deadline, signal, resolve, reject };
+      // Held from here: the caller made req.filter's numbers in this same turn.
+      const job: Job = { req, view, run: view.hold.enter(), submitted: M.epochNow(), deadline, signal, resolve, reject };
       const t = this.leastLoaded();
       if (t) { this.dispatch(t, job); return; }
       if (this.queueSize >= this.maxQueue) {
+        view.hold.leave(job.run);
         reject(new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.queueSize} searches queued for ${this.count} search threads; retry with backoff`));
         return;
       }
@@ -103,7 +128,10 @@ export class Searchers {
     for (let s = t.answered + 1; s <= t.seq; s++) {
       const job = t.jobs[s % M.SLOTS];
       t.jobs[s % M.SLOTS] = undefined;
-      job?.reject(new FarosError('INTERNAL', 'the search thread ended before answering; retry'));
+      t.views[s % M.SLOTS] = undefined;
+      if (!job) continue;
+      job.reject(new FarosError('INTERNAL', 'the search thread ended before answering; retry'));
+      this.leave(job);
     }
     t.answered = t.seq;
     if (this.closing) return;
@@ -113,25 +141,24 @@ export class Searchers {
 
   private view(h: MapHandle): MapView {
     // Let go of dropped maps (the handle keeps their buffers alive).
-    for (const [key, v] of this.views) if (Atomics.load(v.closed, 0) === 1) this.views.delete(key);
+    for (const [key, v] of this.views) if (Atomics.load(v.closed, 0) === 1) { v.hold.close(); this.views.delete(key); }
     let v = this.views.get(h.key);
     if (!v) {
-      v = { no: this.nextMapNo++, graph: RoadGraph.from(h.graph), intern: new InternView(h.store.intern), closed: new Int32Array(h.closed), arena: new Int32Array(h.store.arena) };
+      const hold = new ReuseHold(h.store.intern, h.store.arena);
+      v = { no: this.nextMapNo++, graph: RoadGraph.from(h.graph), intern: new InternView(h.store.intern), closed: new Int32Array(h.closed), arena: new Int32Array(h.store.arena), hold };
       this.views.set(h.key, v);
     }
     return v;
   }
 
+  /** Let go of a job's hold once the promise chain its answer started has run (see the header). */
+  private leave(job: Job): void {
+    this.leaving.push(job);
+    if (!this.leaveScheduled) { this.leaveScheduled = true; setImmediate(this.leaveNow); }
+  }
+
   private dispatch(t: Thread, job: Job): void {
-    const { req } = job;
-    let v: MapView;
-    try {
-      v = this.view(req.map);
-    } catch (e) {
-      job.reject(e);
-      this.next(t);
-      return;
-    }
+    const { req, view: v } = job;
     if (!t.attached.has(v.no)) {
       t.port.postMessage({ kind: 'attach', no: v.no, handle: req.map } satisfies SearchThreadMessage);
       t.attached.add(v.no);
@@ -163,6 +190,7 @@ export class Searchers {
       } catch (e) {
         job.reject(e);
       }
+      this.leave(job);
     }
     if (t.answered === t.seq) t.port.unref();
     this.next(t);
@@ -174,7 +202,7 @@ export class Searchers {
       const job = this.queue[this.head++]!;
       if (this.head > 1024 && this.head * 2 > this.queue.length) { this.queue = this.queue.slice(this.head); this.head = 0; }
       // Its caller has given up waiting: do not search for nobody.
-      if (job.signal?.aborted || Date.now() > job.deadline) { job.resolve({ kind: 'expired' }); continue; }
+      if (job.signal?.aborted || Date.now() > job.deadline) { job.resolve({ kind: 'expired' }); this.leave(job); continue; }
       this.dispatch(t, job);
     }
   }
@@ -213,7 +241,7 @@ export class Searchers {
   async close(waitMs = 5000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.reject(new FarosError('UNAVAILABLE', 'shutting down: search threads are stopping'));
+    for (let i = this.head; i < this.queue.length; i++) { this.queue[i]!.reject(new FarosError('UNAVAILABLE', 'shutting down: search threads are stopping')); this.leave(this.queue[i]!); }
     this.queue = []; this.head = 0;
     const until = Date.now() + waitMs;
     while (this.threads.some((t) => t.seq > t.answered && !t.dead) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
@@ -227,5 +255,6 @@ export class Searchers {
       await exited;
       clearTimeout(timer);
     }));
+    for (const v of this.views.values()) v.hold.close();
   }
 }

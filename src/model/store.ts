@@ -3,6 +3,9 @@
 // interned driver IDs and metadata. One writer (this class) applies snapped
 // updates in batches and publishes both trees at once; readers in any thread
 // attach to the same buffers (StoreReader) and search a pinned snapshot.
+// Interned entries are reclaimed once no stored driver uses them (intern.ts):
+// this class counts the uses (driver number stored or not, metaset refcount)
+// and, after each commit, lets the intern free what no reader can reach.
 import { ArtArena, ArtReader, type ArtTree, type ArtTxn } from './art/index.js';
 import { FarosError } from '../errors.js';
 import { InternTable, type InternBuffers, type InternCapacity, DEFAULT_INTERN_CAPACITY } from './intern.js';
@@ -41,9 +44,11 @@ export class DriverStore {
   private readonly words = new Int32Array(D_WORDS);
   private readonly ewords = new Int32Array(E_WORDS);
   // Writer-only mirrors per driver number, so an update needs no tree lookup
-  // for the stale check and the old edge: stored timestamp, edge (−1 = absent).
+  // for the stale check, the old edge and the old metaset: stored timestamp,
+  // edge (−1 = absent), metaset (valid while the edge is).
   private tsOf = new Float64Array(1024);
   private edgeOf = new Int32Array(1024).fill(-1);
+  private msOf = new Int32Array(1024);
 
   private ensureMirror(no: number): void {
     if (no < this.edgeOf.length) return;
@@ -51,6 +56,7 @@ export class DriverStore {
     while (n <= no) n *= 2;
     const ts = new Float64Array(n); ts.set(this.tsOf); this.tsOf = ts;
     const ed = new Int32Array(n).fill(-1); ed.set(this.edgeOf); this.edgeOf = ed;
+    const ms = new Int32Array(n); ms.set(this.msOf); this.msOf = ms;
   }
 
   constructor(private readonly g: RoadGraph, opts: StoreOptions = {}) {
@@ -58,7 +64,7 @@ export class DriverStore {
     this.drivers = this.arena.addTree({ keyBytes: 4, valueWords: D_WORDS });
     this.edges = this.arena.addTree({ keyBytes: 8, valueWords: E_WORDS });
     if (this.drivers.id !== DRIVERS || this.edges.id !== EDGES) throw new Error('store: unexpected tree ids');
-    this.intern = InternTable.create(opts.intern ?? DEFAULT_INTERN_CAPACITY);
+    this.intern = InternTable.create(this.arena.i32, opts.intern ?? DEFAULT_INTERN_CAPACITY);
     this.own = this.arena.reader();
   }
 
@@ -104,6 +110,7 @@ export class DriverStore {
       this.failed(td, te, err);
     }
     this.arena.commitAll([td, te]);
+    this.intern.afterCommit();
   }
 
   /** Store one snapped update of driver `no` in the open txns; true if it was stale. */
@@ -116,6 +123,10 @@ export class DriverStore {
     // the insert below overwrites the value in place, no delete needed.
     if (oldEdge >= 0 && oldEdge !== edge) te.delete(oldEdge, no);
     const ms = this.intern.metaset(u.metadata);
+    // Count the metaset's uses (O(1); nothing to do when it did not change).
+    if (oldEdge < 0) this.intern.refMetaset(ms);
+    else if (this.msOf[no] !== ms) { this.intern.refMetaset(ms); this.intern.unrefMetaset(this.msOf[no]); }
+    this.msOf[no] = ms;
     const w = this.words;
     w[D_SEG] = segment; setF64(w, D_T, t); setF64(w, D_LAT, u.lat); setF64(w, D_LNG, u.lng);
     setF64(w, D_SNAP, snapM); setF64(w, D_TS, u.timestampMs); w[D_MS] = ms;
@@ -142,7 +153,10 @@ export class DriverStore {
     this.arena.forEach(this.drivers.root, (no, _lo, v) => {
       this.edgeOf[no] = this.g.segEdge[i32[v + D_SEG]];
       this.tsOf[no] = getF64(i32, v + D_TS);
+      this.msOf[no] = i32[v + D_MS];
     });
+    // The intern's use counts may have run ahead too.
+    this.intern.resync((visit) => this.arena.forEach(this.drivers.root, (no, _lo, v) => visit(no, i32[v + D_MS])));
   }
 
   /** Remove drivers (explicit removes, TTL sweep). Returns how many existed. */
@@ -155,9 +169,12 @@ export class DriverStore {
         te.delete(this.edgeOf[no], no);
         td.delete(no, 0);
         this.edgeOf[no] = -1;
+        this.intern.unrefMetaset(this.msOf[no]);
+        this.intern.releaseDriver(no);
         return true;
       });
       this.arena.commitAll([td, te]);
+      this.intern.afterCommit();
       return out;
     } catch (err) {
       this.failed(td, te, err);
@@ -185,7 +202,9 @@ export class DriverStore {
 
   /**
    * Visit every driver of one snapshot in chunks; writes continue meanwhile
-   * (the snapshot's root stays pinned until the returned promise settles).
+   * (the snapshot's root stays pinned until the returned promise settles; the
+   * pin also keeps the snapshot's driver numbers and metasets from reuse, so
+   * IDs and metadata decoded after an await are still this snapshot's).
    */
   async exportSnapshot(onChunk: (records: DriverRecord[]) => Promise<void> | void, chunk = 5000): Promise<number> {
     const r = this.arena.reader();
