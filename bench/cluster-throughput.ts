@@ -52,7 +52,7 @@ async function runSize(nodes: number, pts: Float64Array, moves: WireUpdate[][], 
     const r = await streamBatches(clients[0]!, wireFleet(pts, DRIVERS, 500), 8);
     if (r.accepted !== DRIVERS) throw new Error(`load: ${r.accepted} of ${DRIVERS} accepted`);
     for (let t = 0; t < 600; t++) {
-      const counts = await Promise.all(c.nodes.map(async (n) => { const pc = new PeerClient(n.address); try { return Number((await pc.status(2000)).maps.find((m) => m.mapId === MAP_ID)?.drivers ?? 0); } finally { pc.close(); } }));
+      const counts = await Promise.all(c.nodes.map(async (n) => { const pc = c.peerClient(n.peerAddress); try { return Number((await pc.status(2000)).maps.find((m) => m.mapId === MAP_ID)?.drivers ?? 0); } finally { pc.close(); } }));
       if (counts.filter((x) => x >= DRIVERS).length >= Math.min(2, nodes)) break;
       await sleep(100);
     }

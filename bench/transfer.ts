@@ -85,8 +85,8 @@ export function wireFleet(pts: Float64Array, n: number, batch: number, prefix = 
 }
 
 /** Poll Status of addr until the map is SERVING with at least n drivers. */
-export async function waitServing(addr: string, n: number, timeoutMs: number): Promise<{ upMs: number; servingMs: number; fullMs: number; drivers: number }> {
-  const pc = new PeerClient(addr);
+export async function waitServing(c: RunningCluster, addr: string, n: number, timeoutMs: number): Promise<{ upMs: number; servingMs: number; fullMs: number; drivers: number }> {
+  const pc = c.peerClient(addr);
   const t0 = performance.now();
   let upMs = NaN, servingMs = NaN, drivers = 0;
   try {
@@ -182,20 +182,20 @@ async function overGrpc(rng: Rng, g: RoadGraph, n: number, bytesPerRecord: numbe
     console.log(`  streamed ${fmt(n)} drivers to node 0 in ${fmt(streamMs)} ms`);
     // Replication to the second copy is best effort: note how many arrived.
     let replicaDrivers = n;
-    try { await waitServing(c.nodes[1]!.address, n, 15_000); } catch {
-      const pc1 = new PeerClient(c.nodes[1]!.address);
+    try { await waitServing(c, c.nodes[1]!.peerAddress, n, 15_000); } catch {
+      const pc1 = c.peerClient(c.nodes[1]!.peerAddress);
       replicaDrivers = Number((await pc1.status(2000)).maps.find((m) => m.mapId === MAP_ID)?.drivers ?? 0);
       pc1.close();
       console.log(`  WATCH OUT: the replica holds ${fmt(replicaDrivers)} of ${fmt(n)} drivers 15 s after the load (forwarding dropped ${fmt(n - replicaDrivers)})`);
     }
     const loadMs = replicaDrivers === n ? performance.now() - t0 : streamMs;
-    // a direct pull (empty requester: the source subscribes no one)
-    const pc = new PeerClient(c.nodes[0]!.address);
+    // a direct pull (requester: the source itself, so it subscribes no one)
+    const pc = c.peerClient(c.nodes[0]!.peerAddress);
     const pulls: number[] = [];
     for (let i = 0; i < 2; i++) {
       let got = 0;
       t0 = performance.now();
-      await pc.pullSnapshot(MAP_ID, '', (recs) => { got += recs.length; }, 120_000);
+      await pc.pullSnapshot(MAP_ID, c.nodes[0]!.peerAddress, (recs) => { got += recs.length; }, 120_000);
       pulls.push(performance.now() - t0);
       if (got !== n) throw new Error(`pull: ${got} of ${n}`);
     }
@@ -205,7 +205,7 @@ async function overGrpc(rng: Rng, g: RoadGraph, n: number, bytesPerRecord: numbe
     await new Promise<void>((res) => { victim.child.once('exit', () => res()); victim.child.kill('SIGKILL'); });
     t0 = performance.now();
     const restarted = c.restart(1);
-    const w = await waitServing(victim.address, n, 120_000);
+    const w = await waitServing(c, victim.peerAddress, n, 120_000);
     await restarted;
     return {
       n, replicaDrivers, loadMs, loadPerS: n / (loadMs / 1000), pullMs: pulls[1]!, pullPerS: n / (pulls[1]! / 1000),

@@ -4,7 +4,7 @@
 // (src/bin/*, src/cli/serve.ts) passes them in.
 import { readFileSync } from 'node:fs';
 import { hostname, availableParallelism } from 'node:os';
-import { isAbsolute, resolve, dirname } from 'node:path';
+import { isAbsolute, resolve, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog, MAP_ID, type MapEntry } from './mapbuild/catalog.js';
 import { profileNames } from './mapbuild/profile.js';
@@ -19,7 +19,24 @@ export interface Limits {
   readonly maxInFlight: number;
   /** Updates per UpdateDriversRequest (stream message or HTTP batchUpdate). */
   readonly maxBatchSize: number;
+  /** Open HTTP connections; more are refused at accept. */
+  readonly maxConnections: number;
+  /** Concurrent gRPC streams (calls) per HTTP/2 connection. */
+  readonly maxConcurrentStreams: number;
+  /** An HTTP request must arrive whole (headers and body) within this; headers alone within min(this, 10 s). */
+  readonly httpRequestTimeoutMs: number;
 }
+
+/** Who may call the public ports, and over what. */
+export interface Security {
+  /** TLS on the public gRPC and HTTP ports (PEM files); undefined = plaintext. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Client tokens (hashes and scopes); undefined = every caller may do everything. */
+  readonly tokensFile: string | undefined;
+}
+
+/** The peer port's mutual TLS material (PEM files). */
+export interface PeerTls { readonly caFile: string; readonly certFile: string; readonly keyFile: string }
 
 export interface Options {
   /** Maps this process serves, resolved from the catalog and/or --map. */
@@ -41,6 +58,7 @@ export interface Options {
   readonly limits: Readonly<Limits>;
   /** How long shutdown waits for in-flight calls before cutting them. */
   readonly shutdownGraceMs: number;
+  readonly security: Readonly<Security>;
   /** Cluster mode (set when --peers or --discovery-dns is given). */
   readonly cluster: Readonly<ClusterOptions> | undefined;
 }
@@ -48,13 +66,18 @@ export interface Options {
 export interface ClusterOptions {
   readonly seeds: readonly string[];
   readonly dns: { readonly name: string; readonly port: number | undefined } | undefined;
-  /** undefined = 127.0.0.1:<actual gRPC port> (see advertiseAddress()). */
+  /** The peer listener (faros.v1.Peer, mutual TLS only); 0 = pick a free one. */
+  readonly peerPort: number;
+  readonly peerTls: PeerTls;
+  /** undefined = 127.0.0.1:<actual peer port> (see advertiseAddress()). */
   readonly advertise: string | undefined;
   readonly replication: number;
   readonly probeIntervalMs: number;
   readonly probeTimeoutMs: number;
   readonly suspectMs: number;
   readonly dropGraceMs: number;
+  /** A snapshot pull that holds its arena pin longer than this is ended (the puller retries). */
+  readonly maxSnapshotPinMs: number;
 }
 
 const ADDRESS = /^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/;
@@ -69,8 +92,8 @@ interface Setting {
   flag: string;
   env: string;
   help: string;
-  kind: 'int' | 'number' | 'string';
-  def?: number | string;
+  kind: 'int' | 'number' | 'string' | 'bool';
+  def?: number | string | boolean;
   min?: number;
   max?: number;
 }
@@ -80,7 +103,16 @@ const cores = (): number => availableParallelism();
 export const SETTINGS: readonly Setting[] = [
   { key: 'grpcPort', flag: 'grpc-port', env: 'FAROS_GRPC_PORT', kind: 'int', def: 50051, min: 0, max: 65535, help: 'gRPC port (0 = pick a free one)' },
   { key: 'httpPort', flag: 'http-port', env: 'FAROS_HTTP_PORT', kind: 'int', def: 8080, min: 0, max: 65535, help: 'HTTP/JSON gateway, /metrics, /healthz, /readyz port (0 = pick a free one)' },
-  { key: 'host', flag: 'host', env: 'FAROS_HOST', kind: 'string', def: '0.0.0.0', help: 'address both servers bind to' },
+  { key: 'host', flag: 'host', env: 'FAROS_HOST', kind: 'string', def: '127.0.0.1', help: 'address the servers bind to (0.0.0.0 = every interface; needs --tokens or --allow-anonymous)' },
+  { key: 'peerPort', flag: 'peer-port', env: 'FAROS_PEER_PORT', kind: 'int', min: 0, max: 65535, help: 'cluster: instance-to-instance port, faros.v1.Peer over mutual TLS only (default: gRPC port + 1000)' },
+  { key: 'tlsCert', flag: 'tls-cert', env: 'FAROS_TLS_CERT', kind: 'string', help: 'PEM certificate (chain) for TLS on the public gRPC and HTTP ports (with --tls-key)' },
+  { key: 'tlsKey', flag: 'tls-key', env: 'FAROS_TLS_KEY', kind: 'string', help: 'PEM private key for --tls-cert' },
+  { key: 'tokens', flag: 'tokens', env: 'FAROS_TOKENS', kind: 'string', help: 'client tokens file (lines "NAME SCOPES SHA256", see faros token); reloaded on SIGHUP' },
+  { key: 'allowAnonymous', flag: 'allow-anonymous', env: 'FAROS_ALLOW_ANONYMOUS', kind: 'bool', def: false, help: 'serve callers without a token on a non-loopback --host' },
+  { key: 'peerTlsDir', flag: 'peer-tls-dir', env: 'FAROS_PEER_TLS_DIR', kind: 'string', help: 'cluster: directory with ca.crt, tls.crt, tls.key (the cert-manager Secret layout) for the peer port' },
+  { key: 'clusterCa', flag: 'cluster-ca', env: 'FAROS_CLUSTER_CA', kind: 'string', help: 'cluster: PEM CA that signs every instance certificate (overrides DIR/ca.crt)' },
+  { key: 'peerCert', flag: 'peer-cert', env: 'FAROS_PEER_CERT', kind: 'string', help: 'cluster: this instance\'s PEM certificate (overrides DIR/tls.crt)' },
+  { key: 'peerKey', flag: 'peer-key', env: 'FAROS_PEER_KEY', kind: 'string', help: 'cluster: this instance\'s PEM private key (overrides DIR/tls.key)' },
   { key: 'workers', flag: 'workers', env: 'FAROS_WORKERS', kind: 'int', min: 1, max: 256, help: 'snapping worker threads (default: number of cores)' },
   { key: 'searchThreads', flag: 'search-threads', env: 'FAROS_SEARCH_THREADS', kind: 'int', min: 1, max: 256, help: 'nearby search threads (default: --workers)' },
   { key: 'cacheDir', flag: 'cache-dir', env: 'FAROS_CACHE_DIR', kind: 'string', help: 'compiled map cache directory (default maps/.cache)' },
@@ -91,9 +123,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'FAROS_MAX_MESSAGE_BYTES', kind: 'int', def: 4 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024, help: 'largest gRPC message / HTTP body accepted' },
   { key: 'maxInFlight', flag: 'max-in-flight', env: 'FAROS_MAX_IN_FLIGHT', kind: 'int', def: 1024, min: 1, max: 1_000_000, help: 'calls worked on at once before RESOURCE_EXHAUSTED' },
   { key: 'maxBatchSize', flag: 'max-batch-size', env: 'FAROS_MAX_BATCH_SIZE', kind: 'int', def: 10_000, min: 1, max: 1_000_000, help: 'updates per batch (stream message or batchUpdate)' },
-  { key: 'peers', flag: 'peers', env: 'FAROS_PEERS', kind: 'string', help: 'cluster: comma-separated seed list of instances (host:grpcPort, this one may be included); enables the cluster proxy' },
-  { key: 'discoveryDns', flag: 'discovery-dns', env: 'FAROS_DISCOVERY_DNS', kind: 'string', help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this gRPC port)' },
-  { key: 'advertise', flag: 'advertise', env: 'FAROS_ADVERTISE', kind: 'string', help: 'cluster: address other instances reach this one at; it is also the instance name (default 127.0.0.1:grpcPort; in Kubernetes set it to $(POD_IP):50051)' },
+  { key: 'maxConnections', flag: 'max-connections', env: 'FAROS_MAX_CONNECTIONS', kind: 'int', def: 2048, min: 1, max: 1_000_000, help: 'open HTTP connections accepted at once' },
+  { key: 'maxConcurrentStreams', flag: 'max-concurrent-streams', env: 'FAROS_MAX_CONCURRENT_STREAMS', kind: 'int', def: 1000, min: 1, max: 1_000_000, help: 'concurrent gRPC calls per connection' },
+  { key: 'httpRequestTimeoutMs', flag: 'http-request-timeout-ms', env: 'FAROS_HTTP_REQUEST_TIMEOUT_MS', kind: 'int', def: 30_000, min: 100, max: 3_600_000, help: 'an HTTP request (headers and body) must arrive within this' },
+  { key: 'peers', flag: 'peers', env: 'FAROS_PEERS', kind: 'string', help: 'cluster: comma-separated seed list of instances\' peer addresses (host:peerPort, this one may be included); enables the cluster proxy' },
+  { key: 'discoveryDns', flag: 'discovery-dns', env: 'FAROS_DISCOVERY_DNS', kind: 'string', help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this peer port)' },
+  { key: 'advertise', flag: 'advertise', env: 'FAROS_ADVERTISE', kind: 'string', help: 'cluster: peer address other instances reach this one at; it is also the instance name (default 127.0.0.1:peerPort; in Kubernetes $(POD_IP):51051)' },
+  { key: 'maxSnapshotPinMs', flag: 'max-snapshot-pin-ms', env: 'FAROS_MAX_SNAPSHOT_PIN_MS', kind: 'int', def: 120_000, min: 100, max: 3_600_000, help: 'cluster: a state-transfer pull that holds its snapshot longer than this is ended (the puller retries)' },
   { key: 'replication', flag: 'replication', env: 'FAROS_REPLICATION', kind: 'int', def: 2, min: 1, max: 16, help: 'cluster: replicas per map' },
   { key: 'probeIntervalMs', flag: 'probe-interval-ms', env: 'FAROS_PROBE_INTERVAL_MS', kind: 'int', def: 500, min: 50, max: 60_000, help: 'cluster: how often every member is probed' },
   { key: 'probeTimeoutMs', flag: 'probe-timeout-ms', env: 'FAROS_PROBE_TIMEOUT_MS', kind: 'int', def: 1000, min: 20, max: 60_000, help: 'cluster: a probe that takes longer failed' },
@@ -104,7 +140,7 @@ export const SETTINGS: readonly Setting[] = [
 
 /** node:util parseArgs options for `faros serve`. */
 export const SERVE_FLAGS = {
-  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: s.kind === 'bool' ? 'boolean' as const : 'string' as const }])),
   map: { type: 'string' as const, multiple: true as const },
   config: { type: 'string' as const },
   help: { type: 'boolean' as const, short: 'h' },
@@ -159,7 +195,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     if (file[s.key] !== undefined) return { value: file[s.key], where: `"${s.key}" in ${configFile}`, base: fileBase };
     return undefined;
   };
-  const v: Record<string, number | string | undefined> = {};
+  const v: Record<string, number | string | boolean | undefined> = {};
   const bases: Record<string, string> = {};
   for (const s of SETTINGS) {
     const src = pick(s);
@@ -169,6 +205,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
   }
 
   const logLevel = v.logLevel as string;
+  const file_ = (key: string): string | undefined => v[key] === undefined ? undefined : resolve(bases[key] ?? cwd, v[key] as string);
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`log level "${logLevel}" (--log-level / FAROS_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);
   const host = v.host as string;
   if (host === '') throw new ConfigError('--host must not be empty; use 0.0.0.0 for every interface or 127.0.0.1 for local only');
@@ -199,6 +236,13 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
   if (maps.length === 0) throw new ConfigError('no maps configured; pass --map ID=PATH.osm.pbf or a catalog with --maps FILE');
 
   const grpcPort = v.grpcPort as number;
+  const tlsCert = file_('tlsCert'), tlsKey = file_('tlsKey');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both PEM files, or neither for plaintext');
+  const tokensFile = file_('tokens');
+  if (tokensFile === undefined && !v.allowAnonymous && !isLoopback(host)) {
+    throw new ConfigError(`--host ${host} is reachable from other machines, and no --tokens file is given: anyone could read and rewrite every driver's position. Give --tokens FILE (create tokens with: faros token create --file FILE --name NAME --scopes update,query), or pass --allow-anonymous to serve callers without a token anyway`);
+  }
+  for (const f of [tlsCert, tlsKey, tokensFile]) if (f !== undefined) mustRead(f);
   const opts: Options = {
     maps: Object.freeze(maps.map((m) => Object.freeze({ ...m }))),
     host,
@@ -210,16 +254,35 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     logLevel: logLevel as LogLevel,
     logSampleRate: v.logSampleRate as number,
     instanceName: v.instanceName as string | undefined,
-    limits: Object.freeze({ maxMessageBytes: v.maxMessageBytes as number, maxInFlight: v.maxInFlight as number, maxBatchSize: v.maxBatchSize as number }),
+    limits: Object.freeze({
+      maxMessageBytes: v.maxMessageBytes as number, maxInFlight: v.maxInFlight as number, maxBatchSize: v.maxBatchSize as number,
+      maxConnections: v.maxConnections as number, maxConcurrentStreams: v.maxConcurrentStreams as number, httpRequestTimeoutMs: v.httpRequestTimeoutMs as number,
+    }),
     shutdownGraceMs: v.shutdownGraceMs as number,
-    cluster: clusterOptions(v),
+    security: Object.freeze({ tls: tlsCert && tlsKey ? Object.freeze({ certFile: tlsCert, keyFile: tlsKey }) : undefined, tokensFile }),
+    cluster: clusterOptions(v, file_),
   };
   if (opts.instanceName === '') throw new ConfigError('--instance-name must not be empty');
   return Object.freeze(opts);
 }
 
-function convert(s: Setting, src: Source): number | string {
+/** Loopback only: reachable from this machine alone. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function mustRead(path: string): void {
+  try { readFileSync(path); } catch (e) { throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+}
+
+function convert(s: Setting, src: Source): number | string | boolean {
   const { value, where } = src;
+  if (s.kind === 'bool') {
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    throw new ConfigError(`${where} must be true or false, not ${JSON.stringify(value)}`);
+  }
   if (s.kind === 'string') {
     if (typeof value !== 'string') throw new ConfigError(`${where} must be a string, not ${JSON.stringify(value)}`);
     return value;
@@ -282,25 +345,43 @@ export function parseServeFlags(argv: string[]): Record<string, string | string[
   }
 }
 
-function clusterOptions(v: Record<string, number | string | undefined>): ClusterOptions | undefined {
+function clusterOptions(v: Record<string, number | string | boolean | undefined>, file: (key: string) => string | undefined): ClusterOptions | undefined {
   const peers = v.peers as string | undefined, dns = v.discoveryDns as string | undefined;
-  if (!peers && !dns) return undefined;
+  if (!peers && !dns) {
+    for (const k of ['peerPort', 'peerTlsDir', 'clusterCa', 'peerCert', 'peerKey', 'advertise']) if (v[k] !== undefined) throw new ConfigError(`${SETTINGS.find((s) => s.key === k)!.flag} is a cluster option; give --peers or --discovery-dns too`);
+    return undefined;
+  }
+  const grpcPort = v.grpcPort as number;
+  const peerPort = (v.peerPort as number | undefined) ?? (grpcPort === 0 ? 0 : grpcPort + 1000);
+  if (peerPort > 65535) throw new ConfigError(`--peer-port defaults to the gRPC port + 1000 = ${peerPort}, which is not a port; set --peer-port`);
+  if (peerPort !== 0 && (peerPort === grpcPort || peerPort === v.httpPort)) throw new ConfigError(`--peer-port ${peerPort} is already the gRPC or HTTP port; give the peer listener a port of its own`);
+  const dir = file('peerTlsDir');
+  const pick = (key: string, name: string): string => {
+    const f = file(key) ?? (dir === undefined ? undefined : join(dir, name));
+    if (f === undefined) throw new ConfigError(`cluster mode needs mutual TLS between instances: give --peer-tls-dir DIR (with ca.crt, tls.crt, tls.key; create them with: faros certs --out DIR --name HOST:PEERPORT), or --cluster-ca, --peer-cert and --peer-key`);
+    mustRead(f);
+    return f;
+  };
+  const peerTls: PeerTls = Object.freeze({ caFile: pick('clusterCa', 'ca.crt'), certFile: pick('peerCert', 'tls.crt'), keyFile: pick('peerKey', 'tls.key') });
   const seeds = (peers ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
-  for (const s of seeds) if (!ADDRESS.test(s)) throw new ConfigError(`--peers: "${s}" is not host:port; give the gRPC addresses of the instances, e.g. 10.0.0.5:50051,10.0.0.6:50051`);
+  for (const s of seeds) if (!ADDRESS.test(s)) throw new ConfigError(`--peers: "${s}" is not host:port; give the peer addresses of the instances, e.g. 10.0.0.5:51051,10.0.0.6:51051`);
   let dnsOpt: ClusterOptions['dns'];
   if (dns) {
     const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(dns);
-    if (!m) throw new ConfigError(`--discovery-dns: "${dns}" is not NAME or NAME:PORT (e.g. faros-headless.default.svc.cluster.local:50051)`);
+    if (!m) throw new ConfigError(`--discovery-dns: "${dns}" is not NAME or NAME:PORT (e.g. faros-peer.default.svc.cluster.local:51051)`);
     dnsOpt = { name: m[1]!, port: m[2] === undefined ? undefined : Number(m[2]) };
   }
   const advertise = v.advertise as string | undefined;
   if (advertise !== undefined && !ADDRESS.test(advertise)) throw new ConfigError(`--advertise: "${advertise}" is not host:port`);
   const probeIntervalMs = v.probeIntervalMs as number, probeTimeoutMs = v.probeTimeoutMs as number, suspectMs = v.suspectMs as number;
   if (suspectMs <= probeIntervalMs) throw new ConfigError(`--suspect-ms (${suspectMs}) must be longer than --probe-interval-ms (${probeIntervalMs}), or one slow probe would evict a healthy member`);
-  return Object.freeze({ seeds: Object.freeze(seeds), dns: dnsOpt, advertise, replication: v.replication as number, probeIntervalMs, probeTimeoutMs, suspectMs, dropGraceMs: v.dropGraceMs as number });
+  return Object.freeze({
+    seeds: Object.freeze(seeds), dns: dnsOpt, peerPort, peerTls, advertise, replication: v.replication as number, probeIntervalMs, probeTimeoutMs, suspectMs,
+    dropGraceMs: v.dropGraceMs as number, maxSnapshotPinMs: v.maxSnapshotPinMs as number,
+  });
 }
 
-/** The address a cluster member is known by. */
-export function advertiseAddress(c: ClusterOptions, grpcPort: number): string {
-  return c.advertise ?? `127.0.0.1:${grpcPort}`;
+/** The address a cluster member is known by (its peer listener). */
+export function advertiseAddress(c: ClusterOptions, peerPort: number): string {
+  return c.advertise ?? `127.0.0.1:${peerPort}`;
 }

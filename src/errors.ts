@@ -4,7 +4,8 @@ import { status } from '@grpc/grpc-js';
 
 export type ErrorCode =
   | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'OUT_OF_RANGE' | 'RESOURCE_EXHAUSTED'
-  | 'DEADLINE_EXCEEDED' | 'UNAVAILABLE' | 'FAILED_PRECONDITION' | 'INTERNAL' | 'CANCELLED';
+  | 'DEADLINE_EXCEEDED' | 'UNAVAILABLE' | 'FAILED_PRECONDITION' | 'INTERNAL' | 'CANCELLED'
+  | 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
 
 export class FarosError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
@@ -28,6 +29,8 @@ export const GRPC_STATUS: Record<ErrorCode, status> = {
   FAILED_PRECONDITION: status.FAILED_PRECONDITION,
   INTERNAL: status.INTERNAL,
   CANCELLED: status.CANCELLED,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
+  PERMISSION_DENIED: status.PERMISSION_DENIED,
 };
 
 /** HTTP status per gRPC code, as Google's API design guide maps them. */
@@ -41,6 +44,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   DEADLINE_EXCEEDED: 504,
   UNAVAILABLE: 503,
   INTERNAL: 500,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
 };
 
 export function asFarosError(e: unknown): FarosError {

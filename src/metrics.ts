@@ -38,7 +38,12 @@ export class Metrics {
   readonly edgesExpanded = new FastHistogram({ name: 'faros_nearby_edges_expanded', help: 'Road graph edges expanded per nearby query', labelName: 'map_id', buckets: [1, 10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000], registers: [this.registry] });
   readonly nearbyPhase = new FastHistogram({ name: 'faros_nearby_phase_seconds', help: 'Where a nearby query\'s time goes in this process: queued (waiting for a search thread), search (on it), reply (answer waiting for the event loop)', labelName: 'phase', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly phaseSeries = { queued: this.nearbyPhase.labels('queued'), search: this.nearbyPhase.labels('search'), reply: this.nearbyPhase.labels('reply') };
-  readonly inFlight = new Gauge({ name: 'faros_in_flight_requests', help: 'Calls and stream batches being worked on', registers: [this.registry] });
+  readonly inFlight = new Gauge({ name: 'faros_in_flight_requests', help: 'Calls and stream batches being worked on, per port (grpc, http, peer)', labelNames: ['port'] as const, registers: [this.registry] });
+  readonly peerRequests = new Counter({ name: 'faros_peer_requests_total', help: 'Calls other instances made on the peer port, by method and status code name', labelNames: ['method', 'code'] as const, registers: [this.registry] });
+  readonly peerDuration = new Histogram({ name: 'faros_peer_request_duration_seconds', help: 'Peer call latency on this instance', labelNames: ['method', 'code'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly snapshotPulls = new Gauge({ name: 'faros_snapshot_pulls_active', help: 'State-transfer pulls reading a pinned snapshot of this instance now', registers: [this.registry] });
+  readonly tokenReloads = new Counter({ name: 'faros_token_reloads_total', help: 'Reloads of the tokens file (SIGHUP), by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly tokens = new Gauge({ name: 'faros_tokens', help: 'Client tokens in force (0 when tokens are off)', registers: [this.registry] });
   private queueDepthSource: (() => number) | undefined;
   readonly workerQueueDepth: Gauge;
   readonly arenaBytes: Gauge<'map_id'>;
@@ -127,14 +132,16 @@ export class Metrics {
   knownMap(mapId: string): MapMetrics | undefined { return this.perMap.get(mapId); }
 
   /** Count and time one call; children are cached per (protocol, method, code). */
-  observeCall(protocol: 'grpc' | 'http', method: string, code: string | number, seconds: number): void {
+  observeCall(protocol: 'grpc' | 'http' | 'peer', method: string, code: string | number, seconds: number): void {
     const key = `${protocol} ${method} ${code}`;
     let c = this.callChildren.get(key);
     if (!c) {
       const labels: LabelValues<'method' | 'code'> = { method, code: String(code) };
       c = protocol === 'grpc'
         ? { count: this.grpcRequests.labels(labels), duration: this.grpcDuration.labels(labels) }
-        : { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
+        : protocol === 'peer'
+          ? { count: this.peerRequests.labels(labels), duration: this.peerDuration.labels(labels) }
+          : { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
       this.callChildren.set(key, c);
     }
     c.count.inc();

@@ -1,7 +1,7 @@
 // Options: defaults ← config file ← env ← flags; every error names the option and the fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildOptions, parseServeFlags, instanceName, ConfigError } from '../src/config.js';
@@ -13,7 +13,9 @@ test('defaults', () => {
   const o = opts(['--map', 'monaco-car']);
   assert.equal(o.grpcPort, 50051);
   assert.equal(o.httpPort, 8080);
-  assert.equal(o.host, '0.0.0.0');
+  assert.equal(o.host, '127.0.0.1', 'loopback unless told otherwise');
+  assert.equal(o.security.tokensFile, undefined);
+  assert.equal(o.cluster, undefined);
   assert.equal(o.logLevel, 'info');
   assert.ok(o.workers >= 1);
   assert.equal(o.searchThreads, o.workers, 'search threads default to --workers');
@@ -22,7 +24,7 @@ test('defaults', () => {
   const u = opts(['--map', 'monaco-car', '--workers', '1'], { FAROS_SEARCH_THREADS: '2' });
   assert.deepEqual([u.workers, u.searchThreads], [1, 2]);
   assert.throws(() => opts(['--map', 'monaco-car', '--search-threads', '0']), /search-threads/);
-  assert.deepEqual(o.limits, { maxMessageBytes: 4 * 1024 * 1024, maxInFlight: 1024, maxBatchSize: 10_000 });
+  assert.deepEqual(o.limits, { maxMessageBytes: 4 * 1024 * 1024, maxInFlight: 1024, maxBatchSize: 10_000, maxConnections: 2048, maxConcurrentStreams: 1000, httpRequestTimeoutMs: 30_000 });
   assert.deepEqual(o.maps.map((m) => m.id), ['monaco-car']);
   assert.ok(Object.isFrozen(o) && Object.isFrozen(o.limits) && Object.isFrozen(o.maps));
   assert.match(instanceName(o, 4242), /:4242$/);
@@ -69,4 +71,31 @@ test('config file: unknown key named', () => {
   const file = join(dir, 'typo.json');
   writeFileSync(file, JSON.stringify({ grpcport: 1 }));
   assert.throws(() => opts(['--config', file]), /unknown key "grpcport"/);
+});
+
+test('a non-loopback host needs tokens or --allow-anonymous, and says so', () => {
+  assert.throws(() => opts(['--map', 'monaco-car', '--host', '0.0.0.0']), (e: Error) => e instanceof ConfigError && /--tokens FILE/.test(e.message) && /--allow-anonymous/.test(e.message));
+  assert.equal(opts(['--map', 'monaco-car', '--host', '0.0.0.0', '--allow-anonymous']).host, '0.0.0.0');
+  assert.equal(opts(['--map', 'monaco-car'], { FAROS_HOST: '0.0.0.0', FAROS_ALLOW_ANONYMOUS: 'true' }).host, '0.0.0.0');
+  assert.throws(() => opts(['--map', 'monaco-car'], { FAROS_ALLOW_ANONYMOUS: 'maybe' }), /true or false/);
+  const tokens = join(dir, 'tokens');
+  writeFileSync(tokens, '# none yet\n');
+  assert.equal(opts(['--map', 'monaco-car', '--host', '10.1.2.3', '--tokens', tokens]).security.tokensFile, tokens);
+  assert.throws(() => opts(['--map', 'monaco-car', '--tokens', join(dir, 'missing')]), /cannot read .*missing/);
+  assert.throws(() => opts(['--map', 'monaco-car', '--tls-cert', tokens]), /--tls-cert and --tls-key go together/);
+});
+
+test('cluster mode: peer port (gRPC + 1000 by default) and mutual TLS files are required', () => {
+  assert.throws(() => opts(['--map', 'monaco-car', '--peers', '127.0.0.1:51051']), /--peer-tls-dir DIR/);
+  const tls = join(dir, 'peer-tls');
+  mkdirSync(tls, { recursive: true });
+  for (const f of ['ca.crt', 'tls.crt', 'tls.key']) writeFileSync(join(tls, f), 'x');
+  const c = opts(['--map', 'monaco-car', '--peers', '127.0.0.1:51051', '--peer-tls-dir', tls]).cluster!;
+  assert.equal(c.peerPort, 51051);
+  assert.deepEqual(c.peerTls, { caFile: join(tls, 'ca.crt'), certFile: join(tls, 'tls.crt'), keyFile: join(tls, 'tls.key') });
+  assert.equal(opts(['--map', 'monaco-car', '--grpc-port', '0', '--peers', 'a:1', '--peer-tls-dir', tls]).cluster!.peerPort, 0);
+  assert.equal(opts(['--map', 'monaco-car', '--peers', 'a:1', '--peer-tls-dir', tls, '--peer-port', '6000']).cluster!.peerPort, 6000);
+  assert.throws(() => opts(['--map', 'monaco-car', '--grpc-port', '65000', '--peers', 'a:1', '--peer-tls-dir', tls]), /set --peer-port/);
+  assert.throws(() => opts(['--map', 'monaco-car', '--peers', 'a:1', '--peer-tls-dir', tls, '--peer-port', '50051']), /port of its own/);
+  assert.throws(() => opts(['--map', 'monaco-car', '--peer-port', '6000']), /cluster option/);
 });

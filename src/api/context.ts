@@ -54,16 +54,16 @@ export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> 
 /** Caps calls worked on at once in this process (--max-in-flight). */
 export class InFlightGate {
   private n = 0;
-  constructor(private readonly max: number, private readonly metrics?: Metrics) {}
+  constructor(private readonly max: number, private readonly metrics?: Metrics, private readonly port = 'grpc') {}
 
   get current(): number { return this.n; }
 
   /** Throws RESOURCE_EXHAUSTED when full; pair every successful enter with leave. */
   enter(): void {
-    if (this.n >= this.max) throw new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.n} calls in flight (limit ${this.max}, --max-in-flight); retry with backoff or batch updates on a stream`);
+    if (this.n >= this.max) throw new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.n} calls in flight on the ${this.port} port (limit ${this.max}, --max-in-flight); retry with backoff or batch updates on a stream`);
     this.n++;
-    this.metrics?.inFlight.set(this.n);
+    this.metrics?.inFlight.set({ port: this.port }, this.n);
   }
 
-  leave(): void { this.n--; this.metrics?.inFlight.set(this.n); }
+  leave(): void { this.n--; this.metrics?.inFlight.set({ port: this.port }, this.n); }
 }

@@ -7,12 +7,35 @@ import type { Logger } from '../log.js';
 import { RequestLogSampler } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../config.js';
-import type { FarosService, RpcName } from './service.js';
+import { RPC_TABLE, type FarosService, type RpcName } from './service.js';
+import type { TokenEntry, TokenStore } from './tokens.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { toStatus } from './status.js';
+import { FarosError } from '../errors.js';
 import { loadFarosDefinition, loadReflectionDefinition } from './proto.js';
 
-export interface GrpcDeps { service: FarosService; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits }
+export interface GrpcDeps { service: FarosService; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits; tokens: TokenStore | undefined }
+
+/** The caller's token for an RPC (undefined: tokens are off); throws UNAUTHENTICATED / PERMISSION_DENIED. */
+function authorize(tokens: TokenStore | undefined, method: RpcName, md: grpc.Metadata): TokenEntry | undefined {
+  if (!tokens) return undefined;
+  const v = md.get('authorization')[0];
+  return tokens.check(typeof v === 'string' ? v : undefined, RPC_TABLE[method].scope, method);
+}
+
+/** Connection limits shared by the public and the peer gRPC servers. */
+export function serverOptions(limits: Limits, maxReceiveBytes: number): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': maxReceiveBytes,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    // Find dead clients (a half-open connection holds its streams forever)...
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    // ...and let idle ones go.
+    'grpc.max_connection_idle_ms': 10 * 60_000,
+  };
+}
 
 type Unary = (req: unknown, ctx: CallScope) => Promise<object>;
 
@@ -20,6 +43,21 @@ const deadlineOf = (call: { getDeadline(): grpc.Deadline }): number => {
   const d = call.getDeadline();
   return d instanceof Date ? d.getTime() : d;
 };
+
+/** Bind a server; resolves with the bound port. */
+export function bindServer(server: grpc.Server, host: string, port: number, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p)));
+  });
+}
+
+/** Stop taking calls; wait up to graceMs for running ones, then cut them. */
+export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+    server.tryShutdown(() => { clearTimeout(t); resolve(); });
+  });
+}
 
 /** Wait for the write buffer to drain, or for the call to go away. */
 const drained = (call: grpc.ServerDuplexStream<unknown, object>): Promise<void> => new Promise((resolve) => {
@@ -35,10 +73,7 @@ export class GrpcServer {
   private readonly serviceDef: grpc.ServiceDefinition;
 
   constructor(private readonly deps: GrpcDeps, mapIds: readonly string[]) {
-    this.server = new grpc.Server({
-      'grpc.max_receive_message_length': deps.limits.maxMessageBytes,
-      'grpc.max_send_message_length': 64 * 1024 * 1024,
-    });
+    this.server = new grpc.Server(serverOptions(deps.limits, deps.limits.maxMessageBytes));
     const pkg = grpc.loadPackageDefinition(loadFarosDefinition()) as unknown as { faros: { v1: { Faros: grpc.ServiceClientConstructor } } };
     this.serviceDef = pkg.faros.v1.Faros.service;
     const s = deps.service;
@@ -48,7 +83,9 @@ export class GrpcServer {
       getDriver: this.unary('GetDriver', (r, c) => s.getDriver(r, c)),
       nearby: this.unary('Nearby', (r, c) => s.nearby(r, c)),
       listMaps: this.unary('ListMaps', (r, c) => s.listMaps(r, c)),
-      streamDriverUpdates: (call: grpc.ServerDuplexStream<unknown, object>) => { void this.stream(call); },
+      streamDriverUpdates: (call: grpc.ServerDuplexStream<unknown, object>) => {
+        this.stream(call).catch((e: unknown) => deps.log.error({ err: e, method: 'StreamDriverUpdates' }, 'stream handler failed'));
+      },
     });
     const initial: Record<string, ServingStatus> = { '': 'NOT_SERVING', 'faros.v1.Faros': 'NOT_SERVING' };
     for (const id of mapIds) initial[id] = 'NOT_SERVING';
@@ -57,19 +94,11 @@ export class GrpcServer {
     new ReflectionService(loadReflectionDefinition()).addToServer(this.server);
   }
 
-  bind(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-    });
+  bind(host: string, port: number, creds: grpc.ServerCredentials): Promise<number> {
+    return bindServer(this.server, host, port, creds);
   }
 
-  /** Stop taking calls; wait up to graceMs for running ones, then cut them. */
-  shutdown(graceMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);
-      this.server.tryShutdown(() => { clearTimeout(t); resolve(); });
-    });
-  }
+  shutdown(graceMs: number): Promise<void> { return shutdownServer(this.server, graceMs); }
 
   private finish(method: RpcName, t0: bigint, code: number, err?: { message: string; internal: boolean }): void {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -90,7 +119,10 @@ export class GrpcServer {
         this.finish(method, t0, s.grpc, s);
         callback({ code: s.grpc, details: s.message });
       };
-      try { this.deps.gate.enter(); } catch (e) { fail(e); return; }
+      try {
+        authorize(this.deps.tokens, method, call.metadata);
+        this.deps.gate.enter();
+      } catch (e) { fail(e); return; }
       const scope = new CallScope(deadlineOf(call));
       call.on('cancelled', () => scope.cancel());
       fn(call.request, scope).then(
@@ -109,9 +141,16 @@ export class GrpcServer {
    */
   private async stream(call: grpc.ServerDuplexStream<unknown, object>): Promise<void> {
     const PIPELINE = 8;
+    const method: RpcName = 'StreamDriverUpdates';
+    let token: TokenEntry | undefined;
+    try { token = authorize(this.deps.tokens, method, call.metadata); } catch (e) {
+      const s = toStatus(e);
+      this.finish(method, process.hrtime.bigint(), s.grpc, s);
+      call.emit('error', { code: s.grpc, details: s.message });
+      return;
+    }
     const scope = new CallScope(deadlineOf(call), true);
     call.on('cancelled', () => scope.cancel());
-    const method: RpcName = 'StreamDriverUpdates';
     // Each batch's answer is written as soon as it and every earlier one are done.
     let last: Promise<void> = Promise.resolve();
     const inFlight: Promise<void>[] = [];
@@ -135,6 +174,8 @@ export class GrpcServer {
     try {
       // WATCH OUT: a plain `for await` destroys the call when the loop ends, and the OK status is never sent.
       for await (const batch of call.iterator({ destroyOnReturn: false })) {
+        // A token revoked (SIGHUP reload) while its stream is open ends the stream.
+        if (token && !this.deps.tokens!.holds(token)) throw new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this stream was open; reconnect with a valid token`);
         const p = work(batch);
         const written = last.then(async () => {
           const res = await p;

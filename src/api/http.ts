@@ -1,6 +1,7 @@
 // HTTP/JSON gateway (node:http, proto3 JSON mapping) with the same service,
 // validation and error mapping as gRPC, plus /metrics, /healthz and /readyz.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { FarosError } from '../errors.js';
 import type { Logger, RequestLogSampler } from '../log.js';
@@ -11,8 +12,16 @@ import type { FarosService } from './service.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { parseJsonBody, type JsonMessage } from './json.js';
 import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js';
+import { RPC_TABLE, type RpcName } from './service.js';
+import type { TokenStore } from './tokens.js';
+import { clip, quote } from '../quote.js';
 
-export interface HttpDeps { service: FarosService; host: ShardHost; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits }
+export interface HttpDeps {
+  service: FarosService; host: ShardHost; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits;
+  tokens: TokenStore | undefined;
+  /** PEM certificate and key: HTTPS instead of HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
+}
 
 type Params = Record<string, string>;
 interface Route {
@@ -23,9 +32,11 @@ interface Route {
   body?: JsonMessage;
   /** Answers with a message (JSON) unless it writes the response itself. */
   run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
-  /** Counts against --max-in-flight (the RPC routes). */
+  /** An RPC route: counts against --max-in-flight and needs a token with the RPC's scope. */
   gated: boolean;
 }
+
+const rpcOf = (route: Route): RpcName => route.name as RpcName;
 
 const seg = '([^/]+)';
 const ROUTES: Route[] = [
@@ -56,7 +67,7 @@ function deadlineOf(req: IncomingMessage): number {
   const h = req.headers['x-server-timeout'];
   if (h === undefined) return Infinity;
   const s = Number(h);
-  if (!Number.isFinite(s) || s <= 0) throw new FarosError('INVALID_ARGUMENT', `X-Server-Timeout = "${String(h)}" is not a positive number of seconds`);
+  if (!Number.isFinite(s) || s <= 0) throw new FarosError('INVALID_ARGUMENT', `X-Server-Timeout = ${quote(String(h))} is not a positive number of seconds`);
   return Date.now() + s * 1000;
 }
 
@@ -73,6 +84,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // The client went away (or the request timeout cut it) before the body ended.
+    req.on('close', () => { if (!req.complete) reject(new FarosError('CANCELLED', 'the connection closed before the request body ended')); });
   });
 }
 
@@ -85,21 +98,41 @@ function match(method: string, path: string): { route: Route; params: Params } {
     let params: Params = {};
     if (m.length > 1) {
       try { params = { mapId: decodeURIComponent(m[1]!), driverId: decodeURIComponent(m[2]!) }; } catch {
-        throw new FarosError('INVALID_ARGUMENT', `the path ${path} has a malformed %-escape; percent-encode map and driver IDs`);
+        throw new FarosError('INVALID_ARGUMENT', `the path ${quote(path)} has a malformed %-escape; percent-encode map and driver IDs`);
       }
     }
     return { route, params };
   }
-  if (allowed.length > 0) throw new RouteError(405, `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, allowed.join(', '));
-  throw new RouteError(404, `no route ${method} ${path}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`);
+  if (allowed.length > 0) throw new RouteError(405, `${clip(method)} is not allowed on ${quote(path)}; use ${allowed.join(' or ')}`, allowed.join(', '));
+  throw new RouteError(404, `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`);
 }
 
 export class HttpGateway {
-  readonly server: Server;
+  readonly server: Server | TlsServer;
 
   constructor(private readonly deps: HttpDeps) {
-    this.server = createServer((req, res) => { void this.handle(req, res); });
-    this.server.keepAliveTimeout = 65_000;
+    const { limits } = deps;
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      this.handle(req, res).catch((e: unknown) => {
+        deps.log.error({ err: e, proto: 'http' }, 'request handler failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    };
+    const options = {
+      // Slowloris: a request must arrive whole in time; headers sooner.
+      requestTimeout: limits.httpRequestTimeoutMs,
+      headersTimeout: Math.min(10_000, limits.httpRequestTimeoutMs),
+      // How often those timeouts are checked (Node's default, 30 s, lets a slow request live that long).
+      connectionsCheckingInterval: 1000,
+      maxHeaderSize: 16 * 1024,
+      keepAliveTimeout: 65_000,
+    };
+    this.server = deps.tls ? createTlsServer({ ...options, cert: deps.tls.cert, key: deps.tls.key }, onRequest) : createServer(options, onRequest);
+    this.server.maxConnections = limits.maxConnections;
+    this.server.maxHeadersCount = 100;
+    // No 'clientError' listener on purpose: Node's own answers a malformed or
+    // timed-out request with 400/408 and destroys the socket.
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -127,11 +160,14 @@ export class HttpGateway {
     try {
       const { route, params } = match(req.method ?? 'GET', path);
       name = route.name;
+      if (route.gated && this.deps.tokens) this.deps.tokens.check(req.headers.authorization, RPC_TABLE[rpcOf(route)].scope, route.name);
+      const deadline = deadlineOf(req);
+      // The body is read before the in-flight gate: a slow sender holds a connection, not a slot.
+      const body = route.body ? parseJsonBody(await readBody(req, this.deps.limits.maxMessageBytes), route.body) : {};
       if (route.gated) { this.deps.gate.enter(); gated = true; }
-      scope = new CallScope(deadlineOf(req));
+      scope = new CallScope(deadline);
       const s = scope;
       res.on('close', () => { if (!res.writableFinished) s.cancel(); });
-      const body = route.body ? parseJsonBody(await readBody(req, this.deps.limits.maxMessageBytes), route.body) : {};
       const out = await route.run(this.deps, { params, body }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);

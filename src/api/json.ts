@@ -3,6 +3,7 @@
 // field is refused (a typo would otherwise silently become a default).
 import { FarosError } from '../errors.js';
 import { ITEM_ERROR } from './validate.js';
+import { clip, quote } from '../quote.js';
 
 type FieldKind = 'scalar' | 'map' | { message: string } | { repeated: string };
 type Schema = Record<string, Record<string, FieldKind>>;
@@ -19,13 +20,33 @@ export type JsonMessage = keyof typeof SCHEMA;
 const camel = (k: string): string => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** Parse a request body; bad JSON or an unknown field → INVALID_ARGUMENT. */
+/** Deeper than any request message (a batch item's location is 4 levels down). */
+export const MAX_JSON_DEPTH = 16;
+
+/** Nesting depth of JSON text, counted without parsing (strings skipped). */
+function depthOf(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) { if (++depth > max) max = depth; } // [ {
+    else if (c === 93 || c === 125) depth--; // ] }
+  }
+  return max;
+}
+
+/** Parse a request body; bad JSON, JSON nested too deep or an unknown field → INVALID_ARGUMENT. */
 export function parseJsonBody(body: string, type: JsonMessage): Record<string, unknown> {
   let v: unknown;
+  const depth = depthOf(body);
+  if (depth > MAX_JSON_DEPTH) throw new FarosError('INVALID_ARGUMENT', `request body is nested ${depth} levels deep; a ${type} needs at most ${MAX_JSON_DEPTH}`);
   try {
     v = body.trim() === '' ? {} : JSON.parse(body);
   } catch (e) {
-    throw new FarosError('INVALID_ARGUMENT', `request body is not valid JSON (${(e as Error).message}); send a JSON ${type} object`);
+    throw new FarosError('INVALID_ARGUMENT', `request body is not valid JSON (${clip((e as Error).message)}); send a JSON ${type} object`);
   }
   return normalise(v, type, '') as Record<string, unknown>;
 }
@@ -41,7 +62,7 @@ function normalise(v: unknown, type: string, path: string): unknown {
     const kind = fields[name];
     const where = `${path}${snake(name)}`;
     if (kind === undefined) {
-      throw new FarosError('INVALID_ARGUMENT', `unknown field "${path}${key}" in ${type}; its fields are ${Object.keys(fields).join(', ')}`);
+      throw new FarosError('INVALID_ARGUMENT', `unknown field ${quote(path + key)} in ${type}; its fields are ${Object.keys(fields).join(', ')}`);
     }
     if (name in out) throw new FarosError('INVALID_ARGUMENT', `field ${where} is given twice (as camelCase and snake_case); send it once`);
     if (val === null) continue;

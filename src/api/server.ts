@@ -8,6 +8,9 @@ import { GrpcServer } from './grpc.js';
 import { HttpGateway } from './http.js';
 import { FarosService } from './service.js';
 import { HostSlot } from './host-slot.js';
+import type { TokenStore } from './tokens.js';
+import { readFileSync } from 'node:fs';
+import { ServerCredentials } from '@grpc/grpc-js';
 
 export interface ApiServers {
   /** Serve this host (until then calls are UNAVAILABLE). */
@@ -20,19 +23,20 @@ export interface ApiServers {
   shutdown(graceMs: number): Promise<void>;
 }
 
-/** A gRPC service registered beside faros.v1.Faros (e.g. the cluster's Peer service). */
-export interface ExtraService { definition: import('@grpc/grpc-js').ServiceDefinition; implementation: import('@grpc/grpc-js').UntypedServiceImplementation }
 
-export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, log: Logger, extra: readonly ExtraService[] = []): Promise<ApiServers> {
-  const gate = new InFlightGate(opts.limits.maxInFlight, metrics);
+export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, log: Logger, tokens: TokenStore | undefined): Promise<ApiServers> {
+  // One gate per port, so neither protocol can take the other's capacity.
+  const grpcGate = new InFlightGate(opts.limits.maxInFlight, metrics, 'grpc');
+  const httpGate = new InFlightGate(opts.limits.maxInFlight, metrics, 'http');
   const sampler = new RequestLogSampler(opts.logSampleRate);
-  const service = new FarosService(host, opts.limits, metrics);
+  const service = new FarosService(host, opts.limits, metrics, new Map(opts.maps.map((m) => [m.id, m.ttlS * 1000])));
   for (const m of opts.maps) metrics.forMap(m.id);
-  const grpc = new GrpcServer({ service, gate, metrics, log, sampler, limits: opts.limits }, opts.maps.map((m) => m.id));
-  // Services must be added before the server binds.
-  for (const x of extra) grpc.server.addService(x.definition, x.implementation);
-  const http = new HttpGateway({ service, host, gate, metrics, log, sampler, limits: opts.limits });
-  const grpcPort = await grpc.bind(opts.host, opts.grpcPort);
+  const tlsFiles = opts.security.tls;
+  const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile), key: readFileSync(tlsFiles.keyFile) } : undefined;
+  const grpc = new GrpcServer({ service, gate: grpcGate, metrics, log, sampler, limits: opts.limits, tokens }, opts.maps.map((m) => m.id));
+  const http = new HttpGateway({ service, host, gate: httpGate, metrics, log, sampler, limits: opts.limits, tokens, tls });
+  const creds = tls ? ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) : ServerCredentials.createInsecure();
+  const grpcPort = await grpc.bind(opts.host, opts.grpcPort, creds);
   let httpPort: number;
   try {
     httpPort = await http.listen(opts.host, opts.httpPort);

@@ -9,30 +9,37 @@ import type { DriverUpdate } from '../model/types.js';
 import * as v from './validate.js';
 import * as wire from './wire.js';
 import { untilAborted, type CallContext } from './context.js';
+import type { Scope } from './tokens.js';
+import { quote } from '../quote.js';
 
 export type RpcName = 'UpdateDriver' | 'StreamDriverUpdates' | 'RemoveDriver' | 'GetDriver' | 'Nearby' | 'ListMaps';
 
-/** Which RPCs write and what routes them (the proxy of a later step shards on this key). */
-export const RPC_TABLE: Readonly<Record<RpcName, { writes: boolean; routingKey: string }>> = Object.freeze({
-  UpdateDriver: { writes: true, routingKey: 'map_id' },
-  StreamDriverUpdates: { writes: true, routingKey: 'updates[].map_id (each item)' },
-  RemoveDriver: { writes: true, routingKey: 'map_id' },
-  GetDriver: { writes: false, routingKey: 'map_id' },
-  Nearby: { writes: false, routingKey: 'map_id' },
-  ListMaps: { writes: false, routingKey: '(none: every map)' },
+/** Which RPCs write, what routes them, and the token scope each needs. */
+export const RPC_TABLE: Readonly<Record<RpcName, { writes: boolean; routingKey: string; scope: Scope }>> = Object.freeze({
+  UpdateDriver: { writes: true, routingKey: 'map_id', scope: 'update' },
+  StreamDriverUpdates: { writes: true, routingKey: 'updates[].map_id (each item)', scope: 'update' },
+  RemoveDriver: { writes: true, routingKey: 'map_id', scope: 'update' },
+  GetDriver: { writes: false, routingKey: 'map_id', scope: 'query' },
+  Nearby: { writes: false, routingKey: 'map_id', scope: 'query' },
+  ListMaps: { writes: false, routingKey: '(none: every map)', scope: 'query' },
 });
 
 const outOfRange = (message: string, mapId: string): FarosError =>
-  new FarosError('OUT_OF_RANGE', `${message}; report a point on or near a road of map "${mapId}"`);
+  new FarosError('OUT_OF_RANGE', `${message}; report a point on or near a road of map ${quote(mapId)}`);
 
 export class FarosService {
-  constructor(private readonly host: ShardHost, private readonly limits: Limits, private readonly metrics: Metrics) {}
+  private readonly ttlOf: v.TtlOf;
+
+  /** `ttlMs`: each served map's TTL (an update older than it is refused). */
+  constructor(private readonly host: ShardHost, private readonly limits: Limits, private readonly metrics: Metrics, ttlMs: ReadonlyMap<string, number>) {
+    this.ttlOf = (mapId) => ttlMs.get(mapId);
+  }
 
   private mapMetrics(mapId: string): MapMetrics | undefined { return this.metrics.knownMap(mapId); }
 
   async updateDriver(req: unknown, ctx: CallContext): Promise<wire.UpdateDriverResponseMsg> {
     let valid: v.ValidUpdate;
-    try { valid = v.updateRequest(req, Date.now()); } catch (e) {
+    try { valid = v.updateRequest(req, Date.now(), this.ttlOf); } catch (e) {
       this.countInvalid(req);
       throw e;
     }
@@ -48,7 +55,7 @@ export class FarosService {
 
   /** One UpdateDriversRequest (a stream message or an HTTP batchUpdate): a bad item rejects that item only. */
   async updateDrivers(req: unknown, ctx: CallContext): Promise<wire.UpdateDriversResponseMsg> {
-    const items = v.batchRequest(req, Date.now(), this.limits.maxBatchSize);
+    const items = v.batchRequest(req, Date.now(), this.limits.maxBatchSize, this.ttlOf);
     const rejected: wire.UpdateErrorMsg[] = [];
     let accepted = 0;
     const groups = new Map<string, { index: number; update: DriverUpdate }[]>();
@@ -98,7 +105,7 @@ export class FarosService {
     const { mapId, driverId } = v.driverKey(req);
     this.host.checkMap(mapId);
     const d = await untilAborted(this.host.get(mapId, driverId, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
-    if (!d) throw new FarosError('NOT_FOUND', `driver "${driverId}" is not on map "${mapId}": never reported, removed, or its last update is older than the map's TTL; send an update first`);
+    if (!d) throw new FarosError('NOT_FOUND', `driver ${quote(driverId)} is not on map ${quote(mapId)}: never reported, removed, or its last update is older than the map's TTL; send an update first`);
     return { driver: wire.driver(d) };
   }
 

@@ -5,6 +5,8 @@
 import { FarosError } from '../errors.js';
 import { LIMITS } from '../model/limits.js';
 import type { DriverUpdate, Metric, NearbyQuery } from '../model/types.js';
+import type { DriverRecord } from '../model/store.js';
+import { quote } from '../quote.js';
 
 export const MAX_ID_BYTES = 128;
 export const MAX_METADATA_PAIRS = 32;
@@ -23,11 +25,23 @@ function asObj(v: unknown, field: string): Obj {
   return v as Obj;
 }
 
+/**
+ * A string that is valid Unicode: no lone surrogate (JSON "\ud800"), which
+ * UTF-8 cannot carry and every encoder silently turns into U+FFFD.
+ */
+function unicode(v: string, field: string): string {
+  if (!v.isWellFormed()) throw invalid(`${field} = ${quote(v)} is not valid Unicode (it has a lone UTF-16 surrogate); send UTF-8 text`);
+  return v;
+}
+
 function id(v: unknown, field: string, what: string): string {
   if (v === undefined || v === null || v === '') throw invalid(`${field} is empty; set it to the ${what} (1 to ${MAX_ID_BYTES} bytes of UTF-8)`);
-  if (typeof v !== 'string') throw invalid(`${field} must be a string`);
+  if (typeof v !== 'string') throw invalid(`${field} must be a string, not ${quote(v)}`);
   const n = Buffer.byteLength(v, 'utf8');
   if (n > MAX_ID_BYTES) throw invalid(`${field} is ${n} bytes of UTF-8; the limit is ${MAX_ID_BYTES}, use a shorter ${what}`);
+  unicode(v, field);
+  // gRPC decodes bytes that are not UTF-8 as U+FFFD: two different byte strings would become one ID.
+  if (v.includes('\ufffd')) throw invalid(`${field} = ${quote(v)} contains U+FFFD, the mark of bytes that were not UTF-8; send the ${what} as valid UTF-8`);
   return v;
 }
 
@@ -36,7 +50,7 @@ function double(v: unknown, field: string): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '') return Number(v); // "NaN", "Infinity" parse and are refused by the range checks
   if (v === undefined || v === null) return 0;
-  throw invalid(`${field} must be a number`);
+  throw invalid(`${field} must be a number, not ${quote(v)}`);
 }
 
 function latLng(v: unknown, field: string): { lat: number; lng: number } {
@@ -54,29 +68,36 @@ function stringMap(v: unknown, field: string): Record<string, string> {
   const o = asObj(v, field);
   const out: Record<string, string> = {};
   let pairs = 0, bytes = 0;
-  for (const [k, val] of Object.entries(o)) {
+  const entries = Object.entries(o);
+  if (entries.length > MAX_METADATA_PAIRS) throw invalid(`${field} has ${entries.length} pairs; the limit is ${MAX_METADATA_PAIRS}, send fewer`);
+  for (const [k, val] of entries) {
     if (k === '') throw invalid(`${field} has an empty key; every key must be a non-empty string`);
-    if (typeof val !== 'string') throw invalid(`${field}["${k}"] must be a string`);
     pairs++;
+    if (typeof val !== 'string') throw invalid(`${field}[${quote(k)}] must be a string, not ${quote(val)}`);
+    unicode(k, `${field} key`);
+    unicode(val, `${field}[${quote(k)}]`);
     bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(val, 'utf8');
     out[k] = val;
   }
-  if (pairs > MAX_METADATA_PAIRS) throw invalid(`${field} has ${pairs} pairs; the limit is ${MAX_METADATA_PAIRS}, send fewer`);
   if (bytes > MAX_METADATA_BYTES) throw invalid(`${field} is ${bytes} bytes (keys + values, UTF-8); the limit is ${MAX_METADATA_BYTES}, shorten it`);
   return out;
 }
 
-/** int64 ms since the epoch; 0 = server time; negative or > 5 min ahead refused. */
-function timestamp(v: unknown, field: string, nowMs: number): number {
+/**
+ * int64 ms since the epoch; 0 = server time. Refused: negative, more than
+ * `futureMs` ahead, or older than the map's TTL (it could never be returned).
+ */
+export function timestamp(v: unknown, field: string, nowMs: number, ttl: { ms: number; mapId: string } | undefined, futureMs = MAX_FUTURE_MS): number {
   let n: number;
   if (v === undefined || v === null || v === '') n = 0;
   else if (typeof v === 'number') n = v;
   else if (typeof v === 'string' && /^-?\d+$/.test(v)) n = Number(v);
-  else throw invalid(`${field} must be an integer number of ms since the epoch (0 = server time), not ${JSON.stringify(v)}`);
-  if (!Number.isSafeInteger(n)) throw invalid(`${field} = ${String(v)} is not a whole number of ms in range; send ms since the epoch, e.g. ${nowMs}`);
+  else throw invalid(`${field} must be an integer number of ms since the epoch (0 = server time), not ${quote(v)}`);
+  if (!Number.isSafeInteger(n)) throw invalid(`${field} = ${quote(v)} is not a whole number of ms in range; send ms since the epoch, e.g. ${nowMs}`);
   if (n < 0) throw invalid(`${field} = ${n} is negative; send ms since the epoch, or 0 for server time`);
   if (n === 0) return nowMs;
-  if (n > nowMs + MAX_FUTURE_MS) throw invalid(`${field} = ${n} is ${((n - nowMs) / 1000).toFixed(0)} s in the future (limit 300 s); check the client clock and that the unit is ms`);
+  if (n > nowMs + futureMs) throw invalid(`${field} = ${n} is ${((n - nowMs) / 1000).toFixed(0)} s in the future (limit ${futureMs / 1000} s); check the client clock and that the unit is ms`);
+  if (ttl && n < nowMs - ttl.ms) throw invalid(`${field} = ${n} is ${((nowMs - n) / 1000).toFixed(0)} s old, older than the TTL of map "${ttl.mapId}" (${ttl.ms / 1000} s): it could never be returned; send current positions`);
   return n;
 }
 
@@ -84,13 +105,13 @@ function timestamp(v: unknown, field: string, nowMs: number): number {
 function limit(v: unknown, field: string, max: number, def: number, unit: string): number {
   const n = double(v, field);
   if (n === 0) return def;
-  if (!Number.isFinite(n) || n < 0 || n > max) throw invalid(`${field} = ${n} is out of range; use (0, ${max}] ${unit}, or 0 for the default ${def}`);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw invalid(`${field} = ${quote(n)} is out of range; use (0, ${max}] ${unit}, or 0 for the default ${def}`);
   return n;
 }
 
 function count(v: unknown, field: string): number {
   const n = v === undefined || v === null ? 0 : typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`${field} must be an integer, not ${JSON.stringify(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`${field} must be an integer, not ${quote(v)}`);
   if (n === 0) return LIMITS.k.default;
   if (n < LIMITS.k.min || n > LIMITS.k.max) throw invalid(`${field} = ${n} is out of range; use ${LIMITS.k.min} to ${LIMITS.k.max}, or 0 for the default ${LIMITS.k.default}`);
   return n;
@@ -100,7 +121,7 @@ function metric(v: unknown, field: string): Metric {
   switch (v) {
     case undefined: case null: case 0: case 1: case 'METRIC_UNSPECIFIED': case 'METRIC_DISTANCE': return 'distance';
     case 2: case 'METRIC_ETA': return 'eta';
-    default: throw invalid(`${field} = ${JSON.stringify(v)} is not a metric; use METRIC_DISTANCE or METRIC_ETA`);
+    default: throw invalid(`${field} = ${quote(v)} is not a metric; use METRIC_DISTANCE or METRIC_ETA`);
   }
 }
 
@@ -108,15 +129,19 @@ export function mapId(v: unknown, field = 'map_id'): string { return id(v, field
 
 export interface ValidUpdate { mapId: string; update: DriverUpdate }
 
+/** Map ID → TTL in ms (updates older than it are refused); undefined for a map not served. */
+export type TtlOf = (mapId: string) => number | undefined;
+
 /** UpdateDriverRequest; `prefix` names the item inside a batch ("updates[3]."). */
-export function updateRequest(req: unknown, nowMs: number, prefix = ''): ValidUpdate {
+export function updateRequest(req: unknown, nowMs: number, ttlOf: TtlOf, prefix = ''): ValidUpdate {
   const o = asObj(req, prefix === '' ? 'request' : prefix.slice(0, -1));
   const pre = (o as { [ITEM_ERROR]?: unknown })[ITEM_ERROR];
   if (pre !== undefined) throw pre;
   const m = mapId(o.mapId, `${prefix}map_id`);
   const driverId = id(o.driverId, `${prefix}driver_id`, 'driver ID');
   const { lat, lng } = latLng(o.location, `${prefix}location`);
-  const timestampMs = timestamp(o.timestampMs, `${prefix}timestamp_ms`, nowMs);
+  const ttlMs = ttlOf(m);
+  const timestampMs = timestamp(o.timestampMs, `${prefix}timestamp_ms`, nowMs, ttlMs === undefined ? undefined : { ms: ttlMs, mapId: m });
   const metadata = stringMap(o.metadata, `${prefix}metadata`);
   return { mapId: m, update: { driverId, lat, lng, timestampMs, metadata } };
 }
@@ -124,25 +149,26 @@ export function updateRequest(req: unknown, nowMs: number, prefix = ''): ValidUp
 export type BatchItem = { index: number; ok: true; valid: ValidUpdate } | { index: number; ok: false; driverId: string; mapId: string; error: FarosError };
 
 /** UpdateDriversRequest: the batch itself must be well formed; each item is checked on its own. */
-export function batchRequest(req: unknown, nowMs: number, maxBatchSize: number): BatchItem[] {
+export function batchRequest(req: unknown, nowMs: number, maxBatchSize: number, ttlOf: TtlOf): BatchItem[] {
   const o = asObj(req, 'request');
   const updates = o.updates ?? [];
   if (!Array.isArray(updates)) throw invalid('updates must be a list of UpdateDriverRequest');
   if (updates.length > maxBatchSize) throw new FarosError('RESOURCE_EXHAUSTED', `batch of ${updates.length} updates exceeds the limit of ${maxBatchSize} (--max-batch-size); split it into smaller batches`);
   return updates.map((u, index): BatchItem => {
     try {
-      return { index, ok: true, valid: updateRequest(u, nowMs, `updates[${index}].`) };
+      return { index, ok: true, valid: updateRequest(u, nowMs, ttlOf, `updates[${index}].`) };
     } catch (e) {
       const item = (typeof u === 'object' && u !== null ? u : {}) as Obj;
-      return { index, ok: false, driverId: typeof item.driverId === 'string' ? item.driverId : '', mapId: typeof item.mapId === 'string' ? item.mapId : '', error: e as FarosError };
+      const str = (x: unknown): string => (typeof x === 'string' && x.isWellFormed() ? x.slice(0, MAX_ID_BYTES) : '');
+      return { index, ok: false, driverId: str(item.driverId), mapId: str(item.mapId), error: e as FarosError };
     }
   });
 }
 
 /** RemoveDriverRequest / GetDriverRequest. */
-export function driverKey(req: unknown): { mapId: string; driverId: string } {
+export function driverKey(req: unknown, driverField = 'driver_id'): { mapId: string; driverId: string } {
   const o = asObj(req, 'request');
-  return { mapId: mapId(o.mapId), driverId: id(o.driverId, 'driver_id', 'driver ID') };
+  return { mapId: mapId(o.mapId), driverId: id(o.driverId, driverField, 'driver ID') };
 }
 
 export function nearbyRequest(req: unknown): { mapId: string; query: NearbyQuery } {
@@ -160,4 +186,39 @@ export function nearbyRequest(req: unknown): { mapId: string; query: NearbyQuery
       filter: stringMap(o.filter, 'filter'),
     },
   };
+}
+
+/** Clock difference between instances tolerated on peer records (on top of the client's MAX_FUTURE_MS). */
+export const PEER_CLOCK_SLACK_MS = 60_000;
+
+/** Peer messages carry at most this many records / driver IDs (forwarded batches and snapshot chunks are far smaller). */
+export const MAX_PEER_ITEMS = 20_000;
+
+/** A list field of a peer message, bounded. */
+export function peerList(v: unknown, field: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalid(`${field} must be a list`);
+  if (v.length > MAX_PEER_ITEMS) throw invalid(`${field} has ${v.length} items; a peer message carries at most ${MAX_PEER_ITEMS}`);
+  return v;
+}
+
+/**
+ * A driver record from another instance (ApplyRecords, a snapshot chunk),
+ * checked as strictly as a client's update: a record skips snapping, so its
+ * snapped position must be in range too (the segment against the map, by the shard).
+ */
+export function driverRecord(m: unknown, nowMs: number, prefix: string): DriverRecord {
+  const o = asObj(m, prefix.slice(0, -1));
+  const driverId = id(o.driverId, `${prefix}driver_id`, 'driver ID');
+  const lat = double(o.lat, `${prefix}lat`), lng = double(o.lng, `${prefix}lng`);
+  if (!(Number.isFinite(lat) && lat >= -90 && lat <= 90 && Number.isFinite(lng) && lng >= -180 && lng <= 180)) throw invalid(`${prefix}lat/lng = ${quote(lat)}, ${quote(lng)} is not a position`);
+  const ts = double(o.timestampMs, `${prefix}timestamp_ms`);
+  if (!(Number.isSafeInteger(ts) && ts > 0 && ts <= nowMs + MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS)) throw invalid(`${prefix}timestamp_ms = ${quote(ts)} is not ms since the epoch within ${(MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS) / 1000} s of this instance's clock`);
+  const segment = o.segment;
+  if (!(typeof segment === 'number' && Number.isInteger(segment) && segment >= 0)) throw invalid(`${prefix}segment = ${quote(segment)} is not a segment number`);
+  const t = double(o.t, `${prefix}t`);
+  if (!(t >= 0 && t <= 1)) throw invalid(`${prefix}t = ${quote(t)} is not a fraction in [0, 1]`);
+  const snapM = double(o.snapM, `${prefix}snap_m`);
+  if (!(snapM >= 0 && snapM <= 10_000)) throw invalid(`${prefix}snap_m = ${quote(snapM)} is not a snap distance in [0, 10000] m`);
+  return { driverId, lat, lng, timestampMs: ts, metadata: stringMap(o.metadata, `${prefix}metadata`), segment, t, snapM };
 }

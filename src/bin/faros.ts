@@ -8,6 +8,8 @@ import { runDemo } from '../cli/demo.js';
 import { runServe } from '../cli/serve.js';
 import { runCluster } from '../cli/cluster.js';
 import { profileNames } from '../mapbuild/profile.js';
+import { createToken } from '../api/tokens.js';
+import { makeClusterCerts } from '../cli/certs.js';
 
 const USAGE = `faros — K nearest drivers by road over OpenStreetMap
 
@@ -16,6 +18,8 @@ Usage:
   faros build-map --map FILE.osm.pbf --profile car --out FILE.faros
   faros cluster [--nodes 3] [--replication 2] [--grpc-port 50051] [--http-port 8080] [-- serve options, e.g. --map ID=PATH --config FILE --workers 1]
   faros demo [--map-id andorra-car] [--drivers 10000] [--seed 1]
+  faros token create --file TOKENS --name NAME --scopes update,query   (prints the token once; the file keeps its hash)
+  faros certs --out DIR --name HOST:PEERPORT [--name ...]   (peer-port certificates with openssl: DIR/ca.crt, DIR/HOST_PORT/{ca.crt,tls.crt,tls.key})
   faros knn --map FILE.osm.pbf --profile car --drivers drivers.csv --queries queries.csv --out results.jsonl [--metric distance|eta] [--snap-radius 200]
 
 Common options:
@@ -89,6 +93,25 @@ async function main(argv: string[]): Promise<number> {
         nodes: int('nodes', 3, 1, 32), replication: int('replication', 2, 1, 16),
         grpcPort: int('grpc-port', 50051, 0, 65535), httpPort: int('http-port', 8080, 0, 65535), serveArgs, log: log(!!v.quiet),
       });
+    }
+    case 'token': {
+      const [sub, ...args] = rest;
+      if (sub !== 'create') throw new UsageError('usage: faros token create --file TOKENS --name NAME --scopes update,query');
+      const v = parse(args, { file: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' } });
+      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      const token = createToken(required(v, 'file'), required(v, 'name'), required(v, 'scopes').split(',').map((x) => x.trim()).filter(Boolean));
+      process.stdout.write(`${token}\n`);
+      log(!!v.quiet)(`token "${v.name}" added to ${v.file} (only its SHA-256 is stored; this is the one time it is shown). Send it as "authorization: Bearer <token>"; send SIGHUP to running servers to load it.`);
+      return 0;
+    }
+    case 'certs': {
+      const v = parse(rest, { out: { type: 'string' }, name: { type: 'string', multiple: true } });
+      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      const names = (v.name as unknown as string[] | undefined) ?? [];
+      if (names.length === 0) throw new UsageError('give at least one --name HOST:PEERPORT (each instance\'s advertised peer address)');
+      const dirs = await makeClusterCerts(required(v, 'out'), names);
+      for (const [name, dir] of dirs) log(!!v.quiet)(`${name}: ${dir} (ca.crt, tls.crt, tls.key) → faros serve --peer-tls-dir ${dir} --advertise ${name}`);
+      return 0;
     }
     case 'demo': {
       const v = parse(rest, { 'map-id': { type: 'string' }, drivers: { type: 'string' }, seed: { type: 'string' } });

@@ -1,6 +1,14 @@
 // `faros cluster`: a local cluster of real `faros serve` processes on
 // 127.0.0.1, each knowing the others as seeds; stops them all on Ctrl-C.
+// Instances authenticate each other with throwaway certificates (a CA made
+// at start in a temporary directory, removed at stop).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeClusterCerts } from './certs.js';
+import { PeerClient } from '../proxy/peer-client.js';
+import { peerChannelCredentials, readPeerTls } from '../proxy/peer-tls.js';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -8,7 +16,7 @@ import { createInterface } from 'node:readline';
 export interface ClusterCliOptions {
   nodes: number;
   replication: number;
-  /** First gRPC / HTTP port (0 = free ports). */
+  /** First gRPC / HTTP port (0 = free ports); peer ports are gRPC + 1000. */
   grpcPort: number;
   httpPort: number;
   /** Passed to every `faros serve` (e.g. --map, --config, --workers). */
@@ -24,7 +32,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-export interface ClusterNode { index: number; grpcPort: number; httpPort: number; address: string; child: ChildProcess }
+export interface ClusterNode {
+  index: number; grpcPort: number; httpPort: number; peerPort: number;
+  /** Public gRPC address (clients). */
+  address: string;
+  /** Peer address: the instance's name in the cluster (replicas, served_by). */
+  peerAddress: string;
+  /** This instance's ca.crt, tls.crt, tls.key. */
+  tlsDir: string;
+  child: ChildProcess;
+}
 
 /** Start the nodes; resolves once every node printed its ready line. */
 export interface RunningCluster {
@@ -34,15 +51,28 @@ export interface RunningCluster {
   exited: Promise<number>;
   /** Start node i again (same ports) after it died; resolves when it is ready. */
   restart: (i: number) => Promise<void>;
+  /** The throwaway CA (ca.crt, ca.key) and instance certificates. */
+  certsDir: string;
+  /** A Peer client of `address`, authenticated as node `as` (tests, benchmarks). */
+  peerClient: (address: string, as?: number) => PeerClient;
 }
 
 export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster> {
   const bin = fileURLToPath(new URL('../bin/faros.js', import.meta.url));
-  const ports: { grpc: number; http: number }[] = [];
+  const ports: { grpc: number; http: number; peer: number }[] = [];
   for (let i = 0; i < o.nodes; i++) {
-    ports.push({ grpc: o.grpcPort ? o.grpcPort + i : await freePort(), http: o.httpPort ? o.httpPort + i : await freePort() });
+    ports.push({ grpc: o.grpcPort ? o.grpcPort + i : await freePort(), http: o.httpPort ? o.httpPort + i : await freePort(), peer: o.grpcPort ? o.grpcPort + 1000 + i : await freePort() });
   }
-  const seeds = ports.map((p) => `127.0.0.1:${p.grpc}`).join(',');
+  const peerAddresses = ports.map((p) => `127.0.0.1:${p.peer}`);
+  const certsDir = mkdtempSync(join(tmpdir(), 'faros-cluster-certs-'));
+  let tlsDirs: Map<string, string>;
+  try {
+    tlsDirs = await makeClusterCerts(certsDir, peerAddresses);
+  } catch (e) {
+    rmSync(certsDir, { recursive: true, force: true });
+    throw e;
+  }
+  const seeds = peerAddresses.join(',');
   const nodes: ClusterNode[] = [];
   const ready: Promise<void>[] = [];
   let stopping = false;
@@ -50,10 +80,11 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
   const exited = new Promise<number>((r) => { firstExit = r; });
   const launch = (i: number): Promise<void> => {
     const p = ports[i];
-    const args = [bin, 'serve', '--host', '127.0.0.1', '--grpc-port', String(p.grpc), '--http-port', String(p.http),
-      '--peers', seeds, '--advertise', `127.0.0.1:${p.grpc}`, '--replication', String(o.replication), ...o.serveArgs];
+    const peerAddress = peerAddresses[i]!, tlsDir = tlsDirs.get(peerAddress)!;
+    const args = [bin, 'serve', '--host', '127.0.0.1', '--grpc-port', String(p.grpc), '--http-port', String(p.http), '--peer-port', String(p.peer),
+      '--peers', seeds, '--advertise', peerAddress, '--peer-tls-dir', tlsDir, '--replication', String(o.replication), ...o.serveArgs];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const node: ClusterNode = { index: i, grpcPort: p.grpc, httpPort: p.http, address: `127.0.0.1:${p.grpc}`, child };
+    const node: ClusterNode = { index: i, grpcPort: p.grpc, httpPort: p.http, peerPort: p.peer, address: `127.0.0.1:${p.grpc}`, peerAddress, tlsDir, child };
     nodes[i] = node;
     const tag = `[node${i} ${node.address}]`;
     return new Promise<void>((resolve, reject) => {
@@ -77,6 +108,7 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
       n.child.kill('SIGTERM');
       setTimeout(() => n.child.kill('SIGKILL'), 15_000).unref();
     })));
+    rmSync(certsDir, { recursive: true, force: true });
   };
   try {
     await Promise.all(ready);
@@ -84,13 +116,17 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
     await stop();
     throw e;
   }
-  return { nodes, stop, exited, restart: (i) => launch(i) };
+  const peerClient = (address: string, as = 0): PeerClient => {
+    const dir = nodes[as]!.tlsDir;
+    return new PeerClient(address, peerChannelCredentials(readPeerTls({ caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') })));
+  };
+  return { nodes, stop, exited, restart: (i) => launch(i), certsDir, peerClient };
 }
 
 export async function runCluster(o: ClusterCliOptions): Promise<number> {
   const c = await startCluster(o);
   process.stdout.write(`\nFaros cluster of ${o.nodes} instances on 127.0.0.1 (replication ${o.replication}); any instance answers any map:\n`);
-  for (const n of c.nodes) process.stdout.write(`  node${n.index}: gRPC 127.0.0.1:${n.grpcPort}  HTTP http://127.0.0.1:${n.httpPort}\n`);
+  for (const n of c.nodes) process.stdout.write(`  node${n.index}: gRPC 127.0.0.1:${n.grpcPort}  HTTP http://127.0.0.1:${n.httpPort}  (peer port ${n.peerPort}: instances only, mutual TLS)\n`);
   const n0 = c.nodes[0];
   process.stdout.write(`\ntry:\n  curl -s http://127.0.0.1:${n0.httpPort}/v1/maps\n`);
   process.stdout.write(`  curl -s -X POST http://127.0.0.1:${n0.httpPort}/v1/drivers:update -d '{"mapId":"andorra-car","driverId":"d1","location":{"lat":42.5078,"lng":1.5211},"metadata":{"status":"available"}}'\n`);

@@ -44,6 +44,37 @@ export class Membership extends EventEmitter {
     return [this.o.self, ...[...this.members.values()].filter((m) => m.alive).map((m) => m.address)].sort();
   }
 
+  /** Is `address` a live member (this instance included)? */
+  isLive(address: string): boolean {
+    return address === this.o.self || this.members.get(address)?.alive === true;
+  }
+
+  /** A candidate (seed, DNS) or live member, without probing. */
+  knows(address: string): boolean {
+    return address === this.o.self || this.members.has(address);
+  }
+
+  /**
+   * A live member, or a known candidate (seed, DNS) that answers a probe now:
+   * an instance that just (re)started calls us before our next probe round.
+   */
+  async confirm(address: string): Promise<boolean> {
+    const m = this.members.get(address);
+    if (!m) return address === this.o.self;
+    if (m.alive) return true;
+    try {
+      m.status = await this.o.client(address).status(this.o.probeTimeoutMs);
+      m.lastOk = Date.now();
+      m.failures = 0;
+      // The next round announces it (and recomputes the route table).
+      m.alive = true;
+      this.o.log(`member ${address} is up (it called us)`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** The last status a live member reported. */
   statusOf(address: string): StatusMsg | undefined { return this.members.get(address)?.status; }
 
@@ -73,6 +104,13 @@ export class Membership extends EventEmitter {
   }
 
   private async round(): Promise<void> {
+    try { await this.probeAll(); } catch (e) {
+      // A probe round runs from a timer: report, never throw out of it.
+      this.o.log(`membership round failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async probeAll(): Promise<void> {
     if (this.probing) return;
     this.probing = true;
     const now = Date.now();

@@ -10,6 +10,7 @@
 //    one replica chosen round-robin, failing over to the next within the
 //    caller's deadline.
 //  - Remove: sent to every replica.
+import { quote } from '../quote.js';
 import type { Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { WorkerPool } from '../model/pool.js';
@@ -19,6 +20,7 @@ import { FarosError } from '../errors.js';
 import { Membership } from '../membership/membership.js';
 import { RouteTable } from '../proxy/route-table.js';
 import { PeerClient } from '../proxy/peer-client.js';
+import type { PeerCredentials } from '../proxy/peer-tls.js';
 import { Forwarder } from '../proxy/forward.js';
 import { ShardSet, type TransferEvent } from './shards.js';
 import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from './host.js';
@@ -36,6 +38,8 @@ export interface ClusterHostOptions {
   dropGraceMs: number;
   /** Per attempt when a call goes to another replica. */
   perTryTimeoutMs: number;
+  /** How this instance calls others (mutual TLS). */
+  peerCredentials: PeerCredentials;
   workers?: number;
   /** Nearby search threads; default = workers. */
   searchThreads?: number;
@@ -86,7 +90,7 @@ export class ClusterHost implements ShardHost {
 
   client(address: string): PeerClient {
     let c = this.clients.get(address);
-    if (!c) { c = new PeerClient(address); this.clients.set(address, c); }
+    if (!c) { c = new PeerClient(address, this.o.peerCredentials); this.clients.set(address, c); }
     return c;
   }
 
@@ -137,7 +141,7 @@ export class ClusterHost implements ShardHost {
   }
 
   checkMap(mapId: string): void {
-    if (!this.catalog.has(mapId)) throw new FarosError('NOT_FOUND', `unknown map "${mapId}"; this cluster serves: ${[...this.catalog.keys()].join(', ')}`);
+    if (!this.catalog.has(mapId)) throw new FarosError('NOT_FOUND', `unknown map ${quote(mapId)}; this cluster serves: ${[...this.catalog.keys()].join(', ')}`);
   }
 
   ready(): boolean {

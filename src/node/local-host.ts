@@ -1,5 +1,6 @@
 // A ShardHost that serves every configured map from this process: one
 // threaded Shard per map, all sharing one worker pool.
+import { quote } from '../quote.js';
 import { loadMap, type Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { Shard } from '../model/shard.js';
@@ -55,7 +56,7 @@ export class LocalHost implements ShardHost {
   /** The shard of a map (for metrics and state transfer). */
   shard(mapId: string): Shard {
     const slot = this.shards.get(mapId);
-    if (!slot) throw new FarosError('NOT_FOUND', `unknown map "${mapId}"; this instance serves: ${[...this.shards.keys()].join(', ')}`);
+    if (!slot) throw new FarosError('NOT_FOUND', `unknown map ${quote(mapId)}; this instance serves: ${[...this.shards.keys()].join(', ')}`);
     if (!slot.shard) throw new FarosError('UNAVAILABLE', `map "${mapId}" is still loading; retry shortly`);
     return slot.shard;
   }

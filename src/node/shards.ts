@@ -13,6 +13,9 @@ import { Shard } from '../model/shard.js';
 import type { WorkerPool } from '../model/pool.js';
 import type { PeerClient } from '../proxy/peer-client.js';
 
+/** Rounds over every source before a transfer gives up (waits 1 s, 2 s between them). */
+const TRANSFER_ROUNDS = 3;
+
 export type ReplicaState = 'LOADING' | 'TRANSFERRING' | 'SERVING' | 'DRAINING';
 
 export interface Replica {
@@ -91,7 +94,7 @@ export class ShardSet {
     const r: Replica = { entry, state: 'LOADING', generation: ++this.gen };
     this.replicas.set(entry.id, r);
     this.opts.onStateChange?.();
-    void this.load(r, sources);
+    this.load(r, sources).catch((e: unknown) => this.opts.log(`map ${entry.id}: load failed: ${(e as Error).message}`));
   }
 
   private async load(r: Replica, sources: () => Promise<PeerClient[]>): Promise<void> {
@@ -119,20 +122,30 @@ export class ShardSet {
     this.opts.onStateChange?.();
     const shard = r.shard!;
     let done = false;
-    let peers: PeerClient[] = [];
-    try { peers = await sources(); } catch (e) { this.opts.log(`map ${r.entry.id}: cannot list transfer sources: ${(e as Error).message}`); }
-    for (const peer of peers) {
-      const t0 = Date.now();
-      let n = 0;
-      try {
-        n = await peer.pullSnapshot(r.entry.id, this.opts.self, (recs) => { shard.importRecords(recs); }, 600_000);
-        this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: true });
-        this.opts.log(`map ${r.entry.id}: state transfer of ${n} drivers from ${peer.address} in ${Date.now() - t0} ms`);
-        done = true;
-        break;
-      } catch (e) {
-        this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: false, error: (e as Error).message });
-        this.opts.log(`map ${r.entry.id}: state transfer from ${peer.address} failed after ${n} drivers: ${(e as Error).message}; trying the next replica`);
+    // A pull that fails (the source is slow, restarting, or ended a pull that
+    // held its snapshot too long) is tried again with the next source, then
+    // in later rounds; no source at all means no one has drivers to give.
+    for (let round = 0; round < TRANSFER_ROUNDS && !done; round++) {
+      if (round > 0) {
+        await new Promise((res) => setTimeout(res, 1000 * 2 ** (round - 1)).unref());
+        if (this.replicas.get(r.entry.id) !== r || r.generation !== gen) return;
+      }
+      let peers: PeerClient[] = [];
+      try { peers = await sources(); } catch (e) { this.opts.log(`map ${r.entry.id}: cannot list transfer sources: ${(e as Error).message}`); }
+      if (peers.length === 0) break;
+      for (const peer of peers) {
+        const t0 = Date.now();
+        let n = 0;
+        try {
+          n = await peer.pullSnapshot(r.entry.id, this.opts.self, (recs) => { shard.importRecords(recs); }, 600_000);
+          this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: true });
+          this.opts.log(`map ${r.entry.id}: state transfer of ${n} drivers from ${peer.address} in ${Date.now() - t0} ms`);
+          done = true;
+          break;
+        } catch (e) {
+          this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: false, error: (e as Error).message });
+          this.opts.log(`map ${r.entry.id}: state transfer from ${peer.address} failed after ${n} drivers: ${(e as Error).message}; trying the next replica`);
+        }
       }
     }
     if (!done) this.opts.log(`map ${r.entry.id}: no live replica to transfer from; serving the drivers it receives from now on`);
@@ -144,7 +157,7 @@ export class ShardSet {
         // apart; one that still had the old table did not forward to us yet.
         // A second pull (newest wins) picks up what it applied meanwhile.
         const t = setTimeout(() => {
-          if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'SERVING') void this.catchUp(r, sources);
+          if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'SERVING') this.catchUp(r, sources).catch((e: unknown) => this.opts.log(`map ${r.entry.id}: catch-up pull failed: ${(e as Error).message}`));
         }, this.opts.catchUpMs);
         t.unref();
       }
@@ -193,7 +206,7 @@ export class ShardSet {
     for (const r of this.replicas.values()) {
       if (r.state !== 'SERVING' && r.state !== 'DRAINING') continue;
       r.generation = ++this.gen;
-      void this.transfer(r, () => sources(r.entry.id));
+      this.transfer(r, () => sources(r.entry.id)).catch((e: unknown) => this.opts.log(`map ${r.entry.id}: resync failed: ${(e as Error).message}`));
     }
   }
 

@@ -7,15 +7,27 @@
 // it rejoins. Replicas keep the newest timestamp per driver, so batches may
 // arrive in any order.
 import type { DriverRecord } from '../model/store.js';
-import type { PeerClient } from './peer-client.js';
+import { PEER_MAX_MESSAGE_BYTES, type PeerClient } from './peer-client.js';
 
 const MAX_BATCH = 2000;
+/**
+ * Encoded bytes per batch: half the peer's message limit, so a batch of the
+ * largest records (128-byte IDs, 1 KiB of metadata) is never refused for size.
+ */
+export const MAX_BATCH_BYTES = PEER_MAX_MESSAGE_BYTES / 2;
+
+/** An upper bound of a record's protobuf size (fixed fields, ID, metadata entries). */
+export function recordBytes(r: DriverRecord): number {
+  let n = 64 + 3 * r.driverId.length;
+  for (const k in r.metadata) n += 8 + 3 * (k.length + r.metadata[k]!.length);
+  return n;
+}
 const FLUSH_MS = 2;
 const MAX_IN_FLIGHT = 4;
 /** Records queued per peer beyond which the oldest are dropped (memory bound). */
 const MAX_QUEUED = 500_000;
 
-interface Item { mapId: string; records: DriverRecord[]; retried: boolean }
+interface Item { mapId: string; records: DriverRecord[]; bytes: number; retried: boolean }
 interface Queue { items: Item[]; size: number; timer?: NodeJS.Timeout; inFlight: number }
 
 export class Forwarder {
@@ -33,10 +45,18 @@ export class Forwarder {
     if (records.length === 0) return;
     let q = this.queues.get(peer);
     if (!q) { q = { items: [], size: 0, inFlight: 0 }; this.queues.set(peer, q); }
-    // Append to the last open batch of the same map, or start one.
-    const last = q.items[q.items.length - 1];
-    if (last && last.mapId === mapId && !last.retried && last.records.length + records.length <= MAX_BATCH) last.records.push(...records);
-    else q.items.push({ mapId, records: [...records], retried: false });
+    // Append to the last open batch of the same map while it stays under
+    // MAX_BATCH records and MAX_BATCH_BYTES; else start a new one.
+    let last = q.items[q.items.length - 1];
+    for (const r of records) {
+      const b = recordBytes(r);
+      if (!last || last.mapId !== mapId || last.retried || last.records.length >= MAX_BATCH || last.bytes + b > MAX_BATCH_BYTES) {
+        last = { mapId, records: [], bytes: 0, retried: false };
+        q.items.push(last);
+      }
+      last.records.push(r);
+      last.bytes += b;
+    }
     q.size += records.length;
     while (q.size > MAX_QUEUED && q.items.length > 1) {
       const old = q.items.shift()!;
@@ -58,7 +78,8 @@ export class Forwarder {
       q.size -= item.records.length;
       q.inFlight++;
       this.stats.batches++;
-      this.client(peer).applyRecords(item.mapId, item.records, this.timeoutMs).then(
+      // A client for a bad address throws: counted as a failed batch, never thrown out of a timer.
+      Promise.resolve().then(() => this.client(peer).applyRecords(item.mapId, item.records, this.timeoutMs)).then(
         () => { this.stats.sent += item.records.length; },
         () => {
           if (!item.retried && this.wanted(peer) && this.queues.get(peer) === q) {

@@ -8,6 +8,15 @@ import { FarosError, type ErrorCode } from '../errors.js';
 import type { DriverRecord } from '../model/store.js';
 import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } from '../model/types.js';
 import type { NearbyAnswer } from '../node/host.js';
+import { parseAddress, type PeerCredentials } from './peer-tls.js';
+import { quote } from '../quote.js';
+import { driverRecord, peerList } from '../api/validate.js';
+
+/**
+ * Largest message sent to and accepted from a peer. Forwarded batches are cut
+ * to fit well under it (forward.ts), so nothing acknowledged is refused for size.
+ */
+export const PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface RecordMsg { driverId: string; lat: number; lng: number; timestampMs: number; metadata: Record<string, string>; segment: number; t: number; snapM: number }
 export interface MapStatusMsg { mapId: string; state: string; drivers: string; bounds?: { min: { lat: number; lng: number } | null; max: { lat: number; lng: number } | null } | null }
@@ -26,8 +35,9 @@ export function peerServiceDefinition(): grpc.ServiceDefinition {
 export function toRecordMsg(r: DriverRecord): RecordMsg {
   return { driverId: r.driverId, lat: r.lat, lng: r.lng, timestampMs: r.timestampMs, metadata: r.metadata, segment: r.segment, t: r.t, snapM: r.snapM };
 }
-export function fromRecordMsg(m: RecordMsg): DriverRecord {
-  return { driverId: m.driverId, lat: m.lat, lng: m.lng, timestampMs: Number(m.timestampMs), metadata: m.metadata ?? {}, segment: m.segment, t: m.t, snapM: m.snapM };
+/** A record from another instance, validated (INVALID_ARGUMENT naming the field otherwise). */
+export function fromRecordMsg(m: RecordMsg, nowMs: number, index: number): DriverRecord {
+  return driverRecord(m, nowMs, `records[${index}].`);
 }
 
 interface SnappedMsg { location: { lat: number; lng: number } | null; snapDistanceM: number; wayId: string }
@@ -57,11 +67,15 @@ type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e:
 export class PeerClient {
   private readonly client: grpc.Client & Record<string, unknown>;
 
-  constructor(readonly address: string) {
+  /** `tls`: peerChannelCredentials (mutual TLS); throws on an address that is not host:port. */
+  constructor(readonly address: string, tls: PeerCredentials) {
+    if (parseAddress(address) === undefined) throw new FarosError('INVALID_ARGUMENT', `peer address ${quote(address)} is not host:port`);
     const Ctor = peerPackage().Peer as grpc.ServiceClientConstructor;
-    this.client = new Ctor(address, grpc.credentials.createInsecure(), {
+    const { creds, options } = tls(address);
+    this.client = new Ctor(address, creds, {
+      ...options,
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
-      'grpc.max_send_message_length': 256 * 1024 * 1024,
+      'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
       // Fail fast on a dead peer instead of waiting for reconnect back-off.
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 1000,
@@ -125,7 +139,12 @@ export class PeerClient {
       const fn = this.client.PullSnapshot as (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<{ records: RecordMsg[] }>;
       const stream = fn.call(this.client, { mapId, requester }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
       stream.on('data', (chunk: { records: RecordMsg[] }) => {
-        try { const recs = chunk.records.map(fromRecordMsg); n += recs.length; onChunk(recs); } catch (e) { stream.cancel(); reject(e); }
+        try {
+          const now = Date.now();
+          const recs = peerList(chunk.records, 'records').map((r, i) => fromRecordMsg(r as RecordMsg, now, i));
+          n += recs.length;
+          onChunk(recs);
+        } catch (e) { stream.cancel(); reject(e); }
       });
       stream.on('error', (e) => reject(peerError(e, this.address)));
       stream.on('end', () => resolve(n));

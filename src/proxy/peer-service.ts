@@ -1,59 +1,117 @@
 // Server side of proto/faros/v1/peer.proto: what other instances call on
-// this one. Every method acts on this instance's own replica only.
+// this one, on the peer listener only (mutual TLS). Every method acts on this
+// instance's own replica only. Each call: caller identity (peer-tls.ts) →
+// in-flight gate → validated input (as strict as a client's) → replica.
 import * as grpc from '@grpc/grpc-js';
 import { FarosError, GRPC_STATUS, asFarosError } from '../errors.js';
 import * as v from '../api/validate.js';
 import { nearbyResponse, driver as driverMsg, snappedPoint } from '../api/wire.js';
+import type { InFlightGate } from '../api/context.js';
+import type { Metrics } from '../metrics.js';
 import type { ClusterHost } from '../node/cluster-host.js';
 import { fromRecordMsg, toRecordMsg, type RecordMsg } from './peer-client.js';
+import { certificateAddress, parseAddress } from './peer-tls.js';
+import { quote } from '../quote.js';
 
 type Cb = grpc.sendUnaryData<object>;
+type Req = Record<string, unknown>;
+type AnyCall = grpc.ServerUnaryCall<unknown, object> | grpc.ServerWritableStream<unknown, object>;
 
-function fail(cb: Cb, e: unknown): void {
-  const fe = asFarosError(e);
-  cb({ code: GRPC_STATUS[fe.code], details: fe.message } as grpc.ServiceError, null);
+export interface PeerServiceDeps {
+  host: ClusterHost;
+  gate: InFlightGate;
+  metrics: Metrics;
+  /** A snapshot pull may hold its pinned snapshot this long (--max-snapshot-pin-ms). */
+  maxSnapshotPinMs: number;
+  log: (msg: string) => void;
 }
 
-/** Runs handler, answers its value or its error as a status. */
-function unary(handler: (req: Record<string, unknown>, call: grpc.ServerUnaryCall<unknown, object>) => Promise<object> | object) {
-  return (call: grpc.ServerUnaryCall<unknown, object>, cb: Cb): void => {
-    Promise.resolve().then(() => handler(call.request as Record<string, unknown>, call)).then((res) => cb(null, res), (e) => fail(cb, e));
-  };
-}
-
-function signalOf(call: grpc.ServerUnaryCall<unknown, object>): AbortSignal {
+function signalOf(call: AnyCall): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
   call.on('cancelled', () => ac.abort());
   const d = call.getDeadline();
   const ms = (d instanceof Date ? d.getTime() : d) - Date.now();
-  if (Number.isFinite(ms)) setTimeout(() => ac.abort(), Math.max(0, ms)).unref();
-  return ac.signal;
+  const t = Number.isFinite(ms) ? setTimeout(() => ac.abort(), Math.max(0, ms)) : undefined;
+  return { signal: ac.signal, dispose: () => clearTimeout(t) };
 }
 
-export function peerImplementation(host: ClusterHost): grpc.UntypedServiceImplementation {
+/**
+ * Who is calling: the instance its certificate names, or undefined for a
+ * shared cluster certificate. A named instance must be a live member (or a
+ * seed that answers a probe now: it may have just restarted). Status, the
+ * probe itself, only needs a known seed or member: confirming would probe
+ * the caller, whose Status would probe us back.
+ */
+async function callerOf(host: ClusterHost, call: AnyCall, method: string): Promise<string | undefined> {
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  if (!cert) throw new FarosError('UNAUTHENTICATED', 'peer calls need a client certificate from the cluster CA');
+  const named = certificateAddress(cert);
+  if (named !== undefined && !(method === 'Status' ? host.membership.knows(named) : await host.membership.confirm(named))) {
+    throw new FarosError('PERMISSION_DENIED', `the certificate names ${quote(named)}, which is not a member of this cluster`);
+  }
+  return named;
+}
+
+export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImplementation {
+  const { host, gate, metrics } = d;
+  const finish = (method: string, t0: bigint, e?: unknown): void => {
+    const code = e === undefined ? 'OK' : grpc.status[GRPC_STATUS[asFarosError(e).code]] ?? 'UNKNOWN';
+    metrics.observeCall('peer', method, code, Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  /** Identity → gate → handler; answers its value or its error as a status. */
+  const unary = (method: string, handler: (req: Req, call: grpc.ServerUnaryCall<unknown, object>, signal: AbortSignal) => Promise<object> | object) =>
+    (call: grpc.ServerUnaryCall<unknown, object>, cb: Cb): void => {
+      const t0 = process.hrtime.bigint();
+      let entered = false;
+      const sig = signalOf(call);
+      const run = async (): Promise<object> => {
+        await callerOf(host, call, method);
+        gate.enter();
+        entered = true;
+        return handler(call.request as Req, call, sig.signal);
+      };
+      run().then(
+        (res) => { finish(method, t0); cb(null, res); },
+        (e: unknown) => {
+          finish(method, t0, e);
+          const fe = asFarosError(e);
+          cb({ code: GRPC_STATUS[fe.code], details: fe.message } as grpc.ServiceError, null);
+        },
+      ).finally(() => { sig.dispose(); if (entered) gate.leave(); });
+    };
+
   const writable = (mapId: string) => {
     host.checkMap(mapId);
     const s = host.shards.writable(mapId);
-    if (!s) throw new FarosError('FAILED_PRECONDITION', `${host.name} holds no writable replica of "${mapId}" (state ${host.shards.get(mapId)?.state ?? 'none'})`);
+    if (!s) throw new FarosError('FAILED_PRECONDITION', `${host.name} holds no writable replica of ${quote(mapId)} (state ${host.shards.get(mapId)?.state ?? 'none'})`);
     return s;
   };
   const serving = (mapId: string) => {
     host.checkMap(mapId);
     const s = host.shards.serving(mapId);
-    if (!s) throw new FarosError('FAILED_PRECONDITION', `${host.name} does not serve "${mapId}" now (state ${host.shards.get(mapId)?.state ?? 'none'})`);
+    if (!s) throw new FarosError('FAILED_PRECONDITION', `${host.name} does not serve ${quote(mapId)} now (state ${host.shards.get(mapId)?.state ?? 'none'})`);
     return s;
   };
+
   return {
-    applyRecords: unary((req) => {
-      const shard = writable(String(req.mapId));
-      return { applied: shard.importRecords((req.records as RecordMsg[]).map(fromRecordMsg)) };
+    applyRecords: unary('ApplyRecords', (req) => {
+      const mapId = v.mapId(req.mapId);
+      const now = Date.now();
+      const records = v.peerList(req.records, 'records').map((r, i) => fromRecordMsg(r as RecordMsg, now, i));
+      return { applied: writable(mapId).importRecords(records) };
     }),
-    applyUpdates: unary(async (req, call) => {
-      const mapId = String(req.mapId);
+    applyUpdates: unary('ApplyUpdates', async (req, _call, signal) => {
+      const mapId = v.mapId(req.mapId);
       const shard = writable(mapId);
       const now = Date.now();
-      const updates = (req.updates as unknown[]).map((u) => v.updateRequest(u, now).update);
-      const results = await shard.update(updates, signalOf(call));
+      const ttlMs = shard.options.ttlMs;
+      const list = v.peerList(req.updates, 'updates');
+      const updates = list.map((u, i) => {
+        const valid = v.updateRequest(u, now, () => ttlMs, `updates[${i}].`);
+        if (valid.mapId !== mapId) throw new FarosError('INVALID_ARGUMENT', `updates[${i}].map_id ${quote(valid.mapId)} is not the request's map ${quote(mapId)}`);
+        return valid.update;
+      });
+      const results = await shard.update(updates, signal);
       host.replicate(mapId, updates, results);
       return {
         outcomes: results.map((r) => r.ok
@@ -61,49 +119,84 @@ export function peerImplementation(host: ClusterHost): grpc.UntypedServiceImplem
           : { code: r.code, message: r.message, nearestM: r.nearestM }),
       };
     }),
-    removeDrivers: unary((req) => {
-      const mapId = String(req.mapId);
+    removeDrivers: unary('RemoveDrivers', (req) => {
+      const mapId = v.mapId(req.mapId);
+      const ids = v.peerList(req.driverIds, 'driver_ids').map((id, i) => v.driverKey({ mapId, driverId: id }, `driver_ids[${i}]`).driverId);
       const shard = writable(mapId);
-      const ids = req.driverIds as string[];
       let removed = 0;
       for (const id of ids) if (shard.remove(id)) removed++;
       host.forwardRemoves(mapId, ids);
       return { removed };
     }),
-    getLocal: unary((req) => {
+    getLocal: unary('GetLocal', (req) => {
       const { mapId, driverId } = v.driverKey(req);
-      const d = serving(mapId).get(driverId);
-      return d ? { driver: driverMsg(d) } : {};
+      const found = serving(mapId).get(driverId);
+      return found ? { driver: driverMsg(found) } : {};
     }),
-    nearbyLocal: unary(async (req, call) => {
+    nearbyLocal: unary('NearbyLocal', async (req, _call, signal) => {
       const { mapId, query } = v.nearbyRequest(req);
-      return nearbyResponse(await host.localNearby(mapId, query, { signal: signalOf(call) }));
+      return nearbyResponse(await host.localNearby(mapId, query, { signal }));
     }),
-    status: unary(() => ({
+    status: unary('Status', () => ({
       instance: host.name,
       maps: host.shards.all().map((r) => {
         const b = r.shard?.graph.meta.bounds;
         return { mapId: r.entry.id, state: r.state, drivers: String(r.shard?.size ?? 0), bounds: b ? { min: { lat: b.minLat, lng: b.minLng }, max: { lat: b.maxLat, lng: b.maxLng } } : null };
       }),
     })),
-    pullSnapshot: (call: grpc.ServerWritableStream<{ mapId: string; requester: string }, object>) => {
-      void (async () => {
-        try {
-          host.checkMap(call.request.mapId);
-          const shard = host.shards.exportable(call.request.mapId);
-          if (!shard) throw new FarosError('FAILED_PRECONDITION', `${host.name} holds no copy of "${call.request.mapId}" to export`);
-          // Before the snapshot is taken, so no update falls between the two.
-          host.subscribe(call.request.mapId, call.request.requester);
-          await shard.exportSnapshot(async (recs) => {
-            if (call.cancelled) throw new FarosError('CANCELLED', 'the puller went away');
-            if (!call.write({ records: recs.map(toRecordMsg) })) await new Promise<void>((res) => { call.once('drain', res); call.once('close', res); });
-          }, 2000);
-          call.end();
-        } catch (e) {
+    pullSnapshot: (call: grpc.ServerWritableStream<unknown, object>) => {
+      const t0 = process.hrtime.bigint();
+      let entered = false, pinned = false;
+      const run = async (): Promise<void> => {
+        const caller = await callerOf(host, call, 'PullSnapshot');
+        const req = call.request as Req;
+        const mapId = v.mapId(req.mapId);
+        const requester = parseAddress(req.requester);
+        if (requester === undefined) throw new FarosError('INVALID_ARGUMENT', `requester ${quote(req.requester)} is not host:port; send this instance's advertised peer address`);
+        if (caller !== undefined && caller !== requester) throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not the instance the certificate names (${quote(caller)})`);
+        if (!(await host.membership.confirm(requester))) throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not a member of this cluster`);
+        gate.enter();
+        entered = true;
+        host.checkMap(mapId);
+        const shard = host.shards.exportable(mapId);
+        if (!shard) throw new FarosError('FAILED_PRECONDITION', `${host.name} holds no copy of ${quote(mapId)} to export`);
+        // Before the snapshot is taken, so no update falls between the two.
+        host.subscribe(mapId, requester);
+        // WATCH OUT: the export pins an arena snapshot until it ends; a puller
+        // that stops reading must not keep it (the arena could not reclaim).
+        const until = Date.now() + d.maxSnapshotPinMs;
+        const overdue = (): FarosError => new FarosError('DEADLINE_EXCEEDED', `snapshot of ${mapId} held longer than ${d.maxSnapshotPinMs} ms (--max-snapshot-pin-ms); pull again, faster`);
+        pinned = true;
+        metrics.snapshotPulls.inc();
+        await shard.exportSnapshot(async (recs) => {
+          if (call.cancelled) throw new FarosError('CANCELLED', 'the puller went away');
+          if (Date.now() > until) throw overdue();
+          if (call.write({ records: recs.map(toRecordMsg) })) return;
+          let timer: NodeJS.Timeout | undefined;
+          const ok = await new Promise<boolean>((res) => {
+            const done = (v: boolean) => (): void => { clearTimeout(timer); call.off('drain', onDrain); call.off('close', onClose); res(v); };
+            const onDrain = done(true), onClose = done(true);
+            call.once('drain', onDrain);
+            call.once('close', onClose);
+            timer = setTimeout(done(false), Math.max(0, until - Date.now()));
+          });
+          if (!ok) throw overdue();
+        }, 2000);
+        call.end();
+      };
+      run().then(
+        () => finish('PullSnapshot', t0),
+        (e: unknown) => {
+          finish('PullSnapshot', t0, e);
           const fe = asFarosError(e);
-          call.destroy(Object.assign(new Error(fe.message), { code: GRPC_STATUS[fe.code], details: fe.message }));
-        }
-      })();
+          if (fe.code === 'DEADLINE_EXCEEDED') d.log(`snapshot pull ended: ${fe.message}`);
+          // WATCH OUT: destroy(err) on a server stream sends no status; an 'error' event does.
+          if (!call.cancelled) call.emit('error', { code: GRPC_STATUS[fe.code], details: fe.message });
+        },
+      ).finally(() => {
+        if (pinned) metrics.snapshotPulls.dec();
+        if (entered) gate.leave();
+      });
     },
   };
 }

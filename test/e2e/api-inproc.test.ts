@@ -51,7 +51,7 @@ before(async () => {
   const opts = buildOptions({ flags: { map: ['monaco-car'], host: '127.0.0.1', 'grpc-port': '0', 'http-port': '0', 'max-in-flight': '2', 'log-level': 'silent' }, env: {}, cwd: process.cwd() });
   const slot = new HostSlot();
   metrics = new Metrics(() => slot.maps());
-  api = await startApi(opts, slot, metrics, createLogger('silent'));
+  api = await startApi(opts, slot, metrics, createLogger('silent'), undefined);
   c = farosClient(`127.0.0.1:${api.grpcPort}`);
   // Calls before the host is attached are UNAVAILABLE too.
   assert.equal((await callError(c, 'nearby', nearbyReq)).code, 'UNAVAILABLE');
@@ -75,16 +75,22 @@ test('while a map loads: UNAVAILABLE, 503, NOT_SERVING; then SERVING', async () 
   h.close();
 });
 
-test('in-flight cap: the third concurrent call is RESOURCE_EXHAUSTED, not queued', async () => {
+test('in-flight cap: the third concurrent call is RESOURCE_EXHAUSTED, not queued; each port has its own cap', async () => {
   const slow = [call(c, 'nearby', nearbyReq), call(c, 'nearby', nearbyReq)];
   await new Promise((r) => setTimeout(r, 50));
   const e = await callError(c, 'nearby', nearbyReq);
   assert.equal(e.code, 'RESOURCE_EXHAUSTED');
   assert.match(e.details, /max-in-flight/);
+  // gRPC is full; HTTP is not starved by it.
   const h = await httpJson(base(), 'POST', '/v1/nearby', nearbyReq);
-  assert.deepEqual([h.status, h.json.error.status], [429, 'RESOURCE_EXHAUSTED']);
+  assert.equal(h.status, 200);
   await Promise.all(slow);
-  assert.ok((await call(c, 'nearby', nearbyReq)).stats.servedBy);
+  const slowHttp = [httpJson(base(), 'POST', '/v1/nearby', nearbyReq), httpJson(base(), 'POST', '/v1/nearby', nearbyReq)];
+  await new Promise((r) => setTimeout(r, 50));
+  const h2 = await httpJson(base(), 'POST', '/v1/nearby', nearbyReq);
+  assert.deepEqual([h2.status, h2.json.error.status], [429, 'RESOURCE_EXHAUSTED']);
+  assert.ok((await call(c, 'nearby', nearbyReq)).stats.servedBy, 'gRPC is not starved by HTTP');
+  await Promise.all(slowHttp);
 });
 
 test('a deadline reaches the host as an abort; the answer is DEADLINE_EXCEEDED', async () => {

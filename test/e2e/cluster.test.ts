@@ -42,7 +42,7 @@ async function fullyReplicated(nodes: number[], expected: Record<string, number>
     const replicas: string[] = JSON.parse(reps[0]);
     if (replicas.length !== 2) return undefined;
     for (const r of replicas) {
-      const st = await new PeerClient(r).status(1000);
+      const st = await cluster.peerClient(r, nodes[0]).status(1000);
       const m = st.maps.find((x) => x.mapId === id);
       if (!m || m.state !== 'SERVING') return undefined;
       if (expected && Number(m.drivers) !== expected[id]) return undefined;
@@ -113,7 +113,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
   // --- SIGKILL one instance under a steady stream of updates and queries.
   // The victim holds a replica of monaco-car (so its death matters).
   const monacoReps: string[] = maps.find((m: { mapId: string }) => m.mapId === 'monaco-car').replicas;
-  const victim = cluster.nodes.findIndex((x) => x.address === monacoReps[0]);
+  const victim = cluster.nodes.findIndex((x) => x.peerAddress === monacoReps[0]);
   const survivors = [0, 1, 2].filter((i) => i !== victim);
   const failures: Record<string, number> = {};
   let calls = 0, ok = 0, stop = false, lastFailure = 0;
@@ -142,7 +142,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
   await sleep(1000);
   const killedAt = Date.now();
   cluster.nodes[victim].child.kill('SIGKILL');
-  const victimAddr = cluster.nodes[victim].address;
+  const victimAddr = cluster.nodes[victim].peerAddress;
   const detectedAt = await waitFor('the survivors to drop the killed instance', async () => {
     const tables = await Promise.all(survivors.map((i) => call(clients[i], 'listMaps', {}, 1000)));
     return tables.every((tb) => tb.maps.every((m: { replicas: string[] }) => !m.replicas.includes(victimAddr))) ? Date.now() : undefined;
@@ -164,7 +164,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
   for (const [driverId, want] of latest) {
     const reps = (await call(clients[survivors[0]], 'listMaps', {})).maps.find((m: { mapId: string }) => m.mapId === want.mapId).replicas as string[];
     for (const r of reps) {
-      const d = await new PeerClient(r).getLocal(want.mapId, driverId, 2000);
+      const d = await cluster.peerClient(r, survivors[0]).getLocal(want.mapId, driverId, 2000);
       assert.ok(d, `${driverId} lost on ${r}`);
       if (d.timestampMs !== want.ts) {
         const acked = ackedAt.get(driverId) ?? 0;
@@ -182,15 +182,15 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
   clients[victim] = farosClient(cluster.nodes[victim].address);
   const driversNow = Object.fromEntries(MAPS.map((id) => [id, [...latest.values()].filter((x) => x.mapId === id).length]));
   await waitFor('the restarted instance to hold its maps again', () => fullyReplicated([0, 1, 2], driversNow));
-  const back = await new PeerClient(victimAddr).status(1000);
+  const back = await cluster.peerClient(victimAddr, survivors[0]).status(1000);
   assert.ok(back.maps.some((m) => m.state === 'SERVING' && Number(m.drivers) === 90), `restarted instance serves no map with its drivers: ${JSON.stringify(back.maps)}`);
   console.log(`# restart: rejoined with its maps and drivers ${Date.now() - restartAt} ms after starting again`);
 
   // --- SIGSTOP: a frozen (not dead) instance is routed around, then rejoins and resyncs.
   const bayReps: string[] = (await call(clients[0], 'listMaps', {})).maps.find((m: { mapId: string }) => m.mapId === 'bayfront_singapore-car').replicas;
-  const frozen = cluster.nodes.findIndex((x) => x.address === bayReps[0]);
+  const frozen = cluster.nodes.findIndex((x) => x.peerAddress === bayReps[0]);
   const others = [0, 1, 2].filter((i) => i !== frozen);
-  const frozenAddr = cluster.nodes[frozen].address;
+  const frozenAddr = cluster.nodes[frozen].peerAddress;
   cluster.nodes[frozen].child.kill('SIGSTOP');
   const stoppedAt = Date.now();
   const routedAround = await waitFor('the frozen instance to leave the route table', async () => {
@@ -214,7 +214,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
     for (const i of [0, 1, 2]) {
       const reps = (await call(clients[i], 'listMaps', {})).maps.find((m: { mapId: string }) => m.mapId === mapId).replicas as string[];
       for (const r of reps) {
-        const d = await waitFor(`${r} to have the newest ${mapId}:d5`, async () => { const x = await new PeerClient(r).getLocal(mapId, `${mapId}:d5`, 1000); return x && x.timestampMs === want.ts ? x : undefined; }, 10_000);
+        const d = await waitFor(`${r} to have the newest ${mapId}:d5`, async () => { const x = await cluster.peerClient(r, others[0]).getLocal(mapId, `${mapId}:d5`, 1000); return x && x.timestampMs === want.ts ? x : undefined; }, 10_000);
         assert.equal(d.timestampMs, want.ts);
       }
     }

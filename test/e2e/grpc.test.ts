@@ -113,6 +113,8 @@ const ERROR_ROWS: [string, string, unknown, string, RegExp][] = [
   ['empty metadata key', 'updateDriver', upd('a', POINTS.monaco, { metadata: { '': 'v' } }), 'INVALID_ARGUMENT', /empty key/],
   ['negative timestamp', 'updateDriver', upd('a', POINTS.monaco, { timestampMs: '-1' }), 'INVALID_ARGUMENT', /negative/],
   ['timestamp > 5 min ahead', 'updateDriver', upd('a', POINTS.monaco, { timestampMs: String(Date.now() + 400_000) }), 'INVALID_ARGUMENT', /in the future/],
+  ['update older than the map TTL (it could never be returned)', 'updateDriver', upd('a', POINTS.monaco, { timestampMs: String(Date.now() - 400_000) }), 'INVALID_ARGUMENT', /older than the TTL of map "monaco-car" \(300 s\)/],
+  ['driver ID that was not UTF-8 (a lone surrogate arrives as U+FFFD)', 'updateDriver', upd('\ud800'), 'INVALID_ARGUMENT', /U\+FFFD/],
   ['k above 1000', 'nearby', { mapId: M, location: POINTS.monaco, k: 1001 }, 'INVALID_ARGUMENT', /k = 1001/],
   ['max_distance_m above 100000', 'nearby', { mapId: M, location: POINTS.monaco, maxDistanceM: 100_001 }, 'INVALID_ARGUMENT', /max_distance_m/],
   ['negative max_distance_m', 'nearby', { mapId: M, location: POINTS.monaco, maxDistanceM: -1 }, 'INVALID_ARGUMENT', /max_distance_m = -1/],

@@ -65,6 +65,10 @@ const ROWS: [string, string, string, unknown, number, string, RegExp][] = [
   ['unknown JSON field', 'POST', '/v1/nearby', { mapId: M, location: POINTS.monaco, radius: 5 }, 400, 'INVALID_ARGUMENT', /unknown field "radius"/],
   ['batch over --max-batch-size', 'POST', '/v1/drivers:batchUpdate', { updates: Array.from({ length: 101 }, (_, i) => ({ mapId: M, driverId: `b${i}`, location: POINTS.monaco })) }, 429, 'RESOURCE_EXHAUSTED', /max-batch-size/],
   ['body over --max-message-bytes', 'POST', '/v1/drivers:update', { mapId: M, driverId: 'x', location: POINTS.monaco, metadata: { a: 'v'.repeat(70_000) } }, 413, 'RESOURCE_EXHAUSTED', /max-message-bytes/],
+  ['JSON nested 30,000 deep', 'POST', '/v1/nearby', `{"mapId":"${M}","location":{"lat":43.7384,"lng":7.4246},"k":${'['.repeat(30_000)}${']'.repeat(30_000)}}`, 400, 'INVALID_ARGUMENT', /nested 30001 levels deep/],
+  ['driver ID with a lone surrogate', 'POST', '/v1/drivers:update', '{"mapId":"monaco-car","driverId":"\\ud800","location":{"lat":43.7384,"lng":7.4246}}', 400, 'INVALID_ARGUMENT', /not valid Unicode/],
+  ['update older than the map TTL', 'POST', '/v1/drivers:update', { mapId: M, driverId: 'old', location: POINTS.monaco, timestampMs: String(Date.now() - 301_000) }, 400, 'INVALID_ARGUMENT', /older than the TTL/],
+  ['error quotes at most ~100 characters of input', 'POST', '/v1/nearby', { mapId: M, location: POINTS.monaco, metric: 'X'.repeat(5000) }, 400, 'INVALID_ARGUMENT', /^metric = "X{100}…" is not a metric/],
   ['unknown route', 'GET', '/v2/everything', undefined, 404, 'NOT_FOUND', /no route/],
   ['wrong method', 'GET', '/v1/nearby', undefined, 405, 'UNIMPLEMENTED', /use POST/],
   ['bad X-Server-Timeout', 'GET', '/v1/maps', undefined, 400, 'INVALID_ARGUMENT', /X-Server-Timeout/],
@@ -81,5 +85,14 @@ for (const [name, method, path, body, http, code, msg] of ROWS) {
     assert.equal(r.json.error.status, code);
     assert.match(r.json.error.message, msg);
     if (http === 405) assert.equal(r.headers.get('allow'), 'POST');
+    assert.ok(r.json.error.message.length < 600, 'the message quotes little of the input');
   });
 }
+
+test('two IDs that differ only in lone surrogates are both refused, so no two inputs become one stored ID', async () => {
+  for (const id of ['\\ud800', '\\udbff']) {
+    const r = await req('POST', '/v1/drivers:update', `{"mapId":"${M}","driverId":"${id}","location":{"lat":43.7384,"lng":7.4246}}`);
+    assert.equal(r.status, 400);
+  }
+  assert.equal((await req('GET', `/v1/maps/${M}/drivers/${encodeURIComponent('\ufffd')}`)).status, 400, 'U+FFFD in an ID is refused too');
+});
