@@ -81,7 +81,7 @@ test('churning distinct driver IDs through a small live set keeps the tables bou
   // No reader is pinned: every removed number is freed at its commit.
   assert.ok(maxInUse <= LIVE + BATCH, `driver numbers in use stayed <= live + one batch (max ${maxInUse})`);
   assert.ok(st.driverHighWater <= LIVE + BATCH, `high-water ${st.driverHighWater}`);
-  assert.ok(maxBytes <= (LIVE + BATCH) * 64, `ID bytes high-water ${maxBytes}`);
+  assert.ok(maxBytes <= (LIVE + BATCH) * (48 + 128), `ID bytes high-water ${maxBytes}`);
   assert.ok(st.freed.drivers >= TOTAL - LIVE - BATCH, `${st.freed.drivers} numbers freed`);
   // The survivors read back right (a reused number carries its new ID).
   for (const id of live.slice(-20)) assert.equal(store.get(id)?.driverId, id);
@@ -310,5 +310,40 @@ test('a live set beyond capacity is still refused with RESOURCE_EXHAUSTED; an ab
   store.apply(batch(208, 1, () => ({ k: 'another' })));
   assert.deepEqual(store.get('d208')?.metadata, { k: 'another' });
   assert.deepEqual(store.get('d201')?.metadata, { k: 'v201' });
+  store.close();
+});
+
+test('cycling ID lengths and metadata sizes cannot fill the tables with a small live set (fixed-size storage)', async () => {
+  const g = await map();
+  const pos = positions(g, 50, 29);
+  const LIVE = 50;
+  // Room for twice the largest live set: 50 IDs of 128 bytes, 50 sets of 32 pairs (11 chunks of 8 words each).
+  const store = new DriverStore(g, { intern: { drivers: 2 * LIVE, idBytes: 2 * LIVE * 128, metasets: 2 * LIVE, pairs: 2 * LIVE * 11 * 8 } });
+  let ts = 1, prev: string[] = [];
+  // 32 rounds: every driver replaced by one with a longer ID and more metadata
+  // pairs (slots sized per length would need the sum over all rounds: 50 x 1,056 pair words).
+  for (let round = 1; round <= 32; round++) {
+    const len = 4 * round; // 4..128 bytes
+    const ids = Array.from({ length: LIVE }, (_, i) => `${round}-${i}-`.padEnd(len, 'x'));
+    const meta = (i: number) => Object.fromEntries(Array.from({ length: round }, (_, k) => [`k${k}`, `r${round}-d${i}-v${k}`]));
+    if (prev.length) assert.ok(store.remove(prev).every(Boolean));
+    store.apply(ids.map((id, i) => ({ driverId: id, timestampMs: ts++, metadata: meta(i), ...pos[i] })));
+    prev = ids;
+    for (const i of [0, 17, 49]) {
+      const d = store.get(ids[i]);
+      assert.equal(d?.driverId, ids[i]);
+      assert.deepEqual(d?.metadata, meta(i));
+    }
+  }
+  // Filters over chained chunks: the last pair of a 32-pair set, and a pair that is not there.
+  const reader = new StoreReader(g, store.buffers);
+  reader.begin(ts, Infinity, undefined);
+  const no = store.intern.lookupDriver(prev[17])!;
+  const ms = reader.art.i32[reader.art.get(reader.driverRoot, no, 0) + 11]; // D_MS
+  assert.equal(reader.intern.matches(ms, store.intern.filterPairs({ k31: 'r32-d17-v31', k0: 'r32-d17-v0' })!), true);
+  assert.equal(reader.intern.matches(ms, store.intern.filterPairs({ k31: 'r32-d18-v31' })!), false);
+  reader.close();
+  const st = store.intern.stats();
+  assert.ok(st.pairWordsHighWater <= 2 * LIVE * 11 * 8, `pair words ${st.pairWordsHighWater}`);
   store.close();
 });

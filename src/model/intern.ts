@@ -24,14 +24,24 @@
 //
 // Why free lists of our own and not the ART arena's allocator: the numbers
 // (indexes into these tables, held in tree keys and values) need the same
-// epoch-delayed reuse anyway, so this queue exists regardless; byte and pair
-// storage is freed together with its number, so a free list per size class
-// (8-byte / 1-pair granules) is all it needs, and these tables keep their own
-// capacities and RESOURCE_EXHAUSTED messages, apart from the tree arena's.
+// epoch-delayed reuse anyway, so this queue exists regardless, and byte and
+// pair storage is freed together with its number. Storage comes in fixed
+// sizes, so no mix of lengths can fragment it (variable-size slots would let
+// a client cycling ID lengths or pair counts fill a table with a small live
+// set): an ID of up to ID_INLINE bytes sits in its driver number's own slot,
+// a longer one in 128-byte overflow slots; a metadata set's pairs sit in a
+// chain of 8-word chunks. These tables keep their own capacities and
+// RESOURCE_EXHAUSTED messages, apart from the tree arena's.
 import { FarosError } from '../errors.js';
 import { oldestPin } from './art/epoch.js';
 import { H_SEQ } from './art/header.js';
 
+/**
+ * drivers: driver numbers (IDs stored or removed and not yet freed), each with
+ * ID_INLINE bytes for its ID; idBytes: overflow bytes for IDs longer than
+ * that (128 per ID up to 128 bytes); metasets: metadata sets; pairs: words
+ * for their pairs (8-word chunks of 3 pairs).
+ */
 export interface InternCapacity { drivers: number; idBytes: number; metasets: number; pairs: number }
 
 export const DEFAULT_INTERN_CAPACITY: Readonly<InternCapacity> = Object.freeze({
@@ -48,18 +58,22 @@ export const HOLD_SLOTS = 16;
 const HOLD_BASE = 8;
 const COUNT_WORDS = HOLD_BASE + 2 * HOLD_SLOTS;
 
-/** ID bytes are stored in slots of a multiple of this many bytes. */
-const ID_GRANULE = 8;
+/** IDs up to this many bytes sit in their driver number's slot (UUIDs: 36). */
+export const ID_INLINE = 48;
+/** Longer IDs take overflow slots of a multiple of this (one slot for the API's 128-byte limit). */
+const ID_OVERFLOW = 128;
+/** Pair chunks: [next chunk's word offset (0 = last)][unused][3 pairs]; chunk 0 is never used. */
+const CHUNK = 8, CHUNK_PAIRS = 3;
 
 interface MetaNode { ms?: number; next?: Map<string, Map<string, MetaNode>> }
 
 /** Read side (any thread). Valid for numbers reached through a pinned snapshot. */
 export class InternView {
   protected readonly counts: Int32Array;
-  /** Per driver number: [start byte, byte length]. */
+  /** Per driver number: [start byte, byte length] in idBytes. */
   protected readonly idOff: Uint32Array;
   protected readonly idBytes: Uint8Array;
-  /** Per metaset number: [start word, word count] into msPairs. */
+  /** Per metaset number: [first chunk's word offset, pair words] in msPairs (chunked, see CHUNK). */
   protected readonly msOff: Uint32Array;
   protected readonly msPairs: Uint32Array;
 
@@ -89,9 +103,13 @@ export class InternView {
 
   /** Does metaset ms hold every (key, value) pair of `filter` (flat [k0, v0, k1, v1, ...])? */
   matches(ms: number, filter: Uint32Array): boolean {
-    const from = this.msOff[2 * ms], to = from + this.msOff[2 * ms + 1];
+    const first = this.msOff[2 * ms], words = this.msOff[2 * ms + 1], p = this.msPairs;
     outer: for (let f = 0; f < filter.length; f += 2) {
-      for (let i = from; i < to; i += 2) if (this.msPairs[i] === filter[f]) { if (this.msPairs[i + 1] === filter[f + 1]) continue outer; return false; }
+      for (let c = first, i = c + 2, left = words; left > 0; left -= 2) {
+        if (p[i] === filter[f]) { if (p[i + 1] === filter[f + 1]) continue outer; return false; }
+        i += 2;
+        if (i === c + CHUNK) { c = p[c]; i = c + 2; }
+      }
       return false;
     }
     return true;
@@ -106,12 +124,12 @@ export interface InternStats {
   driversLive: number;
   /** Highest driver number ever handed out + 1 (the tables' touched size). */
   driverHighWater: number;
-  /** Bytes of the ID table ever handed out (high-water mark). */
+  /** Bytes of the ID table ever handed out: inline slots up to driverHighWater + overflow (high-water mark). */
   idBytesHighWater: number;
   metasetsInUse: number;
   metasetsLive: number;
   metasetHighWater: number;
-  /** Pair words ever handed out (high-water mark). */
+  /** Pair words ever handed out, in chunks (high-water mark). */
   pairWordsHighWater: number;
   stringsInUse: number;
   /** Entries (drivers, metasets, strings) retired and waiting for readers to move on. */
@@ -129,7 +147,7 @@ export class InternTable extends InternView {
   private readonly arena: Int32Array;
 
   // Drivers. Per number (writer only): 1 while a stored driver has it; retire
-  // entries not yet drained; size class of its byte slot.
+  // entries not yet drained; size class of its overflow slot (0 = inline).
   private readonly driverNo = new Map<string, number>();
   private readonly idOf: (string | undefined)[] = [];
   private dRef = new Int32Array(1024);
@@ -139,8 +157,9 @@ export class InternTable extends InternView {
   private dTop = 0;
   private dLive = 0;
   private readonly idSlots: SizeClasses;
+  private readonly inlineBytes: number;
 
-  // Metadata sets: refcount (stored drivers), retire entries, pair slot class.
+  // Metadata sets: refcount (stored drivers), retire entries; pair chunks.
   private readonly strings = new Map<string, number>();
   private readonly stringOf: (string | undefined)[] = [];
   private strRef = new Int32Array(256);
@@ -151,11 +170,11 @@ export class InternTable extends InternView {
   private readonly metasetObj: (Readonly<Record<string, string>> | undefined)[] = [];
   private msRef = new Int32Array(256);
   private msPend = new Int32Array(256);
-  private msCls = new Int32Array(256);
   private readonly msFree = new IntStack();
   private msTop = 0;
   private msLive = 0;
-  private readonly pairSlots: SizeClasses;
+  private readonly chunkFree = new IntStack();
+  private chunkTop = CHUNK;
 
   private readonly retired = new RetireLog();
   private readonly freed = { drivers: 0, metasets: 0, strings: 0 };
@@ -166,7 +185,7 @@ export class InternTable extends InternView {
     return new InternTable({
       counts: new SharedArrayBuffer(4 * COUNT_WORDS),
       idOff: new SharedArrayBuffer(8 * cap.drivers),
-      idBytes: new SharedArrayBuffer(cap.idBytes),
+      idBytes: new SharedArrayBuffer(ID_INLINE * cap.drivers + cap.idBytes),
       msOff: new SharedArrayBuffer(8 * cap.metasets),
       msPairs: new SharedArrayBuffer(4 * cap.pairs),
     }, arena, cap);
@@ -176,8 +195,8 @@ export class InternTable extends InternView {
     super(buffers);
     this.arena = arena;
     this.cap = { ...cap };
-    this.idSlots = new SizeClasses(cap.idBytes, ID_GRANULE);
-    this.pairSlots = new SizeClasses(cap.pairs, 2);
+    this.inlineBytes = ID_INLINE * cap.drivers;
+    this.idSlots = new SizeClasses(this.inlineBytes, this.inlineBytes + cap.idBytes, ID_OVERFLOW);
   }
 
   /** Driver numbers in use (stored + retired not yet freed). */
@@ -185,11 +204,13 @@ export class InternTable extends InternView {
 
   stats(): InternStats {
     return {
-      driversInUse: this.dTop - this.dFree.length, driversLive: this.dLive, driverHighWater: this.dTop, idBytesHighWater: this.idSlots.top,
-      metasetsInUse: this.msTop - this.msFree.length, metasetsLive: this.msLive, metasetHighWater: this.msTop, pairWordsHighWater: this.pairSlots.top,
+      driversInUse: this.dTop - this.dFree.length, driversLive: this.dLive, driverHighWater: this.dTop, idBytesHighWater: this.idBytesHighWater(),
+      metasetsInUse: this.msTop - this.msFree.length, metasetsLive: this.msLive, metasetHighWater: this.msTop, pairWordsHighWater: this.chunkTop,
       stringsInUse: this.strings.size, retiredPending: this.retired.pending, freed: { ...this.freed },
     };
   }
+
+  private idBytesHighWater(): number { return ID_INLINE * this.dTop + this.idSlots.top - this.inlineBytes; }
 
   /** Existing number of a driver ID (stored, or removed and not yet freed), or undefined. */
   lookupDriver(id: string): number | undefined { return this.driverNo.get(id); }
@@ -222,18 +243,22 @@ export class InternTable extends InternView {
     if (no < 0) {
       throw new FarosError('RESOURCE_EXHAUSTED', `driver table full (${this.dLive} drivers stored, ${this.dTop - this.dFree.length - this.dLive} removed ones waiting for searches to finish, capacity ${this.cap.drivers}); raise the model's driver capacity`);
     }
-    const c = this.idSlots.cls(enc.length);
-    let start = this.idSlots.alloc(c);
-    if (start < 0) { this.reclaim(); start = this.idSlots.alloc(c); }
-    if (start < 0) {
-      if (no !== this.dTop) this.dFree.push(no); // give back a number taken from the free list
-      throw new FarosError('RESOURCE_EXHAUSTED', `driver ID table full (${this.cap.idBytes} bytes for the IDs of ${this.dLive} stored drivers); raise the model's ID byte capacity`);
+    let start = ID_INLINE * no, c = 0;
+    if (enc.length > ID_INLINE) {
+      c = this.idSlots.cls(enc.length);
+      start = this.idSlots.alloc(c);
+      if (start < 0) { this.reclaim(); start = this.idSlots.alloc(c); }
+      if (start < 0) {
+        if (no !== this.dTop) this.dFree.push(no); // give back a number taken from the free list
+        throw new FarosError('RESOURCE_EXHAUSTED', `driver ID table full: no room left for IDs longer than ${ID_INLINE} bytes (${this.cap.idBytes} bytes, ${this.dLive} drivers stored); raise the model's ID byte capacity`);
+      }
+      c = this.idSlots.lastCls;
     }
     if (no === this.dTop) {
       this.dTop++;
       if (no >= this.dRef.length) { const n = grownLength(this.dRef.length, no); this.dRef = grow(this.dRef, n); this.dPend = grow(this.dPend, n); this.dCls = grow(this.dCls, n); }
     }
-    this.dCls[no] = this.idSlots.lastCls;
+    this.dCls[no] = c;
     this.idBytes.set(enc, start);
     this.idOff[2 * no] = start;
     this.idOff[2 * no + 1] = enc.length;
@@ -242,7 +267,7 @@ export class InternTable extends InternView {
     this.driverNo.set(id, no);
     this.idOf[no] = id;
     Atomics.store(this.counts, C_DRIVERS, this.dTop - this.dFree.length);
-    Atomics.store(this.counts, C_ID_BYTES, this.idSlots.top);
+    Atomics.store(this.counts, C_ID_BYTES, this.idBytesHighWater());
     return no;
   }
 
@@ -256,7 +281,7 @@ export class InternTable extends InternView {
     const id = this.idOf[no]!;
     this.driverNo.delete(id);
     this.idOf[no] = undefined;
-    this.idSlots.release(this.idOff[2 * no], this.dCls[no]);
+    if (this.dCls[no] > 0) this.idSlots.release(this.idOff[2 * no], this.dCls[no]);
     this.dFree.push(no);
     this.freed.drivers++;
     Atomics.store(this.counts, C_DRIVERS, this.dTop - this.dFree.length);
@@ -302,20 +327,25 @@ export class InternTable extends InternView {
     let ms = this.takeNumber(this.msFree, this.msTop, this.cap.metasets);
     if (ms < 0) { this.reclaim(); ms = this.takeNumber(this.msFree, this.msTop, this.cap.metasets); }
     if (ms < 0) throw new FarosError('RESOURCE_EXHAUSTED', `metadata table full: ${this.msLive} distinct metadata combinations in use by stored drivers (capacity ${this.cap.metasets})`);
-    const c = this.pairSlots.cls(2 * keys.length);
-    let start = this.pairSlots.alloc(c);
-    if (start < 0) { this.reclaim(); start = this.pairSlots.alloc(c); }
-    if (start < 0) {
+    const nChunks = Math.ceil(keys.length / CHUNK_PAIRS);
+    let first = this.takeChunks(nChunks);
+    if (first < 0) { this.reclaim(); first = this.takeChunks(nChunks); }
+    if (first < 0) {
       if (ms !== this.msTop) this.msFree.push(ms);
-      throw new FarosError('RESOURCE_EXHAUSTED', `metadata pair table full (${this.cap.pairs / 2} pairs)`);
+      throw new FarosError('RESOURCE_EXHAUSTED', `metadata pair table full (${this.cap.pairs} words: ${Math.floor(this.cap.pairs / CHUNK) * CHUNK_PAIRS} pairs in chunks of ${CHUNK_PAIRS}, ${this.msLive} metadata sets in use)`);
     }
     if (ms === this.msTop) {
       this.msTop++;
-      if (ms >= this.msRef.length) { const n = grownLength(this.msRef.length, ms); this.msRef = grow(this.msRef, n); this.msPend = grow(this.msPend, n); this.msCls = grow(this.msCls, n); }
+      if (ms >= this.msRef.length) { const n = grownLength(this.msRef.length, ms); this.msRef = grow(this.msRef, n); this.msPend = grow(this.msPend, n); }
     }
-    this.msCls[ms] = this.pairSlots.lastCls;
-    keys.forEach((k, i) => { this.msPairs[start + 2 * i] = this.refString(k); this.msPairs[start + 2 * i + 1] = this.refString(meta[k]); });
-    this.msOff[2 * ms] = start;
+    const p = this.msPairs;
+    for (let i = 0, c = first; i < keys.length; i++) {
+      const at = c + 2 + 2 * (i % CHUNK_PAIRS);
+      p[at] = this.refString(keys[i]);
+      p[at + 1] = this.refString(meta[keys[i]]);
+      if (i % CHUNK_PAIRS === CHUNK_PAIRS - 1) c = p[c];
+    }
+    this.msOff[2 * ms] = first;
     this.msOff[2 * ms + 1] = 2 * keys.length;
     let node = this.metaRoot;
     for (const k of keys) {
@@ -329,7 +359,7 @@ export class InternTable extends InternView {
     node.ms = ms;
     this.metasetObj[ms] = Object.freeze(Object.fromEntries(keys.map((k) => [k, meta[k]])));
     Atomics.store(this.counts, C_METASETS, this.msTop - this.msFree.length);
-    Atomics.store(this.counts, C_PAIRS, this.pairSlots.top);
+    Atomics.store(this.counts, C_PAIRS, this.chunkTop);
     return ms;
   }
 
@@ -347,13 +377,30 @@ export class InternTable extends InternView {
       byValue.delete(obj[keys[i - 1]]);
       if (byValue.size === 0) { parent.next!.delete(keys[i - 1]); if (parent.next!.size === 0) parent.next = undefined; }
     }
-    const start = this.msOff[2 * ms], words = this.msOff[2 * ms + 1];
-    for (let i = start; i < start + words; i++) this.unrefString(this.msPairs[i]);
-    this.pairSlots.release(start, this.msCls[ms]);
+    const p = this.msPairs;
+    for (let c = this.msOff[2 * ms], left = this.msOff[2 * ms + 1]; left > 0; c = p[c]) {
+      for (let i = c + 2; i < c + CHUNK && left > 0; i++, left--) this.unrefString(p[i]);
+      this.chunkFree.push(c);
+    }
     this.metasetObj[ms] = undefined;
     this.msFree.push(ms);
     this.freed.metasets++;
     Atomics.store(this.counts, C_METASETS, this.msTop - this.msFree.length);
+  }
+
+  /** A chain of n pair chunks (linked, the last one's next = 0); its first chunk's offset, 0 for none, or −1 if the table is full. */
+  private takeChunks(n: number): number {
+    if (n === 0) return 0;
+    if (this.chunkFree.length + Math.floor((this.cap.pairs - this.chunkTop) / CHUNK) < n) return -1;
+    let next = 0;
+    for (let k = 0; k < n; k++) {
+      let c: number;
+      if (this.chunkFree.length > 0) c = this.chunkFree.pop();
+      else { c = this.chunkTop; this.chunkTop += CHUNK; }
+      this.msPairs[c] = next;
+      next = c;
+    }
+    return next;
   }
 
   metadataOf(ms: number): Readonly<Record<string, string>> { return this.metasetObj[ms]!; }
@@ -582,17 +629,18 @@ class RetireLog {
 }
 
 /**
- * Slots of a fixed buffer in size classes of `granule` units (class c = c
- * granules): a free stack per class and a bump pointer. An exact class is
- * tried first, then fresh space, then a larger class's free slot (the slot
+ * Slots of [base, end) of a buffer in size classes of `granule` units (class
+ * c = c granules): a free stack per class and a bump pointer. An exact class
+ * is tried first, then fresh space, then a larger class's free slot (the slot
  * keeps its class: the caller records lastCls and gives it back to release()).
+ * Used for overflow IDs, all of one class up to the API's 128-byte limit.
  */
 class SizeClasses {
-  top = 0;
+  top: number;
   lastCls = 0;
   private readonly free: IntStack[] = [];
 
-  constructor(private readonly capacity: number, private readonly granule: number) {}
+  constructor(base: number, private readonly capacity: number, private readonly granule: number) { this.top = base; }
 
   cls(units: number): number { return Math.ceil(units / this.granule); }
 
