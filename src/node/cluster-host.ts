@@ -21,7 +21,7 @@ import { Membership } from '../membership/membership.js';
 import { RouteTable } from '../proxy/route-table.js';
 import { PeerClient } from '../proxy/peer-client.js';
 import type { PeerCredentials } from '../proxy/peer-tls.js';
-import { Forwarder } from '../proxy/forward.js';
+import { Forwarder, recordBytes, splitBySize } from '../proxy/forward.js';
 import { ShardSet, type TransferEvent } from './shards.js';
 import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from './host.js';
 
@@ -256,8 +256,10 @@ export class ClusterHost implements ShardHost {
       this.replicate(mapId, updates, results);
       return results;
     }
-    // The first replica applies and forwards to the rest.
-    return this.failover(mapId, 'the update', opts?.signal, (p) => p.applyUpdates(mapId, updates, this.o.perTryTimeoutMs, opts?.signal));
+    // The first replica applies and forwards to the rest, in messages that fit the peer's limit.
+    const parts = splitBySize(updates, (u) => recordBytes(u, mapId.length));
+    const results = await Promise.all(parts.map((part) => this.failover(mapId, 'the update', opts?.signal, (p) => p.applyUpdates(mapId, part, this.o.perTryTimeoutMs, opts?.signal))));
+    return results.flat();
   }
 
   async remove(mapId: string, driverId: string): Promise<boolean> {

@@ -16,11 +16,25 @@ const MAX_BATCH = 2000;
  */
 export const MAX_BATCH_BYTES = PEER_MAX_MESSAGE_BYTES / 2;
 
-/** An upper bound of a record's protobuf size (fixed fields, ID, metadata entries). */
-export function recordBytes(r: DriverRecord): number {
-  let n = 64 + 3 * r.driverId.length;
+/** An upper bound of a record's (or update's, with its map ID) protobuf size: fixed fields, ID, metadata entries. */
+export function recordBytes(r: { driverId: string; metadata: Readonly<Record<string, string>> }, mapIdLength = 0): number {
+  let n = 64 + 3 * (r.driverId.length + mapIdLength);
   for (const k in r.metadata) n += 8 + 3 * (k.length + r.metadata[k]!.length);
   return n;
+}
+
+/** `items` in order, cut into runs whose summed size stays under MAX_BATCH_BYTES. */
+export function splitBySize<T>(items: readonly T[], size: (x: T) => number): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [], bytes = 0;
+  for (const x of items) {
+    const b = size(x);
+    if (run.length > 0 && bytes + b > MAX_BATCH_BYTES) { out.push(run); run = []; bytes = 0; }
+    run.push(x);
+    bytes += b;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
 }
 const FLUSH_MS = 2;
 const MAX_IN_FLIGHT = 4;

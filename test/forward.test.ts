@@ -1,0 +1,47 @@
+// Replication batches fit the peer's message limit: a burst of the largest
+// records is cut into messages that the peer accepts (measured with the real
+// protobuf encoder), in order, with nothing dropped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type * as grpc from '@grpc/grpc-js';
+import { Forwarder, MAX_BATCH_BYTES, recordBytes, splitBySize } from '../src/proxy/forward.js';
+import { PEER_MAX_MESSAGE_BYTES, peerServiceDefinition, toRecordMsg, type PeerClient } from '../src/proxy/peer-client.js';
+import type { DriverRecord } from '../src/model/store.js';
+
+const encode = (peerServiceDefinition().ApplyRecords as grpc.MethodDefinition<unknown, unknown>).requestSerialize;
+const big = (i: number): DriverRecord => ({
+  driverId: `driver-${String(i).padStart(8, '0')}-${'é'.repeat(55)}`, lat: 43.7, lng: 7.4, timestampMs: 1_700_000_000_000 + i,
+  // Larger than validation allows (16 × 200 two-byte characters), so the byte budget, not the 2,000-record cap, cuts the batches.
+  metadata: Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key${k}`, 'ü'.repeat(200)])), segment: i, t: 0.5, snapM: 3,
+});
+
+test('recordBytes bounds the encoded size of a record from above', () => {
+  for (const r of [big(1), { ...big(2), metadata: {} }, { ...big(3), driverId: 'x' }]) {
+    const one = encode({ mapId: 'm', records: [toRecordMsg(r)] }).length;
+    assert.ok(recordBytes(r) >= one, `${recordBytes(r)} < ${one}`);
+  }
+});
+
+test('a burst of 10,000 large records goes out in messages under the peer limit, all of them, in order', async () => {
+  const sent: DriverRecord[][] = [];
+  const fake = { applyRecords: async (_m: string, recs: DriverRecord[]) => { sent.push(recs); return recs.length; } } as unknown as PeerClient;
+  const f = new Forwarder(() => fake);
+  const records = Array.from({ length: 10_000 }, (_, i) => big(i));
+  for (let i = 0; i < records.length; i += 2500) f.send('127.0.0.1:1', 'm', records.slice(i, i + 2500));
+  for (let t = 0; t < 200 && sent.flat().length < records.length; t++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(sent.flat().map((r) => r.driverId), records.map((r) => r.driverId));
+  for (const batch of sent) {
+    const bytes = encode({ mapId: 'm', records: batch.map(toRecordMsg) }).length;
+    assert.ok(bytes <= MAX_BATCH_BYTES && bytes < PEER_MAX_MESSAGE_BYTES, `a batch of ${batch.length} encodes to ${bytes} bytes`);
+  }
+  assert.ok(sent.some((b) => b.length < 2000) && sent.length > 5, `cut by bytes: ${sent.map((b) => b.length)}`);
+  assert.equal(f.stats.dropped, 0);
+  f.close();
+});
+
+test('splitBySize keeps order and cuts before the budget is passed', () => {
+  const parts = splitBySize(Array.from({ length: 100 }, (_, i) => i), () => MAX_BATCH_BYTES / 10);
+  assert.deepEqual(parts.map((p) => p.length), Array(10).fill(10));
+  assert.deepEqual(parts.flat(), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(splitBySize([1], () => MAX_BATCH_BYTES * 3), [[1]], 'an item larger than the budget travels alone');
+});
