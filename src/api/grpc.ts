@@ -12,7 +12,7 @@ import type { TokenEntry, TokenStore } from './tokens.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { toStatus } from './status.js';
 import { FarosError } from '../errors.js';
-import { loadFarosDefinition, loadReflectionDefinition } from './proto.js';
+import { Undecodable, loadFarosDefinition, loadReflectionDefinition, tolerantDefinition } from './proto.js';
 
 export interface GrpcDeps { service: FarosService; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits; tokens: TokenStore | undefined }
 
@@ -75,7 +75,7 @@ export class GrpcServer {
   constructor(private readonly deps: GrpcDeps, mapIds: readonly string[]) {
     this.server = new grpc.Server(serverOptions(deps.limits, deps.limits.maxMessageBytes));
     const pkg = grpc.loadPackageDefinition(loadFarosDefinition()) as unknown as { faros: { v1: { Faros: grpc.ServiceClientConstructor } } };
-    this.serviceDef = pkg.faros.v1.Faros.service;
+    this.serviceDef = tolerantDefinition(pkg.faros.v1.Faros.service);
     const s = deps.service;
     this.server.addService(this.serviceDef, {
       updateDriver: this.unary('UpdateDriver', (r, c) => s.updateDriver(r, c)),
@@ -121,6 +121,7 @@ export class GrpcServer {
       };
       try {
         authorize(this.deps.tokens, method, call.metadata);
+        if (call.request instanceof Undecodable) throw call.request.error(method);
         this.deps.gate.enter();
       } catch (e) { fail(e); return; }
       const scope = new CallScope(deadlineOf(call));
@@ -176,6 +177,7 @@ export class GrpcServer {
       for await (const batch of call.iterator({ destroyOnReturn: false })) {
         // A token revoked (SIGHUP reload) while its stream is open ends the stream.
         if (token && !this.deps.tokens!.holds(token)) throw new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this stream was open; reconnect with a valid token`);
+        if (batch instanceof Undecodable) throw batch.error(method);
         const p = work(batch);
         const written = last.then(async () => {
           const res = await p;

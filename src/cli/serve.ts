@@ -9,6 +9,7 @@ import { peerChannelCredentials, peerServerCredentials, readPeerTls, type PeerCr
 import { InFlightGate } from '../api/context.js';
 import { bindServer, serverOptions, shutdownServer } from '../api/grpc.js';
 import { TokenStore } from '../api/tokens.js';
+import { tolerantDefinition } from '../api/proto.js';
 import { createLogger, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { LocalHost } from '../node/local-host.js';
@@ -168,7 +169,7 @@ async function startPeerServer(opts: Options, cluster: () => ClusterHost | undef
     impl ??= peerImplementation({ host, gate, metrics, maxSnapshotPinMs: c.maxSnapshotPinMs, log });
     (impl[name] as (...a: unknown[]) => void)(call, cb);
   };
-  server.addService(peerServiceDefinition(), Object.fromEntries(methods.map((n) => [n, late(n)])));
+  server.addService(tolerantDefinition(peerServiceDefinition()), Object.fromEntries(methods.map((n) => [n, late(n)])));
   const port = await bindServer(server, opts.host, c.peerPort, peerServerCredentials(pem));
   return { server, port, credentials: peerChannelCredentials(pem) };
 }

@@ -12,6 +12,7 @@ import type { ClusterHost } from '../node/cluster-host.js';
 import { fromRecordMsg, toRecordMsg, type RecordMsg } from './peer-client.js';
 import { certificateAddress, parseAddress } from './peer-tls.js';
 import { quote } from '../quote.js';
+import { Undecodable } from '../api/proto.js';
 
 type Cb = grpc.sendUnaryData<object>;
 type Req = Record<string, unknown>;
@@ -66,6 +67,7 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       const sig = signalOf(call);
       const run = async (): Promise<object> => {
         await callerOf(host, call, method);
+        if (call.request instanceof Undecodable) throw call.request.error(method);
         gate.enter();
         entered = true;
         return handler(call.request as Req, call, sig.signal);
@@ -149,6 +151,7 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       let entered = false, pinned = false;
       const run = async (): Promise<void> => {
         const caller = await callerOf(host, call, 'PullSnapshot');
+        if (call.request instanceof Undecodable) throw call.request.error('PullSnapshot');
         const req = call.request as Req;
         const mapId = v.mapId(req.mapId);
         const requester = parseAddress(req.requester);
