@@ -56,6 +56,7 @@ export class Metrics {
   readonly transferSeconds = new Histogram({ name: 'faros_state_transfer_duration_seconds', help: 'Time to pull one map snapshot from a replica', labelNames: ['map_id'] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60], registers: [this.registry] });
   private clusterSource: (() => ClusterFigures) | undefined;
   private arenaSource: (() => { mapId: string; bytes: number }[]) | undefined;
+  private internSource: (() => { mapId: string; drivers: number; metasets: number; strings: number }[]) | undefined;
 
   constructor(private readonly maps: () => MapInfoView[]) {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
@@ -96,6 +97,18 @@ export class Metrics {
     this.arenaBytes = new Gauge({
       name: 'faros_arena_bytes', help: 'Driver store arena bytes in use (high-water mark) per map', labelNames: ['map_id'] as const, registers: [this.registry],
       collect() { if (self.arenaSource) { this.reset(); for (const a of self.arenaSource()) this.set({ map_id: a.mapId }, a.bytes); } },
+    });
+    new Gauge({
+      name: 'faros_interned', help: 'Interned driver IDs, metadata sets and strings in use per map (reclaimed when no stored driver uses them)', labelNames: ['map_id', 'kind'] as const, registers: [this.registry],
+      collect() {
+        if (!self.internSource) return;
+        this.reset();
+        for (const x of self.internSource()) {
+          this.set({ map_id: x.mapId, kind: 'driver_ids' }, x.drivers);
+          this.set({ map_id: x.mapId, kind: 'metadata_sets' }, x.metasets);
+          this.set({ map_id: x.mapId, kind: 'strings' }, x.strings);
+        }
+      },
     });
     // Collected in registration order: max, then p99, which resets the window.
     new Gauge({
@@ -168,6 +181,7 @@ export class Metrics {
   }
   setClusterSource(fn: () => ClusterFigures): void { this.clusterSource = fn; }
   setArenaSource(fn: () => { mapId: string; bytes: number }[]): void { this.arenaSource = fn; }
+  setInternSource(fn: () => { mapId: string; drivers: number; metasets: number; strings: number }[]): void { this.internSource = fn; }
 
   contentType(): string { return this.registry.contentType; }
   text(): Promise<string> { return this.registry.metrics(); }

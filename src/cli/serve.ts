@@ -93,6 +93,10 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
   host.pool.onSearchPhases = (p) => metrics.observeNearbyPhases(p);
   metrics.setArenaSource(() => host.shardList().map((x) => ({ mapId: x.mapId, bytes: x.shard.store.arena.arenaBytes() })));
+  metrics.setInternSource(() => host.shardList().map((x) => {
+    const s = x.shard.store.intern.stats();
+    return { mapId: x.mapId, drivers: s.driversInUse, metasets: s.metasetsInUse, strings: s.stringsInUse };
+  }));
   servers.attach(host);
   log.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort }, 'listening; loading maps');
 

@@ -172,7 +172,7 @@ test('reflection lists the services (grpcurl works without the proto)', async ()
 test('metrics: counters moved after calls', async () => {
   const text = (await httpJson(srv.http, 'GET', '/metrics')).json as string;
   const m = parseMetrics(text);
-  for (const name of ['faros_grpc_requests_total', 'faros_grpc_request_duration_seconds', 'faros_updates_total', 'faros_nearby_total', 'faros_drivers', 'faros_snap_distance_meters', 'faros_nearby_edges_expanded', 'faros_nearby_phase_seconds', 'faros_worker_queue_depth', 'faros_map_load_seconds', 'faros_arena_bytes', 'faros_event_loop_delay_p99_seconds', 'nodejs_eventloop_lag_seconds']) {
+  for (const name of ['faros_grpc_requests_total', 'faros_grpc_request_duration_seconds', 'faros_updates_total', 'faros_nearby_total', 'faros_drivers', 'faros_snap_distance_meters', 'faros_nearby_edges_expanded', 'faros_nearby_phase_seconds', 'faros_worker_queue_depth', 'faros_map_load_seconds', 'faros_arena_bytes', 'faros_interned', 'faros_in_flight_requests', 'faros_event_loop_delay_p99_seconds', 'nodejs_eventloop_lag_seconds']) {
     assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
   }
   assert.ok(m.get('faros_grpc_requests_total{method="UpdateDriver",code="OK"}')! >= 2);
@@ -182,6 +182,7 @@ test('metrics: counters moved after calls', async () => {
   assert.ok(m.get(`faros_updates_total{map_id="${M}",result="refused_out_of_range"}`)! >= 1);
   assert.ok(m.get(`faros_updates_total{map_id="${M}",result="invalid"}`)! >= 1);
   assert.ok(m.get(`faros_nearby_total{map_id="${M}",result="ok"}`)! >= 1);
+  assert.ok(m.get(`faros_interned{map_id="${M}",kind="driver_ids"}`)! >= 1, 'interned driver IDs are exported');
   for (const phase of ['queued', 'search', 'reply']) assert.ok(m.get(`faros_nearby_phase_seconds_count{phase="${phase}"}`)! >= 1, phase);
   assert.ok(m.get(`faros_drivers{map_id="${B}"}`)! >= 1);
   assert.ok(m.get(`faros_map_load_seconds{map_id="${M}"}`)! > 0);
