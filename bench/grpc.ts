@@ -6,8 +6,6 @@
 // protobuf size, so the difference is the cost of Faros itself.
 //   node dist/bench/grpc.js [--quick] [--seed N]
 //   roles (internal): --role echo <responses.json> | --role client <spec.json>
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadFarosDefinition } from '../src/api/proto.js';
 import { loadMap } from '../src/mapbuild/build.js';
+import { spawnReady, runClientProc } from './lib/procs.js';
 import { Rng, ROOT, header, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from './lib/common.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -76,28 +75,7 @@ async function runClient(file: string): Promise<void> {
 }
 
 // ── orchestration ──────────────────────────────────────────────────────────
-function spawnReady(args: string[]): Promise<{ proc: ChildProcess; grpcPort: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, FAROS_LOG_LEVEL: 'warn' };
-  delete env.NODE_TEST_CONTEXT;
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
-      if (l.startsWith('{') && (JSON.parse(l) as { event?: string }).event === 'ready') resolve({ proc, grpcPort: (JSON.parse(l) as { grpcPort: number }).grpcPort });
-    });
-  });
-}
 
-function runClientProc(spec: ClientSpec, dir: string, k: number): Promise<ClientResult> {
-  const f = join(dir, `client-${k}.json`);
-  writeFileSync(f, JSON.stringify(spec));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [SELF, '--role', 'client', f], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ClientResult) : reject(new Error(`client exited ${code}`))));
-  });
-}
 
 function unaryCall(c: any, method: string, req: unknown): Promise<any> {
   return new Promise((res, rej) => c[method](req, (e: Error | null, r: unknown) => (e ? rej(e) : res(r))));
@@ -167,7 +145,7 @@ async function main(): Promise<void> {
       for (const s of servers) {
         // Two client processes share the concurrency (one when it is 1).
         const procs = concurrency === 1 ? [1] : [concurrency / 2, concurrency / 2];
-        const rs = await Promise.all(procs.map((cc, k) => runClientProc({ addr: s.addr, method, concurrency: cc, warmupMs, durationMs, points, seed: args.seed + k }, dir, k)));
+        const rs = await Promise.all(procs.map((cc, k) => runClientProc<ClientResult>(SELF, { addr: s.addr, method, concurrency: cc, warmupMs, durationMs, points, seed: args.seed + k }, dir, k)));
         const lat = rs.flatMap((r) => r.latUs);
         const row = { server: s.name, method, concurrency, callsPerS: rs.reduce((a, r) => a + r.calls, 0) / (durationMs / 1000), p50Us: quantile(lat, 0.5), p99Us: quantile(lat, 0.99), errors: rs.reduce((a, r) => a + r.errors, 0) };
         unary.push(row);

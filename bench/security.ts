@@ -5,9 +5,7 @@
 // updates (batches of 500). Medians over rounds and ratios to plaintext.
 //   node dist/bench/security.js [--quick] [--seed N]
 //   role (internal): --role client <spec.json>
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import { loadFarosDefinition } from '../src/api/proto.js';
 import { loadMap } from '../src/mapbuild/build.js';
 import { createToken } from '../src/api/tokens.js';
 import { issueCertificate } from '../src/cli/certs.js';
+import { spawnReady, runClientProc } from './lib/procs.js';
 import { Rng, ROOT, header, median, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from './lib/common.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -65,28 +64,7 @@ async function runClient(file: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ calls, errors, latUs: lat } satisfies ClientResult)}\n`);
 }
 
-function runClientProc(spec: ClientSpec, dir: string, k: number): Promise<ClientResult> {
-  const f = join(dir, `client-${k}.json`);
-  writeFileSync(f, JSON.stringify(spec));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [SELF, '--role', 'client', f], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ClientResult) : reject(new Error(`client exited ${code}`))));
-  });
-}
 
-function spawnServe(args: string[]): Promise<{ proc: ChildProcess; grpcPort: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, FAROS_LOG_LEVEL: 'warn' };
-  delete env.NODE_TEST_CONTEXT;
-  const proc = spawn(process.execPath, [join(ROOT, 'dist/test/e2e/serve-main.js'), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
-      if (l.startsWith('{') && (JSON.parse(l) as { event?: string }).event === 'ready') resolve({ proc, grpcPort: (JSON.parse(l) as { grpcPort: number }).grpcPort });
-    });
-  });
-}
 
 /** Stream updates in batches of `batch`, 4 batches outstanding, for durationMs; updates/s. */
 async function streamRate(conn: Conn, points: number[], batch: number, durationMs: number): Promise<number> {
@@ -130,7 +108,7 @@ async function main(): Promise<void> {
     { name: 'TLS', args: tls, tls: true, token: false },
     { name: 'TLS + tokens', args: [...tls, '--tokens', tokensFile], tls: true, token: true },
   ];
-  const servers = await Promise.all(configs.map((c) => spawnServe(['--map', MAP, '--grpc-port', '0', '--http-port', '0', '--workers', '1', '--max-in-flight', '100000', ...c.args])));
+  const servers = await Promise.all(configs.map((c) => spawnReady([join(ROOT, 'dist/test/e2e/serve-main.js'), '--map', MAP, '--grpc-port', '0', '--http-port', '0', '--workers', '1', '--max-in-flight', '100000', ...c.args])));
   const conns: Conn[] = configs.map((c, i) => ({ addr: `127.0.0.1:${servers[i]!.grpcPort}`, caFile: c.tls ? join(dir, 'server', 'ca.crt') : undefined, token: c.token ? token : undefined }));
   // 10k drivers on each server.
   for (const conn of conns) {
@@ -146,7 +124,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? [0, 1, 2, 3] : [3, 2, 1, 0];
     for (const i of order) {
-      const rs = await Promise.all([0, 1].map((k) => runClientProc({ ...conns[i]!, concurrency: 8, warmupMs, durationMs, points, seed: args.seed + k + 10 * r }, dir, k)));
+      const rs = await Promise.all([0, 1].map((k) => runClientProc<ClientResult>(SELF, { ...conns[i]!, concurrency: 8, warmupMs, durationMs, points, seed: args.seed + k + 10 * r }, dir, k)));
       const lat = rs.flatMap((x) => x.latUs);
       const s = samples[i]!;
       s.nearby.push(rs.reduce((a, x) => a + x.calls, 0) / (durationMs / 1000));

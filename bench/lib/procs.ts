@@ -1,0 +1,31 @@
+// Child processes of the benchmarks: a server that prints a JSON ready line,
+// and a benchmark's own script in a client role that prints one JSON result.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Start `node args...`; resolves at its {"event":"ready","grpcPort":N} line. */
+export function spawnReady(args: string[]): Promise<{ proc: ChildProcess; grpcPort: number }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FAROS_LOG_LEVEL: 'warn' };
+  delete env.NODE_TEST_CONTEXT;
+  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+    createInterface({ input: proc.stdout! }).on('line', (l) => {
+      if (l.startsWith('{') && (JSON.parse(l) as { event?: string }).event === 'ready') resolve({ proc, grpcPort: (JSON.parse(l) as { grpcPort: number }).grpcPort });
+    });
+  });
+}
+
+/** Run `script --role client <spec file>` and parse the JSON it prints. */
+export function runClientProc<R>(script: string, spec: object, dir: string, k: number): Promise<R> {
+  const f = join(dir, `client-${k}.json`);
+  writeFileSync(f, JSON.stringify(spec));
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [script, '--role', 'client', f], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as R) : reject(new Error(`client exited ${code}`))));
+  });
+}
