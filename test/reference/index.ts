@@ -1,4 +1,4 @@
-// Independent brute-force reference of /work/shared/SEMANTICS.md (tests only).
+// Independent brute-force reference of docs/SEMANTICS.md (tests only).
 // Input: the raw OsmData of src/mapbuild/osm.ts (read with keepWay: () => true)
 // and a profile JSON's tables. Nothing else from src/ is used.
 export { buildReference, isRoadRef, directionRef, parseMaxspeedRef, speedKmhRef, turnAllowed } from './graph.js';
