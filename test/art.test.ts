@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ArtArena, type ArtTree, type ArtView, driverKeyBytes, edgeKeyBytes, keyHi, keyLo,
+  ArtArena, ArtCapacityError, type ArtTree, type ArtView, driverKeyBytes, edgeKeyBytes, keyHi, keyLo,
 } from '../src/model/art/index.js';
 import { SEED, checkTree, dump, k64, rng, split, type Histogram } from './art/helpers.js';
 
@@ -333,7 +333,7 @@ test('a full arena throws RESOURCE_EXHAUSTED and the published tree stays intact
   for (let i = 0; i < 100; i++) t.insert(i, 0, [i]);
   const root = t.commit();
   const t2 = tree.txn();
-  assert.throws(() => { for (let i = 100; i < 1e6; i++) t2.insert(i, 0); }, /RESOURCE_EXHAUSTED.*raise maxBytes/);
+  assert.throws(() => { for (let i = 100; i < 1e6; i++) t2.insert(i, 0); }, (e: Error) => e instanceof ArtCapacityError && /raise maxBytes/.test(e.message));
   t2.abort();
   assert.equal(arena.size(tree.root), 100);
   assert.equal(tree.root, root);

@@ -6,7 +6,7 @@
 // Interned entries are reclaimed once no stored driver uses them (intern.ts):
 // this class counts the uses (driver number stored or not, metaset refcount)
 // and, after each commit, lets the intern free what no reader can reach.
-import { ArtArena, ArtReader, type ArtTree, type ArtTxn } from './art/index.js';
+import { ArtArena, ArtCapacityError, ArtReader, type ArtTree, type ArtTxn } from './art/index.js';
 import { FarosError } from '../errors.js';
 import { InternTable, type InternBuffers, type InternCapacity, DEFAULT_INTERN_CAPACITY } from './intern.js';
 import type { RoadGraph } from './graph/roadgraph.js';
@@ -255,8 +255,7 @@ export function phantomOf(g: RoadGraph, segment: number, t: number, distanceM: n
   };
 }
 
-/** The arena's "full" error as the API's RESOURCE_EXHAUSTED; anything else as is. */
+/** The arena's capacity error as the API's RESOURCE_EXHAUSTED; anything else as is. */
 function storeError(e: unknown): unknown {
-  const msg = (e as Error)?.message ?? '';
-  return msg.startsWith('RESOURCE_EXHAUSTED') ? new FarosError('RESOURCE_EXHAUSTED', `driver store full: ${msg.replace(/^RESOURCE_EXHAUSTED:\s*/, '')}`) : e;
+  return e instanceof ArtCapacityError ? new FarosError('RESOURCE_EXHAUSTED', `driver store full: ${e.message.replace(/^RESOURCE_EXHAUSTED:\s*/, '')}`) : e;
 }

@@ -10,7 +10,7 @@
 import {
   H_CAP, H_DATA, H_FREE_WORDS, H_LIVE_NODES, H_LIVE_WORDS, H_MAGIC, H_ROOTS,
   H_SEQ, H_SLOTS, H_TOP, H_TREE_BASE, H_TREES, H_VERSION, MAGIC, MAX_SLOTS, MAX_TREES, VERSION,
-  dataBase,
+  dataBase, ArtCapacityError,
 } from './header.js';
 import { RetireQueue, freeSlot, nextSeq, oldestPin, pinnedReaders } from './epoch.js';
 import {
@@ -197,7 +197,7 @@ export class ArtArena extends ArtView {
     } else {
       off = this.top;
       if (off + words > this.capWords) {
-        throw new Error(`RESOURCE_EXHAUSTED: ART arena full (${this.capWords * 4} bytes, ${this.liveWords * 4} live, ` +
+        throw new ArtCapacityError(`RESOURCE_EXHAUSTED: ART arena full (${this.capWords * 4} bytes, ${this.liveWords * 4} live, ` +
           `${this.retired.pending} records waiting for readers); raise maxBytes, or release() readers holding old snapshots. Abort the open txn.`);
       }
       this.top = off + words;

@@ -22,7 +22,7 @@
 // grows until RESOURCE_EXHAUSTED); call release() in finally, and ArtArena.evictReader(slot) when a reader thread dies.
 
 import { recordWords } from './nodes.js';
-import { H_SEQ, H_SLOTS, H_SLOT_BASE, SLOT_PIN, SLOT_STATE, SLOT_STRIDE } from './header.js';
+import { ArtCapacityError, H_SEQ, H_SLOTS, H_SLOT_BASE, SLOT_PIN, SLOT_STATE, SLOT_STRIDE } from './header.js';
 
 export function nextSeq(seq: number): number {
   const n = (seq + 1) | 0;
@@ -39,7 +39,7 @@ export function claimSlot(i32: Int32Array): number {
       return s;
     }
   }
-  throw new Error(`RESOURCE_EXHAUSTED: all ${n} ART reader slots are taken; raise readerSlots when creating the arena or close() unused readers`);
+  throw new ArtCapacityError(`RESOURCE_EXHAUSTED: all ${n} ART reader slots are taken; raise readerSlots when creating the arena or close() unused readers`);
 }
 
 export function freeSlot(i32: Int32Array, slot: number): void {

@@ -48,3 +48,8 @@ export function checkHeader(i32: Int32Array): void {
     throw new Error(`ART: arena version ${i32[H_VERSION]} but this code reads version ${VERSION}; run one build`);
   }
 }
+
+/** The arena or its reader slots are full: a capacity limit, not a bug (callers map it to RESOURCE_EXHAUSTED). */
+export class ArtCapacityError extends Error {
+  constructor(message: string) { super(message); this.name = 'ArtCapacityError'; }
+}

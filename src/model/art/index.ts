@@ -3,6 +3,7 @@
 // Readers (any thread): ArtReader.attach(arena.sab) -> acquire() -> reads -> release().
 
 export { ArtArena, DEFAULT_MAX_BYTES, DEFAULT_READER_SLOTS } from './arena.js';
+export { ArtCapacityError } from './header.js';
 export type { ArenaOptions, ArtStats } from './arena.js';
 export { ArtTree, ArtTxn } from './tree.js';
 export type { TreeOptions } from './tree.js';
