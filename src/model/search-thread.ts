@@ -14,7 +14,7 @@ import type { MapHandle } from './messages.js';
 import * as M from './search-mailbox.js';
 
 /** Messages on the thread's port. */
-export type SearchThreadMessage = { kind: 'attach'; no: number; handle: MapHandle } | { kind: 'forget'; no: number };
+export type SearchThreadMessage = { kind: 'attach'; no: number; handle: MapHandle };
 
 interface MapState { graph: RoadGraph; snapper: Snapper; knn: KnnSearch; reader: StoreReader; closed: Int32Array; snapRadiusM: number; ttlMs: number }
 
@@ -25,7 +25,6 @@ const maps = new Map<number, MapState>();
 function drainPort(): void {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     const msg = m.message as SearchThreadMessage;
-    if (msg.kind === 'forget') { maps.get(msg.no)?.reader.close(); maps.delete(msg.no); hold(msg.no, -1); continue; }
     const h = msg.handle;
     if (maps.has(msg.no) || Atomics.load(new Int32Array(h.closed), 0) === 1) continue;
     const graph = RoadGraph.from(h.graph);

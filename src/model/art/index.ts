@@ -10,7 +10,4 @@ export type { TreeOptions } from './tree.js';
 export { ArtReader } from './reader.js';
 export { ArtView } from './read.js';
 export type { ArtEntry, EntryCallback, Prefix32Callback } from './read.js';
-export {
-  DRIVER_KEY_BYTES, EDGE_KEY_BYTES, driverKeyBytes, driverKeyHi, edgeKeyBytes, edgeKeyHi, edgeKeyLo,
-  keyBytesOf, keyHi, keyLo,
-} from './keys.js';
+export { driverKeyBytes, edgeKeyBytes, keyHi, keyLo } from './keys.js';

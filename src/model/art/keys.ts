@@ -9,23 +9,6 @@
 // number and all drivers on one edge are one prefix scan of 4 bytes
 // (ArtView.scanPrefix32(root, edgeId, cb)).
 
-export const DRIVER_KEY_BYTES = 4;
-export const EDGE_KEY_BYTES = 8;
-
-/** hi half of the driver-tree key; the lo half is 0. */
-export function driverKeyHi(driverNo: number): number {
-  return driverNo >>> 0;
-}
-
-/** hi half of the edge-tree key; the lo half is the driver number. */
-export function edgeKeyHi(edgeId: number): number {
-  return edgeId >>> 0;
-}
-
-export function edgeKeyLo(driverNo: number): number {
-  return driverNo >>> 0;
-}
-
 /** Key bytes 0..3 of a big-endian byte key (missing bytes are 0). */
 export function keyHi(key: Uint8Array): number {
   const n = key.length;
@@ -39,18 +22,18 @@ export function keyLo(key: Uint8Array): number {
   return (((n > 4 ? key[4] : 0) << 24) | ((n > 5 ? key[5] : 0) << 16) | ((n > 6 ? key[6] : 0) << 8) | (n > 7 ? key[7] : 0)) >>> 0;
 }
 
-/** Writes the first `width` bytes of the key (hi, lo) into out. */
-export function keyBytesOf(hi: number, lo: number, width: number, out: Uint8Array = new Uint8Array(width)): Uint8Array {
+/** The first `width` bytes of the key (hi, lo). */
+function keyBytesOf(hi: number, lo: number, width: number, out: Uint8Array = new Uint8Array(width)): Uint8Array {
   for (let i = 0; i < width; i++) out[i] = i < 4 ? (hi >>> (24 - 8 * i)) & 255 : (lo >>> (56 - 8 * i)) & 255;
   return out;
 }
 
 /** 8-byte edge key as bytes (tests, debugging). */
 export function edgeKeyBytes(edgeId: number, driverNo: number): Uint8Array {
-  return keyBytesOf(edgeId, driverNo, EDGE_KEY_BYTES);
+  return keyBytesOf(edgeId, driverNo, 8);
 }
 
 /** 4-byte driver key as bytes. */
 export function driverKeyBytes(driverNo: number): Uint8Array {
-  return keyBytesOf(driverNo, 0, DRIVER_KEY_BYTES);
+  return keyBytesOf(driverNo, 0, 4);
 }
