@@ -67,13 +67,8 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   bootLog.setBindings({ instance: name });
   const log = bootLog;
   log.info({ maps: opts.maps.map((m) => m.id), workers: opts.workers, searchThreads: opts.searchThreads, limits: opts.limits }, 'starting');
-  // WATCH OUT: hosts report load progress only as text; "map ID ready in N ms"
-  // is parsed for faros_map_load_seconds and a health refresh until the host has an event for it.
-  const hostLog = (msg: string): void => {
-    log.info({ component: 'host' }, msg);
-    const m = /^map (\S+) ready in (\d+) ms$/.exec(msg);
-    if (m) { metrics.setMapLoadSeconds(m[1]!, Number(m[2]) / 1000); servers.refreshHealth(); }
-  };
+  const hostLog = (msg: string): void => { log.info({ component: 'host' }, msg); };
+  const onMapReady = (mapId: string, ms: number): void => { metrics.setMapLoadSeconds(mapId, ms / 1000); servers.refreshHealth(); };
   let host: LocalHost | ClusterHost;
   if (opts.cluster) {
     const c = opts.cluster;
@@ -81,14 +76,14 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       self: name, catalog: opts.maps, replication: c.replication, seeds: c.seeds,
       dns: c.dns ? { name: c.dns.name, port: c.dns.port ?? servers.grpcPort } : undefined,
       probeIntervalMs: c.probeIntervalMs, probeTimeoutMs: c.probeTimeoutMs, suspectMs: c.suspectMs, dropGraceMs: c.dropGraceMs,
-      perTryTimeoutMs: 2000, peerCredentials: peer!.credentials, workers: opts.workers, searchThreads: opts.searchThreads, cacheDir: opts.cacheDir, log: hostLog,
+      perTryTimeoutMs: 2000, peerCredentials: peer!.credentials, workers: opts.workers, searchThreads: opts.searchThreads, cacheDir: opts.cacheDir, log: hostLog, onMapReady,
       onTransfer: (e) => metrics.observeTransfer(e.mapId, e.ok, e.records, e.ms / 1000),
       onStateChange: () => servers.refreshHealth(),
     });
     host = cluster;
     metrics.setClusterSource(() => ({ members: cluster!.membership.live().length, failovers: cluster!.stats.failovers, forwarded: cluster!.forwarder.stats }));
   } else {
-    host = new LocalHost({ name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers, searchThreads: opts.searchThreads, log: hostLog });
+    host = new LocalHost({ name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers, searchThreads: opts.searchThreads, log: hostLog, onMapReady });
   }
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
   host.pool.onSearchPhases = (p) => metrics.observeNearbyPhases(p);

@@ -48,6 +48,7 @@ export interface ClusterHostOptions {
   arenaBytes?: number;
   log: Log;
   onTransfer?: (e: TransferEvent) => void;
+  onMapReady?: (mapId: string, ms: number) => void;
   onStateChange?: () => void;
 }
 
@@ -72,7 +73,7 @@ export class ClusterHost implements ShardHost {
     for (const m of o.catalog) this.catalog.set(m.id, m);
     this.pool = new WorkerPool({ threads: o.workers, searchThreads: o.searchThreads, maxQueue: o.maxQueue, log: o.log });
     this.shards = new ShardSet({
-      pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onStateChange: o.onStateChange,
+      pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onMapReady: o.onMapReady, onStateChange: o.onStateChange,
       self: o.self, catchUpMs: 2 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),
     });
     this.forwarder = new Forwarder((a) => this.client(a), (peer) => this.membership.live().includes(peer));

@@ -22,6 +22,8 @@ export interface LocalHostOptions {
   maxQueue?: number;
   /** Bytes reserved per map for the driver trees. */
   arenaBytes?: number;
+  /** A map is loaded and serves (metrics, health). */
+  onMapReady?: (mapId: string, ms: number) => void;
 }
 
 export class LocalHost implements ShardHost {
@@ -43,7 +45,9 @@ export class LocalHost implements ShardHost {
         const t0 = Date.now();
         const g = await loadMap(slot.entry.file, slot.entry.profile, { cacheDir: this.opts.cacheDir, log: this.opts.log, shared: true });
         slot.shard = new Shard(slot.entry.id, g, this.pool, { snapRadiusM: slot.entry.snapRadiusM, ttlMs: slot.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes, log: this.opts.log });
-        this.opts.log?.(`map ${slot.entry.id} ready in ${Date.now() - t0} ms`);
+        const ms = Date.now() - t0;
+        this.opts.log?.(`map ${slot.entry.id} ready in ${ms} ms`);
+        this.opts.onMapReady?.(slot.entry.id, ms);
       }
     })();
     return this.loading;

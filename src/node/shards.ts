@@ -38,6 +38,8 @@ export interface ShardSetOptions {
   dropGraceMs: number;
   /** Called after each state transfer (metrics). */
   onTransfer?: (e: TransferEvent) => void;
+  /** A map is loaded, transferred and serves (metrics, health). */
+  onMapReady?: (mapId: string, ms: number) => void;
   onStateChange?: () => void;
   /** This instance's address (sent with snapshot pulls). */
   self: string;
@@ -112,7 +114,9 @@ export class ShardSet {
       return;
     }
     await this.transfer(r, sources);
-    this.opts.log(`map ${r.entry.id} ready in ${Date.now() - t0} ms`);
+    const ms = Date.now() - t0;
+    this.opts.log(`map ${r.entry.id} ready in ${ms} ms`);
+    this.opts.onMapReady?.(r.entry.id, ms);
   }
 
   /** Pull every driver from the first source that answers; then serve. */
