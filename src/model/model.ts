@@ -6,11 +6,12 @@
 // the tests use directly.
 import type { RoadGraph } from './graph/roadgraph.js';
 import { Snapper, isMiss } from './snap.js';
-import { KnnSearch, edgePos } from './knn.js';
+import { KnnSearch } from './knn.js';
+import { filterFor, searchNearby, type NearbyParts } from './nearby.js';
 import { DriverStore, driverView, type SnappedUpdate, type StoreOptions } from './store.js';
 import { StoreReader } from './store-reader.js';
 import { D_MS } from './records.js';
-import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, SnapMiss, UpdateResult } from './types.js';
+import type { DriverUpdate, DriverView, ModelOptions, NearbyDriver, NearbyQuery, NearbyResult, Phantom, SnapMiss, UpdateResult } from './types.js';
 
 export const DEFAULT_MODEL_OPTIONS: Readonly<ModelOptions> = Object.freeze({ snapRadiusM: 200, ttlMs: 300_000 });
 
@@ -24,6 +25,7 @@ export class Model {
   private readonly snapper: Snapper;
   private readonly knn: KnnSearch;
   private readonly reader: StoreReader;
+  private readonly parts: NearbyParts;
 
   constructor(readonly graph: RoadGraph, opts: Partial<ModelOptions> & StoreOptions = {}) {
     this.options = { snapRadiusM: opts.snapRadiusM ?? DEFAULT_MODEL_OPTIONS.snapRadiusM, ttlMs: opts.ttlMs ?? DEFAULT_MODEL_OPTIONS.ttlMs };
@@ -31,6 +33,7 @@ export class Model {
     this.knn = new KnnSearch(graph);
     this.store = new DriverStore(graph, opts);
     this.reader = new StoreReader(graph, this.store.buffers);
+    this.parts = { graph, snapper: this.snapper, knn: this.knn, reader: this.reader, snapRadiusM: this.options.snapRadiusM, ttlMs: this.options.ttlMs };
   }
 
   get size(): number { return this.store.size; }
@@ -72,31 +75,17 @@ export class Model {
     return d && nowMs - d.timestampMs <= this.options.ttlMs ? d : undefined;
   }
 
+  /** The search threads' own search (nearby.ts), on this thread. */
   nearby(q: NearbyQuery): NearbyResult {
-    const snapped = this.snap(q.lat, q.lng);
-    if (isMiss(snapped)) {
-      return { ok: false, code: 'OUT_OF_RANGE', nearestM: snapped.nearestM, message: outOfRange('query point', q.lat, q.lng, snapped.nearestM, this.options.snapRadiusM) };
-    }
-    const r = this.reader;
-    const filter = q.filter && Object.keys(q.filter).length ? this.store.intern.filterPairs(q.filter) : new Uint32Array(0);
-    if (filter === undefined) return { ok: true, querySnapped: snapped, stats: { edgesExpanded: 0, candidatesSeen: 0 }, drivers: [] };
-    r.begin(q.nowMs ?? Date.now(), this.options.ttlMs, filter);
-    try {
-      const pos = edgePos(this.graph, snapped.segment, snapped.t);
-      const hits = this.knn.search(r, pos, { k: q.k, metric: q.metric, limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM });
-      const i32 = r.art.i32;
-      return {
-        ok: true,
-        querySnapped: snapped,
-        stats: { ...this.knn.stats },
-        drivers: hits.map((h) => {
-          const v = r.art.get(r.driverRoot, h.driverNo, 0);
-          return { driver: driverView(this.graph, i32, v, r.intern.driverId(h.driverNo), this.store.intern.metadataOf(i32[v + D_MS])), distanceM: h.distanceM, etaS: h.etaS };
-        }),
-      };
-    } finally {
-      r.end();
-    }
+    const drivers: NearbyDriver[] = [];
+    const r = searchNearby(this.parts, {
+      lat: q.lat, lng: q.lng, k: q.k, metric: q.metric, limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM, nowMs: q.nowMs ?? Date.now(),
+      filter: filterFor(this.store.intern, q.filter),
+    }, (h, i32, v) => {
+      drivers.push({ driver: driverView(this.graph, i32, v, this.reader.intern.driverId(h.driverNo), this.store.intern.metadataOf(i32[v + D_MS])), distanceM: h.distanceM, etaS: h.etaS });
+    });
+    if (!r.ok) return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
+    return { ok: true, querySnapped: r.snapped, stats: { edgesExpanded: r.edgesExpanded, candidatesSeen: r.candidatesSeen }, drivers };
   }
 
   close(): void { this.reader.close(); this.store.close(); }

@@ -7,7 +7,8 @@
 import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { RoadGraph } from './graph/roadgraph.js';
 import { Snapper, isMiss } from './snap.js';
-import { KnnSearch, edgePos } from './knn.js';
+import { KnnSearch } from './knn.js';
+import { searchNearby } from './nearby.js';
 import { StoreReader } from './store-reader.js';
 import { D_LAT, D_LNG, D_MS, D_SEG, D_SNAP, D_T, D_TS, getF64 } from './records.js';
 import type { MapHandle } from './messages.js';
@@ -54,27 +55,22 @@ function search(slot: M.Slot): M.Status {
   if (Date.now() > f[M.DEADLINE]) return M.Status.Expired;
   const s = maps.get(c[M.MAP]);
   if (!s) return M.Status.UnknownMap;
-  const snapped = s.snapper.snap(f[M.LAT], f[M.LNG], s.snapRadiusM);
-  if (isMiss(snapped)) { f[M.NEAREST] = snapped.nearestM; return M.Status.Miss; }
-  c[M.SNAP_SEG] = snapped.segment; f[M.SNAP_T] = snapped.t; f[M.SNAP_D] = snapped.distanceM;
-  const r = s.reader;
-  const nf = c[M.NFILTER];
-  r.begin(f[M.NOW], s.ttlMs, nf > 0 ? slot.filter.subarray(0, 2 * nf) : undefined);
-  try {
-    const hits = s.knn.search(r, edgePos(s.graph, snapped.segment, snapped.t), { k: c[M.K], metric: M.METRICS[c[M.METRIC]], limit: f[M.LIMIT] });
-    const i32 = r.art.i32, out = slot.hits;
-    for (let i = 0; i < hits.length; i++) {
-      const h = hits[i], v = r.art.get(r.driverRoot, h.driverNo, 0), o = i * M.HIT_SLOTS;
-      out[o + M.H_NO] = h.driverNo; out[o + M.H_DIST] = h.distanceM; out[o + M.H_ETA] = h.etaS;
-      out[o + M.H_LAT] = getF64(i32, v + D_LAT); out[o + M.H_LNG] = getF64(i32, v + D_LNG); out[o + M.H_TS] = getF64(i32, v + D_TS);
-      out[o + M.H_SEG] = i32[v + D_SEG]; out[o + M.H_T] = getF64(i32, v + D_T); out[o + M.H_SNAP] = getF64(i32, v + D_SNAP); out[o + M.H_MS] = i32[v + D_MS];
-    }
-    c[M.NHITS] = hits.length;
-    c[M.EDGES] = s.knn.stats.edgesExpanded; c[M.CANDS] = s.knn.stats.candidatesSeen;
-    return M.Status.Ok;
-  } finally {
-    r.end();
-  }
+  const nf = c[M.NFILTER], out = slot.hits;
+  let i = 0;
+  const r = searchNearby(s, {
+    lat: f[M.LAT], lng: f[M.LNG], k: c[M.K], metric: M.METRICS[c[M.METRIC]], limit: f[M.LIMIT], nowMs: f[M.NOW],
+    filter: nf > 0 ? slot.filter.subarray(0, 2 * nf) : undefined,
+  }, (h, i32, v) => {
+    const o = i++ * M.HIT_SLOTS;
+    out[o + M.H_NO] = h.driverNo; out[o + M.H_DIST] = h.distanceM; out[o + M.H_ETA] = h.etaS;
+    out[o + M.H_LAT] = getF64(i32, v + D_LAT); out[o + M.H_LNG] = getF64(i32, v + D_LNG); out[o + M.H_TS] = getF64(i32, v + D_TS);
+    out[o + M.H_SEG] = i32[v + D_SEG]; out[o + M.H_T] = getF64(i32, v + D_T); out[o + M.H_SNAP] = getF64(i32, v + D_SNAP); out[o + M.H_MS] = i32[v + D_MS];
+  });
+  if (!r.ok) { f[M.NEAREST] = r.nearestM; return M.Status.Miss; }
+  c[M.SNAP_SEG] = r.snapped.segment; f[M.SNAP_T] = r.snapped.t; f[M.SNAP_D] = r.snapped.distanceM;
+  c[M.NHITS] = r.hits;
+  c[M.EDGES] = r.edgesExpanded; c[M.CANDS] = r.candidatesSeen;
+  return M.Status.Ok;
 }
 
 let seen = 0;

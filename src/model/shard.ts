@@ -5,6 +5,9 @@
 import type { RoadGraph } from './graph/roadgraph.js';
 import { DriverStore, type DriverRecord, type StoreOptions } from './store.js';
 import { outOfRange } from './model.js';
+import { filterFor } from './nearby.js';
+
+const NO_FILTER = new Uint32Array(0);
 import type { WorkerPool } from './pool.js';
 import { SNAP_FIELDS, type MapHandle } from './messages.js';
 import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, UpdateResult } from './types.js';
@@ -121,12 +124,10 @@ export class Shard {
 
   async nearby(q: NearbyQuery, signal?: AbortSignal, deadline?: number): Promise<NearbyResult> {
     this.check();
-    const filter = this.store.intern.filterPairs(q.filter);
     const r = await this.pool.run({
       kind: 'nearby', map: this.handle, lat: q.lat, lng: q.lng, k: q.k, metric: q.metric,
       limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM,
-      // A filter key or value never seen cannot match: search with an impossible pair.
-      filter: filter ?? new Uint32Array([0xffffffff, 0xffffffff]),
+      filter: filterFor(this.store.intern, q.filter) ?? NO_FILTER,
       nowMs: q.nowMs ?? Date.now(),
     }, signal, deadline);
     if (!r.ok) return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
