@@ -1,7 +1,10 @@
 // The thread boundary: every message between a shard (main thread) and the
 // piscina workers (snapping) or the search threads (nearby, answered through
 // search-mailbox.ts) has a named type. Buffers are SharedArrayBuffers (no copy).
-import type { StoreBuffers } from './store.js';
+import type { InternBuffers } from './intern.js';
+
+/** Everything a reader thread needs to attach to a store. */
+export interface StoreBuffers { arena: SharedArrayBuffer; intern: InternBuffers }
 import type { Metric, NearbyStats, Phantom } from './types.js';
 
 /** What a worker needs to serve one map; cached per `key` in each worker. */

@@ -4,7 +4,16 @@
 // batch of 1000 inserts copies each shared node once, not 1000 times — the
 // role of go-immutable-radix's txn-local writable cache. commit() publishes.
 
-import type { ArtArena } from './arena.js';
+/** What a tree needs of its arena (ArtArena implements it). */
+export interface TreeArena {
+  readonly sab: SharedArrayBuffer;
+  readonly i32: Int32Array;
+  readonly wbits: Uint32Array;
+  rootOf(tree: number): number;
+  alloc(words: number): number;
+  free(offset: number): void;
+  commitAll(txns: ArtTxn[]): number[];
+}
 import type { RetireQueue } from './epoch.js';
 import {
   COUNT_MASK, COUNT_SHIFT, DEPTH_SHIFT, KEY_HI, KEY_LO, KEYS, LEAF_VALUE, N16_CHILD, N16_WORDS,
@@ -29,7 +38,7 @@ export class ArtTree {
   scratchRetired: Int32Array = new Int32Array(1024);
 
   constructor(
-    readonly arena: ArtArena,
+    readonly arena: TreeArena,
     readonly id: number,
     readonly keyBytes: number,
     readonly valueWords: number,
@@ -57,7 +66,7 @@ export class ArtTxn {
   readonly tree: ArtTree;
   /** Keys in the txn's (uncommitted) tree. */
   size: number;
-  private readonly arena: ArtArena;
+  private readonly arena: TreeArena;
   private readonly i32: Int32Array;
   private readonly u8: Uint8Array;
   private readonly wbits: Uint32Array;
@@ -73,7 +82,7 @@ export class ArtTxn {
   private outVal = 0;
   private found = false;
 
-  constructor(tree: ArtTree, arena: ArtArena, root: number) {
+  constructor(tree: ArtTree, arena: TreeArena, root: number) {
     this.tree = tree;
     this.arena = arena;
     this.i32 = arena.i32;
