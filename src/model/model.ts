@@ -1,9 +1,9 @@
 // One map shard in one thread: the road graph, the snapper, the ART driver
-// store and the KNN search, with the driver semantics of SEMANTICS.md and
-// issue 3 (newest timestamp wins, refused points leave state alone, TTL,
-// exact-match filters). The threaded shard (shard.ts) splits the same parts
-// over a writer and worker threads; this class is also what `faros knn` and
-// the tests use directly.
+// store and the nearby search (nearby.ts, the same one the search threads
+// run), with the driver rules of docs/SEMANTICS.md (newest timestamp wins,
+// refused points leave state alone, TTL, exact-match filters). The threaded
+// shard (shard.ts) splits the same parts over a writer and worker threads;
+// this class is what `faros knn` and the tests use directly.
 import type { RoadGraph } from './graph/roadgraph.js';
 import { Snapper, isMiss } from './snap.js';
 import { KnnSearch } from './knn.js';

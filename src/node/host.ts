@@ -1,6 +1,6 @@
-// What the API layer calls: the maps this process serves (locally, or via
-// the cluster proxy in a later step). Inputs arrive validated; failures are
-// FarosError with a code the API maps to a status.
+// What the API layer calls: the maps this process serves (LocalHost) or
+// routes to their replicas (ClusterHost). Inputs arrive validated; failures
+// are FarosError with a code the API maps to a status.
 import type { DriverUpdate, DriverView, NearbyQuery, Phantom, NearbyDriver, NearbyStats, UpdateResult } from '../model/types.js';
 
 export interface MapInfoView {
