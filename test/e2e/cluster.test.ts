@@ -102,7 +102,11 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
         for (const a of answers) assert.ok(reps.includes(a.stats.servedBy), `served_by ${a.stats.servedBy} is not a replica of ${mapId} (${reps})`);
       }
     }
-    maps = (await call(clients[1], 'listMaps', {})).maps;
+    // A map held elsewhere is listed with the count of its replica's last probe (every 500 ms): wait for it.
+    maps = await waitFor('ListMaps to report 90 drivers per map', async () => {
+      const ms = (await call(clients[1], 'listMaps', {})).maps as typeof maps;
+      return ms.every((m) => Number(m.drivers) === 90) ? ms : undefined;
+    }, 5000);
     for (const m of maps) { assert.equal(m.replicas.length, 2, `${m.mapId} replicas ${m.replicas}`); assert.equal(Number(m.drivers), 90); }
     // Every instance lists every map with its real bounds, held locally or not.
     for (const c of clients) {
