@@ -11,6 +11,9 @@ export interface CallContext {
   readonly deadlineMs: number;
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class CallScope implements CallContext {
   private readonly ac = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -24,7 +27,9 @@ export class CallScope implements CallContext {
       // Under 1 ms left is already lost: timers fire at millisecond granularity,
       // so a fast answer could otherwise beat a deadline that had passed.
       if (left < 1) this.expire();
-      else this.timer = setTimeout(() => this.expire(), left);
+      // WATCH OUT: setTimeout fires after 1 ms when given more than 2^31-1 ms
+      // (~24.8 days); a deadline that far away (X-Server-Timeout: 3000000) is none.
+      else if (left <= MAX_TIMER_MS) this.timer = setTimeout(() => this.expire(), left);
     }
   }
 

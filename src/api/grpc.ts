@@ -8,6 +8,7 @@ import { RequestLogSampler } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../config.js';
 import { RPC_TABLE, type FarosService, type RpcName } from './service.js';
+import type { BatchItem } from './validate.js';
 import type { TokenEntry, TokenStore } from './tokens.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { toStatus } from './status.js';
@@ -155,7 +156,7 @@ export class GrpcServer {
     // Each batch's answer is written as soon as it and every earlier one are done.
     let last: Promise<void> = Promise.resolve();
     const inFlight: Promise<void>[] = [];
-    const work = async (batch: unknown): Promise<object> => {
+    const work = async (batch: unknown, items: BatchItem[]): Promise<object> => {
       const t0 = process.hrtime.bigint();
       try {
         this.deps.gate.enter();
@@ -167,7 +168,7 @@ export class GrpcServer {
         return { accepted: 0, rejected: ups.map((u, index) => ({ index, driverId: u.driverId ?? '', code: s.code, message: s.message })) };
       }
       try {
-        const res = await this.deps.service.updateDrivers(batch, scope);
+        const res = await this.deps.service.updateDrivers(batch, scope, items);
         this.finish(method, t0, grpc.status.OK);
         return res;
       } finally { this.deps.gate.leave(); }
@@ -178,13 +179,15 @@ export class GrpcServer {
         // A token revoked (SIGHUP reload) while its stream is open ends the stream.
         if (token && !this.deps.tokens!.holds(token)) throw new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this stream was open; reconnect with a valid token`);
         if (batch instanceof Undecodable) throw batch.error(method);
-        const p = work(batch);
+        // A batch refused as a whole (over --max-batch-size) ends the stream here, before any later batch is worked on.
+        const p = work(batch, this.deps.service.checkBatch(batch));
         const written = last.then(async () => {
           const res = await p;
           if (!scope.signal.aborted && !call.write(res)) await drained(call);
         });
         written.catch(() => {}); // surfaced in order when awaited below
-        last = written.catch(() => {});
+        // No answer after a batch that failed: answers stay one per batch, in order.
+        last = written;
         inFlight.push(written);
         while (inFlight.length >= PIPELINE) await inFlight.shift();
         if (scope.signal.aborted) break;
@@ -197,6 +200,10 @@ export class GrpcServer {
         this.finish(method, process.hrtime.bigint(), grpc.status.CANCELLED);
         return;
       }
+      // The batches taken before a refused message (not protobuf, over the
+      // batch limit) or a revocation were applied: answer them before the
+      // error, or the caller cannot tell they were.
+      await Promise.allSettled(inFlight);
       const s = toStatus(e);
       this.finish(method, process.hrtime.bigint(), s.grpc, s);
       if (!call.cancelled) call.emit('error', { code: s.grpc, details: s.message });

@@ -36,7 +36,8 @@ interface Route {
   gated: boolean;
 }
 
-const rpcOf = (route: Route): RpcName => route.name as RpcName;
+// The batch route is the HTTP form of StreamDriverUpdates (one UpdateDriversRequest): it needs that RPC's scope.
+const rpcOf = (route: Route): RpcName => (route.name === 'UpdateDrivers' ? 'StreamDriverUpdates' : route.name) as RpcName;
 
 const seg = '([^/]+)';
 const ROUTES: Route[] = [

@@ -53,9 +53,11 @@ export class FarosService {
     return wire.updateResponse(r);
   }
 
+  /** A batch's checks: each item's, and the batch's own (over --max-batch-size: thrown). */
+  checkBatch(req: unknown): v.BatchItem[] { return v.batchRequest(req, Date.now(), this.limits.maxBatchSize, this.ttlOf); }
+
   /** One UpdateDriversRequest (a stream message or an HTTP batchUpdate): a bad item rejects that item only. */
-  async updateDrivers(req: unknown, ctx: CallContext): Promise<wire.UpdateDriversResponseMsg> {
-    const items = v.batchRequest(req, Date.now(), this.limits.maxBatchSize, this.ttlOf);
+  async updateDrivers(req: unknown, ctx: CallContext, items = this.checkBatch(req)): Promise<wire.UpdateDriversResponseMsg> {
     const rejected: wire.UpdateErrorMsg[] = [];
     let accepted = 0;
     const groups = new Map<string, { index: number; update: DriverUpdate }[]>();
@@ -97,6 +99,8 @@ export class FarosService {
   async removeDriver(req: unknown, ctx: CallContext): Promise<{ removed: boolean }> {
     const { mapId, driverId } = v.driverKey(req);
     this.host.checkMap(mapId);
+    // The host removes its own copy at once, signal or not: a call whose deadline already passed must not start.
+    ctx.signal.throwIfAborted();
     const removed = await untilAborted(this.host.remove(mapId, driverId, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
     return { removed };
   }
