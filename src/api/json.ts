@@ -53,18 +53,19 @@ export function parseJsonBody(body: string, type: JsonMessage): Record<string, u
 
 function normalise(v: unknown, type: string, path: string): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new FarosError('INVALID_ARGUMENT', `${path || 'request body'} must be a JSON object (${type})`);
+    throw new FarosError('INVALID_ARGUMENT', `${path.replace(/\.$/, '') || 'request body'} must be a JSON object (${type})`);
   }
   const fields = SCHEMA[type]!;
   const out: Record<string, unknown> = {};
   for (const [key, val] of Object.entries(v as Record<string, unknown>)) {
     const name = camel(key);
-    const kind = fields[name];
+    // Own keys only: "constructor" or "toString" must not find Object.prototype's.
+    const kind = Object.hasOwn(fields, name) ? fields[name] : undefined;
     const where = `${path}${snake(name)}`;
     if (kind === undefined) {
       throw new FarosError('INVALID_ARGUMENT', `unknown field ${quote(path + key)} in ${type}; its fields are ${Object.keys(fields).join(', ')}`);
     }
-    if (name in out) throw new FarosError('INVALID_ARGUMENT', `field ${where} is given twice (as camelCase and snake_case); send it once`);
+    if (Object.hasOwn(out, name)) throw new FarosError('INVALID_ARGUMENT', `field ${where} is given twice (as camelCase and snake_case); send it once`);
     if (val === null) continue;
     if (typeof kind === 'object' && 'message' in kind) out[name] = normalise(val, kind.message, `${where}.`);
     else if (typeof kind === 'object' && 'repeated' in kind) {

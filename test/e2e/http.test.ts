@@ -69,6 +69,8 @@ const ROWS: [string, string, string, unknown, number, string, RegExp][] = [
   ['driver ID with a lone surrogate', 'POST', '/v1/drivers:update', '{"mapId":"monaco-car","driverId":"\\ud800","location":{"lat":43.7384,"lng":7.4246}}', 400, 'INVALID_ARGUMENT', /not valid Unicode/],
   ['update older than the map TTL', 'POST', '/v1/drivers:update', { mapId: M, driverId: 'old', location: POINTS.monaco, timestampMs: String(Date.now() - 301_000) }, 400, 'INVALID_ARGUMENT', /older than the TTL/],
   ['error quotes at most ~100 characters of input', 'POST', '/v1/nearby', { mapId: M, location: POINTS.monaco, metric: 'X'.repeat(5000) }, 400, 'INVALID_ARGUMENT', /^metric = "X{100}…" is not a metric/],
+  ['a field named like an Object.prototype member', 'POST', '/v1/nearby', '{"mapId":"monaco-car","location":{"lat":43.7384,"lng":7.4246},"constructor":1}', 400, 'INVALID_ARGUMENT', /unknown field "constructor"/],
+  ['metadata key __proto__', 'POST', '/v1/drivers:update', '{"mapId":"monaco-car","driverId":"p","location":{"lat":43.7384,"lng":7.4246},"metadata":{"__proto__":"x"}}', 400, 'INVALID_ARGUMENT', /"__proto__", which is reserved/],
   ['unknown route', 'GET', '/v2/everything', undefined, 404, 'NOT_FOUND', /no route/],
   ['wrong method', 'GET', '/v1/nearby', undefined, 405, 'UNIMPLEMENTED', /use POST/],
   ['bad X-Server-Timeout', 'GET', '/v1/maps', undefined, 400, 'INVALID_ARGUMENT', /X-Server-Timeout/],

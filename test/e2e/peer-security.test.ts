@@ -133,7 +133,7 @@ test('a stalled snapshot pull releases its pin after --max-snapshot-pin-ms; the 
   const acks: number[] = [];
   const done = new Promise<void>((resolve, reject) => { s.on('data', (r: { accepted: number }) => acks.push(r.accepted)); s.on('end', resolve); s.on('error', reject); });
   for (let b = 0; b < 100; b++) {
-    s.write({ updates: Array.from({ length: 1000 }, (_, i) => ({ mapId: M, driverId: `bulk-${b}-${i}`, location: { lat: POINTS.monaco.lat + (i % 50) * 1e-5, lng: POINTS.monaco.lng }, metadata: { fleet: 'bulk' } })) });
+    s.write({ updates: Array.from({ length: 1000 }, (_, i) => ({ mapId: M, driverId: `bulk-${b}-${i}`, location: { lat: POINTS.monaco.lat + (i % 50) * 1e-5, lng: POINTS.monaco.lng }, metadata: { fleet: 'bulk', note: 'n'.repeat(100) } })) });
   }
   s.end();
   await done;
@@ -141,6 +141,10 @@ test('a stalled snapshot pull releases its pin after --max-snapshot-pin-ms; the 
   const reps = await replicasOf();
   const src = cluster.nodes.find((n) => n.peerAddress === reps[0])!;
   const requester = cluster.nodes.find((n) => n.peerAddress === reps[1])!;
+  // The source must hold the whole fleet first (replication is asynchronous), or its snapshot may fit in the puller's buffers.
+  const held = async (): Promise<number> => { const pc = cluster.peerClient(src.peerAddress, cluster.nodes.indexOf(requester)); try { return Number((await pc.status(2000)).maps.find((m) => m.mapId === M)?.drivers ?? 0); } finally { pc.close(); } };
+  for (let t = 0; t < 200 && (await held()) < 100_000; t++) await sleep(100);
+  assert.ok((await held()) >= 100_000, 'the source holds the whole fleet');
   const metric = async (): Promise<number> => parseMetrics((await httpJson(`http://127.0.0.1:${src.httpPort}`, 'GET', '/metrics')).json as string).get('faros_snapshot_pulls_active') ?? -1;
   const stream = asMember(src.peerAddress, cluster.nodes.indexOf(requester)).PullSnapshot({ mapId: M, requester: requester.peerAddress });
   let got = 0;
