@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadMap } from '../src/mapbuild/build.js';
-import { PeerClient } from '../src/proxy/peer-client.js';
 import { ROOT, Rng, fmt, header, parseArgs, pointsNearRoads, printTable, quantile, saveResult } from './lib/common.js';
 import { MAP_ID, cluster, farosGrpc, streamBatches, wireFleet, type FarosGrpc, type WireUpdate } from './transfer.js';
 

@@ -17,7 +17,7 @@ import { Snapper, isMiss } from '../src/model/snap.js';
 import type { DriverRecord } from '../src/model/store.js';
 import type { RoadGraph } from '../src/model/graph/roadgraph.js';
 import { startCluster, type RunningCluster } from '../src/cli/cluster.js';
-import { PeerClient, peerServiceDefinition, toRecordMsg } from '../src/proxy/peer-client.js';
+import { peerServiceDefinition, toRecordMsg } from '../src/proxy/peer-client.js';
 import { FAROS_PROTO, LOADER_OPTIONS } from '../src/api/proto.js';
 import { ROOT, Rng, fmt, gc, header, median, parseArgs, pointsNearRoads, printTable, saveResult, sink } from './lib/common.js';
 

@@ -80,7 +80,7 @@ export interface ClusterOptions {
   readonly maxSnapshotPinMs: number;
 }
 
-const ADDRESS = /^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$/;
+const ADDRESS = /^[A-Za-z0-9_.\-[\]:]+:\d{1,5}$/;
 
 export class ConfigError extends Error {
   constructor(message: string) { super(message); this.name = 'ConfigError'; }

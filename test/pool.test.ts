@@ -40,10 +40,10 @@ test('concurrent snap requests of one map are merged, and each caller gets its o
   const snapper = new Snapper(g);
   const reqs = Array.from({ length: 60 }, (_, i) => points(1 + (i * 37) % 300));
   let posted = 0;
-  const run = pool['run'].bind(pool);
-  pool['run'] = ((...a: Parameters<typeof run>) => { posted++; return run(...a); }) as typeof run;
+  const run = pool.run.bind(pool);
+  pool.run = ((...a: Parameters<typeof run>) => { posted++; return run(...a); }) as typeof run;
   const outs = await Promise.all(reqs.map((p) => pool.snap(shard.handle, p)));
-  pool['run'] = run;
+  pool.run = run;
   assert.ok(posted < reqs.length / 2, `${reqs.length} requests went out as ${posted} tasks`);
   reqs.forEach((p, r) => {
     const out = outs[r];

@@ -15,12 +15,12 @@ import {
 } from './reference/index.js';
 import { mulberry32 } from '../src/rng.js';
 
-const SEED = Number(process.env['FAROS_SEED'] ?? 20240607) >>> 0;
+const SEED = Number(process.env.FAROS_SEED ?? 20240607) >>> 0;
 console.log(`property.test: FAROS_SEED=${SEED}`);
 
 const MAP_FILES = ['andorra', 'monaco', 'liechtenstein', 'bayfront_singapore'];
 const DRIVERS = 300;
-const QUERIES_PER_METRIC = Number(process.env['FAROS_PROPERTY_QUERIES'] ?? 60);
+const QUERIES_PER_METRIC = Number(process.env.FAROS_PROPERTY_QUERIES ?? 60);
 const RADIUS = 200;
 const COST_TOL = 1e-6;
 
@@ -55,7 +55,7 @@ function makeDrivers(m: RefMap, rnd: () => number): RefDriver[] {
   const out: RefDriver[] = [];
   for (let i = 0; i < DRIVERS; i++) {
     const metadata: Record<string, string> = { color: ['red', 'blue', 'green'][Math.floor(rnd() * 3)]! };
-    if (rnd() < 0.5) metadata['seats'] = rnd() < 0.5 ? '4' : '6';
+    if (rnd() < 0.5) metadata.seats = rnd() < 0.5 ? '4' : '6';
     const id = `${ID_PARTS[Math.floor(rnd() * ID_PARTS.length)]}${i}`;
     // Every 20th driver shares the position of the one before it (exact cost ties, ordered by id).
     const p = i % 20 === 19 ? { lat: out[i - 1]!.lat, lng: out[i - 1]!.lng } : randomPoint(m, rnd);

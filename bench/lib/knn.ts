@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Model } from '../../src/model/model.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import type { Metric } from '../../src/model/types.js';
-import { Rng, gc, max, median, pointsNearRoads, quantile, sink } from './common.js';
+import { type Rng, gc, max, median, pointsNearRoads, quantile, sink } from './common.js';
 
 export const NOISE_M = 30;
 export const K = 10;

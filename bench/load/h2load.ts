@@ -335,7 +335,7 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
       s.log(`h2load: ${detail.dataBytesPerResponse} bytes of DATA per response, the verified answers are ${detail.expectedResponseBytes}: some answers had no message (gRPC errors?)`);
     }
 
-    let latencyMs;
+    let latencyMs: ReturnType<typeof summarise>;
     if (lat.length) {
       latencyMs = summarise(Float64Array.from(lat));
       detail.latencySource = `h2load --log-file, per request (HTTP 200 only), from stream start to end of response`;

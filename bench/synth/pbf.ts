@@ -56,7 +56,7 @@ function keysVals(strings: Strings, tags: TagList, keys: number[], vals: number[
   for (let i = 0; i < tags.length; i += 2) { keys.push(strings.id(tags[i]!)); vals.push(strings.id(tags[i + 1]!)); }
 }
 
-export interface WriteProgress { (stage: 'nodes' | 'ways' | 'relations', done: number, total: number): void }
+export type WriteProgress = (stage: 'nodes' | 'ways' | 'relations', done: number, total: number) => void
 
 /** Writes the whole model; returns the number of bytes written. */
 export function writePbf(fd: number, m: CityModel, progress?: WriteProgress, level = 6): number {

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../log.js';
-import { RequestLogSampler } from '../log.js';
+import type { RequestLogSampler } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../config.js';
 import { RPC_TABLE, type FarosService, type RpcName } from './service.js';

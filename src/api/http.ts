@@ -46,7 +46,7 @@ const ROUTES: Route[] = [
   { name: 'RemoveDriver', method: 'DELETE', pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`), gated: true, run: (d, r, s) => d.service.removeDriver(r.params, s) },
   { name: 'GetDriver', method: 'GET', pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`), gated: true, run: (d, r, s) => d.service.getDriver(r.params, s) },
   { name: 'Nearby', method: 'POST', pattern: /^\/v1\/nearby$/, body: 'NearbyRequest', gated: true, run: (d, r, s) => d.service.nearby(r.body, s) },
-  { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, gated: true, run: (d, r, s) => d.service.listMaps({}, s) },
+  { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, gated: true, run: (d, _r, s) => d.service.listMaps({}, s) },
   {
     name: 'metrics', method: 'GET', pattern: /^\/metrics$/, gated: false,
     run: async (d, _r, _s, res) => { const text = await d.metrics.text(); res.writeHead(200, { 'content-type': d.metrics.contentType() }).end(text); return undefined; },

@@ -7,7 +7,7 @@ import { InFlightGate } from './context.js';
 import { GrpcServer } from './grpc.js';
 import { HttpGateway } from './http.js';
 import { FarosService } from './service.js';
-import { HostSlot } from './host-slot.js';
+import type { HostSlot } from './host-slot.js';
 import type { TokenStore } from './tokens.js';
 import { readFileSync } from 'node:fs';
 import { ServerCredentials } from '@grpc/grpc-js';

@@ -5,7 +5,7 @@ import { FarosError } from '../errors.js';
 import type { Metrics, MapMetrics } from '../metrics.js';
 import type { Limits } from '../config.js';
 import type { ShardHost } from '../node/host.js';
-import type { DriverUpdate } from '../model/types.js';
+import type { DriverUpdate, UpdateResult } from '../model/types.js';
 import * as v from './validate.js';
 import * as wire from './wire.js';
 import { untilAborted, type CallContext } from './context.js';
@@ -73,7 +73,7 @@ export class FarosService {
     }
     for (const [mapId, group] of groups) {
       const reject = (e: FarosError): void => { for (const x of group) rejected.push({ index: x.index, driverId: x.update.driverId, code: e.code, message: e.message }); };
-      let results;
+      let results: UpdateResult[];
       try {
         this.host.checkMap(mapId);
         results = await untilAborted(this.host.update(mapId, group.map((x) => x.update), { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);

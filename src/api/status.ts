@@ -1,6 +1,6 @@
 // Errors mapped at one edge: anything thrown below the API becomes a gRPC
 // status or an HTTP status + JSON body here, and nowhere else.
-import { status as GrpcCode } from '@grpc/grpc-js';
+import type { status as GrpcCode } from '@grpc/grpc-js';
 import { FarosError, GRPC_STATUS, HTTP_STATUS, asFarosError, type ErrorCode } from '../errors.js';
 
 /** A request body over --max-message-bytes: RESOURCE_EXHAUSTED, but HTTP 413. */

@@ -67,14 +67,13 @@ function stringMap(v: unknown, field: string): Record<string, string> {
   if (v === undefined || v === null) return {};
   const o = asObj(v, field);
   const out: Record<string, string> = {};
-  let pairs = 0, bytes = 0;
+  let bytes = 0;
   const entries = Object.entries(o);
   if (entries.length > MAX_METADATA_PAIRS) throw invalid(`${field} has ${entries.length} pairs; the limit is ${MAX_METADATA_PAIRS}, send fewer`);
   for (const [k, val] of entries) {
     if (k === '') throw invalid(`${field} has an empty key; every key must be a non-empty string`);
     // JSON can carry it, protobuf decoders drop it, and as a property name it would set the prototype.
     if (k === '__proto__') throw invalid(`${field} has the key "__proto__", which is reserved; use another key`);
-    pairs++;
     if (typeof val !== 'string') throw invalid(`${field}[${quote(k)}] must be a string, not ${quote(val)}`);
     unicode(k, `${field} key`);
     unicode(val, `${field}[${quote(k)}]`);

@@ -65,10 +65,11 @@ export async function runKnnCli(o: KnnCliOptions): Promise<{ queries: number; un
   for (let i = 0; i < queries.length; i++) {
     const q = queries[i];
     const r = model.nearby({ lat: q.lat, lng: q.lng, k: q.k, metric: o.metric, maxDistanceM: q.radius, maxEtaS: q.maxEta, filter: q.filter, nowMs: now });
+    if (!r.ok) unsnappedQueries++;
     const line = r.ok
       ? { qid: q.qid, results: r.drivers.map((d) => ({ id: d.driver.driverId, distance_m: d.distanceM, eta_s: d.etaS })) }
-      : (unsnappedQueries++, { qid: q.qid, error: r.message, results: [] });
-    if (!out.write(JSON.stringify(line) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
+      : { qid: q.qid, error: r.message, results: [] };
+    if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((res) => out.once('drain', () => res()));
     progress('queries', i + 1, queries.length);
   }
   await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));

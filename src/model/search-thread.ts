@@ -6,7 +6,7 @@
 // posts them before the first request that needs them.
 import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { RoadGraph } from './graph/roadgraph.js';
-import { Snapper, isMiss } from './snap.js';
+import { Snapper } from './snap.js';
 import { KnnSearch } from './knn.js';
 import { searchNearby } from './nearby.js';
 import { StoreReader } from './store-reader.js';

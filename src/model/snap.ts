@@ -85,7 +85,7 @@ export class Snapper {
    * rings did not settle it (the tree is cheaper than more rings).
    */
   private rings(radiusM: number): boolean {
-    const grid = this.grid, g = this.g;
+    const grid = this.grid;
     const lat = this.qlat, lng = this.qlng;
     if (!grid.covers(lat, lng)) return false;
     if (++this.search === 0xffffffff) { this.seen.fill(0); this.search = 1; }

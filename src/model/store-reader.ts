@@ -41,7 +41,7 @@ export class StoreReader implements DriverSource {
     this.art.acquire();
     this.edgeRoot = this.art.root(EDGES);
     this.driverRoot = this.art.root(DRIVERS);
-    this.nowMs = nowMs; this.ttlMs = ttlMs; this.filter = filter && filter.length ? filter : undefined;
+    this.nowMs = nowMs; this.ttlMs = ttlMs; this.filter = filter?.length ? filter : undefined;
   }
 
   end(): void { this.art.release(); }

@@ -6,7 +6,7 @@
 // Interned entries are reclaimed once no stored driver uses them (intern.ts):
 // this class counts the uses (driver number stored or not, metaset refcount)
 // and, after each commit, lets the intern free what no reader can reach.
-import { ArtArena, ArtCapacityError, ArtReader, type ArtTree, type ArtTxn } from './art/index.js';
+import { ArtArena, ArtCapacityError, type ArtReader, type ArtTree, type ArtTxn } from './art/index.js';
 import { FarosError } from '../errors.js';
 import { InternTable, type InternCapacity, DEFAULT_INTERN_CAPACITY } from './intern.js';
 import type { RoadGraph } from './graph/roadgraph.js';

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { PeerClient } from '../../src/proxy/peer-client.js';
 import { call, farosClient, type FarosClient } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
@@ -44,7 +43,7 @@ async function fullyReplicated(nodes: number[], expected: Record<string, number>
     for (const r of replicas) {
       const st = await cluster.peerClient(r, nodes[0]).status(1000);
       const m = st.maps.find((x) => x.mapId === id);
-      if (!m || m.state !== 'SERVING') return undefined;
+      if (m?.state !== 'SERVING') return undefined;
       if (expected && Number(m.drivers) !== expected[id]) return undefined;
     }
   }
@@ -76,7 +75,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
 
   });
 
-  await t.test('updates through every instance; every instance gives the same answer, served by a replica', async (t) => {
+  await t.test('updates through every instance; every instance gives the same answer, served by a replica', async () => {
     // --- Updates to every instance in turn; the same answer from each instance.
     const now = Date.now();
     let n = 0;
@@ -118,7 +117,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
 
   });
 
-  await t.test('a remove sent to any instance reaches both replicas', async (t) => {
+  await t.test('a remove sent to any instance reaches both replicas', async () => {
     // --- A remove sent to any instance reaches both replicas: the driver is gone everywhere.
     for (const [k, mapId] of MAPS.entries()) {
       const driverId = `${mapId}:gone`;
@@ -181,7 +180,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
 
   });
 
-  await t.test('no acknowledged driver state is lost by the SIGKILL', async (t) => {
+  await t.test('no acknowledged driver state is lost by the SIGKILL', async () => {
     // No driver lost: each driver's newest acknowledged state is on every surviving replica.
     // WATCH OUT: an update is acknowledged once ONE replica applied it; one acked by the
     // killed instance in the last few ms before the kill may not have reached its peer.
@@ -202,7 +201,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
 
   });
 
-  await t.test('the killed instance restarts and gets its maps and drivers back', async (t) => {
+  await t.test('the killed instance restarts and gets its maps and drivers back', async () => {
     // --- Restart the killed instance: it rejoins and gets its maps back with their drivers.
     const restartAt = Date.now();
     await cluster.restart(victim);
@@ -216,7 +215,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
 
   });
 
-  await t.test('SIGSTOP: a frozen instance is routed around, then rejoins and resyncs', async (t) => {
+  await t.test('SIGSTOP: a frozen instance is routed around, then rejoins and resyncs', async () => {
     // --- SIGSTOP: a frozen (not dead) instance is routed around, then rejoins and resyncs.
     const bayReps: string[] = (await call(clients[0], 'listMaps', {})).maps.find((m: { mapId: string }) => m.mapId === 'bayfront_singapore-car').replicas;
     const frozen = cluster.nodes.findIndex((x) => x.peerAddress === bayReps[0]);

@@ -635,7 +635,7 @@ test('hostile clients on every RPC and route of a real 2-instance cluster: proce
     const httpCred = (): [CredKind, [string, string][]] => {
       const [cred, auth] = publicCred();
       if (auth === undefined) return [cred, []];
-      return [cred, [['authorization', cred === 'garbage' ? pick(r, [auth, 'Bearer \u00ff\u00fe', 'Bearer faros_' + 'é'.repeat(10)]) : auth]]];
+      return [cred, [['authorization', cred === 'garbage' ? pick(r, [auth, 'Bearer \u00ff\u00fe', `Bearer faros_${'é'.repeat(10)}`]) : auth]]];
     };
     /** Headers of any kind; `oddExpect`: an Expect other than 100-continue, which Node answers itself (417). */
     /** `expired`: an X-Server-Timeout that has passed before the call starts: refused, its work never started. */

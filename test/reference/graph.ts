@@ -46,9 +46,9 @@ export interface RefMap {
 }
 
 export function isRoadRef(p: RefProfile, tags: Tags): boolean {
-  const hw = tags['highway'];
-  if (hw === undefined || !Object.prototype.hasOwnProperty.call(p.roadClasses, hw)) return false;
-  if (tags['area'] === 'yes') return false;
+  const hw = tags.highway;
+  if (hw === undefined || !Object.hasOwn(p.roadClasses, hw)) return false;
+  if (tags.area === 'yes') return false;
   // Access: the most specific tag present decides.
   for (const key of p.accessTags) {
     if (tags[key] !== undefined) {
@@ -56,19 +56,19 @@ export function isRoadRef(p: RefProfile, tags: Tags): boolean {
       break;
     }
   }
-  const ow = tags['oneway'];
+  const ow = tags.oneway;
   if (ow === 'reversible' || ow === 'alternating') return false;
   return true;
 }
 
 export function directionRef(p: RefProfile, tags: Tags): { fwd: boolean; bwd: boolean } {
-  const ow = tags['oneway'];
+  const ow = tags.oneway;
   if (ow === 'yes' || ow === 'true' || ow === '1') return { fwd: true, bwd: false };
   if (ow === '-1' || ow === 'reverse') return { fwd: false, bwd: true };
   if (ow === 'no' || ow === 'false' || ow === '0') return { fwd: true, bwd: true };
-  const j = tags['junction'];
+  const j = tags.junction;
   if (j === 'roundabout' || j === 'circular') return { fwd: true, bwd: false };
-  if (p.impliedOneway.includes(tags['highway']!)) return { fwd: true, bwd: false };
+  if (p.impliedOneway.includes(tags.highway!)) return { fwd: true, bwd: false };
   return { fwd: true, bwd: true };
 }
 
@@ -82,7 +82,7 @@ export function parseMaxspeedRef(v: string | undefined): number | undefined {
 }
 
 export function speedKmhRef(p: RefProfile, tags: Tags): number {
-  return parseMaxspeedRef(tags['maxspeed']) ?? p.roadClasses[tags['highway']!]!;
+  return parseMaxspeedRef(tags.maxspeed) ?? p.roadClasses[tags.highway!]!;
 }
 
 export function buildReference(osm: OsmData, prof: RefProfile): RefMap {
@@ -141,7 +141,7 @@ export function buildReference(osm: OsmData, prof: RefProfile): RefMap {
     segsOf(wayId).flatMap((s) => [2 * s, 2 * s + 1]).filter((d) => dirAllowed(m, d) && tail(m, d) === v);
 
   for (const rel of osm.relations) {
-    if (rel.tags['type'] !== 'restriction') continue;
+    if (rel.tags.type !== 'restriction') continue;
     const from = rel.members.filter((x) => x.role === 'from');
     const via = rel.members.filter((x) => x.role === 'via');
     const to = rel.members.filter((x) => x.role === 'to');

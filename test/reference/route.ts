@@ -122,7 +122,7 @@ export function refNearby(
   const gMax = backward(m, qs, q.metric, -1);
   const out: RefResult[] = [];
   for (const d of drivers) {
-    if (q.filter && !Object.entries(q.filter).every(([k, v]) => Object.prototype.hasOwnProperty.call(d.metadata, k) && d.metadata[k] === v)) continue;
+    if (q.filter && !Object.entries(q.filter).every(([k, v]) => Object.hasOwn(d.metadata, k) && d.metadata[k] === v)) continue;
     const ds = refSnapCached(m, d.lat, d.lng, radiusM);
     if ('miss' in ds) continue; // its update was refused: it is not on the map
     const lo = driverCost(m, gMin, ds, qs, q.metric, 1);
