@@ -1,7 +1,11 @@
 // Plots for the ART benchmark: an ASCII chart for the terminal and a small
 // self-contained SVG for bench/results (no dependencies).
 
-export interface Series { name: string; xs: number[]; ys: number[] }
+export interface Series {
+  name: string;
+  xs: number[];
+  ys: number[];
+}
 
 export function asciiPlot(series: Series[], width = 72, height = 16, yLabel = 'MiB'): string {
   const all = series.flatMap((s) => s.ys);

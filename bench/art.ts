@@ -81,7 +81,10 @@ function makeData(kind: KeyKind, n: number, queries: number, seed: number): Data
   const edgesN = Math.max(n, 1 << 21);
   for (let i = 0; i < n; i++) {
     if (kind === 'driver') hi[i] = i;
-    else { hi[i] = Math.floor(r() * edgesN); lo[i] = i; }
+    else {
+      hi[i] = Math.floor(r() * edgesN);
+      lo[i] = i;
+    }
   }
   // Shuffle insertion order (drivers arrive in any order).
   for (let i = n - 1; i > 0; i--) {
@@ -119,8 +122,14 @@ function benchArt(d: Data, reps: number): Row {
     let t = tree.txn();
     for (let i = 0; i < d.n; i++) {
       const v = t.insert(d.hi[i], d.lo[i]);
-      f32[v] = i; f32[v + 1] = 1.5; arena.i32[v + 2] = i; arena.i32[v + 3] = 7;
-      if ((i + 1) % TXN === 0) { t.commit(); t = tree.txn(); }
+      f32[v] = i;
+      f32[v + 1] = 1.5;
+      arena.i32[v + 2] = i;
+      arena.i32[v + 3] = 7;
+      if ((i + 1) % TXN === 0) {
+        t.commit();
+        t = tree.txn();
+      }
     }
     t.commit();
   };
@@ -139,7 +148,9 @@ function benchArt(d: Data, reps: number): Row {
   let prefixScansPerSec: number | null = null;
   if (d.kind === 'edge') {
     let acc = 0;
-    const cb: Prefix32Callback = (lo, v) => { acc += lo + v; };
+    const cb: Prefix32Callback = (lo, v) => {
+      acc += lo + v;
+    };
     prefixScansPerSec = measure(reps, q, () => {
       for (let i = 0; i < q; i++) arena.scanPrefix32(root, d.scanEdges[i], cb);
       sink.v += acc;
@@ -159,18 +170,25 @@ function benchMap(d: Data, reps: number): Row {
   const build = (): void => {
     if (d.kind === 'driver') {
       flat = new Map();
-      for (let i = 0; i < d.n; i++) { flat.set(d.hi[i], i); vals[i * 4] = i; }
+      for (let i = 0; i < d.n; i++) {
+        flat.set(d.hi[i], i);
+        vals[i * 4] = i;
+      }
     } else {
       nested = new Map();
       for (let i = 0; i < d.n; i++) {
         let m = nested.get(d.hi[i]);
-        if (m === undefined) { m = new Map(); nested.set(d.hi[i], m); }
+        if (m === undefined) {
+          m = new Map();
+          nested.set(d.hi[i], m);
+        }
         m.set(d.lo[i], i);
         vals[i * 4] = i;
       }
     }
   };
-  flat = new Map(); nested = new Map();
+  flat = new Map();
+  nested = new Map();
   const h0 = heapUsed();
   build();
   const bytesPerKey = (heapUsed() - h0) / d.n + 4 * VALUE_WORDS;
@@ -179,7 +197,11 @@ function benchMap(d: Data, reps: number): Row {
   const lookupsPerSec = measure(reps, q, () => {
     let s = 0;
     if (d.kind === 'driver') for (let i = 0; i < q; i++) s += flat.get(d.hi[d.qIdx[i]]) ?? -1;
-    else for (let i = 0; i < q; i++) { const k = d.qIdx[i]; s += nested.get(d.hi[k])?.get(d.lo[k]) ?? -1; }
+    else
+      for (let i = 0; i < q; i++) {
+        const k = d.qIdx[i];
+        s += nested.get(d.hi[k])?.get(d.lo[k]) ?? -1;
+      }
     sink.v += s;
   });
   let prefixScansPerSec: number | null = null;
@@ -204,7 +226,10 @@ function benchSorted(d: Data, reps: number): Row {
   const build = (): void => {
     const idx = new Int32Array(d.n);
     const k = new Float64Array(d.n);
-    for (let i = 0; i < d.n; i++) { idx[i] = i; k[i] = d.hi[i] * 4294967296 + d.lo[i]; }
+    for (let i = 0; i < d.n; i++) {
+      idx[i] = i;
+      k[i] = d.hi[i] * 4294967296 + d.lo[i];
+    }
     idx.sort((a, b) => k[a] - k[b]);
     keys = new Float64Array(d.n);
     slots = idx;
@@ -214,7 +239,11 @@ function benchSorted(d: Data, reps: number): Row {
   const lowerBound = (x: number): number => {
     let a = 0;
     let b = keys.length;
-    while (a < b) { const m = (a + b) >>> 1; if (keys[m] < x) a = m + 1; else b = m; }
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (keys[m] < x) a = m + 1;
+      else b = m;
+    }
     return a;
   };
   const q = d.qIdx.length;
@@ -241,12 +270,25 @@ function benchSorted(d: Data, reps: number): Row {
     });
   }
   return {
-    structure: 'sorted array', keys: d.kind, n: d.n, insertsPerSec, lookupsPerSec, prefixScansPerSec,
-    bytesPerKey: 8 + 4 + 4 * VALUE_WORDS, note: 'inserts = bulk sort build',
+    structure: 'sorted array',
+    keys: d.kind,
+    n: d.n,
+    insertsPerSec,
+    lookupsPerSec,
+    prefixScansPerSec,
+    bytesPerKey: 8 + 4 + 4 * VALUE_WORDS,
+    note: 'inserts = bulk sort build',
   };
 }
 
-interface ChurnSample { updates: number; highWaterBytes: number; liveBytes: number; reachableBytes: number; freeBytes: number; retiredBytes: number }
+interface ChurnSample {
+  updates: number;
+  highWaterBytes: number;
+  liveBytes: number;
+  reachableBytes: number;
+  freeBytes: number;
+  retiredBytes: number;
+}
 
 function churn(updates: number, driversN: number, seed: number): { samples: ChurnSample[]; updatesPerSec: number; final: ReturnType<ArtArena['stats']> } {
   const r = rng(seed);
@@ -269,7 +311,14 @@ function churn(updates: number, driversN: number, seed: number): { samples: Chur
   const samples: ChurnSample[] = [];
   const sample = (u: number): void => {
     const s = arena.stats();
-    samples.push({ updates: u, highWaterBytes: s.highWaterBytes, liveBytes: s.liveBytes, reachableBytes: s.liveBytes - s.retiredBytes, freeBytes: s.freeBytes, retiredBytes: s.retiredBytes });
+    samples.push({
+      updates: u,
+      highWaterBytes: s.highWaterBytes,
+      liveBytes: s.liveBytes,
+      reachableBytes: s.liveBytes - s.retiredBytes,
+      freeBytes: s.freeBytes,
+      retiredBytes: s.retiredBytes,
+    });
   };
   sample(0);
   td = drivers.txn();
@@ -335,35 +384,57 @@ function main(): void {
       for (const f of [benchArt, benchMap, benchSorted]) {
         const row = f(d, reps);
         rows.push(row);
-        console.log(`${row.structure.padEnd(14)} ${row.keys.padEnd(7)} ${n.toLocaleString('en-US').padStart(9)} ${fmt(row.insertsPerSec).padStart(10)} ${fmt(row.lookupsPerSec).padStart(10)} ${fmt(row.prefixScansPerSec).padStart(10)} ${row.bytesPerKey.toFixed(1).padStart(7)}`);
+        console.log(
+          `${row.structure.padEnd(14)} ${row.keys.padEnd(7)} ${n.toLocaleString('en-US').padStart(9)} ${fmt(row.insertsPerSec).padStart(10)} ${fmt(row.lookupsPerSec).padStart(10)} ${fmt(row.prefixScansPerSec).padStart(10)} ${row.bytesPerKey.toFixed(1).padStart(7)}`,
+        );
       }
     }
   }
   mkdirSync(RESULTS, { recursive: true });
   const suffix = QUICK ? '-quick' : '';
-  writeFileSync(join(RESULTS, `art${suffix}.json`), JSON.stringify({ machine, seed: SEED, quick: QUICK, valueWords: VALUE_WORDS, txnSize: TXN, reps, queries, rows, sink: sink.v % 1000 }, null, 2));
+  writeFileSync(
+    join(RESULTS, `art${suffix}.json`),
+    JSON.stringify({ machine, seed: SEED, quick: QUICK, valueWords: VALUE_WORDS, txnSize: TXN, reps, queries, rows, sink: sink.v % 1000 }, null, 2),
+  );
 
   const updates = QUICK ? 200_000 : 1_000_000;
   const driversN = QUICK ? 20_000 : 50_000;
-  console.log(`\nchurn: ${updates.toLocaleString('en-US')} updates of ${driversN.toLocaleString('en-US')} drivers (delete old edge key + insert new edge key + overwrite driver key), txns of 100..1000, a reader pinning 10 of every 50 commits`);
+  console.log(
+    `\nchurn: ${updates.toLocaleString('en-US')} updates of ${driversN.toLocaleString('en-US')} drivers (delete old edge key + insert new edge key + overwrite driver key), txns of 100..1000, a reader pinning 10 of every 50 commits`,
+  );
   const ch = churn(updates, driversN, SEED);
   const mib = (b: number): number => b / 2 ** 20;
-  console.log(asciiPlot([
-    { name: 'arena high-water', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.highWaterBytes)) },
-    { name: 'live incl. retired-while-pinned', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.liveBytes)) },
-    { name: 'reachable from the current roots', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.reachableBytes)) },
-  ]));
+  console.log(
+    asciiPlot([
+      { name: 'arena high-water', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.highWaterBytes)) },
+      { name: 'live incl. retired-while-pinned', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.liveBytes)) },
+      { name: 'reachable from the current roots', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.reachableBytes)) },
+    ]),
+  );
   const maxLive = Math.max(...ch.samples.map((s) => s.liveBytes));
   const maxReach = Math.max(...ch.samples.map((s) => s.reachableBytes));
   const last = ch.samples[ch.samples.length - 1];
-  console.log(`updates/s ${fmt(ch.updatesPerSec)}; final high-water ${mib(last.highWaterBytes).toFixed(2)} MiB, max live ${mib(maxLive).toFixed(2)} MiB ` +
-    `(ratio ${(last.highWaterBytes / maxLive).toFixed(2)}), max reachable ${mib(maxReach).toFixed(2)} MiB (ratio ${(last.highWaterBytes / maxReach).toFixed(2)}), ${ch.final.reusedAllocs.toLocaleString('en-US')} allocations from free lists`);
-  writeFileSync(join(RESULTS, `art-churn${suffix}.json`), JSON.stringify({ machine, seed: SEED, updates, drivers: driversN, updatesPerSec: ch.updatesPerSec, final: ch.final, samples: ch.samples }, null, 2));
-  writeFileSync(join(RESULTS, `art-churn${suffix}.svg`), svgPlot([
-    { name: 'arena high-water (MiB)', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.highWaterBytes)) },
-    { name: 'live incl. retired (MiB)', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.liveBytes)) },
-    { name: 'reachable (MiB)', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.reachableBytes)) },
-  ], `ART churn: ${updates.toLocaleString('en-US')} updates of ${driversN.toLocaleString('en-US')} drivers`, 'updates', 'MiB'));
+  console.log(
+    `updates/s ${fmt(ch.updatesPerSec)}; final high-water ${mib(last.highWaterBytes).toFixed(2)} MiB, max live ${mib(maxLive).toFixed(2)} MiB ` +
+      `(ratio ${(last.highWaterBytes / maxLive).toFixed(2)}), max reachable ${mib(maxReach).toFixed(2)} MiB (ratio ${(last.highWaterBytes / maxReach).toFixed(2)}), ${ch.final.reusedAllocs.toLocaleString('en-US')} allocations from free lists`,
+  );
+  writeFileSync(
+    join(RESULTS, `art-churn${suffix}.json`),
+    JSON.stringify({ machine, seed: SEED, updates, drivers: driversN, updatesPerSec: ch.updatesPerSec, final: ch.final, samples: ch.samples }, null, 2),
+  );
+  writeFileSync(
+    join(RESULTS, `art-churn${suffix}.svg`),
+    svgPlot(
+      [
+        { name: 'arena high-water (MiB)', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.highWaterBytes)) },
+        { name: 'live incl. retired (MiB)', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.liveBytes)) },
+        { name: 'reachable (MiB)', xs: ch.samples.map((s) => s.updates), ys: ch.samples.map((s) => mib(s.reachableBytes)) },
+      ],
+      `ART churn: ${updates.toLocaleString('en-US')} updates of ${driversN.toLocaleString('en-US')} drivers`,
+      'updates',
+      'MiB',
+    ),
+  );
   console.log(`\nresults: bench/results/art${suffix}.json, art-churn${suffix}.json, art-churn${suffix}.svg (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 

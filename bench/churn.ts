@@ -58,9 +58,19 @@ const MAP = join(ROOT, 'maps', 'monaco.osm.pbf');
 if (!(Number.isInteger(IDS) && IDS >= LIVE && LIVE >= BATCH && LIVE % BATCH === 0)) throw new Error('--ids must be >= --live, and --live a multiple of 1000');
 
 interface Sample {
-  ids: number; seconds: number; rssMiB: number; heapUsedMiB: number; arrayBuffersMiB: number;
-  driversInUse: number; driverHighWater: number; idBytesHighWater: number; metasetsInUse: number; stringsInUse: number; retiredPending: number;
-  arenaHighWaterMiB: number; arenaLiveMiB: number;
+  ids: number;
+  seconds: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  arrayBuffersMiB: number;
+  driversInUse: number;
+  driverHighWater: number;
+  idBytesHighWater: number;
+  metasetsInUse: number;
+  stringsInUse: number;
+  retiredPending: number;
+  arenaHighWaterMiB: number;
+  arenaLiveMiB: number;
 }
 
 const MiB = 2 ** 20;
@@ -74,19 +84,43 @@ function uuid(rng: Rng, i: number): string {
 }
 
 /** Intern figures of either build (the old one only counted IDs and metasets ever interned). */
-function internStats(store: StoreType): Pick<Sample, 'driversInUse' | 'driverHighWater' | 'idBytesHighWater' | 'metasetsInUse' | 'stringsInUse' | 'retiredPending'> {
-  const it = store.intern as unknown as { stats?: () => Record<string, number>; driverCount: number; counts: Int32Array; idOff: Uint32Array; stringOf: unknown[] };
+function internStats(
+  store: StoreType,
+): Pick<Sample, 'driversInUse' | 'driverHighWater' | 'idBytesHighWater' | 'metasetsInUse' | 'stringsInUse' | 'retiredPending'> {
+  const it = store.intern as unknown as {
+    stats?: () => Record<string, number>;
+    driverCount: number;
+    counts: Int32Array;
+    idOff: Uint32Array;
+    stringOf: unknown[];
+  };
   if (typeof it.stats === 'function') {
     const s = it.stats();
-    return { driversInUse: s.driversInUse, driverHighWater: s.driverHighWater, idBytesHighWater: s.idBytesHighWater, metasetsInUse: s.metasetsInUse, stringsInUse: s.stringsInUse, retiredPending: s.retiredPending };
+    return {
+      driversInUse: s.driversInUse,
+      driverHighWater: s.driverHighWater,
+      idBytesHighWater: s.idBytesHighWater,
+      metasetsInUse: s.metasetsInUse,
+      stringsInUse: s.stringsInUse,
+      retiredPending: s.retiredPending,
+    };
   }
   const n = it.driverCount;
-  return { driversInUse: n, driverHighWater: n, idBytesHighWater: it.idOff[n], metasetsInUse: it.counts[2], stringsInUse: it.stringOf.length, retiredPending: 0 };
+  return {
+    driversInUse: n,
+    driverHighWater: n,
+    idBytesHighWater: it.idOff[n],
+    metasetsInUse: it.counts[2],
+    stringsInUse: it.stringOf.length,
+    retiredPending: 0,
+  };
 }
 
 async function main(): Promise<void> {
   header(`ID churn: ${fmt(IDS)} distinct driver IDs through ${fmt(LIVE)} live drivers [${label}]`, quick);
-  const { DriverStore } = (await import(storePath ? pathToFileURL(resolve(storePath)).href : '../src/model/store.js')) as typeof import('../src/model/store.js');
+  const { DriverStore } = (await import(
+    storePath ? pathToFileURL(resolve(storePath)).href : '../src/model/store.js'
+  )) as typeof import('../src/model/store.js');
   const g: RoadGraph = await loadMap(MAP, 'car', { shared: true });
 
   // Positions snapped beforehand (the store's input), seeded.
@@ -135,15 +169,27 @@ async function main(): Promise<void> {
       if (rep >= WARM) hotRates[k].push(LIVE / dt);
     }
   }
-  const hotOf = (k: string) => ({ updatesPerS: Math.round(median(hotRates[k])), p25: Math.round(quantile(hotRates[k], 0.25)), p75: Math.round(quantile(hotRates[k], 0.75)), reps: hotRates[k].length });
-  const hot = { ...hotOf(label), commitSize: SLICE, note: 'DriverStore.apply of known drivers with known metadata (same edge), 128 per commit, median of reps' };
+  const hotOf = (k: string) => ({
+    updatesPerS: Math.round(median(hotRates[k])),
+    p25: Math.round(quantile(hotRates[k], 0.25)),
+    p75: Math.round(quantile(hotRates[k], 0.75)),
+    reps: hotRates[k].length,
+  });
+  const hot = {
+    ...hotOf(label),
+    commitSize: SLICE,
+    note: 'DriverStore.apply of known drivers with known metadata (same edge), 128 per commit, median of reps',
+  };
   console.log(`hot path (known driver, known metadata): ${fmt(hot.updatesPerS)} updates/s (P25 ${fmt(hot.p25)}, P75 ${fmt(hot.p75)})`);
   if (abPath) {
     const other = hotOf('other');
     console.log(`the other build (${abPath}), alternating reps: ${fmt(other.updatesPerS)} updates/s (P25 ${fmt(other.p25)}, P75 ${fmt(other.p75)})`);
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `churn-hot-ab${quick ? '-quick' : ''}.json`);
-    writeFileSync(file, `${JSON.stringify({ bench: 'churn-hot-ab', quick, machine: machine(), config: { map: 'maps/monaco.osm.pbf (car)', live: LIVE, seed, other: abPath }, note: hot.note, thisBuild: hotOf(label), other }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ bench: 'churn-hot-ab', quick, machine: machine(), config: { map: 'maps/monaco.osm.pbf (car)', live: LIVE, seed, other: abPath }, note: hot.note, thisBuild: hotOf(label), other }, null, 2)}\n`,
+    );
     console.log(`wrote ${file}`);
     hotStores.other.close();
     store.close();
@@ -161,19 +207,31 @@ async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();
   const sample = (n: number) => {
     gc();
-    const m = process.memoryUsage(), a = store.arena.stats();
+    const m = process.memoryUsage(),
+      a = store.arena.stats();
     samples.push({
-      ids: n, seconds: +(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2), rssMiB: +(m.rss / MiB).toFixed(1), heapUsedMiB: +(m.heapUsed / MiB).toFixed(1), arrayBuffersMiB: +(m.arrayBuffers / MiB).toFixed(1),
-      ...internStats(store), arenaHighWaterMiB: +(a.highWaterBytes / MiB).toFixed(1), arenaLiveMiB: +(a.liveBytes / MiB).toFixed(1),
+      ids: n,
+      seconds: +(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2),
+      rssMiB: +(m.rss / MiB).toFixed(1),
+      heapUsedMiB: +(m.heapUsed / MiB).toFixed(1),
+      arrayBuffersMiB: +(m.arrayBuffers / MiB).toFixed(1),
+      ...internStats(store),
+      arenaHighWaterMiB: +(a.highWaterBytes / MiB).toFixed(1),
+      arenaLiveMiB: +(a.liveBytes / MiB).toFixed(1),
     });
   };
   sample(LIVE);
-  let oldest = 0, next = LIVE, batchNo = 0;
+  let oldest = 0,
+    next = LIVE,
+    batchNo = 0;
   let failed: { atIds: number; message: string } | undefined;
   let expiredShort = 0;
   while (next < IDS) {
     // The reader: pinned for PIN_BATCHES batches at a time.
-    if (batchNo % PIN_BATCHES === 0) { reader.release(); reader.acquire(); }
+    if (batchNo % PIN_BATCHES === 0) {
+      reader.release();
+      reader.acquire();
+    }
     try {
       if (batchNo % 2 === 0) {
         const out: string[] = new Array(BATCH);
@@ -205,48 +263,103 @@ async function main(): Promise<void> {
 
   // After the first turnover (the live set replaced once), what grows?
   const steady = samples.filter((s) => s.ids >= 2 * LIVE);
-  const first = steady[0] ?? samples[0], last = samples[samples.length - 1];
+  const first = steady[0] ?? samples[0],
+    last = samples[samples.length - 1];
   const maxOf = (k: keyof Sample) => Math.max(...samples.map((s) => s[k]));
   const summary = {
-    idsStreamed: next, seconds: +seconds.toFixed(1), idsPerS: Math.round((next - LIVE) / seconds),
+    idsStreamed: next,
+    seconds: +seconds.toFixed(1),
+    idsPerS: Math.round((next - LIVE) / seconds),
     rssMiB: { atStart: samples[0].rssMiB, afterFirstTurnover: first.rssMiB, atEnd: last.rssMiB, max: maxOf('rssMiB') },
     rssGrowthAfterFirstTurnoverMiB: +(last.rssMiB - first.rssMiB).toFixed(1),
-    driversInUseMax: maxOf('driversInUse'), driverHighWater: last.driverHighWater, idBytesHighWater: last.idBytesHighWater,
-    metasetsInUseMax: maxOf('metasetsInUse'), stringsInUseMax: maxOf('stringsInUse'), retiredPendingMax: maxOf('retiredPending'),
+    driversInUseMax: maxOf('driversInUse'),
+    driverHighWater: last.driverHighWater,
+    idBytesHighWater: last.idBytesHighWater,
+    metasetsInUseMax: maxOf('metasetsInUse'),
+    stringsInUseMax: maxOf('stringsInUse'),
+    retiredPendingMax: maxOf('retiredPending'),
     bound: `driver numbers in use <= live + (pin batches + 1) x batch = ${LIVE + (PIN_BATCHES + 1) * BATCH}`,
   };
 
-  printTable(['IDs streamed', 's', 'RSS MiB', 'heap MiB', 'driver nos in use', 'high-water', 'ID bytes', 'metasets', 'strings', 'retired pending'],
-    samples.filter((_, i) => i % Math.ceil(samples.length / 12) === 0 || i === samples.length - 1).map((s) => [fmt(s.ids), s.seconds.toFixed(1), s.rssMiB.toFixed(1), s.heapUsedMiB.toFixed(1), fmt(s.driversInUse), fmt(s.driverHighWater), fmt(s.idBytesHighWater), fmt(s.metasetsInUse), fmt(s.stringsInUse), fmt(s.retiredPending)]));
-  console.log(`\n${fmt(summary.idsStreamed)} IDs in ${summary.seconds} s (${fmt(summary.idsPerS)} IDs/s incl. removes); RSS ${summary.rssMiB.atStart} → ${summary.rssMiB.atEnd} MiB (max ${summary.rssMiB.max}); driver numbers in use max ${fmt(summary.driversInUseMax)}${failed ? `; FAILED at ${fmt(failed.atIds)} IDs` : ''}`);
+  printTable(
+    ['IDs streamed', 's', 'RSS MiB', 'heap MiB', 'driver nos in use', 'high-water', 'ID bytes', 'metasets', 'strings', 'retired pending'],
+    samples
+      .filter((_, i) => i % Math.ceil(samples.length / 12) === 0 || i === samples.length - 1)
+      .map((s) => [
+        fmt(s.ids),
+        s.seconds.toFixed(1),
+        s.rssMiB.toFixed(1),
+        s.heapUsedMiB.toFixed(1),
+        fmt(s.driversInUse),
+        fmt(s.driverHighWater),
+        fmt(s.idBytesHighWater),
+        fmt(s.metasetsInUse),
+        fmt(s.stringsInUse),
+        fmt(s.retiredPending),
+      ]),
+  );
+  console.log(
+    `\n${fmt(summary.idsStreamed)} IDs in ${summary.seconds} s (${fmt(summary.idsPerS)} IDs/s incl. removes); RSS ${summary.rssMiB.atStart} → ${summary.rssMiB.atEnd} MiB (max ${summary.rssMiB.max}); driver numbers in use max ${fmt(summary.driversInUseMax)}${failed ? `; FAILED at ${fmt(failed.atIds)} IDs` : ''}`,
+  );
 
   mkdirSync(resultsDir, { recursive: true });
   const suffix = quick ? '-quick' : '';
   const name = `churn${label === 'after' ? '' : `-${label}`}`;
   const file = join(resultsDir, `${name}${suffix}.json`);
-  writeFileSync(file, `${JSON.stringify({
-    bench: 'churn', quick, label, machine: machine(),
-    config: {
-      map: 'maps/monaco.osm.pbf (car), loadMap as the shards load it', ids: IDS, live: LIVE, batch: BATCH, seed,
-      path: 'DriverStore directly with records snapped beforehand (no worker pool, no snapping)',
-      removal: 'odd batches: remove() of the 1,000 oldest; even batches: expired() + remove(), as Shard.sweep', readerPinnedForBatches: PIN_BATCHES,
-      idBytes: 36, metadata: '12 common sets; every 10th driver adds a trip value of its own', store: storePath ?? 'src/model/store.ts (this build)',
-    },
-    hotPath: hot, failed, summary, samples,
-  }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        bench: 'churn',
+        quick,
+        label,
+        machine: machine(),
+        config: {
+          map: 'maps/monaco.osm.pbf (car), loadMap as the shards load it',
+          ids: IDS,
+          live: LIVE,
+          batch: BATCH,
+          seed,
+          path: 'DriverStore directly with records snapped beforehand (no worker pool, no snapping)',
+          removal: 'odd batches: remove() of the 1,000 oldest; even batches: expired() + remove(), as Shard.sweep',
+          readerPinnedForBatches: PIN_BATCHES,
+          idBytes: 36,
+          metadata: '12 common sets; every 10th driver adds a trip value of its own',
+          store: storePath ?? 'src/model/store.ts (this build)',
+        },
+        hotPath: hot,
+        failed,
+        summary,
+        samples,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   console.log(`\nwrote ${file}`);
 
   // Plots of every label in the results directory.
   const runs: { label: string; samples: Sample[]; failed?: { atIds: number } }[] = [];
-  for (const [l, n] of [['after', 'churn'], ['before', 'churn-before'], ['other', 'churn-other']] as const) {
+  for (const [l, n] of [
+    ['after', 'churn'],
+    ['before', 'churn-before'],
+    ['other', 'churn-other'],
+  ] as const) {
     const f = join(resultsDir, `${n}${suffix}.json`);
-    if (existsSync(f)) { const r = JSON.parse(readFileSync(f, 'utf8')); runs.push({ label: l, samples: r.samples, failed: r.failed }); }
+    if (existsSync(f)) {
+      const r = JSON.parse(readFileSync(f, 'utf8'));
+      runs.push({ label: l, samples: r.samples, failed: r.failed });
+    }
   }
-  const name2 = (r: typeof runs[number]) => (r.label === 'after' ? 'reclaimed (this build)' : r.failed ? `${r.label} (full at ${fmt(r.failed.atIds)})` : r.label);
+  const name2 = (r: (typeof runs)[number]) =>
+    r.label === 'after' ? 'reclaimed (this build)' : r.failed ? `${r.label} (full at ${fmt(r.failed.atIds)})` : r.label;
   const rss: Series[] = runs.map((r) => ({ name: name2(r), xs: r.samples.map((s) => s.ids), ys: r.samples.map((s) => s.rssMiB) }));
   const nos: Series[] = runs.map((r) => ({ name: name2(r), xs: r.samples.map((s) => s.ids), ys: r.samples.map((s) => s.driversInUse / 1000) }));
   console.log(`\nRSS vs IDs streamed:\n${asciiPlot(rss)}`);
-  writeFileSync(join(resultsDir, `churn-rss${suffix}.svg`), svgPlot(rss, `RSS while ${fmt(IDS)} distinct driver IDs stream through ${fmt(LIVE)} live`, 'driver IDs streamed', 'RSS (MiB)'));
+  writeFileSync(
+    join(resultsDir, `churn-rss${suffix}.svg`),
+    svgPlot(rss, `RSS while ${fmt(IDS)} distinct driver IDs stream through ${fmt(LIVE)} live`, 'driver IDs streamed', 'RSS (MiB)'),
+  );
   writeFileSync(join(resultsDir, `churn-numbers${suffix}.svg`), svgPlot(nos, 'Driver numbers in use (thousands)', 'driver IDs streamed', 'thousands'));
   store.close();
 }

@@ -35,8 +35,42 @@ for (const f of MAPS) {
 }
 
 printTable(
-  ['map (car)', 'drivers', 'metric', 'P50 µs', 'P90 µs', 'P99 µs', 'max µs', '>1 ms', 'CPU P50/P99 µs', 'edges exp. P50/P99', 'cands P50/P99', 'found P50', 'queries/s', 'P99 ≤ 1 ms'],
-  out.map((r) => [r.map, fmt(r.drivers), r.metric, fmt(r.p50us), fmt(r.p90us), fmt(r.p99us), fmt(r.maxUs), fmt(r.over1ms), `${fmt(r.cpuP50us)} / ${fmt(r.cpuP99us)}`, `${fmt(r.edgesExpandedP50)} / ${fmt(r.edgesExpandedP99)}`, `${fmt(r.candidatesSeenP50)} / ${fmt(r.candidatesSeenP99)}`, fmt(r.foundP50), fmt(r.queriesPerS), r.p99us <= 1000 ? 'yes' : 'NO']),
+  [
+    'map (car)',
+    'drivers',
+    'metric',
+    'P50 µs',
+    'P90 µs',
+    'P99 µs',
+    'max µs',
+    '>1 ms',
+    'CPU P50/P99 µs',
+    'edges exp. P50/P99',
+    'cands P50/P99',
+    'found P50',
+    'queries/s',
+    'P99 ≤ 1 ms',
+  ],
+  out.map((r) => [
+    r.map,
+    fmt(r.drivers),
+    r.metric,
+    fmt(r.p50us),
+    fmt(r.p90us),
+    fmt(r.p99us),
+    fmt(r.maxUs),
+    fmt(r.over1ms),
+    `${fmt(r.cpuP50us)} / ${fmt(r.cpuP99us)}`,
+    `${fmt(r.edgesExpandedP50)} / ${fmt(r.edgesExpandedP99)}`,
+    `${fmt(r.candidatesSeenP50)} / ${fmt(r.candidatesSeenP99)}`,
+    fmt(r.foundP50),
+    fmt(r.queriesPerS),
+    r.p99us <= 1000 ? 'yes' : 'NO',
+  ]),
 );
-console.log(`\nK=${K}, limit ${LIMIT_M} m (distance) / ${LIMIT_S} s (eta); drivers and queries within ${NOISE_M} m of random road vertices (seed ${seed}); ${fmt(QUERIES)} timed queries after ${fmt(WARMUP)} warm-up; gc() before each phase; times include the query's snap; CPU = process CPU time per query (getrusage, µs resolution), which leaves out time the OS gave to other processes.`);
-console.log(`saved ${saveResult('knn', quick, { seed, k: K, limitM: LIMIT_M, limitS: LIMIT_S, noiseM: NOISE_M, queries: QUERIES, warmup: WARMUP, results: out, sink: sink.v })}`);
+console.log(
+  `\nK=${K}, limit ${LIMIT_M} m (distance) / ${LIMIT_S} s (eta); drivers and queries within ${NOISE_M} m of random road vertices (seed ${seed}); ${fmt(QUERIES)} timed queries after ${fmt(WARMUP)} warm-up; gc() before each phase; times include the query's snap; CPU = process CPU time per query (getrusage, µs resolution), which leaves out time the OS gave to other processes.`,
+);
+console.log(
+  `saved ${saveResult('knn', quick, { seed, k: K, limitM: LIMIT_M, limitS: LIMIT_S, noiseM: NOISE_M, queries: QUERIES, warmup: WARMUP, results: out, sink: sink.v })}`,
+);

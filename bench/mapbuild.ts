@@ -12,7 +12,9 @@ const { quick } = parseArgs();
 header('mapbuild: parse + compile (fresh process), size, load', quick);
 const BUILD_RUNS = quick ? 1 : 3;
 const LOAD_RUNS = 10;
-const all = readdirSync(MAPS_DIR).filter((f) => f.endsWith('.osm.pbf')).sort();
+const all = readdirSync(MAPS_DIR)
+  .filter((f) => f.endsWith('.osm.pbf'))
+  .sort();
 // --quick: the two smallest compiles only
 const files = quick ? all.filter((f) => /monaco|bayfront/.test(f)) : all;
 
@@ -27,15 +29,38 @@ try {
     rows.push({ map: f, profile: 'car', ...b, ...l });
     console.error(`  ${f}: built in ${fmt(b.buildMsMedian)} ms`);
   }
-} finally { cleanup(); }
+} finally {
+  cleanup();
+}
 
 printTable(
   ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'heap Δ KB'],
   rows.map((r) => {
-    const x = r as unknown as { map: string; vertices: number; buildMsMedian: number; peakRssBytesMedian: number; fileBytes: number; loadMsMedian: number; bytesPerVertex: number; heapDeltaBytes: number; rssDeltaBytes: number };
-    return [x.map, fmt(x.vertices), fmt(x.buildMsMedian), mb(x.peakRssBytesMedian), mb(x.fileBytes), fmt(x.loadMsMedian, 2), fmt(x.bytesPerVertex), fmt(x.heapDeltaBytes / 1024)];
+    const x = r as unknown as {
+      map: string;
+      vertices: number;
+      buildMsMedian: number;
+      peakRssBytesMedian: number;
+      fileBytes: number;
+      loadMsMedian: number;
+      bytesPerVertex: number;
+      heapDeltaBytes: number;
+      rssDeltaBytes: number;
+    };
+    return [
+      x.map,
+      fmt(x.vertices),
+      fmt(x.buildMsMedian),
+      mb(x.peakRssBytesMedian),
+      mb(x.fileBytes),
+      fmt(x.loadMsMedian, 2),
+      fmt(x.bytesPerVertex),
+      fmt(x.heapDeltaBytes / 1024),
+    ];
   }),
 );
-console.log(`\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices; heap Δ around one more load (the map lives in a SharedArrayBuffer outside the JS heap; RSS Δ, in the JSON, is unreliable as freed buffers are reused).`);
+console.log(
+  `\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices; heap Δ around one more load (the map lives in a SharedArrayBuffer outside the JS heap; RSS Δ, in the JSON, is unreliable as freed buffers are reused).`,
+);
 const file = saveResult('mapbuild', quick, { buildRuns: BUILD_RUNS, loadRuns: LOAD_RUNS, maps: rows, sink: sink.v });
 console.log(`saved ${file}`);

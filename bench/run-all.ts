@@ -8,7 +8,20 @@ import { join } from 'node:path';
 import { ROOT } from './lib/common.js';
 
 const BENCHES = [
-  'ceiling', 'art', 'snap', 'knn', 'mapbuild', 'scaling', 'handoff', 'pipeline', 'churn', 'grpc', 'security', 'transfer', 'cluster-throughput', 'load/run',
+  'ceiling',
+  'art',
+  'snap',
+  'knn',
+  'mapbuild',
+  'scaling',
+  'handoff',
+  'pipeline',
+  'churn',
+  'grpc',
+  'security',
+  'transfer',
+  'cluster-throughput',
+  'load/run',
 ];
 
 const argv = process.argv.slice(2);
@@ -20,4 +33,7 @@ for (const b of BENCHES.filter((x) => !only || only.includes(x))) {
   const r = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'dist', 'bench', `${b}.js`), ...(full ? [] : ['--quick'])], { stdio: 'inherit' });
   if (r.status !== 0) failed.push(b);
 }
-if (failed.length > 0) { console.error(`\nfailed: ${failed.join(', ')}`); process.exit(1); }
+if (failed.length > 0) {
+  console.error(`\nfailed: ${failed.join(', ')}`);
+  process.exit(1);
+}

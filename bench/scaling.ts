@@ -22,7 +22,15 @@ const DRIVERS = 10_000;
 const QUERIES = quick ? 1_500 : 10_000;
 const WARMUP = quick ? 300 : 2_000;
 
-interface Row { target: number; pbfBytes: number; genMs: number; build: BuildStats; load: LoadStats; knn: KnnLatency; placeMs: number }
+interface Row {
+  target: number;
+  pbfBytes: number;
+  genMs: number;
+  build: BuildStats;
+  load: LoadStats;
+  knn: KnnLatency;
+  placeMs: number;
+}
 const rows: Row[] = [];
 const { dir, cleanup } = tempDir('faros-bench-scaling-');
 try {
@@ -45,11 +53,43 @@ try {
     rows.push({ target, pbfBytes: existsSync(pbf) ? statSync(pbf).size : 0, genMs, build, load, knn, placeMs: p.placeMs });
     console.error(`  ${fmt(target)}: build ${fmt(build.buildMsMedian)} ms, P99 ${fmt(knn.p99us)} µs`);
   }
-} finally { cleanup(); }
+} finally {
+  cleanup();
+}
 
 printTable(
-  ['road vertices', 'PBF MB', 'build s', 'peak RSS MB', 'compiled MB', 'B/vertex', 'load ms', 'KNN P50 µs', 'KNN P99 µs', 'KNN CPU P99 µs', 'KNN max µs', 'edges exp. P50/P99'],
-  rows.map((r) => [fmt(r.build.vertices), mb(r.pbfBytes), fmt(r.build.buildMsMedian / 1000, 2), mb(r.build.peakRssBytesMedian), mb(r.build.fileBytes), fmt(r.load.bytesPerVertex), fmt(r.load.loadMsMedian, 1), fmt(r.knn.p50us), fmt(r.knn.p99us), fmt(r.knn.cpuP99us), fmt(r.knn.maxUs), `${fmt(r.knn.edgesExpandedP50)} / ${fmt(r.knn.edgesExpandedP99)}`]),
+  [
+    'road vertices',
+    'PBF MB',
+    'build s',
+    'peak RSS MB',
+    'compiled MB',
+    'B/vertex',
+    'load ms',
+    'KNN P50 µs',
+    'KNN P99 µs',
+    'KNN CPU P99 µs',
+    'KNN max µs',
+    'edges exp. P50/P99',
+  ],
+  rows.map((r) => [
+    fmt(r.build.vertices),
+    mb(r.pbfBytes),
+    fmt(r.build.buildMsMedian / 1000, 2),
+    mb(r.build.peakRssBytesMedian),
+    mb(r.build.fileBytes),
+    fmt(r.load.bytesPerVertex),
+    fmt(r.load.loadMsMedian, 1),
+    fmt(r.knn.p50us),
+    fmt(r.knn.p99us),
+    fmt(r.knn.cpuP99us),
+    fmt(r.knn.maxUs),
+    `${fmt(r.knn.edgesExpandedP50)} / ${fmt(r.knn.edgesExpandedP99)}`,
+  ]),
 );
-console.log(`\ncity seed ${CITY_SEED}, car profile; build = compileMap wall clock, median of ${BUILD_RUNS} fresh processes, peak RSS = child's maxRSS; load = readMapFile median of ${LOAD_RUNS}; KNN: ${fmt(DRIVERS)} drivers, K=${K}, ${LIMIT_M} m, distance, ${fmt(QUERIES)} timed queries, points within ${NOISE_M} m of road vertices.`);
-console.log(`saved ${saveResult('scaling', quick, { citySeed: CITY_SEED, buildRuns: BUILD_RUNS, loadRuns: LOAD_RUNS, drivers: DRIVERS, queries: QUERIES, warmup: WARMUP, sizes: rows, sink: sink.v })}`);
+console.log(
+  `\ncity seed ${CITY_SEED}, car profile; build = compileMap wall clock, median of ${BUILD_RUNS} fresh processes, peak RSS = child's maxRSS; load = readMapFile median of ${LOAD_RUNS}; KNN: ${fmt(DRIVERS)} drivers, K=${K}, ${LIMIT_M} m, distance, ${fmt(QUERIES)} timed queries, points within ${NOISE_M} m of road vertices.`,
+);
+console.log(
+  `saved ${saveResult('scaling', quick, { citySeed: CITY_SEED, buildRuns: BUILD_RUNS, loadRuns: LOAD_RUNS, drivers: DRIVERS, queries: QUERIES, warmup: WARMUP, sizes: rows, sink: sink.v })}`,
+);

@@ -22,35 +22,58 @@ const RADIUS = DEFAULT_MODEL_OPTIONS.snapRadiusM;
 const TARGET = 150_000;
 
 function bboxPoints(g: RoadGraph, rng: Rng, n: number): Float64Array {
-  const b = g.meta.bounds, out = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) { out[2 * i] = rng.range(b.minLat, b.maxLat); out[2 * i + 1] = rng.range(b.minLng, b.maxLng); }
+  const b = g.meta.bounds,
+    out = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = rng.range(b.minLat, b.maxLat);
+    out[2 * i + 1] = rng.range(b.minLng, b.maxLng);
+  }
   return out;
 }
 
 /** 1–3 km beyond a random side of the bounding box. */
 function farPoints(g: RoadGraph, rng: Rng, n: number): Float64Array {
-  const b = g.meta.bounds, out = new Float64Array(2 * n);
+  const b = g.meta.bounds,
+    out = new Float64Array(2 * n);
   const cos = Math.cos(((b.minLat + b.maxLat) / 2) * DEG);
   for (let i = 0; i < n; i++) {
     const off = rng.range(1000, 3000) / R / DEG;
-    let lat = rng.range(b.minLat, b.maxLat), lng = rng.range(b.minLng, b.maxLng);
+    let lat = rng.range(b.minLat, b.maxLat),
+      lng = rng.range(b.minLng, b.maxLng);
     switch (rng.int(0, 3)) {
-      case 0: lat = b.maxLat + off; break;
-      case 1: lat = b.minLat - off; break;
-      case 2: lng = b.maxLng + off / cos; break;
-      default: lng = b.minLng - off / cos;
+      case 0:
+        lat = b.maxLat + off;
+        break;
+      case 1:
+        lat = b.minLat - off;
+        break;
+      case 2:
+        lng = b.maxLng + off / cos;
+        break;
+      default:
+        lng = b.minLng - off / cos;
     }
-    out[2 * i] = lat; out[2 * i + 1] = lng;
+    out[2 * i] = lat;
+    out[2 * i + 1] = lng;
   }
   return out;
 }
 
-interface Kind { name: string; pointsPerS: number; nsPerPoint: number; hitRate: number; runs: number[] }
+interface Kind {
+  name: string;
+  pointsPerS: number;
+  nsPerPoint: number;
+  hitRate: number;
+  runs: number[];
+}
 
 function timeSnap(s: Snapper, pts: Float64Array): { ps: number[]; hits: number } {
   const n = pts.length / 2;
   let hits = 0;
-  for (let i = 0; i < n; i++) { const r = s.snap(pts[2 * i]!, pts[2 * i + 1]!, RADIUS); if ('segment' in r) hits++; } // warm-up
+  for (let i = 0; i < n; i++) {
+    const r = s.snap(pts[2 * i]!, pts[2 * i + 1]!, RADIUS);
+    if ('segment' in r) hits++;
+  } // warm-up
   const ps: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     let acc = 0;
@@ -67,7 +90,9 @@ function timeSnap(s: Snapper, pts: Float64Array): { ps: number[]; hits: number }
 }
 
 function timeNeighbors(g: RoadGraph, pts: Float64Array): number[] {
-  const n = pts.length / 2, kx = g.meta.kx, idx = g.index;
+  const n = pts.length / 2,
+    kx = g.meta.kx,
+    idx = g.index;
   for (let i = 0; i < n; i++) sink.v += idx.neighbors(pts[2 * i + 1]! * kx, pts[2 * i]!, 1)[0] ?? 0;
   const ps: number[] = [];
   for (let run = 0; run < RUNS; run++) {
@@ -81,7 +106,9 @@ function timeNeighbors(g: RoadGraph, pts: Float64Array): number[] {
   return ps;
 }
 
-const maps = readdirSync(MAPS_DIR).filter((f) => f.endsWith('.osm.pbf')).sort();
+const maps = readdirSync(MAPS_DIR)
+  .filter((f) => f.endsWith('.osm.pbf'))
+  .sort();
 const out: { map: string; vertices: number; segments: number; kinds: Kind[] }[] = [];
 for (const f of maps) {
   const g = await loadMap(join(MAPS_DIR, f), 'car');
@@ -106,7 +133,19 @@ for (const f of maps) {
 }
 
 const rows: string[][] = [];
-for (const m of out) for (const k of m.kinds) rows.push([m.map, fmt(m.segments), k.name, fmt(k.pointsPerS), fmt(k.nsPerPoint / 1000, 2), `${fmt(k.hitRate * 100, 1)}%`, k.name.startsWith('flatbush') ? '' : k.pointsPerS >= TARGET ? 'yes' : 'NO']);
+for (const m of out)
+  for (const k of m.kinds)
+    rows.push([
+      m.map,
+      fmt(m.segments),
+      k.name,
+      fmt(k.pointsPerS),
+      fmt(k.nsPerPoint / 1000, 2),
+      `${fmt(k.hitRate * 100, 1)}%`,
+      k.name.startsWith('flatbush') ? '' : k.pointsPerS >= TARGET ? 'yes' : 'NO',
+    ]);
 printTable(['map (car)', 'segments', 'points', 'points/s', 'µs/point', 'snapped', `≥${fmt(TARGET)}/s`], rows);
-console.log(`\n${fmt(N)} seeded points per set (seed ${seed}), snap radius ${RADIUS} m; median of ${RUNS} runs after a warm-up pass; Snapper.snap directly (no Model).`);
+console.log(
+  `\n${fmt(N)} seeded points per set (seed ${seed}), snap radius ${RADIUS} m; median of ${RUNS} runs after a warm-up pass; Snapper.snap directly (no Model).`,
+);
 console.log(`saved ${saveResult('snap', quick, { seed, points: N, runs: RUNS, radiusM: RADIUS, targetPerS: TARGET, maps: out, sink: sink.v })}`);

@@ -36,7 +36,11 @@ export interface Security {
 }
 
 /** The peer port's mutual TLS material (PEM files). */
-export interface PeerTls { readonly caFile: string; readonly certFile: string; readonly keyFile: string }
+export interface PeerTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
 
 export interface Options {
   /** Maps this process serves, resolved from the catalog and/or --map. */
@@ -83,7 +87,10 @@ export interface ClusterOptions {
 const ADDRESS = /^[A-Za-z0-9_.\-[\]:]+:\d{1,5}$/;
 
 export class ConfigError extends Error {
-  constructor(message: string) { super(message); this.name = 'ConfigError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
 }
 
 /** Everything that can be set, with its flag, env var, config-file key and default. */
@@ -102,45 +109,249 @@ const cores = (): number => availableParallelism();
 
 export const SETTINGS: readonly Setting[] = [
   { key: 'grpcPort', flag: 'grpc-port', env: 'FAROS_GRPC_PORT', kind: 'int', def: 50051, min: 0, max: 65535, help: 'gRPC port (0 = pick a free one)' },
-  { key: 'httpPort', flag: 'http-port', env: 'FAROS_HTTP_PORT', kind: 'int', def: 8080, min: 0, max: 65535, help: 'HTTP/JSON gateway, /metrics, /healthz, /readyz port (0 = pick a free one)' },
-  { key: 'host', flag: 'host', env: 'FAROS_HOST', kind: 'string', def: '127.0.0.1', help: 'address the servers bind to (0.0.0.0 = every interface; needs --tokens or --allow-anonymous)' },
-  { key: 'peerPort', flag: 'peer-port', env: 'FAROS_PEER_PORT', kind: 'int', min: 0, max: 65535, help: 'cluster: instance-to-instance port, faros.v1.Peer over mutual TLS only (default: gRPC port + 1000)' },
-  { key: 'tlsCert', flag: 'tls-cert', env: 'FAROS_TLS_CERT', kind: 'string', help: 'PEM certificate (chain) for TLS on the public gRPC and HTTP ports (with --tls-key)' },
+  {
+    key: 'httpPort',
+    flag: 'http-port',
+    env: 'FAROS_HTTP_PORT',
+    kind: 'int',
+    def: 8080,
+    min: 0,
+    max: 65535,
+    help: 'HTTP/JSON gateway, /metrics, /healthz, /readyz port (0 = pick a free one)',
+  },
+  {
+    key: 'host',
+    flag: 'host',
+    env: 'FAROS_HOST',
+    kind: 'string',
+    def: '127.0.0.1',
+    help: 'address the servers bind to (0.0.0.0 = every interface; needs --tokens or --allow-anonymous)',
+  },
+  {
+    key: 'peerPort',
+    flag: 'peer-port',
+    env: 'FAROS_PEER_PORT',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    help: 'cluster: instance-to-instance port, faros.v1.Peer over mutual TLS only (default: gRPC port + 1000)',
+  },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    env: 'FAROS_TLS_CERT',
+    kind: 'string',
+    help: 'PEM certificate (chain) for TLS on the public gRPC and HTTP ports (with --tls-key)',
+  },
   { key: 'tlsKey', flag: 'tls-key', env: 'FAROS_TLS_KEY', kind: 'string', help: 'PEM private key for --tls-cert' },
-  { key: 'tokens', flag: 'tokens', env: 'FAROS_TOKENS', kind: 'string', help: 'client tokens file (lines "NAME SCOPES SHA256", see faros token); reloaded on SIGHUP' },
-  { key: 'allowAnonymous', flag: 'allow-anonymous', env: 'FAROS_ALLOW_ANONYMOUS', kind: 'bool', def: false, help: 'serve callers without a token on a non-loopback --host' },
-  { key: 'peerTlsDir', flag: 'peer-tls-dir', env: 'FAROS_PEER_TLS_DIR', kind: 'string', help: 'cluster: directory with ca.crt, tls.crt, tls.key (the cert-manager Secret layout) for the peer port' },
-  { key: 'clusterCa', flag: 'cluster-ca', env: 'FAROS_CLUSTER_CA', kind: 'string', help: 'cluster: PEM CA that signs every instance certificate (overrides DIR/ca.crt)' },
-  { key: 'peerCert', flag: 'peer-cert', env: 'FAROS_PEER_CERT', kind: 'string', help: 'cluster: this instance\'s PEM certificate (overrides DIR/tls.crt)' },
-  { key: 'peerKey', flag: 'peer-key', env: 'FAROS_PEER_KEY', kind: 'string', help: 'cluster: this instance\'s PEM private key (overrides DIR/tls.key)' },
+  {
+    key: 'tokens',
+    flag: 'tokens',
+    env: 'FAROS_TOKENS',
+    kind: 'string',
+    help: 'client tokens file (lines "NAME SCOPES SHA256", see faros token); reloaded on SIGHUP',
+  },
+  {
+    key: 'allowAnonymous',
+    flag: 'allow-anonymous',
+    env: 'FAROS_ALLOW_ANONYMOUS',
+    kind: 'bool',
+    def: false,
+    help: 'serve callers without a token on a non-loopback --host',
+  },
+  {
+    key: 'peerTlsDir',
+    flag: 'peer-tls-dir',
+    env: 'FAROS_PEER_TLS_DIR',
+    kind: 'string',
+    help: 'cluster: directory with ca.crt, tls.crt, tls.key (the cert-manager Secret layout) for the peer port',
+  },
+  {
+    key: 'clusterCa',
+    flag: 'cluster-ca',
+    env: 'FAROS_CLUSTER_CA',
+    kind: 'string',
+    help: 'cluster: PEM CA that signs every instance certificate (overrides DIR/ca.crt)',
+  },
+  { key: 'peerCert', flag: 'peer-cert', env: 'FAROS_PEER_CERT', kind: 'string', help: "cluster: this instance's PEM certificate (overrides DIR/tls.crt)" },
+  { key: 'peerKey', flag: 'peer-key', env: 'FAROS_PEER_KEY', kind: 'string', help: "cluster: this instance's PEM private key (overrides DIR/tls.key)" },
   { key: 'workers', flag: 'workers', env: 'FAROS_WORKERS', kind: 'int', min: 1, max: 256, help: 'snapping worker threads (default: number of cores)' },
-  { key: 'searchThreads', flag: 'search-threads', env: 'FAROS_SEARCH_THREADS', kind: 'int', min: 1, max: 256, help: 'nearby search threads (default: --workers)' },
+  {
+    key: 'searchThreads',
+    flag: 'search-threads',
+    env: 'FAROS_SEARCH_THREADS',
+    kind: 'int',
+    min: 1,
+    max: 256,
+    help: 'nearby search threads (default: --workers)',
+  },
   { key: 'cacheDir', flag: 'cache-dir', env: 'FAROS_CACHE_DIR', kind: 'string', help: 'compiled map cache directory (default maps/.cache)' },
-  { key: 'catalog', flag: 'maps', env: 'FAROS_MAPS', kind: 'string', help: 'map catalog JSON (default maps/maps.json); without --map every entry is served, with --map a bare ID is looked up in it' },
+  {
+    key: 'catalog',
+    flag: 'maps',
+    env: 'FAROS_MAPS',
+    kind: 'string',
+    help: 'map catalog JSON (default maps/maps.json); without --map every entry is served, with --map a bare ID is looked up in it',
+  },
   { key: 'logLevel', flag: 'log-level', env: 'FAROS_LOG_LEVEL', kind: 'string', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },
-  { key: 'logSampleRate', flag: 'log-sample-rate', env: 'FAROS_LOG_SAMPLE_RATE', kind: 'number', def: 0.01, min: 0, max: 1, help: 'fraction of successful requests logged' },
+  {
+    key: 'logSampleRate',
+    flag: 'log-sample-rate',
+    env: 'FAROS_LOG_SAMPLE_RATE',
+    kind: 'number',
+    def: 0.01,
+    min: 0,
+    max: 1,
+    help: 'fraction of successful requests logged',
+  },
   { key: 'instanceName', flag: 'instance-name', env: 'FAROS_INSTANCE_NAME', kind: 'string', help: 'instance name (default hostname:grpcPort)' },
-  { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'FAROS_MAX_MESSAGE_BYTES', kind: 'int', def: 4 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024, help: 'largest gRPC message / HTTP body accepted' },
-  { key: 'maxInFlight', flag: 'max-in-flight', env: 'FAROS_MAX_IN_FLIGHT', kind: 'int', def: 1024, min: 1, max: 1_000_000, help: 'calls worked on at once before RESOURCE_EXHAUSTED' },
-  { key: 'maxBatchSize', flag: 'max-batch-size', env: 'FAROS_MAX_BATCH_SIZE', kind: 'int', def: 10_000, min: 1, max: 1_000_000, help: 'updates per batch (stream message or batchUpdate)' },
-  { key: 'maxConnections', flag: 'max-connections', env: 'FAROS_MAX_CONNECTIONS', kind: 'int', def: 2048, min: 1, max: 1_000_000, help: 'open HTTP connections accepted at once' },
-  { key: 'maxConcurrentStreams', flag: 'max-concurrent-streams', env: 'FAROS_MAX_CONCURRENT_STREAMS', kind: 'int', def: 1000, min: 1, max: 1_000_000, help: 'concurrent gRPC calls per connection' },
-  { key: 'httpRequestTimeoutMs', flag: 'http-request-timeout-ms', env: 'FAROS_HTTP_REQUEST_TIMEOUT_MS', kind: 'int', def: 30_000, min: 100, max: 3_600_000, help: 'an HTTP request (headers and body) must arrive within this' },
-  { key: 'peers', flag: 'peers', env: 'FAROS_PEERS', kind: 'string', help: 'cluster: comma-separated seed list of instances\' peer addresses (host:peerPort, this one may be included); enables the cluster proxy' },
-  { key: 'discoveryDns', flag: 'discovery-dns', env: 'FAROS_DISCOVERY_DNS', kind: 'string', help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this peer port)' },
-  { key: 'advertise', flag: 'advertise', env: 'FAROS_ADVERTISE', kind: 'string', help: 'cluster: peer address other instances reach this one at; it is also the instance name (default 127.0.0.1:peerPort; in Kubernetes $(POD_IP):51051)' },
-  { key: 'maxSnapshotPinMs', flag: 'max-snapshot-pin-ms', env: 'FAROS_MAX_SNAPSHOT_PIN_MS', kind: 'int', def: 120_000, min: 100, max: 3_600_000, help: 'cluster: a state-transfer pull that holds its snapshot longer than this is ended (the puller retries)' },
+  {
+    key: 'maxMessageBytes',
+    flag: 'max-message-bytes',
+    env: 'FAROS_MAX_MESSAGE_BYTES',
+    kind: 'int',
+    def: 4 * 1024 * 1024,
+    min: 1024,
+    max: 256 * 1024 * 1024,
+    help: 'largest gRPC message / HTTP body accepted',
+  },
+  {
+    key: 'maxInFlight',
+    flag: 'max-in-flight',
+    env: 'FAROS_MAX_IN_FLIGHT',
+    kind: 'int',
+    def: 1024,
+    min: 1,
+    max: 1_000_000,
+    help: 'calls worked on at once before RESOURCE_EXHAUSTED',
+  },
+  {
+    key: 'maxBatchSize',
+    flag: 'max-batch-size',
+    env: 'FAROS_MAX_BATCH_SIZE',
+    kind: 'int',
+    def: 10_000,
+    min: 1,
+    max: 1_000_000,
+    help: 'updates per batch (stream message or batchUpdate)',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'FAROS_MAX_CONNECTIONS',
+    kind: 'int',
+    def: 2048,
+    min: 1,
+    max: 1_000_000,
+    help: 'open HTTP connections accepted at once',
+  },
+  {
+    key: 'maxConcurrentStreams',
+    flag: 'max-concurrent-streams',
+    env: 'FAROS_MAX_CONCURRENT_STREAMS',
+    kind: 'int',
+    def: 1000,
+    min: 1,
+    max: 1_000_000,
+    help: 'concurrent gRPC calls per connection',
+  },
+  {
+    key: 'httpRequestTimeoutMs',
+    flag: 'http-request-timeout-ms',
+    env: 'FAROS_HTTP_REQUEST_TIMEOUT_MS',
+    kind: 'int',
+    def: 30_000,
+    min: 100,
+    max: 3_600_000,
+    help: 'an HTTP request (headers and body) must arrive within this',
+  },
+  {
+    key: 'peers',
+    flag: 'peers',
+    env: 'FAROS_PEERS',
+    kind: 'string',
+    help: "cluster: comma-separated seed list of instances' peer addresses (host:peerPort, this one may be included); enables the cluster proxy",
+  },
+  {
+    key: 'discoveryDns',
+    flag: 'discovery-dns',
+    env: 'FAROS_DISCOVERY_DNS',
+    kind: 'string',
+    help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this peer port)',
+  },
+  {
+    key: 'advertise',
+    flag: 'advertise',
+    env: 'FAROS_ADVERTISE',
+    kind: 'string',
+    help: 'cluster: peer address other instances reach this one at; it is also the instance name (default 127.0.0.1:peerPort; in Kubernetes $(POD_IP):51051)',
+  },
+  {
+    key: 'maxSnapshotPinMs',
+    flag: 'max-snapshot-pin-ms',
+    env: 'FAROS_MAX_SNAPSHOT_PIN_MS',
+    kind: 'int',
+    def: 120_000,
+    min: 100,
+    max: 3_600_000,
+    help: 'cluster: a state-transfer pull that holds its snapshot longer than this is ended (the puller retries)',
+  },
   { key: 'replication', flag: 'replication', env: 'FAROS_REPLICATION', kind: 'int', def: 2, min: 1, max: 16, help: 'cluster: replicas per map' },
-  { key: 'probeIntervalMs', flag: 'probe-interval-ms', env: 'FAROS_PROBE_INTERVAL_MS', kind: 'int', def: 500, min: 50, max: 60_000, help: 'cluster: how often every member is probed' },
-  { key: 'probeTimeoutMs', flag: 'probe-timeout-ms', env: 'FAROS_PROBE_TIMEOUT_MS', kind: 'int', def: 1000, min: 20, max: 60_000, help: 'cluster: a probe that takes longer failed' },
-  { key: 'suspectMs', flag: 'suspect-ms', env: 'FAROS_SUSPECT_MS', kind: 'int', def: 3000, min: 100, max: 600_000, help: 'cluster: a member silent this long leaves the route table (also: a pause of this process longer than this makes it re-pull its maps)' },
-  { key: 'dropGraceMs', flag: 'drop-grace-ms', env: 'FAROS_DROP_GRACE_MS', kind: 'int', def: 30_000, min: 0, max: 3_600_000, help: 'cluster: a map no longer owned stays a state-transfer source this long before it is dropped' },
-  { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'FAROS_SHUTDOWN_GRACE_MS', kind: 'int', def: 10_000, min: 0, max: 600_000, help: 'wait for in-flight calls on SIGTERM before cutting them' },
+  {
+    key: 'probeIntervalMs',
+    flag: 'probe-interval-ms',
+    env: 'FAROS_PROBE_INTERVAL_MS',
+    kind: 'int',
+    def: 500,
+    min: 50,
+    max: 60_000,
+    help: 'cluster: how often every member is probed',
+  },
+  {
+    key: 'probeTimeoutMs',
+    flag: 'probe-timeout-ms',
+    env: 'FAROS_PROBE_TIMEOUT_MS',
+    kind: 'int',
+    def: 1000,
+    min: 20,
+    max: 60_000,
+    help: 'cluster: a probe that takes longer failed',
+  },
+  {
+    key: 'suspectMs',
+    flag: 'suspect-ms',
+    env: 'FAROS_SUSPECT_MS',
+    kind: 'int',
+    def: 3000,
+    min: 100,
+    max: 600_000,
+    help: 'cluster: a member silent this long leaves the route table (also: a pause of this process longer than this makes it re-pull its maps)',
+  },
+  {
+    key: 'dropGraceMs',
+    flag: 'drop-grace-ms',
+    env: 'FAROS_DROP_GRACE_MS',
+    kind: 'int',
+    def: 30_000,
+    min: 0,
+    max: 3_600_000,
+    help: 'cluster: a map no longer owned stays a state-transfer source this long before it is dropped',
+  },
+  {
+    key: 'shutdownGraceMs',
+    flag: 'shutdown-grace-ms',
+    env: 'FAROS_SHUTDOWN_GRACE_MS',
+    kind: 'int',
+    def: 10_000,
+    min: 0,
+    max: 600_000,
+    help: 'wait for in-flight calls on SIGTERM before cutting them',
+  },
 ];
 
 /** node:util parseArgs options for `faros serve`. */
 export const SERVE_FLAGS = {
-  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: s.kind === 'bool' ? 'boolean' as const : 'string' as const }])),
+  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: s.kind === 'bool' ? ('boolean' as const) : ('string' as const) }])),
   map: { type: 'string' as const, multiple: true as const },
   config: { type: 'string' as const },
   help: { type: 'boolean' as const, short: 'h' },
@@ -182,9 +393,11 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     } catch (e) {
       throw new ConfigError(`--config ${configFile}: cannot read it as JSON (${(e as Error).message}); pass a JSON object file`);
     }
-    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(`--config ${configFile}: expected a JSON object like {"grpcPort": 50051}`);
+    if (typeof file !== 'object' || file === null || Array.isArray(file))
+      throw new ConfigError(`--config ${configFile}: expected a JSON object like {"grpcPort": 50051}`);
     const known = new Set([...SETTINGS.map((s) => s.key), 'maps']);
-    for (const k of Object.keys(file)) if (!known.has(k)) throw new ConfigError(`--config ${configFile}: unknown key "${k}"; known keys: ${[...known].join(', ')}`);
+    for (const k of Object.keys(file))
+      if (!known.has(k)) throw new ConfigError(`--config ${configFile}: unknown key "${k}"; known keys: ${[...known].join(', ')}`);
   }
 
   const pick = (s: Setting): Source | undefined => {
@@ -199,14 +412,18 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
   const bases: Record<string, string> = {};
   for (const s of SETTINGS) {
     const src = pick(s);
-    if (!src) { v[s.key] = s.def; continue; }
+    if (!src) {
+      v[s.key] = s.def;
+      continue;
+    }
     bases[s.key] = src.base;
     v[s.key] = convert(s, src);
   }
 
   const logLevel = v.logLevel as string;
-  const file_ = (key: string): string | undefined => v[key] === undefined ? undefined : resolve(bases[key] ?? cwd, v[key] as string);
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`log level "${logLevel}" (--log-level / FAROS_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);
+  const file_ = (key: string): string | undefined => (v[key] === undefined ? undefined : resolve(bases[key] ?? cwd, v[key] as string));
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    throw new ConfigError(`log level "${logLevel}" (--log-level / FAROS_LOG_LEVEL) is not one of ${LOG_LEVELS.join(', ')}`);
   const host = v.host as string;
   if (host === '') throw new ConfigError('--host must not be empty; use 0.0.0.0 for every interface or 127.0.0.1 for local only');
 
@@ -215,12 +432,15 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
   const flagMaps = flags.map as string[] | undefined;
   if (flagMaps && flagMaps.length > 0) for (const m of flagMaps) mapSpecs.push({ spec: m, where: '--map', base: cwd });
   else if (Array.isArray(file.maps)) for (const m of file.maps) mapSpecs.push({ spec: String(m), where: `"maps" in ${configFile}`, base: fileBase });
-  else if (file.maps !== undefined) throw new ConfigError(`"maps" in ${configFile} must be an array of --map values like ["monaco-car", "city=city.osm.pbf,profile=car"]`);
+  else if (file.maps !== undefined)
+    throw new ConfigError(`"maps" in ${configFile} must be an array of --map values like ["monaco-car", "city=city.osm.pbf,profile=car"]`);
   const catalogPath = v.catalog === undefined ? undefined : resolve(bases.catalog ?? cwd, v.catalog as string);
   let catalog: MapEntry[] | undefined;
   const getCatalog = (): MapEntry[] => {
     if (!catalog) {
-      try { catalog = catalogPath ? loadCatalog(catalogPath) : loadCatalog(); } catch (e) {
+      try {
+        catalog = catalogPath ? loadCatalog(catalogPath) : loadCatalog();
+      } catch (e) {
         throw new ConfigError(`map catalog (--maps / FAROS_MAPS): ${(e as Error).message}`);
       }
     }
@@ -236,11 +456,15 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
   if (maps.length === 0) throw new ConfigError('no maps configured; pass --map ID=PATH.osm.pbf or a catalog with --maps FILE');
 
   const grpcPort = v.grpcPort as number;
-  const tlsCert = file_('tlsCert'), tlsKey = file_('tlsKey');
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both PEM files, or neither for plaintext');
+  const tlsCert = file_('tlsCert'),
+    tlsKey = file_('tlsKey');
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new ConfigError('--tls-cert and --tls-key go together: give both PEM files, or neither for plaintext');
   const tokensFile = file_('tokens');
   if (tokensFile === undefined && !v.allowAnonymous && !isLoopback(host)) {
-    throw new ConfigError(`--host ${host} is reachable from other machines, and no --tokens file is given: anyone could read and rewrite every driver's position. Give --tokens FILE (create tokens with: faros token create --file FILE --name NAME --scopes update,query), or pass --allow-anonymous to serve callers without a token anyway`);
+    throw new ConfigError(
+      `--host ${host} is reachable from other machines, and no --tokens file is given: anyone could read and rewrite every driver's position. Give --tokens FILE (create tokens with: faros token create --file FILE --name NAME --scopes update,query), or pass --allow-anonymous to serve callers without a token anyway`,
+    );
   }
   for (const f of [tlsCert, tlsKey, tokensFile]) if (f !== undefined) mustRead(f);
   const opts: Options = {
@@ -255,8 +479,12 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     logSampleRate: v.logSampleRate as number,
     instanceName: v.instanceName as string | undefined,
     limits: Object.freeze({
-      maxMessageBytes: v.maxMessageBytes as number, maxInFlight: v.maxInFlight as number, maxBatchSize: v.maxBatchSize as number,
-      maxConnections: v.maxConnections as number, maxConcurrentStreams: v.maxConcurrentStreams as number, httpRequestTimeoutMs: v.httpRequestTimeoutMs as number,
+      maxMessageBytes: v.maxMessageBytes as number,
+      maxInFlight: v.maxInFlight as number,
+      maxBatchSize: v.maxBatchSize as number,
+      maxConnections: v.maxConnections as number,
+      maxConcurrentStreams: v.maxConcurrentStreams as number,
+      httpRequestTimeoutMs: v.httpRequestTimeoutMs as number,
     }),
     shutdownGraceMs: v.shutdownGraceMs as number,
     security: Object.freeze({ tls: tlsCert && tlsKey ? Object.freeze({ certFile: tlsCert, keyFile: tlsKey }) : undefined, tokensFile }),
@@ -272,7 +500,11 @@ export function isLoopback(host: string): boolean {
 }
 
 function mustRead(path: string): void {
-  try { readFileSync(path); } catch (e) { throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  try {
+    readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 function convert(s: Setting, src: Source): number | string | boolean {
@@ -307,7 +539,12 @@ export function parseMapSpec(spec: string, where: string, base: string, catalog:
   if (eq < 0) {
     const id = spec.trim();
     const hit = catalog().find((m) => m.id === id);
-    if (!hit) throw new ConfigError(`${where} ${spec}: no map "${id}" in the catalog (have ${catalog().map((m) => m.id).join(', ')}); or pass ${id}=PATH.osm.pbf`);
+    if (!hit)
+      throw new ConfigError(
+        `${where} ${spec}: no map "${id}" in the catalog (have ${catalog()
+          .map((m) => m.id)
+          .join(', ')}); or pass ${id}=PATH.osm.pbf`,
+      );
     return { ...hit };
   }
   const id = spec.slice(0, eq);
@@ -346,25 +583,36 @@ export function parseServeFlags(argv: string[]): Record<string, string | string[
 }
 
 function clusterOptions(v: Record<string, number | string | boolean | undefined>, file: (key: string) => string | undefined): ClusterOptions | undefined {
-  const peers = v.peers as string | undefined, dns = v.discoveryDns as string | undefined;
+  const peers = v.peers as string | undefined,
+    dns = v.discoveryDns as string | undefined;
   if (!peers && !dns) {
-    for (const k of ['peerPort', 'peerTlsDir', 'clusterCa', 'peerCert', 'peerKey', 'advertise']) if (v[k] !== undefined) throw new ConfigError(`${SETTINGS.find((s) => s.key === k)!.flag} is a cluster option; give --peers or --discovery-dns too`);
+    for (const k of ['peerPort', 'peerTlsDir', 'clusterCa', 'peerCert', 'peerKey', 'advertise'])
+      if (v[k] !== undefined) throw new ConfigError(`${SETTINGS.find((s) => s.key === k)!.flag} is a cluster option; give --peers or --discovery-dns too`);
     return undefined;
   }
   const grpcPort = v.grpcPort as number;
   const peerPort = (v.peerPort as number | undefined) ?? (grpcPort === 0 ? 0 : grpcPort + 1000);
   if (peerPort > 65535) throw new ConfigError(`--peer-port defaults to the gRPC port + 1000 = ${peerPort}, which is not a port; set --peer-port`);
-  if (peerPort !== 0 && (peerPort === grpcPort || peerPort === v.httpPort)) throw new ConfigError(`--peer-port ${peerPort} is already the gRPC or HTTP port; give the peer listener a port of its own`);
+  if (peerPort !== 0 && (peerPort === grpcPort || peerPort === v.httpPort))
+    throw new ConfigError(`--peer-port ${peerPort} is already the gRPC or HTTP port; give the peer listener a port of its own`);
   const dir = file('peerTlsDir');
   const pick = (key: string, name: string): string => {
     const f = file(key) ?? (dir === undefined ? undefined : join(dir, name));
-    if (f === undefined) throw new ConfigError(`cluster mode needs mutual TLS between instances: give --peer-tls-dir DIR (with ca.crt, tls.crt, tls.key; create them with: faros certs --out DIR --name HOST:PEERPORT), or --cluster-ca, --peer-cert and --peer-key`);
+    if (f === undefined)
+      throw new ConfigError(
+        `cluster mode needs mutual TLS between instances: give --peer-tls-dir DIR (with ca.crt, tls.crt, tls.key; create them with: faros certs --out DIR --name HOST:PEERPORT), or --cluster-ca, --peer-cert and --peer-key`,
+      );
     mustRead(f);
     return f;
   };
   const peerTls: PeerTls = Object.freeze({ caFile: pick('clusterCa', 'ca.crt'), certFile: pick('peerCert', 'tls.crt'), keyFile: pick('peerKey', 'tls.key') });
-  const seeds = (peers ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
-  for (const s of seeds) if (!ADDRESS.test(s)) throw new ConfigError(`--peers: "${s}" is not host:port; give the peer addresses of the instances, e.g. 10.0.0.5:51051,10.0.0.6:51051`);
+  const seeds = (peers ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  for (const s of seeds)
+    if (!ADDRESS.test(s))
+      throw new ConfigError(`--peers: "${s}" is not host:port; give the peer addresses of the instances, e.g. 10.0.0.5:51051,10.0.0.6:51051`);
   let dnsOpt: ClusterOptions['dns'];
   if (dns) {
     const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(dns);
@@ -373,11 +621,25 @@ function clusterOptions(v: Record<string, number | string | boolean | undefined>
   }
   const advertise = v.advertise as string | undefined;
   if (advertise !== undefined && !ADDRESS.test(advertise)) throw new ConfigError(`--advertise: "${advertise}" is not host:port`);
-  const probeIntervalMs = v.probeIntervalMs as number, probeTimeoutMs = v.probeTimeoutMs as number, suspectMs = v.suspectMs as number;
-  if (suspectMs <= probeIntervalMs) throw new ConfigError(`--suspect-ms (${suspectMs}) must be longer than --probe-interval-ms (${probeIntervalMs}), or one slow probe would evict a healthy member`);
+  const probeIntervalMs = v.probeIntervalMs as number,
+    probeTimeoutMs = v.probeTimeoutMs as number,
+    suspectMs = v.suspectMs as number;
+  if (suspectMs <= probeIntervalMs)
+    throw new ConfigError(
+      `--suspect-ms (${suspectMs}) must be longer than --probe-interval-ms (${probeIntervalMs}), or one slow probe would evict a healthy member`,
+    );
   return Object.freeze({
-    seeds: Object.freeze(seeds), dns: dnsOpt, peerPort, peerTls, advertise, replication: v.replication as number, probeIntervalMs, probeTimeoutMs, suspectMs,
-    dropGraceMs: v.dropGraceMs as number, maxSnapshotPinMs: v.maxSnapshotPinMs as number,
+    seeds: Object.freeze(seeds),
+    dns: dnsOpt,
+    peerPort,
+    peerTls,
+    advertise,
+    replication: v.replication as number,
+    probeIntervalMs,
+    probeTimeoutMs,
+    suspectMs,
+    dropGraceMs: v.dropGraceMs as number,
+    maxSnapshotPinMs: v.maxSnapshotPinMs as number,
   });
 }
 

@@ -3,12 +3,23 @@
 import { status } from '@grpc/grpc-js';
 
 export type ErrorCode =
-  | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'OUT_OF_RANGE' | 'RESOURCE_EXHAUSTED'
-  | 'DEADLINE_EXCEEDED' | 'UNAVAILABLE' | 'FAILED_PRECONDITION' | 'INTERNAL' | 'CANCELLED'
-  | 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'OUT_OF_RANGE'
+  | 'RESOURCE_EXHAUSTED'
+  | 'DEADLINE_EXCEEDED'
+  | 'UNAVAILABLE'
+  | 'FAILED_PRECONDITION'
+  | 'INTERNAL'
+  | 'CANCELLED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED';
 
 export class FarosError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     // An answer to a caller, not a bug: no stack. Capturing one cost ~2% of
     // the server's CPU while it refused an overload (RESOURCE_EXHAUSTED floods).
     const limit = Error.stackTraceLimit;

@@ -15,7 +15,12 @@ export interface FastHistogramOptions {
   registers: Registry[];
 }
 
-interface Series { label: string; counts: Float64Array; sum: number; count: number }
+interface Series {
+  label: string;
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
 
 export class FastHistogram {
   readonly name: string;
@@ -36,8 +41,12 @@ export class FastHistogram {
   /** The series of one label value (created once, then reused). */
   labels(value: string): { observe(v: number): void } {
     let s = this.series.get(value);
-    if (!s) { s = { label: value, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }; this.series.set(value, s); }
-    const b = this.bounds, series = s;
+    if (!s) {
+      s = { label: value, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+      this.series.set(value, s);
+    }
+    const b = this.bounds,
+      series = s;
     return {
       observe(v: number): void {
         if (!Number.isFinite(v)) return;
@@ -51,13 +60,23 @@ export class FastHistogram {
   }
 
   /** prom-client's metric interface (Registry.metrics() calls this). */
-  get(): { name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName: string }[] } {
+  get(): {
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { labels: Record<string, string | number>; value: number; metricName: string }[];
+  } {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const s of this.series.values()) {
       let acc = 0;
       for (let i = 0; i <= this.bounds.length; i++) {
         acc += s.counts[i];
-        values.push({ labels: { le: i < this.bounds.length ? this.bounds[i] : '+Inf', [this.o.labelName]: s.label }, value: acc, metricName: `${this.name}_bucket` });
+        values.push({
+          labels: { le: i < this.bounds.length ? this.bounds[i] : '+Inf', [this.o.labelName]: s.label },
+          value: acc,
+          metricName: `${this.name}_bucket`,
+        });
       }
       values.push({ labels: { [this.o.labelName]: s.label }, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: { [this.o.labelName]: s.label }, value: s.count, metricName: `${this.name}_count` });
@@ -67,6 +86,10 @@ export class FastHistogram {
 
   /** Registry.resetMetrics() calls this. */
   reset(): void {
-    for (const s of this.series.values()) { s.counts.fill(0); s.sum = 0; s.count = 0; }
+    for (const s of this.series.values()) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
   }
 }

@@ -16,15 +16,26 @@ export class RequestLogSampler {
   private inWindow = 0;
   private suppressed = 0;
 
-  constructor(private readonly sampleRate: number, private readonly maxErrorsPerSecond = 100) {}
+  constructor(
+    private readonly sampleRate: number,
+    private readonly maxErrorsPerSecond = 100,
+  ) {}
 
   /** True for about `sampleRate` of the calls. */
-  sampleOk(): boolean { return this.sampleRate > 0 && Math.random() < this.sampleRate; }
+  sampleOk(): boolean {
+    return this.sampleRate > 0 && Math.random() < this.sampleRate;
+  }
 
   /** Undefined when this error line is suppressed, else how many were suppressed before it. */
   admitError(now = Date.now()): number | undefined {
-    if (now - this.windowStart >= 1000) { this.windowStart = now; this.inWindow = 0; }
-    if (this.inWindow >= this.maxErrorsPerSecond) { this.suppressed++; return undefined; }
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.inWindow = 0;
+    }
+    if (this.inWindow >= this.maxErrorsPerSecond) {
+      this.suppressed++;
+      return undefined;
+    }
     this.inWindow++;
     const s = this.suppressed;
     this.suppressed = 0;

@@ -19,7 +19,11 @@ export interface MapMetrics {
   edgesExpanded: { observe(v: number): void };
 }
 
-export interface ClusterFigures { members: number; failovers: number; forwarded: { sent: number; dropped: number } }
+export interface ClusterFigures {
+  members: number;
+  failovers: number;
+  forwarded: { sent: number; dropped: number };
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -27,33 +31,138 @@ export class Metrics {
   private readonly perMap = new Map<string, MapMetrics>();
   private readonly callChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
 
-  readonly grpcRequests = new Counter({ name: 'faros_grpc_requests_total', help: 'gRPC calls finished, by method and status code name', labelNames: ['method', 'code'] as const, registers: [this.registry] });
-  readonly grpcDuration = new Histogram({ name: 'faros_grpc_request_duration_seconds', help: 'gRPC call latency (a stream counts per batch)', labelNames: ['method', 'code'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly httpRequests = new Counter({ name: 'faros_http_requests_total', help: 'HTTP requests finished, by method (RPC or route name) and HTTP status', labelNames: ['method', 'code'] as const, registers: [this.registry] });
-  readonly httpDuration = new Histogram({ name: 'faros_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'code'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly updates = new Counter({ name: 'faros_updates_total', help: 'Driver updates by map and result', labelNames: ['map_id', 'result'] as const, registers: [this.registry] });
-  readonly nearby = new Counter({ name: 'faros_nearby_total', help: 'Nearby queries by map and result', labelNames: ['map_id', 'result'] as const, registers: [this.registry] });
+  readonly grpcRequests = new Counter({
+    name: 'faros_grpc_requests_total',
+    help: 'gRPC calls finished, by method and status code name',
+    labelNames: ['method', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly grpcDuration = new Histogram({
+    name: 'faros_grpc_request_duration_seconds',
+    help: 'gRPC call latency (a stream counts per batch)',
+    labelNames: ['method', 'code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: 'faros_http_requests_total',
+    help: 'HTTP requests finished, by method (RPC or route name) and HTTP status',
+    labelNames: ['method', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'faros_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly updates = new Counter({
+    name: 'faros_updates_total',
+    help: 'Driver updates by map and result',
+    labelNames: ['map_id', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly nearby = new Counter({
+    name: 'faros_nearby_total',
+    help: 'Nearby queries by map and result',
+    labelNames: ['map_id', 'result'] as const,
+    registers: [this.registry],
+  });
   // Observed per update / per query: FastHistogram (no label hashing per observe).
-  readonly snapDistance = new FastHistogram({ name: 'faros_snap_distance_meters', help: 'Distance from a reported point to the road it snapped onto', labelName: 'map_id', buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [this.registry] });
-  readonly edgesExpanded = new FastHistogram({ name: 'faros_nearby_edges_expanded', help: 'Road graph edges expanded per nearby query', labelName: 'map_id', buckets: [1, 10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000], registers: [this.registry] });
-  readonly nearbyPhase = new FastHistogram({ name: 'faros_nearby_phase_seconds', help: 'Where a nearby query\'s time goes in this process: queued (waiting for a search thread), search (on it), reply (answer waiting for the event loop)', labelName: 'phase', buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly phaseSeries = { queued: this.nearbyPhase.labels('queued'), search: this.nearbyPhase.labels('search'), reply: this.nearbyPhase.labels('reply') };
-  readonly inFlight = new Gauge({ name: 'faros_in_flight_requests', help: 'Calls and stream batches being worked on, per port (grpc, http, peer)', labelNames: ['port'] as const, registers: [this.registry] });
-  readonly peerRequests = new Counter({ name: 'faros_peer_requests_total', help: 'Calls other instances made on the peer port, by method and status code name', labelNames: ['method', 'code'] as const, registers: [this.registry] });
-  readonly peerDuration = new Histogram({ name: 'faros_peer_request_duration_seconds', help: 'Peer call latency on this instance', labelNames: ['method', 'code'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly snapshotPulls = new Gauge({ name: 'faros_snapshot_pulls_active', help: 'State-transfer pulls reading a pinned snapshot of this instance now', registers: [this.registry] });
-  readonly tokenReloads = new Counter({ name: 'faros_token_reloads_total', help: 'Reloads of the tokens file (SIGHUP), by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly snapDistance = new FastHistogram({
+    name: 'faros_snap_distance_meters',
+    help: 'Distance from a reported point to the road it snapped onto',
+    labelName: 'map_id',
+    buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [this.registry],
+  });
+  readonly edgesExpanded = new FastHistogram({
+    name: 'faros_nearby_edges_expanded',
+    help: 'Road graph edges expanded per nearby query',
+    labelName: 'map_id',
+    buckets: [1, 10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000],
+    registers: [this.registry],
+  });
+  readonly nearbyPhase = new FastHistogram({
+    name: 'faros_nearby_phase_seconds',
+    help: "Where a nearby query's time goes in this process: queued (waiting for a search thread), search (on it), reply (answer waiting for the event loop)",
+    labelName: 'phase',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly phaseSeries = {
+    queued: this.nearbyPhase.labels('queued'),
+    search: this.nearbyPhase.labels('search'),
+    reply: this.nearbyPhase.labels('reply'),
+  };
+  readonly inFlight = new Gauge({
+    name: 'faros_in_flight_requests',
+    help: 'Calls and stream batches being worked on, per port (grpc, http, peer)',
+    labelNames: ['port'] as const,
+    registers: [this.registry],
+  });
+  readonly peerRequests = new Counter({
+    name: 'faros_peer_requests_total',
+    help: 'Calls other instances made on the peer port, by method and status code name',
+    labelNames: ['method', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly peerDuration = new Histogram({
+    name: 'faros_peer_request_duration_seconds',
+    help: 'Peer call latency on this instance',
+    labelNames: ['method', 'code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly snapshotPulls = new Gauge({
+    name: 'faros_snapshot_pulls_active',
+    help: 'State-transfer pulls reading a pinned snapshot of this instance now',
+    registers: [this.registry],
+  });
+  readonly tokenReloads = new Counter({
+    name: 'faros_token_reloads_total',
+    help: 'Reloads of the tokens file (SIGHUP), by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly tokens = new Gauge({ name: 'faros_tokens', help: 'Client tokens in force (0 when tokens are off)', registers: [this.registry] });
   private queueDepthSource: (() => number) | undefined;
   readonly workerQueueDepth: Gauge;
   readonly arenaBytes: Gauge<'map_id'>;
-  readonly mapLoadSeconds = new Gauge({ name: 'faros_map_load_seconds', help: 'Time to load (or compile) a map at start', labelNames: ['map_id'] as const, registers: [this.registry] });
-  readonly mapReady = new Gauge({ name: 'faros_map_ready', help: '1 when the map is loaded and served', labelNames: ['map_id'] as const, registers: [this.registry] });
+  readonly mapLoadSeconds = new Gauge({
+    name: 'faros_map_load_seconds',
+    help: 'Time to load (or compile) a map at start',
+    labelNames: ['map_id'] as const,
+    registers: [this.registry],
+  });
+  readonly mapReady = new Gauge({
+    name: 'faros_map_ready',
+    help: '1 when the map is loaded and served',
+    labelNames: ['map_id'] as const,
+    registers: [this.registry],
+  });
   readonly drivers: Gauge<'map_id'>;
   // Cluster (zero / absent on a single instance).
-  readonly transfers = new Counter({ name: 'faros_state_transfers_total', help: 'State transfers (drivers pulled from a live replica) by map and result', labelNames: ['map_id', 'result'] as const, registers: [this.registry] });
-  readonly transferDrivers = new Counter({ name: 'faros_state_transfer_drivers_total', help: 'Drivers received by state transfer', labelNames: ['map_id'] as const, registers: [this.registry] });
-  readonly transferSeconds = new Histogram({ name: 'faros_state_transfer_duration_seconds', help: 'Time to pull one map snapshot from a replica', labelNames: ['map_id'] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60], registers: [this.registry] });
+  readonly transfers = new Counter({
+    name: 'faros_state_transfers_total',
+    help: 'State transfers (drivers pulled from a live replica) by map and result',
+    labelNames: ['map_id', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly transferDrivers = new Counter({
+    name: 'faros_state_transfer_drivers_total',
+    help: 'Drivers received by state transfer',
+    labelNames: ['map_id'] as const,
+    registers: [this.registry],
+  });
+  readonly transferSeconds = new Histogram({
+    name: 'faros_state_transfer_duration_seconds',
+    help: 'Time to pull one map snapshot from a replica',
+    labelNames: ['map_id'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
   private clusterSource: (() => ClusterFigures) | undefined;
   private arenaSource: (() => { mapId: string; bytes: number }[]) | undefined;
   private internSource: (() => { mapId: string; drivers: number; metasets: number; strings: number }[]) | undefined;
@@ -68,38 +177,79 @@ export class Metrics {
     this.loop.enable();
     const self = this;
     this.workerQueueDepth = new Gauge({
-      name: 'faros_worker_queue_depth', help: 'Tasks waiting for a worker thread', registers: [this.registry],
-      collect() { if (self.queueDepthSource) this.set(self.queueDepthSource()); },
+      name: 'faros_worker_queue_depth',
+      help: 'Tasks waiting for a worker thread',
+      registers: [this.registry],
+      collect() {
+        if (self.queueDepthSource) this.set(self.queueDepthSource());
+      },
     });
     this.drivers = new Gauge({
-      name: 'faros_drivers', help: 'Drivers stored per map (collected on scrape)', labelNames: ['map_id'] as const, registers: [this.registry],
-      collect() { for (const m of self.maps()) this.set({ map_id: m.mapId }, m.drivers); },
+      name: 'faros_drivers',
+      help: 'Drivers stored per map (collected on scrape)',
+      labelNames: ['map_id'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const m of self.maps()) this.set({ map_id: m.mapId }, m.drivers);
+      },
     });
     new Gauge({
-      name: 'faros_cluster_members', help: 'Live members in this instance\'s route table (1 when not clustered)', registers: [this.registry],
-      collect() { this.set(self.clusterSource ? self.clusterSource().members : 1); },
+      name: 'faros_cluster_members',
+      help: "Live members in this instance's route table (1 when not clustered)",
+      registers: [this.registry],
+      collect() {
+        this.set(self.clusterSource ? self.clusterSource().members : 1);
+      },
     });
     let lastFailovers = 0;
     new Counter({
-      name: 'faros_replica_failovers_total', help: 'Calls retried on another replica after one failed or was too slow', registers: [this.registry],
-      collect() { const f = self.clusterSource?.().failovers ?? 0; if (f > lastFailovers) { this.inc(f - lastFailovers); lastFailovers = f; } },
+      name: 'faros_replica_failovers_total',
+      help: 'Calls retried on another replica after one failed or was too slow',
+      registers: [this.registry],
+      collect() {
+        const f = self.clusterSource?.().failovers ?? 0;
+        if (f > lastFailovers) {
+          this.inc(f - lastFailovers);
+          lastFailovers = f;
+        }
+      },
     });
     const seen = { sent: 0, dropped: 0 };
     new Counter({
-      name: 'faros_forwarded_updates_total', help: 'Driver records forwarded to other replicas, by result', labelNames: ['result'] as const, registers: [this.registry],
+      name: 'faros_forwarded_updates_total',
+      help: 'Driver records forwarded to other replicas, by result',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
       collect() {
         const f = self.clusterSource?.().forwarded;
         if (!f) return;
-        if (f.sent > seen.sent) { this.inc({ result: 'sent' }, f.sent - seen.sent); seen.sent = f.sent; }
-        if (f.dropped > seen.dropped) { this.inc({ result: 'dropped' }, f.dropped - seen.dropped); seen.dropped = f.dropped; }
+        if (f.sent > seen.sent) {
+          this.inc({ result: 'sent' }, f.sent - seen.sent);
+          seen.sent = f.sent;
+        }
+        if (f.dropped > seen.dropped) {
+          this.inc({ result: 'dropped' }, f.dropped - seen.dropped);
+          seen.dropped = f.dropped;
+        }
       },
     });
     this.arenaBytes = new Gauge({
-      name: 'faros_arena_bytes', help: 'Driver store arena bytes in use (high-water mark) per map', labelNames: ['map_id'] as const, registers: [this.registry],
-      collect() { if (self.arenaSource) { this.reset(); for (const a of self.arenaSource()) this.set({ map_id: a.mapId }, a.bytes); } },
+      name: 'faros_arena_bytes',
+      help: 'Driver store arena bytes in use (high-water mark) per map',
+      labelNames: ['map_id'] as const,
+      registers: [this.registry],
+      collect() {
+        if (self.arenaSource) {
+          this.reset();
+          for (const a of self.arenaSource()) this.set({ map_id: a.mapId }, a.bytes);
+        }
+      },
     });
     new Gauge({
-      name: 'faros_interned', help: 'Interned driver IDs, metadata sets and strings in use per map (reclaimed when no stored driver uses them)', labelNames: ['map_id', 'kind'] as const, registers: [this.registry],
+      name: 'faros_interned',
+      help: 'Interned driver IDs, metadata sets and strings in use per map (reclaimed when no stored driver uses them)',
+      labelNames: ['map_id', 'kind'] as const,
+      registers: [this.registry],
       collect() {
         if (!self.internSource) return;
         this.reset();
@@ -112,11 +262,17 @@ export class Metrics {
     });
     // Collected in registration order: max, then p99, which resets the window.
     new Gauge({
-      name: 'faros_event_loop_delay_max_seconds', help: 'Largest event-loop delay since the previous scrape', registers: [this.registry],
-      collect() { this.set(self.loop.max / 1e9); },
+      name: 'faros_event_loop_delay_max_seconds',
+      help: 'Largest event-loop delay since the previous scrape',
+      registers: [this.registry],
+      collect() {
+        this.set(self.loop.max / 1e9);
+      },
     });
     new Gauge({
-      name: 'faros_event_loop_delay_p99_seconds', help: 'P99 event-loop delay since the previous scrape', registers: [this.registry],
+      name: 'faros_event_loop_delay_p99_seconds',
+      help: 'P99 event-loop delay since the previous scrape',
+      registers: [this.registry],
       collect() {
         this.set(self.loop.percentile(99) / 1e9);
         self.loop.reset();
@@ -142,7 +298,9 @@ export class Metrics {
   }
 
   /** Per-map children, or undefined for a map this process does not know (no label explosion from bad input). */
-  knownMap(mapId: string): MapMetrics | undefined { return this.perMap.get(mapId); }
+  knownMap(mapId: string): MapMetrics | undefined {
+    return this.perMap.get(mapId);
+  }
 
   /** Count and time one call; children are cached per (protocol, method, code). */
   observeCall(protocol: 'grpc' | 'http' | 'peer', method: string, code: string | number, seconds: number): void {
@@ -150,11 +308,12 @@ export class Metrics {
     let c = this.callChildren.get(key);
     if (!c) {
       const labels: LabelValues<'method' | 'code'> = { method, code: String(code) };
-      c = protocol === 'grpc'
-        ? { count: this.grpcRequests.labels(labels), duration: this.grpcDuration.labels(labels) }
-        : protocol === 'peer'
-          ? { count: this.peerRequests.labels(labels), duration: this.peerDuration.labels(labels) }
-          : { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
+      c =
+        protocol === 'grpc'
+          ? { count: this.grpcRequests.labels(labels), duration: this.grpcDuration.labels(labels) }
+          : protocol === 'peer'
+            ? { count: this.peerRequests.labels(labels), duration: this.peerDuration.labels(labels) }
+            : { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
       this.callChildren.set(key, c);
     }
     c.count.inc();
@@ -169,21 +328,46 @@ export class Metrics {
   }
 
   /** For the host (worker pool) to report its queue: a value, or a source read on every scrape. */
-  setWorkerQueueDepth(n: number): void { this.workerQueueDepth.set(n); }
-  setWorkerQueueDepthSource(fn: () => number): void { this.queueDepthSource = fn; }
-  setArenaBytes(mapId: string, bytes: number): void { this.arenaBytes.set({ map_id: mapId }, bytes); }
-  setMapLoadSeconds(mapId: string, s: number): void { this.mapLoadSeconds.set({ map_id: mapId }, s); }
-  setMapReady(mapId: string, ready: boolean): void { this.mapReady.set({ map_id: mapId }, ready ? 1 : 0); }
+  setWorkerQueueDepth(n: number): void {
+    this.workerQueueDepth.set(n);
+  }
+  setWorkerQueueDepthSource(fn: () => number): void {
+    this.queueDepthSource = fn;
+  }
+  setArenaBytes(mapId: string, bytes: number): void {
+    this.arenaBytes.set({ map_id: mapId }, bytes);
+  }
+  setMapLoadSeconds(mapId: string, s: number): void {
+    this.mapLoadSeconds.set({ map_id: mapId }, s);
+  }
+  setMapReady(mapId: string, ready: boolean): void {
+    this.mapReady.set({ map_id: mapId }, ready ? 1 : 0);
+  }
 
   observeTransfer(mapId: string, ok: boolean, drivers: number, seconds: number): void {
     this.transfers.inc({ map_id: mapId, result: ok ? 'ok' : 'failed' });
-    if (ok) { this.transferDrivers.inc({ map_id: mapId }, drivers); this.transferSeconds.observe({ map_id: mapId }, seconds); }
+    if (ok) {
+      this.transferDrivers.inc({ map_id: mapId }, drivers);
+      this.transferSeconds.observe({ map_id: mapId }, seconds);
+    }
   }
-  setClusterSource(fn: () => ClusterFigures): void { this.clusterSource = fn; }
-  setArenaSource(fn: () => { mapId: string; bytes: number }[]): void { this.arenaSource = fn; }
-  setInternSource(fn: () => { mapId: string; drivers: number; metasets: number; strings: number }[]): void { this.internSource = fn; }
+  setClusterSource(fn: () => ClusterFigures): void {
+    this.clusterSource = fn;
+  }
+  setArenaSource(fn: () => { mapId: string; bytes: number }[]): void {
+    this.arenaSource = fn;
+  }
+  setInternSource(fn: () => { mapId: string; drivers: number; metasets: number; strings: number }[]): void {
+    this.internSource = fn;
+  }
 
-  contentType(): string { return this.registry.contentType; }
-  text(): Promise<string> { return this.registry.metrics(); }
-  close(): void { this.loop.disable(); }
+  contentType(): string {
+    return this.registry.contentType;
+  }
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+  close(): void {
+    this.loop.disable();
+  }
 }

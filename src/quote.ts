@@ -10,9 +10,14 @@ export function clip(s: string): string {
 /** A short, safe rendering of any client value for an error message. */
 export function quote(v: unknown): string {
   switch (typeof v) {
-    case 'string': return JSON.stringify(clip(v));
-    case 'number': case 'boolean': case 'bigint': return clip(String(v));
-    case 'undefined': return 'nothing';
+    case 'string':
+      return JSON.stringify(clip(v));
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return clip(String(v));
+    case 'undefined':
+      return 'nothing';
     default:
       if (v === null) return 'null';
       if (Array.isArray(v)) return `a list of ${v.length}`;

@@ -97,10 +97,12 @@ test('readers in 2 worker threads always see consistent snapshots while the writ
     const data: ReaderStart = { sab: arena.sab, ctrl: ctrlSab, index };
     const w = new Worker(workerUrl, { workerData: data });
     workers.push(w);
-    results.push(new Promise<ReaderDone>((resolve, reject) => {
-      w.once('message', (m: ReaderDone) => resolve(m));
-      w.once('error', reject);
-    }));
+    results.push(
+      new Promise<ReaderDone>((resolve, reject) => {
+        w.once('message', (m: ReaderDone) => resolve(m));
+        w.once('error', reject);
+      }),
+    );
   }
 
   // Churn until both readers have checked enough snapshots (and at least 1500
@@ -154,7 +156,9 @@ test('readers in 2 worker threads always see consistent snapshots while the writ
   const done = await Promise.all(results);
   await Promise.all(workers.map((w) => w.terminate()));
 
-  tc.diagnostic(`keys ${live.size}, commits ${commit}, snapshots ${done.map((d) => d.snapshots).join('/')}, commits seen ${done.map((d) => d.commitsSeen).join('/')}`);
+  tc.diagnostic(
+    `keys ${live.size}, commits ${commit}, snapshots ${done.map((d) => d.snapshots).join('/')}, commits seen ${done.map((d) => d.commitsSeen).join('/')}`,
+  );
   for (const d of done) {
     assert.deepEqual(d.errors, [], `reader ${d.index} saw an inconsistent snapshot`);
     assert.ok(d.snapshots >= 150, `reader ${d.index} checked ${d.snapshots} snapshots`);

@@ -4,9 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ArtArena, ArtCapacityError, type ArtTree, type ArtView, driverKeyBytes, edgeKeyBytes, keyHi, keyLo,
-} from '../src/model/art/index.js';
+import { ArtArena, ArtCapacityError, type ArtTree, type ArtView, driverKeyBytes, edgeKeyBytes, keyHi, keyLo } from '../src/model/art/index.js';
 import { SEED, checkTree, dump, k64, rng, split, type Histogram } from './art/helpers.js';
 
 const V = 3; // value words per leaf in these tests
@@ -23,7 +21,7 @@ function expectSame(view: ArtView, root: number, o: Oracle, what: string): void 
 }
 
 function maxKey(width: number): bigint {
-  return (1n << BigInt(8 * width)) - 1n << BigInt(8 * (8 - width));
+  return ((1n << BigInt(8 * width)) - 1n) << BigInt(8 * (8 - width));
 }
 
 /** Key generators: each returns a 64-bit key whose bytes past `width` are 0. */
@@ -34,7 +32,10 @@ const GENS: Array<{ name: string; width: number; gen: Gen; n: number }> = [
   { name: 'dense u32', width: 4, n: 3000, gen: (r) => BigInt(Math.floor(r() * 3000)) << 32n },
   // Long shared prefixes: 3 hi values, lo = 0xABCD00xx / 0xABCE0xxx: path compression + splits.
   {
-    name: 'shared prefixes', width: 8, n: 1500, gen: (r) => {
+    name: 'shared prefixes',
+    width: 8,
+    n: 1500,
+    gen: (r) => {
       const hi = [0x12345678, 0x12345679, 0xfe000000][Math.floor(r() * 3)];
       const lo = r() < 0.5 ? 0xabcd0000 + Math.floor(r() * 300) : 0xabce0000 + Math.floor(r() * 4096);
       return k64(hi, lo);
@@ -42,7 +43,9 @@ const GENS: Array<{ name: string; width: number; gen: Gen; n: number }> = [
   },
   // Edge (u32) ⊕ driver (u32) with few drivers per edge.
   {
-    name: 'edge⊕driver', width: 8, n: 2000,
+    name: 'edge⊕driver',
+    width: 8,
+    n: 2000,
     gen: (r) => k64(Math.floor(r() * 400) * 7919, Math.floor(r() * 50000)),
   },
   // Random 64-bit keys: sparse, mostly Node4 at the top bytes.
@@ -66,13 +69,21 @@ function checkScans(view: ArtView, root: number, o: Oracle, width: number, r: ()
     const [aHi, aLo] = split(a);
     const [bHi, bLo] = split(b);
     const got: bigint[] = [];
-    const n = view.scanRange(root, aHi, aLo, bHi, bLo, (hi, lo) => { got.push(k64(hi, lo)); });
-    assert.deepEqual(got, keys.filter((k) => k >= a && k <= b), `range [${a.toString(16)}, ${b.toString(16)}]`);
+    const n = view.scanRange(root, aHi, aLo, bHi, bLo, (hi, lo) => {
+      got.push(k64(hi, lo));
+    });
+    assert.deepEqual(
+      got,
+      keys.filter((k) => k >= a && k <= b),
+      `range [${a.toString(16)}, ${b.toString(16)}]`,
+    );
     assert.equal(n, got.length);
   }
   // Full range and an early stop.
   const all: bigint[] = [];
-  view.scanRange(root, 0, 0, 0xffffffff, 0xffffffff, (hi, lo) => { all.push(k64(hi, lo)); });
+  view.scanRange(root, 0, 0, 0xffffffff, 0xffffffff, (hi, lo) => {
+    all.push(k64(hi, lo));
+  });
   assert.deepEqual(all, keys);
   let seen = 0;
   view.forEach(root, () => ++seen < 5);
@@ -88,7 +99,9 @@ function checkScans(view: ArtView, root: number, o: Oracle, width: number, r: ()
     const shift = BigInt(8 * (8 - len));
     const want = keys.filter((k) => (len === 0 ? true : k >> shift === base >> shift));
     const got: bigint[] = [];
-    view.scanPrefix(root, bytes, len, (hi, lo) => { got.push(k64(hi, lo)); });
+    view.scanPrefix(root, bytes, len, (hi, lo) => {
+      got.push(k64(hi, lo));
+    });
     assert.deepEqual(got, want, `prefix of ${len} bytes of ${base.toString(16)}`);
   }
   // scanPrefix32 (first 4 bytes) must agree with scanPrefix.
@@ -98,9 +111,15 @@ function checkScans(view: ArtView, root: number, o: Oracle, width: number, r: ()
       const hi = Number(base >> 32n);
       const want = sorted.filter(([k]) => Number(k >> 32n) === hi);
       const got: Array<[number, number[]]> = [];
-      const n = view.scanPrefix32(root, hi, (lo, v) => { got.push([lo, [view.i32[v], view.i32[v + 1], view.i32[v + 2]]]); });
+      const n = view.scanPrefix32(root, hi, (lo, v) => {
+        got.push([lo, [view.i32[v], view.i32[v + 1], view.i32[v + 2]]]);
+      });
       assert.equal(n, want.length);
-      assert.deepEqual(got, want.map(([k, w]) => [Number(k & 0xffffffffn), w]), `scanPrefix32 ${hi}`);
+      assert.deepEqual(
+        got,
+        want.map(([k, w]) => [Number(k & 0xffffffffn), w]),
+        `scanPrefix32 ${hi}`,
+      );
       const out = new Int32Array(2 * 64);
       const c = view.collectPrefix32(root, hi, out);
       assert.equal(c, Math.min(64, want.length));
@@ -109,20 +128,27 @@ function checkScans(view: ArtView, root: number, o: Oracle, width: number, r: ()
 }
 
 function merge(a: Histogram, b: Histogram): void {
-  a.leaf += b.leaf; a.n4 = Math.max(a.n4, b.n4); a.n16 = Math.max(a.n16, b.n16);
-  a.n48 = Math.max(a.n48, b.n48); a.n256 = Math.max(a.n256, b.n256);
+  a.leaf += b.leaf;
+  a.n4 = Math.max(a.n4, b.n4);
+  a.n16 = Math.max(a.n16, b.n16);
+  a.n48 = Math.max(a.n48, b.n48);
+  a.n256 = Math.max(a.n256, b.n256);
 }
 
 for (const g of GENS) {
   test(`ART matches a sorted map under random ops: ${g.name} (seed ${SEED})`, () => {
-    const r = rng(SEED ^ g.name.length * 7919);
+    const r = rng(SEED ^ (g.name.length * 7919));
     const arena = ArtArena.create({ maxBytes: 64 << 20 });
     const tree = arena.addTree({ keyBytes: g.width, valueWords: V });
     const o: Oracle = new Map();
     const seen: Histogram = { leaf: 0, n4: 0, n16: 0, n48: 0, n256: 0 };
     let shrunk = false;
     // Phases: grow toward n keys, churn, then delete down to a few and check shrinking.
-    const phases: Array<[number, number]> = [[g.n * 2, 0.8], [g.n, 0.5], [g.n * 3, 0.1]];
+    const phases: Array<[number, number]> = [
+      [g.n * 2, 0.8],
+      [g.n, 0.5],
+      [g.n * 3, 0.1],
+    ];
     for (const [ops, pInsert] of phases) {
       let txn = tree.txn();
       const txnOracle = new Map(o);
@@ -174,7 +200,10 @@ for (const g of GENS) {
     }
     // Delete everything that is left: the tree must go back to empty.
     const txn = tree.txn();
-    for (const k of o.keys()) { const [hi, lo] = split(k); assert.ok(txn.delete(hi, lo)); }
+    for (const k of o.keys()) {
+      const [hi, lo] = split(k);
+      assert.ok(txn.delete(hi, lo));
+    }
     txn.commit();
     assert.equal(arena.size(tree.root), 0);
     assert.deepEqual(checkTree(arena, tree.root), { leaf: 0, n4: 0, n16: 0, n48: 0, n256: 0 });
@@ -224,7 +253,11 @@ test('every node type grows and shrinks through each threshold, and the invarian
   assert.equal(down[0], 'leaf');
 });
 
-interface Kept { root: number; contents: Array<[bigint, number[]]>; what: string }
+interface Kept {
+  root: number;
+  contents: Array<[bigint, number[]]>;
+  what: string;
+}
 
 test('old roots are unchanged after every kind of write', () => {
   const arena = ArtArena.create({ maxBytes: 32 << 20 });
@@ -232,7 +265,9 @@ test('old roots are unchanged after every kind of write', () => {
   const pin = arena.reader();
   pin.acquire(); // holds every record retired from now on
   const kept: Kept[] = [];
-  const keep = (what: string): void => { kept.push({ root: tree.root, contents: dump(arena, tree.root, V), what }); };
+  const keep = (what: string): void => {
+    kept.push({ root: tree.root, contents: dump(arena, tree.root, V), what });
+  };
   const write = (what: string, f: (t: ReturnType<ArtTree['txn']>) => void): void => {
     const before = tree.root;
     const t = tree.txn();
@@ -248,21 +283,43 @@ test('old roots are unchanged after every kind of write', () => {
   write('split a leaf (lazy expansion)', (t) => t.insert(1, 2, [3, 3, 3]));
   write('split a compressed prefix', (t) => t.insert(0x01000000, 0, [4, 4, 4]));
   write('add to Node4', (t) => t.insert(1, 3, [5, 5, 5]));
-  write('grow Node4 -> Node16', (t) => { for (let i = 4; i < 10; i++) t.insert(1, i, [i, 0, 0]); });
-  write('grow Node16 -> Node48', (t) => { for (let i = 10; i < 30; i++) t.insert(1, i, [i, 0, 0]); });
-  write('grow Node48 -> Node256', (t) => { for (let i = 30; i < 100; i++) t.insert(1, i, [i, 0, 0]); });
+  write('grow Node4 -> Node16', (t) => {
+    for (let i = 4; i < 10; i++) t.insert(1, i, [i, 0, 0]);
+  });
+  write('grow Node16 -> Node48', (t) => {
+    for (let i = 10; i < 30; i++) t.insert(1, i, [i, 0, 0]);
+  });
+  write('grow Node48 -> Node256', (t) => {
+    for (let i = 30; i < 100; i++) t.insert(1, i, [i, 0, 0]);
+  });
   write('insert into Node256', (t) => t.insert(1, 200, [7, 7, 7]));
   write('overwrite a deep leaf', (t) => t.insert(1, 50, [8, 8, 8]));
-  write('overwrite in place twice in one txn', (t) => { t.insert(1, 51, [9, 9, 9]); t.insert(1, 51, [10, 10, 10]); });
+  write('overwrite in place twice in one txn', (t) => {
+    t.insert(1, 51, [9, 9, 9]);
+    t.insert(1, 51, [10, 10, 10]);
+  });
   write('delete from Node256', (t) => t.delete(1, 200));
-  write('shrink Node256 -> Node48', (t) => { for (let i = 40; i < 100; i++) t.delete(1, i); });
-  write('shrink Node48 -> Node16', (t) => { for (let i = 12; i < 40; i++) t.delete(1, i); });
-  write('shrink Node16 -> Node4', (t) => { for (let i = 3; i < 12; i++) t.delete(1, i); });
+  write('shrink Node256 -> Node48', (t) => {
+    for (let i = 40; i < 100; i++) t.delete(1, i);
+  });
+  write('shrink Node48 -> Node16', (t) => {
+    for (let i = 12; i < 40; i++) t.delete(1, i);
+  });
+  write('shrink Node16 -> Node4', (t) => {
+    for (let i = 3; i < 12; i++) t.delete(1, i);
+  });
   write('collapse Node4 to its child', (t) => t.delete(1, 2));
   write('mixed batch with insert+delete of the same key', (t) => {
-    t.insert(9, 9, [1, 2, 3]); t.delete(9, 9); t.insert(0xffffffff, 0xffffffff, [4, 5, 6]); t.delete(1, 1);
+    t.insert(9, 9, [1, 2, 3]);
+    t.delete(9, 9);
+    t.insert(0xffffffff, 0xffffffff, [4, 5, 6]);
+    t.delete(1, 1);
   });
-  write('delete to empty', (t) => { arena.forEach(tree.root, (hi, lo) => { t.delete(hi, lo); }); });
+  write('delete to empty', (t) => {
+    arena.forEach(tree.root, (hi, lo) => {
+      t.delete(hi, lo);
+    });
+  });
   assert.equal(arena.size(tree.root), 0);
   // Random writes too: 40 commits of mixed ops, every earlier root re-checked.
   const r = rng(SEED);
@@ -271,7 +328,8 @@ test('old roots are unchanged after every kind of write', () => {
       for (let i = 0; i < 30; i++) {
         const hi = Math.floor(r() * 4);
         const lo = Math.floor(r() * 300);
-        if (r() < 0.7) t.insert(hi, lo, randomWords(r)); else t.delete(hi, lo);
+        if (r() < 0.7) t.insert(hi, lo, randomWords(r));
+        else t.delete(hi, lo);
       }
       t.insert(7, c, [c, c, c]); // at least one change per commit
     });
@@ -302,7 +360,10 @@ test('abort leaves the published tree and frees what the txn built', () => {
   assert.equal(arena.size(root), 100);
   assert.equal(arena.stats().liveBytes, live, 'aborted records freed');
   assert.throws(() => t2.insert(1, 0), /committed or aborted/);
-  assert.throws(() => { tree.txn(); tree.txn(); }, /already has an open txn/);
+  assert.throws(() => {
+    tree.txn();
+    tree.txn();
+  }, /already has an open txn/);
 });
 
 test('keys: helpers give numeric order and reject bytes past the width', () => {
@@ -318,7 +379,9 @@ test('keys: helpers give numeric order and reject bytes past the width', () => {
   for (const d of [300, 2, 0xffffffff, 256, 1]) t.insertBytes(driverKeyBytes(d), [d]);
   const root = t.commit();
   const order: number[] = [];
-  arena.forEach(root, (hi) => { order.push(hi); });
+  arena.forEach(root, (hi) => {
+    order.push(hi);
+  });
   assert.deepEqual(order, [1, 2, 256, 300, 0xffffffff]);
   assert.equal(arena.i32[arena.getBytes(root, driverKeyBytes(300))], 300);
   const three = arena.addTree({ keyBytes: 3, valueWords: 0 });
@@ -333,7 +396,12 @@ test('a full arena throws RESOURCE_EXHAUSTED and the published tree stays intact
   for (let i = 0; i < 100; i++) t.insert(i, 0, [i]);
   const root = t.commit();
   const t2 = tree.txn();
-  assert.throws(() => { for (let i = 100; i < 1e6; i++) t2.insert(i, 0); }, (e: Error) => e instanceof ArtCapacityError && /raise maxBytes/.test(e.message));
+  assert.throws(
+    () => {
+      for (let i = 100; i < 1e6; i++) t2.insert(i, 0);
+    },
+    (e: Error) => e instanceof ArtCapacityError && /raise maxBytes/.test(e.message),
+  );
   t2.abort();
   assert.equal(arena.size(tree.root), 100);
   assert.equal(tree.root, root);
@@ -374,10 +442,17 @@ test('entries() and scanRangeBytes agree with forEach; a dead reader can be evic
   for (let e = 0; e < 50; e++) for (let d = 0; d < 3; d++) t.insert(e * 1000, d * 7, [e + d]);
   const root = t.commit();
   const fe: Array<[number, number, number]> = [];
-  arena.forEach(root, (hi, lo, v) => { fe.push([hi, lo, v]); });
-  assert.deepEqual([...arena.entries(root)].map((x) => [x.hi, x.lo, x.valueOffset]), fe);
+  arena.forEach(root, (hi, lo, v) => {
+    fe.push([hi, lo, v]);
+  });
+  assert.deepEqual(
+    [...arena.entries(root)].map((x) => [x.hi, x.lo, x.valueOffset]),
+    fe,
+  );
   const got: number[] = [];
-  arena.scanRangeBytes(root, edgeKeyBytes(3000, 7), edgeKeyBytes(5000, 0), (hi, lo) => { got.push(hi, lo); });
+  arena.scanRangeBytes(root, edgeKeyBytes(3000, 7), edgeKeyBytes(5000, 0), (hi, lo) => {
+    got.push(hi, lo);
+  });
   assert.deepEqual(got, [3000, 7, 3000, 14, 4000, 0, 4000, 7, 4000, 14, 5000, 0]);
   // A reader that "died" pinned: nothing is reclaimed until the writer evicts its slot.
   const dead = arena.reader();

@@ -15,10 +15,18 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 test('bench/churn quick mode completes and the intern tables stay bounded', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'faros-churn-smoke-'));
-  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/churn.js'), '--quick', '--ids', '150000', '--results', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/churn.js'), '--quick', '--ids', '150000', '--results', dir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '',
+    err = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), 55_000);
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   clearTimeout(killer);
@@ -28,7 +36,9 @@ test('bench/churn quick mode completes and the intern tables stay bounded', { ti
     assert.equal(r.quick, true);
     for (const k of ['cpu', 'cores', 'node', 'date']) assert.ok(k in r.machine, `machine.${k}`);
     assert.equal(r.failed, undefined, `no capacity error: ${JSON.stringify(r.failed)}`);
-    const s = r.summary, live = r.config.live, batch = r.config.batch;
+    const s = r.summary,
+      live = r.config.live,
+      batch = r.config.batch;
     assert.equal(s.idsStreamed, 150_000);
     assert.ok(r.hotPath.updatesPerS > 0);
     assert.ok(r.samples.length >= 10, `${r.samples.length} samples`);

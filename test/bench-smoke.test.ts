@@ -19,11 +19,27 @@ test('bench/load quick mode completes with no unexpected errors and the expected
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
   // Its own process group, so a timeout kill also ends the server and redis it started.
-  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/load/run.js'), '--quick', '--no-install', '--results', dir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let out = '', err = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
-  const killer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); } }, 80_000);
+  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/load/run.js'), '--quick', '--no-install', '--results', dir], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '',
+    err = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const killer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }, 80_000);
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   clearTimeout(killer);
   try {
@@ -37,9 +53,18 @@ test('bench/load quick mode completes with no unexpected errors and the expected
     const phases = r.phases as any[];
     const faros = phases.filter((p) => p.system === 'faros');
     for (const kind of ['updates', 'nearby']) {
-      assert.ok(faros.some((p) => p.kind === kind && p.mode === 'open' && p.proto === 'grpc'), `faros open-loop ${kind} phase`);
-      assert.ok(faros.some((p) => p.kind === kind && p.mode === 'closed' && p.proto === 'grpc'), `faros closed-loop ${kind} phase`);
-      assert.ok(faros.some((p) => p.kind === kind && p.proto === 'http'), `faros http ${kind} phase`);
+      assert.ok(
+        faros.some((p) => p.kind === kind && p.mode === 'open' && p.proto === 'grpc'),
+        `faros open-loop ${kind} phase`,
+      );
+      assert.ok(
+        faros.some((p) => p.kind === kind && p.mode === 'closed' && p.proto === 'grpc'),
+        `faros closed-loop ${kind} phase`,
+      );
+      assert.ok(
+        faros.some((p) => p.kind === kind && p.proto === 'http'),
+        `faros http ${kind} phase`,
+      );
     }
     for (const p of phases) {
       for (const k of ['p50', 'p90', 'p99', 'p999', 'max']) assert.equal(typeof p.latencyMs[k], 'number', `${p.name}: latencyMs.${k}`);
@@ -48,7 +73,11 @@ test('bench/load quick mode completes with no unexpected errors and the expected
       const unexpected = Object.fromEntries(Object.entries(p.errors as Record<string, number>).filter(([code]) => !overload.has(code)));
       assert.deepEqual(unexpected, {}, `${p.name}: unexpected errors`);
       if (Object.keys(p.errors).length) t.diagnostic(`${p.name}: overload on this machine: ${JSON.stringify(p.errors)}`);
-      if (p.system === 'faros' && p.proto === 'grpc') assert.ok(p.server && typeof p.server.cpuCores === 'number' && typeof p.server.lagP99Ms === 'number' && p.server.drivers > 0, `${p.name}: server figures from /metrics`);
+      if (p.system === 'faros' && p.proto === 'grpc')
+        assert.ok(
+          p.server && typeof p.server.cpuCores === 'number' && typeof p.server.lagP99Ms === 'number' && p.server.drivers > 0,
+          `${p.name}: server figures from /metrics`,
+        );
     }
     if (r.redis) {
       assert.ok(phases.some((p) => p.system === 'redis' && p.kind === 'nearby'));

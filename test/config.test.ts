@@ -24,8 +24,18 @@ test('defaults', () => {
   const u = opts(['--map', 'monaco-car', '--workers', '1'], { FAROS_SEARCH_THREADS: '2' });
   assert.deepEqual([u.workers, u.searchThreads], [1, 2]);
   assert.throws(() => opts(['--map', 'monaco-car', '--search-threads', '0']), /search-threads/);
-  assert.deepEqual(o.limits, { maxMessageBytes: 4 * 1024 * 1024, maxInFlight: 1024, maxBatchSize: 10_000, maxConnections: 2048, maxConcurrentStreams: 1000, httpRequestTimeoutMs: 30_000 });
-  assert.deepEqual(o.maps.map((m) => m.id), ['monaco-car']);
+  assert.deepEqual(o.limits, {
+    maxMessageBytes: 4 * 1024 * 1024,
+    maxInFlight: 1024,
+    maxBatchSize: 10_000,
+    maxConnections: 2048,
+    maxConcurrentStreams: 1000,
+    httpRequestTimeoutMs: 30_000,
+  });
+  assert.deepEqual(
+    o.maps.map((m) => m.id),
+    ['monaco-car'],
+  );
   assert.ok(Object.isFrozen(o) && Object.isFrozen(o.limits) && Object.isFrozen(o.maps));
   assert.match(instanceName(o, 4242), /:4242$/);
   assert.ok(opts([]).maps.length >= 5, 'no --map: the bundled catalog');
@@ -63,7 +73,10 @@ const BAD: [string[], Record<string, string>, RegExp][] = [
 ];
 for (const [argv, env, msg] of BAD) {
   test(`refused: ${[...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ')}`, () => {
-    assert.throws(() => opts(argv.length === 0 || argv[0] !== '--map' ? [...argv] : argv, env), (e: unknown) => e instanceof ConfigError && msg.test(e.message));
+    assert.throws(
+      () => opts(argv.length === 0 || argv[0] !== '--map' ? [...argv] : argv, env),
+      (e: unknown) => e instanceof ConfigError && msg.test(e.message),
+    );
   });
 }
 
@@ -74,7 +87,10 @@ test('config file: unknown key named', () => {
 });
 
 test('a non-loopback host needs tokens or --allow-anonymous, and says so', () => {
-  assert.throws(() => opts(['--map', 'monaco-car', '--host', '0.0.0.0']), (e: Error) => e instanceof ConfigError && /--tokens FILE/.test(e.message) && /--allow-anonymous/.test(e.message));
+  assert.throws(
+    () => opts(['--map', 'monaco-car', '--host', '0.0.0.0']),
+    (e: Error) => e instanceof ConfigError && /--tokens FILE/.test(e.message) && /--allow-anonymous/.test(e.message),
+  );
   assert.equal(opts(['--map', 'monaco-car', '--host', '0.0.0.0', '--allow-anonymous']).host, '0.0.0.0');
   assert.equal(opts(['--map', 'monaco-car'], { FAROS_HOST: '0.0.0.0', FAROS_ALLOW_ANONYMOUS: 'true' }).host, '0.0.0.0');
   assert.throws(() => opts(['--map', 'monaco-car'], { FAROS_ALLOW_ANONYMOUS: 'maybe' }), /true or false/);

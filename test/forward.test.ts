@@ -10,9 +10,15 @@ import type { DriverRecord } from '../src/model/store.js';
 
 const encode = (peerServiceDefinition().ApplyRecords as grpc.MethodDefinition<unknown, unknown>).requestSerialize;
 const big = (i: number): DriverRecord => ({
-  driverId: `driver-${String(i).padStart(8, '0')}-${'é'.repeat(55)}`, lat: 43.7, lng: 7.4, timestampMs: 1_700_000_000_000 + i,
+  driverId: `driver-${String(i).padStart(8, '0')}-${'é'.repeat(55)}`,
+  lat: 43.7,
+  lng: 7.4,
+  timestampMs: 1_700_000_000_000 + i,
   // Larger than validation allows (16 × 200 two-byte characters), so the byte budget, not the 2,000-record cap, cuts the batches.
-  metadata: Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key${k}`, 'ü'.repeat(200)])), segment: i, t: 0.5, snapM: 3,
+  metadata: Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key${k}`, 'ü'.repeat(200)])),
+  segment: i,
+  t: 0.5,
+  snapM: 3,
 });
 
 test('recordBytes bounds the encoded size of a record from above', () => {
@@ -24,12 +30,20 @@ test('recordBytes bounds the encoded size of a record from above', () => {
 
 test('a burst of 10,000 large records goes out in messages under the peer limit, all of them, in order', async () => {
   const sent: DriverRecord[][] = [];
-  const fake = { applyRecords: async (_m: string, recs: DriverRecord[]) => { sent.push(recs); return recs.length; } } as unknown as PeerClient;
+  const fake = {
+    applyRecords: async (_m: string, recs: DriverRecord[]) => {
+      sent.push(recs);
+      return recs.length;
+    },
+  } as unknown as PeerClient;
   const f = new Forwarder(() => fake);
   const records = Array.from({ length: 10_000 }, (_, i) => big(i));
   for (let i = 0; i < records.length; i += 2500) f.send('127.0.0.1:1', 'm', records.slice(i, i + 2500));
   for (let t = 0; t < 200 && sent.flat().length < records.length; t++) await new Promise((r) => setTimeout(r, 5));
-  assert.deepEqual(sent.flat().map((r) => r.driverId), records.map((r) => r.driverId));
+  assert.deepEqual(
+    sent.flat().map((r) => r.driverId),
+    records.map((r) => r.driverId),
+  );
   for (const batch of sent) {
     const bytes = encode({ mapId: 'm', records: batch.map(toRecordMsg) }).length;
     assert.ok(bytes <= MAX_BATCH_BYTES && bytes < PEER_MAX_MESSAGE_BYTES, `a batch of ${batch.length} encodes to ${bytes} bytes`);
@@ -40,8 +54,21 @@ test('a burst of 10,000 large records goes out in messages under the peer limit,
 });
 
 test('splitBySize keeps order and cuts before the budget is passed', () => {
-  const parts = splitBySize(Array.from({ length: 100 }, (_, i) => i), () => MAX_BATCH_BYTES / 10);
-  assert.deepEqual(parts.map((p) => p.length), Array(10).fill(10));
-  assert.deepEqual(parts.flat(), Array.from({ length: 100 }, (_, i) => i));
-  assert.deepEqual(splitBySize([1], () => MAX_BATCH_BYTES * 3), [[1]], 'an item larger than the budget travels alone');
+  const parts = splitBySize(
+    Array.from({ length: 100 }, (_, i) => i),
+    () => MAX_BATCH_BYTES / 10,
+  );
+  assert.deepEqual(
+    parts.map((p) => p.length),
+    Array(10).fill(10),
+  );
+  assert.deepEqual(
+    parts.flat(),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    splitBySize([1], () => MAX_BATCH_BYTES * 3),
+    [[1]],
+    'an item larger than the budget travels alone',
+  );
 });

@@ -23,11 +23,15 @@ import type { RoadGraph } from '../src/model/graph/roadgraph.js';
 
 const file = fileURLToPath(new URL('monaco.osm.pbf', MAPS));
 let graph: RoadGraph | undefined;
-async function map(): Promise<RoadGraph> { return (graph ??= await loadMap(file, 'car')); }
+async function map(): Promise<RoadGraph> {
+  return (graph ??= await loadMap(file, 'car'));
+}
 
 /** n snapped positions on the map (seeded). */
 function positions(g: RoadGraph, n: number, seed = 7): Omit<SnappedUpdate, 'driverId' | 'timestampMs' | 'metadata'>[] {
-  const snapper = new Snapper(g), rnd = mulberry32(seed), out = [];
+  const snapper = new Snapper(g),
+    rnd = mulberry32(seed),
+    out = [];
   while (out.length < n) {
     const v = Math.floor(rnd() * g.vertexCount);
     const s = snapper.snap(g.vLat[v], g.vLng[v], 200);
@@ -37,15 +41,20 @@ function positions(g: RoadGraph, n: number, seed = 7): Omit<SnappedUpdate, 'driv
 }
 
 const pools: WorkerPool[] = [];
-after(async () => { await Promise.all(pools.map((p) => p.close())); });
+after(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
 
 test('churning distinct driver IDs through a small live set keeps the tables bounded (removes and TTL expiry)', async () => {
   const g = await map();
   const pos = positions(g, 500);
   // 1,000 driver numbers and 64 KiB of ID bytes: the append-only tables took 1,000 distinct IDs in all.
   const store = new DriverStore(g, { intern: { drivers: 1000, idBytes: 64 * 1024, metasets: 64, pairs: 1024 } });
-  const LIVE = 300, BATCH = 50, TOTAL = 20_000;
-  let next = 0, ts = 1;
+  const LIVE = 300,
+    BATCH = 50,
+    TOTAL = 20_000;
+  let next = 0,
+    ts = 1;
   const live: string[] = [];
   const add = (n: number) => {
     const batch: SnappedUpdate[] = [];
@@ -57,7 +66,8 @@ test('churning distinct driver IDs through a small live set keeps the tables bou
     store.apply(batch);
   };
   add(LIVE);
-  let maxInUse = 0, maxBytes = 0;
+  let maxInUse = 0,
+    maxBytes = 0;
   while (next < TOTAL) {
     if ((next / BATCH) % 2 === 0) {
       // Explicit removes of the oldest.
@@ -97,7 +107,8 @@ test('metadata sets and their strings are reclaimed (removes and metadata change
   const store = model.store;
   const LIVE = 100;
   let ts = 1;
-  const put = (id: string, i: number, meta: Record<string, string>) => store.apply([{ driverId: id, timestampMs: ts++, metadata: meta, ...pos[i % pos.length] }]);
+  const put = (id: string, i: number, meta: Record<string, string>) =>
+    store.apply([{ driverId: id, timestampMs: ts++, metadata: meta, ...pos[i % pos.length] }]);
   // Each driver has its own zone value (a new string and a new metaset), changed on every update.
   for (let i = 0; i < LIVE; i++) put(`d${i}`, i, { zone: `z${i}`, status: 'on' });
   for (let round = 1; round <= 50; round++) {
@@ -117,7 +128,10 @@ test('metadata sets and their strings are reclaimed (removes and metadata change
   const q = (zone: string) => model.nearby({ ...pos[7], k: 5, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300, nowMs: ts, filter: { zone } });
   const hit = q(`z${last + 7}`);
   assert.ok(hit.ok);
-  assert.deepEqual(hit.drivers.map((d) => [d.driver.driverId, d.driver.metadata]), [['d7', { zone: `z${last + 7}`, status: 'on' }]]);
+  assert.deepEqual(
+    hit.drivers.map((d) => [d.driver.driverId, d.driver.metadata]),
+    [['d7', { zone: `z${last + 7}`, status: 'on' }]],
+  );
   const none = q('z7');
   assert.ok(none.ok && none.drivers.length === 0);
   // Removing everyone frees every metaset and string.
@@ -134,7 +148,10 @@ test('a reader pinned on an old snapshot keeps reading the right ID and metadata
   const g = await map();
   const pos = positions(g, 50, 3);
   const store = new DriverStore(g);
-  store.apply([{ driverId: 'alpha', timestampMs: 1, metadata: { color: 'red' }, ...pos[0] }, { driverId: 'beta', timestampMs: 1, metadata: { color: 'red' }, ...pos[1] }]);
+  store.apply([
+    { driverId: 'alpha', timestampMs: 1, metadata: { color: 'red' }, ...pos[0] },
+    { driverId: 'beta', timestampMs: 1, metadata: { color: 'red' }, ...pos[1] },
+  ]);
   const noA = store.intern.lookupDriver('alpha')!;
   const reader = new StoreReader(g, store.buffers);
   reader.begin(1, Infinity, undefined);
@@ -161,7 +178,7 @@ test('a reader pinned on an old snapshot keeps reading the right ID and metadata
   store.close();
 });
 
-test('exportSnapshot across awaits exports its snapshot\'s IDs and metadata while everyone is replaced', async () => {
+test("exportSnapshot across awaits exports its snapshot's IDs and metadata while everyone is replaced", async () => {
   const g = await map();
   const pos = positions(g, 100, 5);
   const store = new DriverStore(g);
@@ -180,7 +197,10 @@ test('exportSnapshot across awaits exports its snapshot\'s IDs and metadata whil
   }, 10);
   assert.equal(got.length, 100);
   got.sort((a, b) => Number(a.id.slice(4)) - Number(b.id.slice(4)));
-  assert.deepEqual(got, before.map((b) => ({ id: b.driverId, meta: b.metadata })));
+  assert.deepEqual(
+    got,
+    before.map((b) => ({ id: b.driverId, meta: b.metadata })),
+  );
   // While pinned, no number was reused: 100 + 10 rounds of 100 new IDs.
   const high = store.intern.stats().driverHighWater;
   assert.equal(high, 1100);
@@ -208,7 +228,7 @@ function waitAnswered(pool: WorkerPool): void {
   while (Atomics.load(t.hdr, M.DONE) < t.seq) if (Date.now() > until) throw new Error('search thread did not answer');
 }
 
-test('a search answer decoded after the search thread let go still names the driver it found (the main thread\'s hold)', async () => {
+test("a search answer decoded after the search thread let go still names the driver it found (the main thread's hold)", async () => {
   const g = await map();
   const pos = positions(g, 10, 13);
   const pool = new WorkerPool({ threads: 1, searchThreads: 1 });
@@ -227,7 +247,10 @@ test('a search answer decoded after the search thread let go still names the dri
   const noNew = store.intern.lookupDriver('new-1');
   const r = await p;
   assert.ok(r.ok);
-  assert.deepEqual(r.drivers.map((d) => [d.driver.driverId, d.driver.metadata]), [['old-1', { color: 'red' }]]);
+  assert.deepEqual(
+    r.drivers.map((d) => [d.driver.driverId, d.driver.metadata]),
+    [['old-1', { color: 'red' }]],
+  );
   assert.notEqual(noNew, noOld, 'not reused while the answer was unread');
   // After the answer was used, the number is free again.
   await nextTurn();
@@ -237,7 +260,7 @@ test('a search answer decoded after the search thread let go still names the dri
   shard.close();
 });
 
-test('a filter\'s string numbers are not reused before its search runs', async () => {
+test("a filter's string numbers are not reused before its search runs", async () => {
   const g = await map();
   const pos = positions(g, 20, 17);
   const pool = new WorkerPool({ threads: 1, searchThreads: 1 });
@@ -250,7 +273,16 @@ test('a filter\'s string numbers are not reused before its search runs', async (
   const slow = () => shard.nearby({ lat: pos[0].lat, lng: pos[0].lng, k: 1000, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300, nowMs: now });
   // Fill the thread's mailbox, so the filtered search waits in the queue (its filter already made).
   const busy = Array.from({ length: M.SLOTS }, slow);
-  const red = shard.nearby({ lat: pos[0].lat, lng: pos[0].lng, k: 10, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300, nowMs: now, filter: { color: 'red' } });
+  const red = shard.nearby({
+    lat: pos[0].lat,
+    lng: pos[0].lng,
+    k: 10,
+    metric: 'distance',
+    maxDistanceM: 100_000,
+    maxEtaS: 300,
+    nowMs: now,
+    filter: { color: 'red' },
+  });
   waitAnswered(pool); // idle, nothing pinned; the red search is not dispatched yet
   store.remove(['r1']); // 'red' is used by no metaset once this commit's retirees are freed
   store.apply([{ driverId: 'x1', timestampMs: now, metadata: { color: 'x1' }, ...pos[1] }]);
@@ -258,10 +290,26 @@ test('a filter\'s string numbers are not reused before its search runs', async (
   await Promise.all(busy);
   const r = await red;
   assert.ok(r.ok);
-  assert.deepEqual(r.drivers.map((d) => d.driver.driverId), [], 'no driver is red now (p1 is purple)');
-  const purple = await shard.nearby({ lat: pos[0].lat, lng: pos[0].lng, k: 10, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300, nowMs: now, filter: { color: 'purple' } });
+  assert.deepEqual(
+    r.drivers.map((d) => d.driver.driverId),
+    [],
+    'no driver is red now (p1 is purple)',
+  );
+  const purple = await shard.nearby({
+    lat: pos[0].lat,
+    lng: pos[0].lng,
+    k: 10,
+    metric: 'distance',
+    maxDistanceM: 100_000,
+    maxEtaS: 300,
+    nowMs: now,
+    filter: { color: 'purple' },
+  });
   assert.ok(purple.ok);
-  assert.deepEqual(purple.drivers.map((d) => d.driver.driverId), ['p1']);
+  assert.deepEqual(
+    purple.drivers.map((d) => d.driver.driverId),
+    ['p1'],
+  );
   shard.close();
 });
 
@@ -269,7 +317,12 @@ test('the TTL sweep of a shard reclaims the numbers of expired drivers', async (
   const g = await map();
   const pool = new WorkerPool({ threads: 1, searchThreads: 1 });
   pools.push(pool);
-  const shard = new Shard('sweep', g, pool, { snapRadiusM: 200, ttlMs: 1000, sweepIntervalMs: 3_600_000, intern: { drivers: 256, idBytes: 1 << 16, metasets: 16, pairs: 64 } });
+  const shard = new Shard('sweep', g, pool, {
+    snapRadiusM: 200,
+    ttlMs: 1000,
+    sweepIntervalMs: 3_600_000,
+    intern: { drivers: 256, idBytes: 1 << 16, metasets: 16, pairs: 64 },
+  });
   const pos = positions(g, 100, 19);
   let t = 1_000_000;
   for (let round = 0; round < 20; round++) {
@@ -291,7 +344,10 @@ test('a live set beyond capacity is still refused with RESOURCE_EXHAUSTED; an ab
   const batch = (from: number, n: number, meta: (i: number) => Record<string, string> = () => ({})) =>
     Array.from({ length: n }, (_, i) => ({ driverId: `d${from + i}`, timestampMs: 1, metadata: meta(from + i), ...pos[(from + i) % pos.length] }));
   store.apply(batch(0, 90));
-  assert.throws(() => store.apply(batch(90, 20)), (e: { code?: string; message: string }) => e.code === 'RESOURCE_EXHAUSTED' && /driver table full \(100 drivers stored/.test(e.message));
+  assert.throws(
+    () => store.apply(batch(90, 20)),
+    (e: { code?: string; message: string }) => e.code === 'RESOURCE_EXHAUSTED' && /driver table full \(100 drivers stored/.test(e.message),
+  );
   // Nothing of the failed batch is stored, and its numbers come back.
   assert.equal(store.size, 90);
   assert.equal(store.get('d95'), undefined);
@@ -305,7 +361,10 @@ test('a live set beyond capacity is still refused with RESOURCE_EXHAUSTED; an ab
   // Metadata: 8 distinct sets fit ({} and 7 more), the 9th is refused, and fits once one is no longer used.
   store.remove(batch(90, 60).map((u) => u.driverId));
   store.apply(batch(200, 7, (i) => ({ k: `v${i}` })));
-  assert.throws(() => store.apply(batch(208, 1, () => ({ k: 'another' }))), (e: { code?: string; message: string }) => e.code === 'RESOURCE_EXHAUSTED' && /metadata table full/.test(e.message));
+  assert.throws(
+    () => store.apply(batch(208, 1, () => ({ k: 'another' }))),
+    (e: { code?: string; message: string }) => e.code === 'RESOURCE_EXHAUSTED' && /metadata table full/.test(e.message),
+  );
   store.remove(['d200']);
   store.apply(batch(208, 1, () => ({ k: 'another' })));
   assert.deepEqual(store.get('d208')?.metadata, { k: 'another' });
@@ -319,7 +378,8 @@ test('cycling ID lengths and metadata sizes cannot fill the tables with a small 
   const LIVE = 50;
   // Room for twice the largest live set: 50 IDs of 128 bytes, 50 sets of 32 pairs (11 chunks of 8 words each).
   const store = new DriverStore(g, { intern: { drivers: 2 * LIVE, idBytes: 2 * LIVE * 128, metasets: 2 * LIVE, pairs: 2 * LIVE * 11 * 8 } });
-  let ts = 1, prev: string[] = [];
+  let ts = 1,
+    prev: string[] = [];
   // 32 rounds: every driver replaced by one with a longer ID and more metadata
   // pairs (slots sized per length would need the sum over all rounds: 50 x 1,056 pair words).
   for (let round = 1; round <= 32; round++) {

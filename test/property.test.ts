@@ -10,9 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAPS, carRef, loadLib, readAll } from './helpers/sides.js';
-import {
-  R, compareIds, refNearby, refSnapCached, refSnapTieZone, TIE_M, type RefDriver, type RefMap, type RefResult, type Metric,
-} from './reference/index.js';
+import { R, compareIds, refNearby, refSnapCached, refSnapTieZone, TIE_M, type RefDriver, type RefMap, type RefResult, type Metric } from './reference/index.js';
 import { mulberry32 } from '../src/rng.js';
 
 const SEED = Number(process.env.FAROS_SEED ?? 20240607) >>> 0;
@@ -82,16 +80,26 @@ function checkSnap(m: RefMap, lat: number, lng: number, lib: Snapish, label: str
     const best = Math.min(...zone.map((z) => z.d));
     const boundary = zone.some((z) => Math.abs(z.d - best - TIE_M) < 1e-6);
     const inZone = zone.some((z) => z.wayId === lib.wayId && z.segIndex === lib.segIndex);
-    assert.ok(boundary && inZone, `${label}: snapped to way ${lib.wayId} seg ${lib.segIndex} t=${lib.t} d=${lib.distanceM}; reference way ${ref.wayId} seg ${ref.segIndex} t=${ref.t} d=${ref.distanceM}; tie zone ${JSON.stringify(zone)}`);
+    assert.ok(
+      boundary && inZone,
+      `${label}: snapped to way ${lib.wayId} seg ${lib.segIndex} t=${lib.t} d=${lib.distanceM}; reference way ${ref.wayId} seg ${ref.segIndex} t=${ref.t} d=${ref.distanceM}; tie zone ${JSON.stringify(zone)}`,
+    );
     return;
   }
   assert.ok(Math.abs(lib.t - ref.t) <= 1e-9, `${label}: t ${lib.t} vs ${ref.t} (way ${ref.wayId} seg ${ref.segIndex})`);
   assert.ok(Math.abs(lib.distanceM - ref.distanceM) <= 1e-6, `${label}: snap distance ${lib.distanceM} vs ${ref.distanceM}`);
   // The projected point (1e-9° ≈ 0.1 mm).
-  assert.ok(Math.abs(lib.lat - ref.lat) <= 1e-9 && Math.abs(lib.lng - ref.lng) <= 1e-9, `${label}: projected point (${lib.lat}, ${lib.lng}) vs (${ref.lat}, ${ref.lng})`);
+  assert.ok(
+    Math.abs(lib.lat - ref.lat) <= 1e-9 && Math.abs(lib.lng - ref.lng) <= 1e-9,
+    `${label}: projected point (${lib.lat}, ${lib.lng}) vs (${ref.lat}, ${ref.lng})`,
+  );
 }
 
-interface Row { id: string; cost: number; other: number }
+interface Row {
+  id: string;
+  cost: number;
+  other: number;
+}
 
 /** Sort by cost, treating costs within COST_TOL as equal (then by UTF-8 id); returns the groups. */
 function groups(rows: Row[]): Row[][] {
@@ -119,11 +127,19 @@ function checkNearby(libRows: Row[], refAll: (RefResult & { cost: number })[], m
   // How many rows the library must return: min(k, drivers within the limit), up to limit ambiguity.
   const lo = Math.min(k, sure);
   const hi = Math.min(k, within.length);
-  const dump = () => `\n  library:   ${libRows.slice(0, 12).map((r) => `${r.id}:${r.cost.toFixed(6)}`).join(' ')}\n  reference: ${within.slice(0, 12).map((r) => `${r.id}:${r.cost.toFixed(6)}`).join(' ')}`;
+  const dump = () =>
+    `\n  library:   ${libRows
+      .slice(0, 12)
+      .map((r) => `${r.id}:${r.cost.toFixed(6)}`)
+      .join(' ')}\n  reference: ${within
+      .slice(0, 12)
+      .map((r) => `${r.id}:${r.cost.toFixed(6)}`)
+      .join(' ')}`;
   assert.ok(libRows.length >= lo && libRows.length <= hi, `${label}: ${libRows.length} rows, expected ${lo === hi ? lo : `${lo}..${hi}`}${dump()}`);
   // The library's own order: ascending cost; equal costs by UTF-8 id.
   for (let i = 0; i + 1 < libRows.length; i++) {
-    const a = libRows[i]!, b = libRows[i + 1]!;
+    const a = libRows[i]!,
+      b = libRows[i + 1]!;
     assert.ok(a.cost <= b.cost + COST_TOL, `${label}: not ascending at ${i}${dump()}`);
     if (a.cost === b.cost) assert.ok(compareIds(a.id, b.id) < 0, `${label}: equal costs not in UTF-8 id order at ${i} (${a.id}, ${b.id})${dump()}`);
   }
@@ -144,8 +160,10 @@ function checkNearby(libRows: Row[], refAll: (RefResult & { cost: number })[], m
       assert.ok(groupOf.get(l.id) === groupOf.get(r.id), `${label}: position ${i}: library ${l.id} (${l.cost}) vs reference ${r.id} (${r.cost})${dump()}`);
     }
     const otherName = metric === 'distance' ? 'eta' : 'distance';
-    assert.ok(l.other >= ref.otherMin - COST_TOL && l.other <= ref.otherMax + COST_TOL,
-      `${label}: ${l.id} ${otherName} along the chosen path ${l.other}, reference ${ref.otherMin === ref.otherMax ? ref.otherMin : `[${ref.otherMin}, ${ref.otherMax}]`}`);
+    assert.ok(
+      l.other >= ref.otherMin - COST_TOL && l.other <= ref.otherMax + COST_TOL,
+      `${label}: ${l.id} ${otherName} along the chosen path ${l.other}, reference ${ref.otherMin === ref.otherMax ? ref.otherMin : `[${ref.otherMin}, ${ref.otherMax}]`}`,
+    );
   }
 }
 
@@ -154,13 +172,12 @@ for (const name of MAP_FILES) {
     const t0 = Date.now();
     const file = fileURLToPath(new URL(`${name}.osm.pbf`, MAPS));
     const lib = await loadLib();
-    const [osm, graph] = await Promise.all([
-      readAll(file),
-      lib.build.loadMap(file, 'car', { cacheDir: mkdtempSync(join(tmpdir(), 'faros-prop-')) }),
-    ]);
+    const [osm, graph] = await Promise.all([readAll(file), lib.build.loadMap(file, 'car', { cacheDir: mkdtempSync(join(tmpdir(), 'faros-prop-')) })]);
     const m = carRef(osm);
-    hotspots = osm.relations.flatMap((r) => r.members.filter((x) => x.role === 'via' && x.type === 'node'))
-      .map((x) => osm.nodeIndex.get(x.ref)).filter((i): i is number => i !== undefined);
+    hotspots = osm.relations
+      .flatMap((r) => r.members.filter((x) => x.role === 'via' && x.type === 'node'))
+      .map((x) => osm.nodeIndex.get(x.ref))
+      .filter((i): i is number => i !== undefined);
     const rnd = rng(SEED ^ [...name].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
     const drivers = makeDrivers(m, rnd);
     const model = new lib.model.Model(graph, {});
@@ -174,7 +191,11 @@ for (const name of MAP_FILES) {
       const u = model.update({ driverId: d.id, lat: d.lat, lng: d.lng, timestampMs: now, metadata: d.metadata });
       const ref = refSnapCached(m, d.lat, d.lng, RADIUS);
       if (Math.abs(('miss' in ref ? ref.nearestM : ref.distanceM) - RADIUS) >= 1e-6) {
-        assert.equal(u.ok, !('miss' in ref), `${name}: update of ${d.id} ${u.ok ? 'accepted' : 'refused'}, reference ${'miss' in ref ? 'does not snap' : 'snaps'}`);
+        assert.equal(
+          u.ok,
+          !('miss' in ref),
+          `${name}: update of ${d.id} ${u.ok ? 'accepted' : 'refused'}, reference ${'miss' in ref ? 'does not snap' : 'snaps'}`,
+        );
       }
     }
     const live = drivers.filter((d) => !('miss' in refSnapCached(m, d.lat, d.lng, RADIUS)));
@@ -187,18 +208,33 @@ for (const name of MAP_FILES) {
         const p = randomPoint(m, rnd);
         const k = [1, 5, 10][Math.floor(rnd() * 3)]!;
         const small = rnd() < 0.2;
-        const limit = metric === 'distance' ? (small ? 100 + rnd() * 700 : 3000) : (small ? 10 + rnd() * 50 : 300);
+        const limit = metric === 'distance' ? (small ? 100 + rnd() * 700 : 3000) : small ? 10 + rnd() * 50 : 300;
         const u = rnd();
         const filter: Record<string, string> | undefined = u < 0.15 ? { color: 'red' } : u < 0.25 ? { color: 'blue', seats: '4' } : undefined;
         const label = `${name} ${metric} #${i} at (${p.lat}, ${p.lng}) k=${k} limit=${limit}${filter ? ` filter=${JSON.stringify(filter)}` : ''}`;
         const got = model.nearby({
-          lat: p.lat, lng: p.lng, k, metric,
-          maxDistanceM: metric === 'distance' ? limit : 3000, maxEtaS: metric === 'eta' ? limit : 300,
+          lat: p.lat,
+          lng: p.lng,
+          k,
+          metric,
+          maxDistanceM: metric === 'distance' ? limit : 3000,
+          maxEtaS: metric === 'eta' ? limit : 300,
           ...(filter ? { filter } : {}),
         });
-        const refAll = refNearby(m, live, { lat: p.lat, lng: p.lng, k: 1000, metric, limit: metric === 'distance' ? 100_000 : 7_200, ...(filter ? { filter } : {}) }, RADIUS);
+        const refAll = refNearby(
+          m,
+          live,
+          { lat: p.lat, lng: p.lng, k: 1000, metric, limit: metric === 'distance' ? 100_000 : 7_200, ...(filter ? { filter } : {}) },
+          RADIUS,
+        );
         queries++;
-        checkSnap(m, p.lat, p.lng, 'querySnapped' in got ? got.querySnapped : { miss: true, nearestM: 'nearestM' in got ? got.nearestM : NaN }, `${label}: query snap`);
+        checkSnap(
+          m,
+          p.lat,
+          p.lng,
+          'querySnapped' in got ? got.querySnapped : { miss: true, nearestM: 'nearestM' in got ? got.nearestM : NaN },
+          `${label}: query snap`,
+        );
         if ('error' in refAll) {
           assert.equal(got.ok, false, `${label}: reference refuses (${refAll.error}) but the library answers`);
           refused++;
@@ -215,8 +251,13 @@ for (const name of MAP_FILES) {
         checkNearby(libRows, all, metric, k, limit, label);
       }
     }
-    t.diagnostic(`${name}: ${m.segA.length} segments, ${live.length}/${drivers.length} drivers snapped, ${queries} queries (${nonEmpty} non-empty, ${refused} refused); load ${tLoad} ms, total ${Date.now() - t0} ms`);
+    t.diagnostic(
+      `${name}: ${m.segA.length} segments, ${live.length}/${drivers.length} drivers snapped, ${queries} queries (${nonEmpty} non-empty, ${refused} refused); load ${tLoad} ms, total ${Date.now() - t0} ms`,
+    );
     // Agreement on empty answers proves little: most queries must find drivers.
-    assert.ok(nonEmpty >= queries / 2, `${name}: only ${nonEmpty} of ${queries} answers were non-empty; the drivers or queries are too sparse to test anything`);
+    assert.ok(
+      nonEmpty >= queries / 2,
+      `${name}: only ${nonEmpty} of ${queries} answers were non-empty; the drivers or queries are too sparse to test anything`,
+    );
   });
 }

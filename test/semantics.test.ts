@@ -34,7 +34,11 @@ type Row = [id: string, distanceM: number, etaS: number];
 function expectRows(got: NearbyAnswer, exp: Row[], label: string): void {
   assert.ok(!('error' in got), `${label}: unexpected error ${'error' in got ? got.error : ''}`);
   const rows = got.results;
-  assert.deepEqual(rows.map((r) => r.id), exp.map((e) => e[0]), `${label}: ids/order`);
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    exp.map((e) => e[0]),
+    `${label}: ids/order`,
+  );
   exp.forEach(([id, d, e], i) => {
     assert.ok(Math.abs(rows[i]!.distanceM - d) <= TOL, `${label}: ${id} distance ${rows[i]!.distanceM} ≠ ${d}`);
     assert.ok(Math.abs(rows[i]!.etaS - e) <= TOL, `${label}: ${id} eta ${rows[i]!.etaS} ≠ ${e}`);
@@ -46,7 +50,10 @@ function sorted(rows: Row[], metric: 'distance' | 'eta'): Row[] {
   return [...rows].sort((a, b) => (a[c] as number) - (b[c] as number) || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
 }
 function expectSnap(got: SnapAnswer, exp: { wayId: string; segIndex: number; t: number; distanceM: number } | 'miss', label: string): void {
-  if (exp === 'miss') { assert.ok('miss' in got, `${label}: expected no snap, got ${JSON.stringify(got)}`); return; }
+  if (exp === 'miss') {
+    assert.ok('miss' in got, `${label}: expected no snap, got ${JSON.stringify(got)}`);
+    return;
+  }
   assert.ok(!('miss' in got), `${label}: expected a snap, got ${JSON.stringify(got)}`);
   assert.equal(got.wayId, exp.wayId, `${label}: way`);
   assert.equal(got.segIndex, exp.segIndex, `${label}: segment index`);
@@ -57,13 +64,22 @@ function expectSnap(got: SnapAnswer, exp: { wayId: string; segIndex: number; t: 
 /** Runs `body` once against the reference and once against the library, as two tests. */
 function both(name: string, fx: () => Fixture, body: (side: Side) => void | Promise<void>): void {
   const file = writeFixture(name.replace(/[^a-z0-9]+/gi, '_'), fx());
-  test(`${name} [reference]`, async () => { body(refSide(carRef(await readAll(file)))); });
-  test(`${name} [library]`, async () => { await body(await libSideFromOsm(await readAll(file))); });
+  test(`${name} [reference]`, async () => {
+    body(refSide(carRef(await readAll(file))));
+  });
+  test(`${name} [library]`, async () => {
+    await body(await libSideFromOsm(await readAll(file)));
+  });
 }
 
 const drv = (id: string, p: { lat: number; lng: number }, metadata: Record<string, string> = {}): RefDriver => ({ id, ...p, metadata });
-const q = (p: { lat: number; lng: number }, metric: 'distance' | 'eta' = 'distance', extra: Partial<NearbyIn> = {}): NearbyIn =>
-  ({ ...p, k: 10, metric, limit: metric === 'distance' ? 3000 : 300, ...extra });
+const q = (p: { lat: number; lng: number }, metric: 'distance' | 'eta' = 'distance', extra: Partial<NearbyIn> = {}): NearbyIn => ({
+  ...p,
+  k: 10,
+  metric,
+  limit: metric === 'distance' ? 3000 : 300,
+  ...extra,
+});
 const res = (tags: Record<string, string> = {}) => ({ highway: 'residential', ...tags });
 
 // ---- 1. oneway block ---------------------------------------------------------
@@ -77,16 +93,19 @@ const res = (tags: Record<string, string> = {}) => ({ highway: 'residential', ..
 // drive around the block; w is three times farther as the crow flies, 1.5 U by road.
 const oneway = (): Fixture => ({
   nodes: gridNodes({ 1: [0, 0], 2: [4, 0], 3: [4, 1], 4: [0, 1] }),
-  ways: [{ id: 10, nodes: [1, 2], tags: res({ oneway: 'yes' }) }, { id: 11, nodes: [2, 3, 4, 1], tags: res() }],
+  ways: [
+    { id: 10, nodes: [1, 2], tags: res({ oneway: 'yes' }) },
+    { id: 11, nodes: [2, 3, 4, 1], tags: res() },
+  ],
 });
 describe('oneway: straight-line nearest is far by road; same segment ahead/behind', () => {
   const T = seg(4, 1, 0, 1); // top edge, at lat 0.001 (a hair shorter than 4 U)
   const rows: Row[] = [
-    ['w', 1.5 * U, 0],                          // same segment, ahead: (s − t)·L = (0.5 − 0.125)·4U
-    ['e', 1.5 * U + U + T + U + 2 * U, 0],       // (1 − 0.625)·4U to 2, around 2→3→4→1, then s·M = 2U
-    ['top', 0.5 * T + U + 2 * U, 0],             // from the top edge's middle west to 4, down to 1, 2U in
-    ['atQ', 0, 0],                               // s = t: 0
-    ['n2', U + T + U + 2 * U, 0],                // at node 2 (way 10, t = 1): only toward 2, then around
+    ['w', 1.5 * U, 0], // same segment, ahead: (s − t)·L = (0.5 − 0.125)·4U
+    ['e', 1.5 * U + U + T + U + 2 * U, 0], // (1 − 0.625)·4U to 2, around 2→3→4→1, then s·M = 2U
+    ['top', 0.5 * T + U + 2 * U, 0], // from the top edge's middle west to 4, down to 1, 2U in
+    ['atQ', 0, 0], // s = t: 0
+    ['n2', U + T + U + 2 * U, 0], // at node 2 (way 10, t = 1): only toward 2, then around
   ].map(([id, d]) => [id, d, sec(d as number, 25)] as Row);
   const drivers = [drv('w', at(0.5, 0)), drv('e', at(2.5, 0)), drv('top', at(2, 1)), drv('atQ', at(2, 0)), drv('n2', at(4, 0))];
   both('oneway block', oneway, (s) => {
@@ -105,13 +124,16 @@ describe('oneway: straight-line nearest is far by road; same segment ahead/behin
 //         col 0       2      3      4         6
 const line = (): Fixture => ({
   nodes: gridNodes({ 1: [0, 0], 2: [2, 0], 3: [4, 0], 4: [6, 0], 5: [0, 2], 6: [2, 2] }),
-  ways: [{ id: 20, nodes: [1, 2, 3, 4], tags: res() }, { id: 21, nodes: [5, 6], tags: res({ oneway: '-1' }) }],
+  ways: [
+    { id: 20, nodes: [1, 2, 3, 4], tags: res() },
+    { id: 21, nodes: [5, 6], tags: res({ oneway: '-1' }) },
+  ],
 });
 describe('two-way departure both ways', () => {
   const d = [drv('d', at(3, 0))];
   const cases: [string, { lat: number; lng: number }, number | undefined][] = [
     ['query behind on the previous segment', at(1, 0), 0.5 * 2 * U + 0.5 * 2 * U], // t·L toward 2, then (1 − s)·M from 2
-    ['query ahead on the next segment', at(5, 0), 0.5 * 2 * U + 0.5 * 2 * U],       // (1 − t)·L toward 3, then s·M from 3
+    ['query ahead on the next segment', at(5, 0), 0.5 * 2 * U + 0.5 * 2 * U], // (1 − t)·L toward 3, then s·M from 3
     ['query behind on the same segment', at(2.5, 0), 0.25 * 2 * U],
     ['query ahead on the same segment', at(3.5, 0), 0.25 * 2 * U],
   ];
@@ -154,44 +176,78 @@ const cross = (rels: FxRelation[]) => (): Fixture => ({
 type Costs = Partial<Record<'QW' | 'QE' | 'QF' | 'QG', Partial<Record<'s' | 'n' | 'g', number | null>>>>;
 // Costs in U; null = no path. Base: no restrictions.
 const base = {
-  QW: { s: 1, n: 0.75, g: 1.9 }, QE: { s: 1, n: 0.75, g: 0.9 }, QF: { s: 2, n: 1.75, g: 0.9 }, QG: { s: 1.75, n: 1.5, g: 0.15 },
+  QW: { s: 1, n: 0.75, g: 1.9 },
+  QE: { s: 1, n: 0.75, g: 0.9 },
+  QF: { s: 2, n: 1.75, g: 0.9 },
+  QG: { s: 1.75, n: 1.5, g: 0.15 },
 };
 const noLeft = restriction(100, 31, ids.C, 33, { restriction: 'no_left_turn' });
 const s1: Costs = { QW: { s: 2 } }; // via N: ½ to C, ½ up, U-turn at the dead end, ½ down, ½ in
 const scenarios: [string, FxRelation[], Costs][] = [
   ['no restrictions', [], {}],
   ['no_left_turn 31→33', [noLeft], s1],
-  ['no_left_turn 31→33 + same-way no_u_turn at N (dead end of 32)',
-    [noLeft, restriction(101, 32, ids.N, 32, { restriction: 'no_u_turn' })],
-    { QW: { s: 3 } }], // via E: ½ + 1 + U-turn at E + 1 + ½
-  ['+ same-way no_u_turn on 34 at its interior node E: straight on through E still allowed',
+  ['no_left_turn 31→33 + same-way no_u_turn at N (dead end of 32)', [noLeft, restriction(101, 32, ids.N, 32, { restriction: 'no_u_turn' })], { QW: { s: 3 } }], // via E: ½ + 1 + U-turn at E + 1 + ½
+  [
+    '+ same-way no_u_turn on 34 at its interior node E: straight on through E still allowed',
     [noLeft, restriction(101, 32, ids.N, 32, { restriction: 'no_u_turn' }), restriction(102, 34, ids.E, 34, { restriction: 'no_u_turn' })],
-    { QW: { s: 4 } }], // via the G spur: ½ + 1 + ½ + ½ + 1 + ½; QF stays 2 (straight through E)
-  ['only_straight_on 31→32', [restriction(103, 31, ids.C, 32, { restriction: 'only_straight_on' })],
-    { QW: { s: 2 }, QE: { s: 2 }, QF: { s: 3 }, QG: { s: 2.75 } }],
-  ['two only_* sharing from+via: allowed turns are their union',
+    { QW: { s: 4 } },
+  ], // via the G spur: ½ + 1 + ½ + ½ + 1 + ½; QF stays 2 (straight through E)
+  [
+    'only_straight_on 31→32',
+    [restriction(103, 31, ids.C, 32, { restriction: 'only_straight_on' })],
+    { QW: { s: 2 }, QE: { s: 2 }, QF: { s: 3 }, QG: { s: 2.75 } },
+  ],
+  [
+    'two only_* sharing from+via: allowed turns are their union',
     [restriction(103, 31, ids.C, 32, { restriction: 'only_straight_on' }), restriction(104, 31, ids.C, 34, { restriction: 'only_right_turn' })],
-    { QW: { s: 2 } }],
+    { QW: { s: 2 } },
+  ],
   ['restriction:motorcar alone', [restriction(105, 31, ids.C, 33, { 'restriction:motorcar': 'no_left_turn' })], s1],
-  ['restriction:motorcar wins over restriction',
-    [restriction(105, 31, ids.C, 33, { restriction: 'only_left_turn', 'restriction:motorcar': 'no_left_turn' })], s1],
+  [
+    'restriction:motorcar wins over restriction',
+    [restriction(105, 31, ids.C, 33, { restriction: 'only_left_turn', 'restriction:motorcar': 'no_left_turn' })],
+    s1,
+  ],
   ['except is ignored', [restriction(106, 31, ids.C, 33, { restriction: 'no_left_turn', except: 'motorcar' })], s1],
-  ['malformed or foreign relations are ignored', [
-    restriction(110, 31, ids.N, 33, { restriction: 'no_left_turn' }), // 31 does not contain N
-    { id: 111, tags: { type: 'restriction', restriction: 'no_left_turn' }, members: [
-      { type: 'way', ref: 31, role: 'from' }, { type: 'way', ref: 32, role: 'via' }, { type: 'way', ref: 33, role: 'to' }] }, // via is a way
-    { id: 112, tags: { type: 'restriction', restriction: 'no_left_turn' }, members: [
-      { type: 'way', ref: 31, role: 'from' }, { type: 'node', ref: ids.C, role: 'via' }, { type: 'way', ref: 33, role: 'to' }, { type: 'way', ref: 34, role: 'to' }] }, // two to
-    restriction(113, 31, ids.C, 33, { 'restriction:hgv': 'no_left_turn' }), // not for cars
-    restriction(114, 31, ids.C, 39, { restriction: 'only_left_turn' }), // to is a footway: not a road
-    restriction(115, 31, ids.C, 33, { restriction: 'no_left_turn', type: 'multipolygon' }),
-  ], {}],
-  ['no_right_turn 32→33 (turn onto the query segment, driver\'s first turn)',
+  [
+    'malformed or foreign relations are ignored',
+    [
+      restriction(110, 31, ids.N, 33, { restriction: 'no_left_turn' }), // 31 does not contain N
+      {
+        id: 111,
+        tags: { type: 'restriction', restriction: 'no_left_turn' },
+        members: [
+          { type: 'way', ref: 31, role: 'from' },
+          { type: 'way', ref: 32, role: 'via' },
+          { type: 'way', ref: 33, role: 'to' },
+        ],
+      }, // via is a way
+      {
+        id: 112,
+        tags: { type: 'restriction', restriction: 'no_left_turn' },
+        members: [
+          { type: 'way', ref: 31, role: 'from' },
+          { type: 'node', ref: ids.C, role: 'via' },
+          { type: 'way', ref: 33, role: 'to' },
+          { type: 'way', ref: 34, role: 'to' },
+        ],
+      }, // two to
+      restriction(113, 31, ids.C, 33, { 'restriction:hgv': 'no_left_turn' }), // not for cars
+      restriction(114, 31, ids.C, 39, { restriction: 'only_left_turn' }), // to is a footway: not a road
+      restriction(115, 31, ids.C, 33, { restriction: 'no_left_turn', type: 'multipolygon' }),
+    ],
+    {},
+  ],
+  [
+    "no_right_turn 32→33 (turn onto the query segment, driver's first turn)",
     [restriction(107, 32, ids.C, 33, { restriction: 'no_right_turn' })],
-    { QW: { n: 2.75 } }], // n: ¼ to C, can't turn; on to E, U-turn, back: ¼ + 1 + 1 + ½
-  ['same-way only_straight_on at E names straight on and the U-turn only',
+    { QW: { n: 2.75 } },
+  ], // n: ¼ to C, can't turn; on to E, U-turn, back: ¼ + 1 + 1 + ½
+  [
+    'same-way only_straight_on at E names straight on and the U-turn only',
     [restriction(108, 34, ids.E, 34, { restriction: 'only_straight_on' })],
-    { QG: { s: null, n: null } }], // every segment of 34 arriving at E is a from segment: G is unreachable from 34
+    { QG: { s: null, n: null } },
+  ], // every segment of 34 arriving at E is a from segment: G is unreachable from 34
 ];
 describe('turn restrictions', () => {
   const drivers = [drv('s', at(0, -0.5)), drv('n', at(0, 0.25)), drv('g', at(1, 0.4))];
@@ -394,10 +450,26 @@ describe('ties by id in UTF-8 byte order', () => {
   const d = 0.5 * U;
   both('utf-8 ties', ties, (s) => {
     const drivers = shuffled.map((id) => drv(id, at(1, 0)));
-    expectRows(s.nearby(drivers, q(at(1.5, 0))), order.map((id) => [id, d, sec(d, 25)] as Row), 'all');
-    expectRows(s.nearby(drivers, q(at(1.5, 0), 'eta')), order.map((id) => [id, d, sec(d, 25)] as Row), 'all, eta');
-    expectRows(s.nearby(drivers, q(at(1.5, 0), 'distance', { k: 3 })), order.slice(0, 3).map((id) => [id, d, sec(d, 25)] as Row), 'k = 3');
-    expectRows(s.nearby(drivers, q(at(1.5, 0), 'distance', { k: 7 })), order.slice(0, 7).map((id) => [id, d, sec(d, 25)] as Row), 'k = 7: ｡ before 😀');
+    expectRows(
+      s.nearby(drivers, q(at(1.5, 0))),
+      order.map((id) => [id, d, sec(d, 25)] as Row),
+      'all',
+    );
+    expectRows(
+      s.nearby(drivers, q(at(1.5, 0), 'eta')),
+      order.map((id) => [id, d, sec(d, 25)] as Row),
+      'all, eta',
+    );
+    expectRows(
+      s.nearby(drivers, q(at(1.5, 0), 'distance', { k: 3 })),
+      order.slice(0, 3).map((id) => [id, d, sec(d, 25)] as Row),
+      'k = 3',
+    );
+    expectRows(
+      s.nearby(drivers, q(at(1.5, 0), 'distance', { k: 7 })),
+      order.slice(0, 7).map((id) => [id, d, sec(d, 25)] as Row),
+      'k = 7: ｡ before 😀',
+    );
   });
 });
 
@@ -421,11 +493,7 @@ const etaMap = (): Fixture => ({
 });
 const MPH30 = 30 * 1.609344;
 const T2 = seg(0, 2, 4, 2);
-const etaDrivers = [
-  drv('D', at(-1, 0), { color: 'blue' }),
-  drv('L', at(2, 0), { color: 'red', seats: '6' }),
-  drv('F', at(7, 0), { color: 'red', seats: '4' }),
-];
+const etaDrivers = [drv('D', at(-1, 0), { color: 'blue' }), drv('L', at(2, 0), { color: 'red', seats: '6' }), drv('F', at(7, 0), { color: 'red', seats: '4' })];
 // Distance mode: shortest paths. D: U on 73, 4U on 70, U on 72. L: 2U on 70 east, U on 72. F: 2U on 72 (behind Q, two-way).
 const byDistance: Row[] = [
   ['D', 6 * U, sec(U, 48) + sec(4 * U, 10) + sec(U, MPH30)],
@@ -441,8 +509,14 @@ const byEta: Row[] = [
 describe('ETA', () => {
   both('eta ranking differs from distance ranking', etaMap, (s) => {
     const Q = at(5, 0);
-    assert.deepEqual(sorted(byDistance, 'distance').map((r) => r[0]), ['F', 'L', 'D']);
-    assert.deepEqual(sorted(byEta, 'eta').map((r) => r[0]), ['F', 'D', 'L']);
+    assert.deepEqual(
+      sorted(byDistance, 'distance').map((r) => r[0]),
+      ['F', 'L', 'D'],
+    );
+    assert.deepEqual(
+      sorted(byEta, 'eta').map((r) => r[0]),
+      ['F', 'D', 'L'],
+    );
     expectRows(s.nearby(etaDrivers, q(Q, 'distance')), sorted(byDistance, 'distance'), 'distance');
     expectRows(s.nearby(etaDrivers, q(Q, 'eta')), sorted(byEta, 'eta'), 'eta');
   });
@@ -549,13 +623,24 @@ describe('U-turns', () => {
 // ---- 13. ranges (reference only: the Model leaves k/limit validation to the API edge) ----
 test('k and limits out of range are refused, not clamped [reference]', async () => {
   const m = carRef(await readAll(writeFixture('ranges', ties())));
-  const ask = (k: number, metric: 'distance' | 'eta', limit: number) =>
-    refNearby(m, [drv('a', at(1, 0))], { ...at(1.5, 0), k, metric, limit });
-  for (const [k, metric, limit] of [[0, 'distance', 3000], [1001, 'distance', 3000], [1.5, 'distance', 3000], [10, 'distance', 0],
-    [10, 'distance', 100_000.001], [10, 'eta', 0], [10, 'eta', 7200.001], [10, 'eta', -1]] as const) {
+  const ask = (k: number, metric: 'distance' | 'eta', limit: number) => refNearby(m, [drv('a', at(1, 0))], { ...at(1.5, 0), k, metric, limit });
+  for (const [k, metric, limit] of [
+    [0, 'distance', 3000],
+    [1001, 'distance', 3000],
+    [1.5, 'distance', 3000],
+    [10, 'distance', 0],
+    [10, 'distance', 100_000.001],
+    [10, 'eta', 0],
+    [10, 'eta', 7200.001],
+    [10, 'eta', -1],
+  ] as const) {
     assert.ok('error' in ask(k, metric, limit), `k=${k} ${metric} limit=${limit} must be refused`);
   }
-  for (const [k, metric, limit] of [[1, 'distance', 100_000], [1000, 'eta', 7200], [10, 'distance', 0.001]] as const) {
+  for (const [k, metric, limit] of [
+    [1, 'distance', 100_000],
+    [1000, 'eta', 7200],
+    [10, 'distance', 0.001],
+  ] as const) {
     assert.ok(!('error' in ask(k, metric, limit)), `k=${k} ${metric} limit=${limit} is in range`);
   }
 });

@@ -21,7 +21,13 @@ const rng = mulberry32;
 const pool = new WorkerPool({ threads: 2 });
 after(() => pool.close());
 
-interface State { id: string; lat: number; lng: number; ts: number; metadata: Record<string, string> }
+interface State {
+  id: string;
+  lat: number;
+  lng: number;
+  ts: number;
+  metadata: Record<string, string>;
+}
 
 function answersMatch(got: { id: string; cost: number }[], want: { id: string; cost: number }[]): string | undefined {
   if (got.length !== want.length) return `length ${got.length} ≠ ${want.length}`;
@@ -45,7 +51,10 @@ async function churn(mapFile: string, steps: number) {
   const shard = new Shard(`${mapFile}#test`, graph, pool, { snapRadiusM: 200, ttlMs, sweepIntervalMs: 3_600_000 });
   const rnd = rng(SEED);
   const now = Date.now();
-  const point = () => { const v = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[v] + (rnd() - 0.5) * 0.0012, lng: graph.vLng[v] + (rnd() - 0.5) * 0.0012 }; };
+  const point = () => {
+    const v = Math.floor(rnd() * graph.vertexCount);
+    return { lat: graph.vLat[v] + (rnd() - 0.5) * 0.0012, lng: graph.vLng[v] + (rnd() - 0.5) * 0.0012 };
+  };
   // versions[i] = every driver stored after the i-th publication.
   const versions: Map<string, State>[] = [new Map()];
   let cur = new Map<string, State>();
@@ -76,22 +85,54 @@ async function churn(mapFile: string, steps: number) {
     // Queries run in the workers while the next steps are written.
     for (let j = 0; j < 2; j++) {
       const from = versions.length - 1;
-      const q = { ...point(), k: 1 + Math.floor(rnd() * 8), metric: rnd() < 0.5 ? 'distance' as const : 'eta' as const, maxDistanceM: 3000, maxEtaS: 300, filter: rnd() < 0.3 ? { status: 'available' } : undefined, nowMs: now };
-      checks.push(shard.nearby(q).then((ans) => {
-        const to = versions.length - 1;
-        const got = ans.ok ? ans.drivers.map((d) => ({ id: d.driver.driverId, cost: q.metric === 'eta' ? d.etaS : d.distanceM })) : undefined;
-        const errs: string[] = [];
-        for (let v = from; v <= to; v++) {
-          const live: RefDriver[] = [...versions[v].values()].filter((d) => now - d.ts <= ttlMs).map((d) => ({ id: d.id, lat: d.lat, lng: d.lng, metadata: d.metadata }));
-          const want = refNearby(ref, live, { lat: q.lat, lng: q.lng, k: q.k, metric: q.metric, limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM, ...(q.filter ? { filter: q.filter } : {}) });
-          if ('error' in want) { if (!ans.ok) return; errs.push(`v${v}: reference refused, library answered`); continue; }
-          if (!got) { errs.push(`v${v}: library refused: ${!ans.ok && ans.message}`); continue; }
-          const diff = answersMatch(got, want.results.map((r) => ({ id: r.id, cost: q.metric === 'eta' ? r.etaS : r.distanceM })));
-          if (diff === undefined) { compared++; return; }
-          errs.push(`v${v}: ${diff}`);
-        }
-        assert.fail(`query ${JSON.stringify(q)} matches no snapshot in [${from}, ${to}]: ${errs.join('; ')}`);
-      }));
+      const q = {
+        ...point(),
+        k: 1 + Math.floor(rnd() * 8),
+        metric: rnd() < 0.5 ? ('distance' as const) : ('eta' as const),
+        maxDistanceM: 3000,
+        maxEtaS: 300,
+        filter: rnd() < 0.3 ? { status: 'available' } : undefined,
+        nowMs: now,
+      };
+      checks.push(
+        shard.nearby(q).then((ans) => {
+          const to = versions.length - 1;
+          const got = ans.ok ? ans.drivers.map((d) => ({ id: d.driver.driverId, cost: q.metric === 'eta' ? d.etaS : d.distanceM })) : undefined;
+          const errs: string[] = [];
+          for (let v = from; v <= to; v++) {
+            const live: RefDriver[] = [...versions[v].values()]
+              .filter((d) => now - d.ts <= ttlMs)
+              .map((d) => ({ id: d.id, lat: d.lat, lng: d.lng, metadata: d.metadata }));
+            const want = refNearby(ref, live, {
+              lat: q.lat,
+              lng: q.lng,
+              k: q.k,
+              metric: q.metric,
+              limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM,
+              ...(q.filter ? { filter: q.filter } : {}),
+            });
+            if ('error' in want) {
+              if (!ans.ok) return;
+              errs.push(`v${v}: reference refused, library answered`);
+              continue;
+            }
+            if (!got) {
+              errs.push(`v${v}: library refused: ${!ans.ok && ans.message}`);
+              continue;
+            }
+            const diff = answersMatch(
+              got,
+              want.results.map((r) => ({ id: r.id, cost: q.metric === 'eta' ? r.etaS : r.distanceM })),
+            );
+            if (diff === undefined) {
+              compared++;
+              return;
+            }
+            errs.push(`v${v}: ${diff}`);
+          }
+          assert.fail(`query ${JSON.stringify(q)} matches no snapshot in [${from}, ${to}]: ${errs.join('; ')}`);
+        }),
+      );
     }
   }
   await Promise.all(checks);
@@ -114,7 +155,10 @@ test('export a snapshot while writes continue, import it elsewhere', { timeout: 
   const b = new Shard('export-b', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
   const rnd = rng(SEED + 1);
   const now = Date.now();
-  const point = () => { const v = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[v], lng: graph.vLng[v] }; };
+  const point = () => {
+    const v = Math.floor(rnd() * graph.vertexCount);
+    return { lat: graph.vLat[v], lng: graph.vLng[v] };
+  };
   await a.update(Array.from({ length: 3000 }, (_, i) => ({ driverId: `d${i}`, ...point(), timestampMs: now, metadata: { n: String(i) } })));
   let chunks = 0;
   const exported = await a.exportSnapshot(async (recs) => {
@@ -129,10 +173,15 @@ test('export a snapshot while writes continue, import it elsewhere', { timeout: 
   assert.equal(a.size, 3006);
   for (const id of ['d0', 'd1234', 'd2999']) assert.deepEqual(b.get(id, now), a.get(id, now));
   // Import keeps the newest timestamp: an older record does not overwrite.
-  const older = { ...(await new Promise<import('../src/model/store.js').DriverRecord>((res) => a.exportSnapshot((r) => res(r[0]), 1))), timestampMs: now - 1000, lat: 0 };
+  const older = {
+    ...(await new Promise<import('../src/model/store.js').DriverRecord>((res) => a.exportSnapshot((r) => res(r[0]), 1))),
+    timestampMs: now - 1000,
+    lat: 0,
+  };
   b.importRecords([older]);
   assert.equal(b.get(older.driverId, now)!.timestampMs, now);
-  a.close(); b.close();
+  a.close();
+  b.close();
 });
 
 test('a remove is not undone by a snapshot taken before it (tombstones)', { timeout: 60_000 }, async () => {
@@ -144,7 +193,9 @@ test('a remove is not undone by a snapshot taken before it (tombstones)', { time
   const at = (v: number) => ({ lat: graph.vLat[v], lng: graph.vLng[v] });
   await a.update(['x', 'y', 'z'].map((id, i) => ({ driverId: id, ...at(10 * i), timestampMs: now - 5000, metadata: {} })));
   const snapshot: import('../src/model/store.js').DriverRecord[] = [];
-  await a.exportSnapshot((recs) => { snapshot.push(...recs); });
+  await a.exportSnapshot((recs) => {
+    snapshot.push(...recs);
+  });
   // b (pulling a's snapshot) receives the removes of x and y before the snapshot's chunk lands.
   assert.equal(b.remove('x', now - 1000), false, 'x not there yet');
   assert.equal(b.remove('y', now - 1000), false);
@@ -165,7 +216,9 @@ test('a remove is not undone by a snapshot taken before it (tombstones)', { time
   assert.equal(c.importRecords([v]), 0, 'v: removed after this record');
   c.remove('w', now); // forgets removes older than 15 minutes
   assert.equal(c.importRecords([v]), 1, 'v: the 20-minute-old remove is forgotten');
-  a.close(); b.close(); c.close();
+  a.close();
+  b.close();
+  c.close();
 });
 
 // Regression: piscina terminated a worker whose task was aborted while it ran;
@@ -177,17 +230,30 @@ test('deadlines that fire while searches run leave no snapshot pinned', { timeou
   const shard = new Shard('abort-test', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000 });
   const rnd = rng(SEED + 2);
   const now = Date.now();
-  const point = () => { const v = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[v], lng: graph.vLng[v] }; };
+  const point = () => {
+    const v = Math.floor(rnd() * graph.vertexCount);
+    return { lat: graph.vLat[v], lng: graph.vLng[v] };
+  };
   await shard.update(Array.from({ length: 5000 }, (_, i) => ({ driverId: `d${i}`, ...point(), timestampMs: now, metadata: {} })));
   const threadsBefore = pool.threadIds();
-  let expired = 0, answered = 0;
+  let expired = 0,
+    answered = 0;
   const calls: Promise<void>[] = [];
   for (let i = 0; i < 300; i++) {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), Math.floor(rnd() * 8));
     // Slow searches (whole map, k=1000) so many are aborted while they run.
-    calls.push(shard.nearby({ ...point(), k: 1000, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300, nowMs: now }, ac.signal, Date.now() + 1000)
-      .then(() => { answered++; }, (e: { code?: string }) => { assert.equal(e.code, 'DEADLINE_EXCEEDED'); expired++; }));
+    calls.push(
+      shard.nearby({ ...point(), k: 1000, metric: 'distance', maxDistanceM: 100_000, maxEtaS: 300, nowMs: now }, ac.signal, Date.now() + 1000).then(
+        () => {
+          answered++;
+        },
+        (e: { code?: string }) => {
+          assert.equal(e.code, 'DEADLINE_EXCEEDED');
+          expired++;
+        },
+      ),
+    );
   }
   await Promise.all(calls);
   assert.ok(expired > 0, 'some calls hit their deadline');
@@ -220,20 +286,29 @@ test('a large mixed batch gets the same per-item answers as the single-thread mo
   for (let round = 0; round < 3; round++) {
     // 777 updates of 300 drivers: repeats (some older: stale), points far off the roads (refused).
     const batch = Array.from({ length: 777 }, () => {
-      const x = v(), far = rnd() < 0.1;
-      return { driverId: `d${Math.floor(rnd() * 300)}`, lat: graph.vLat[x] + (far ? 0.05 : (rnd() - 0.5) * 0.001), lng: graph.vLng[x], timestampMs: now - Math.floor(rnd() * 10_000), metadata: { s: rnd() < 0.5 ? 'a' : 'b' } };
+      const x = v(),
+        far = rnd() < 0.1;
+      return {
+        driverId: `d${Math.floor(rnd() * 300)}`,
+        lat: graph.vLat[x] + (far ? 0.05 : (rnd() - 0.5) * 0.001),
+        lng: graph.vLng[x],
+        timestampMs: now - Math.floor(rnd() * 10_000),
+        metadata: { s: rnd() < 0.5 ? 'a' : 'b' },
+      };
     });
     const got = await shard.update(batch);
     const want = model.updateBatch(batch);
     assert.equal(got.length, want.length);
-    let stale = 0, refused = 0;
+    let stale = 0,
+      refused = 0;
     got.forEach((g, i) => {
       const w = want[i];
       assert.equal(g.ok, w.ok, `item ${i} ok`);
       if (g.ok && w.ok) {
         assert.equal(g.stale, w.stale, `item ${i} stale`);
         if (g.stale) stale++;
-        for (const k of ['segment', 't', 'distanceM', 'wayId', 'segIndex', 'lat', 'lng'] as const) assert.equal(g.snapped[k], w.snapped[k], `item ${i} snapped.${k}`);
+        for (const k of ['segment', 't', 'distanceM', 'wayId', 'segIndex', 'lat', 'lng'] as const)
+          assert.equal(g.snapped[k], w.snapped[k], `item ${i} snapped.${k}`);
       } else if (!g.ok && !w.ok) {
         refused++;
         assert.equal(g.code, 'OUT_OF_RANGE');
@@ -244,7 +319,8 @@ test('a large mixed batch gets the same per-item answers as the single-thread mo
     assert.ok(stale > 0 && refused > 0, `the batch has stale (${stale}) and refused (${refused}) items`);
   }
   for (let d = 0; d < 300; d++) assert.deepEqual(shard.get(`d${d}`, now), model.get(`d${d}`, now), `driver d${d}`);
-  shard.close(); model.close();
+  shard.close();
+  model.close();
 });
 
 // A full driver store refuses with RESOURCE_EXHAUSTED and loses nothing
@@ -255,7 +331,10 @@ test('a full arena refuses updates with RESOURCE_EXHAUSTED and keeps what was st
   const shard = new Shard('full-test', graph, pool, { snapRadiusM: 200, ttlMs: 3_600_000, arenaBytes: 512 * 1024 });
   const rnd = rng(SEED + 4);
   const now = Date.now();
-  const point = () => { const x = Math.floor(rnd() * graph.vertexCount); return { lat: graph.vLat[x], lng: graph.vLng[x] }; };
+  const point = () => {
+    const x = Math.floor(rnd() * graph.vertexCount);
+    return { lat: graph.vLat[x], lng: graph.vLng[x] };
+  };
   const stored = new Map<string, { lat: number; lng: number }>();
   let err: { code?: string; message?: string } | undefined;
   for (let b = 0; b < 200 && !err; b++) {
@@ -263,7 +342,9 @@ test('a full arena refuses updates with RESOURCE_EXHAUSTED and keeps what was st
     try {
       await shard.update(batch);
       for (const u of batch) stored.set(u.driverId, { lat: u.lat, lng: u.lng });
-    } catch (e) { err = e as typeof err; }
+    } catch (e) {
+      err = e as typeof err;
+    }
   }
   assert.ok(err, 'the arena filled up');
   assert.equal(err.code, 'RESOURCE_EXHAUSTED');
@@ -272,7 +353,8 @@ test('a full arena refuses updates with RESOURCE_EXHAUSTED and keeps what was st
   for (const [id, p] of stored) {
     const d = shard.get(id, now);
     assert.ok(d, `${id} is still stored`);
-    assert.equal(d.lat, p.lat); assert.equal(d.lng, p.lng);
+    assert.equal(d.lat, p.lat);
+    assert.equal(d.lng, p.lng);
   }
   // Still serves reads.
   const r = await shard.nearby({ ...point(), k: 3, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300, nowMs: now });

@@ -24,21 +24,30 @@ const run = (g: RoadGraph, seed: number, drivers: number, steps: number): Report
 for (const file of maps) {
   test(`${file}: same seed → same reports; another seed → others`, async () => {
     const g = await loadMap(join(ROOT, 'maps', file), 'car');
-    const a = run(g, SEED, 50, 30), b = run(g, SEED, 50, 30), c = run(g, SEED + 1, 50, 30);
+    const a = run(g, SEED, 50, 30),
+      b = run(g, SEED, 50, 30),
+      c = run(g, SEED + 1, 50, 30);
     assert.deepEqual(a, b);
-    assert.notDeepEqual(a.map((r) => [r.lat, r.lng]), c.map((r) => [r.lat, r.lng]));
+    assert.notDeepEqual(
+      a.map((r) => [r.lat, r.lng]),
+      c.map((r) => [r.lat, r.lng]),
+    );
     // a driver's reports do not depend on which other drivers are simulated (processes split the fleet)
     const f = new Fleet(g, { seed: SEED, drivers: 50 });
     const odd = new Schedule(f, slice(50, 1, 2));
     const mine = Array.from({ length: 25 * 30 }, () => odd.take());
     const whole = a.filter((r) => r.index % 2 === 1).sort((x, y) => x.tMs - y.tMs);
-    assert.deepEqual(mine.sort((x, y) => x.tMs - y.tMs), whole);
+    assert.deepEqual(
+      mine.sort((x, y) => x.tMs - y.tMs),
+      whole,
+    );
     assert.deepEqual(query(g, SEED, 12), query(g, SEED, 12));
   });
 
   test(`${file}: drivers move only along allowed directed edges, on the road, 5–20 m/s, noise ≤ 15 m`, async () => {
     const g = await loadMap(join(ROOT, 'maps', file), 'car');
-    const drivers = 200, steps = 120;
+    const drivers = 200,
+      steps = 120;
     const f = new Fleet(g, { seed: SEED, drivers, pOffline: 0.01, pStatus: 0.05 });
     let moves = 0;
     f.trace = (_i, from, to) => {
@@ -53,7 +62,9 @@ for (const file of maps) {
       for (let x = g.fbStart[v]!; x < g.fbStart[v + 1]!; x++) assert.ok(!(g.fbIn[x] === from && g.fbOut[x] === to), 'forbidden turn taken');
     };
     const last = new Map<number, Report>();
-    let offline = 0, switched = 0, noiseMax = 0;
+    let offline = 0,
+      switched = 0,
+      noiseMax = 0;
     for (let s = 0; s < steps; s++) {
       for (let i = 0; i < drivers; i++) {
         const r = f.next(i);
@@ -87,10 +98,12 @@ test('segments of an edge are contiguous: the walk along an edge is a continuous
   const g = await loadMap(join(ROOT, 'maps', 'monaco.osm.pbf'), 'car');
   for (let d = 0; d < Math.min(2 * g.edgeCount, 4000); d++) {
     const len = g.eLen[d >> 1]!;
-    const [sl, sg] = pointOn(g, d, 0), [el, eg] = pointOn(g, d, len);
+    const [sl, sg] = pointOn(g, d, 0),
+      [el, eg] = pointOn(g, d, len);
     assert.ok(haversine(sl, sg, g.vLat[g.from(d)]!, g.vLng[g.from(d)]!) < 0.01, `edge ${d} start`);
     assert.ok(haversine(el, eg, g.vLat[g.to(d)]!, g.vLng[g.to(d)]!) < 0.01, `edge ${d} end`);
-    let prev = pointOn(g, d, 0), walked = 0;
+    let prev = pointOn(g, d, 0),
+      walked = 0;
     for (let x = 1; x <= 20; x++) {
       const p = pointOn(g, d, (len * x) / 20);
       walked += haversine(prev[0], prev[1], p[0], p[1]);

@@ -22,17 +22,22 @@ for (const name of ['monaco', 'bayfront_singapore']) {
     const variants = [new Snapper(g), new Snapper(g, new SnapGrid(g, 3)), new Snapper(g, new SnapGrid(g, 5000))];
     const rnd = mulberry32(11);
     const { minLat, maxLat, minLng, maxLng } = g.meta.bounds;
-    const spanLat = maxLat - minLat, spanLng = maxLng - minLng;
+    const spanLat = maxLat - minLat,
+      spanLng = maxLng - minLng;
     const points: [string, number, number][] = [];
     for (let i = 0; i < 400; i++) {
-      const s = Math.floor(rnd() * g.segmentCount), a = g.segA[s], b = g.segB[s], t = rnd();
+      const s = Math.floor(rnd() * g.segmentCount),
+        a = g.segA[s],
+        b = g.segB[s],
+        t = rnd();
       const off = (rnd() - 0.5) * 0.0012; // up to ~65 m off the segment
       points.push(['near', g.vLat[a] + t * (g.vLat[b] - g.vLat[a]) + off, g.vLng[a] + t * (g.vLng[b] - g.vLng[a]) - off]);
       if (i % 4 === 0) points.push(['vertex', g.vLat[a], g.vLng[a]]);
       if (i % 2 === 0) points.push(['bbox', minLat + rnd() * spanLat, minLng + rnd() * spanLng]);
       if (i % 8 === 0) points.push(['outside', maxLat + (0.01 + rnd() * 0.1) * (rnd() < 0.5 ? 1 : -1) * spanLat * 3, minLng - rnd() * spanLng]);
     }
-    let snapped = 0, missed = 0;
+    let snapped = 0,
+      missed = 0;
     for (const [kind, lat, lng] of points) {
       const label = `${name} ${kind} (${lat}, ${lng})`;
       const [main, ...others] = variants.map((v) => v.snap(lat, lng, RADIUS));
@@ -46,7 +51,8 @@ for (const name of ['monaco', 'bayfront_singapore']) {
       if (!isMiss(main) && !('miss' in r) && Math.abs(d - rd) < 1e-6) {
         assert.equal(`${main.wayId}/${main.segIndex}`, `${r.wayId}/${r.segIndex}`, `${label}: segment`);
       }
-      if (isMiss(main)) missed++; else snapped++;
+      if (isMiss(main)) missed++;
+      else snapped++;
     }
     assert.ok(snapped > 300 && missed > 30, `both outcomes exercised (${snapped} snapped, ${missed} missed)`);
   });

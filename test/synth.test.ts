@@ -46,7 +46,10 @@ function assertSameAsModel(city: CityResult, data: OsmData): void {
   data.relations.forEach((r, i) => {
     assert.equal(r.id, String(m.relationIdBase + i));
     assert.deepEqual(r.tags, tagObject(m.relations[i]!.tags));
-    assert.deepEqual(r.members, m.relations[i]!.members.map((mb) => ({ ...mb, ref: String(mb.ref) })));
+    assert.deepEqual(
+      r.members,
+      m.relations[i]!.members.map((mb) => ({ ...mb, ref: String(mb.ref) })),
+    );
   });
 }
 
@@ -76,7 +79,10 @@ test('road vertices counted from the parsed file match the report; many are degr
   const uses = new Map<string, number>();
   for (const w of data.ways) {
     if (!isCarRoad(w.tags)) continue;
-    for (const r of w.refs) { onRoad.add(r); uses.set(r, (uses.get(r) ?? 0) + 1); }
+    for (const r of w.refs) {
+      onRoad.add(r);
+      uses.set(r, (uses.get(r) ?? 0) + 1);
+    }
   }
   assert.equal(onRoad.size, city.roadVertices);
   const wayNodes = [...uses.values()].filter((u) => u === 1).length;
@@ -102,21 +108,37 @@ test('has oneways, roundabouts, motorway with links, service, private and non-ro
 test('maxspeed comes in every form: N, N km/h, N mph, unparsable, missing', async () => {
   const { data } = await smallCity();
   const speeds = data.ways.filter((w) => isCarRoad(w.tags)).map((w) => w.tags.maxspeed);
-  assert.ok(speeds.some((s) => s !== undefined && /^\d+(\.\d+)?$/.test(s)), 'plain number');
-  assert.ok(speeds.some((s) => s !== undefined && / km\/h$/.test(s)), 'km/h');
-  assert.ok(speeds.some((s) => s !== undefined && / mph$/.test(s)), 'mph');
-  assert.ok(speeds.some((s) => s === undefined), 'missing');
+  assert.ok(
+    speeds.some((s) => s !== undefined && /^\d+(\.\d+)?$/.test(s)),
+    'plain number',
+  );
+  assert.ok(
+    speeds.some((s) => s !== undefined && / km\/h$/.test(s)),
+    'km/h',
+  );
+  assert.ok(
+    speeds.some((s) => s !== undefined && / mph$/.test(s)),
+    'mph',
+  );
+  assert.ok(
+    speeds.some((s) => s === undefined),
+    'missing',
+  );
 });
 
 test('every restriction with a via node has from and to ways that contain it', async () => {
   const { data } = await smallCity();
   const refsOf = new Map(data.ways.map((w) => [w.id, w.refs]));
-  let checked = 0, forCars = 0;
+  let checked = 0,
+    forCars = 0;
   for (const r of data.relations) {
     assert.equal(r.tags.type, 'restriction');
-    const from = r.members.filter((m) => m.role === 'from'), via = r.members.filter((m) => m.role === 'via');
+    const from = r.members.filter((m) => m.role === 'from'),
+      via = r.members.filter((m) => m.role === 'via');
     const to = r.members.filter((m) => m.role === 'to');
-    assert.equal(from.length, 1); assert.equal(via.length, 1); assert.equal(to.length, 1);
+    assert.equal(from.length, 1);
+    assert.equal(via.length, 1);
+    assert.equal(to.length, 1);
     if (via[0]!.type !== 'node') continue; // deliberately malformed: a via way
     for (const m of [from[0]!, to[0]!]) {
       assert.equal(m.type, 'way');

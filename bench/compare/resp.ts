@@ -29,12 +29,18 @@ export class Resp {
   send(args: (string | number)[]): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('redis connection closed'));
     let s = `*${args.length}\r\n`;
-    for (const a of args) { const x = String(a); s += `$${Buffer.byteLength(x)}\r\n${x}\r\n`; }
+    for (const a of args) {
+      const x = String(a);
+      s += `$${Buffer.byteLength(x)}\r\n${x}\r\n`;
+    }
     this.sock.write(s);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  close(): void { this.closed = true; this.sock.end(); }
+  close(): void {
+    this.closed = true;
+    this.sock.end();
+  }
 
   private failAll(e: Error): void {
     this.closed = true;
@@ -59,18 +65,25 @@ function parse(b: Buffer, at: number): [Reply, number] | undefined {
   if (at >= b.length) return undefined;
   const eol = b.indexOf('\r\n', at);
   if (eol < 0) return undefined;
-  const type = b[at]!, line = b.toString('latin1', at + 1, eol), next = eol + 2;
+  const type = b[at]!,
+    line = b.toString('latin1', at + 1, eol),
+    next = eol + 2;
   switch (type) {
-    case 0x2b: return [line, next]; // +
-    case 0x2d: return [new RedisError(line), next]; // -
-    case 0x3a: return [Number(line), next]; // :
-    case 0x24: { // $
+    case 0x2b:
+      return [line, next]; // +
+    case 0x2d:
+      return [new RedisError(line), next]; // -
+    case 0x3a:
+      return [Number(line), next]; // :
+    case 0x24: {
+      // $
       const n = Number(line);
       if (n < 0) return [null, next];
       if (next + n + 2 > b.length) return undefined;
       return [b.toString('utf8', next, next + n), next + n + 2];
     }
-    case 0x2a: { // *
+    case 0x2a: {
+      // *
       const n = Number(line);
       if (n < 0) return [null, next];
       const out: Reply[] = [];
@@ -78,10 +91,12 @@ function parse(b: Buffer, at: number): [Reply, number] | undefined {
       for (let i = 0; i < n; i++) {
         const r = parse(b, p);
         if (r === undefined) return undefined;
-        out.push(r[0]); p = r[1];
+        out.push(r[0]);
+        p = r[1];
       }
       return [out, p];
     }
-    default: throw new Error(`bad RESP reply type ${String.fromCharCode(type)}`);
+    default:
+      throw new Error(`bad RESP reply type ${String.fromCharCode(type)}`);
   }
 }

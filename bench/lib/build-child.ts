@@ -6,7 +6,16 @@ import { compileMap, writeMapFile } from '../../src/mapbuild/build.js';
 import { loadProfile } from '../../src/mapbuild/profile.js';
 import { RoadGraph } from '../../src/model/graph/roadgraph.js';
 
-export interface BuildChildResult { buildMs: number; maxRssBytes: number; baseRssBytes: number; bytes: number; vertices: number; segments: number; edges: number; junctions: number }
+export interface BuildChildResult {
+  buildMs: number;
+  maxRssBytes: number;
+  baseRssBytes: number;
+  bytes: number;
+  vertices: number;
+  segments: number;
+  edges: number;
+  junctions: number;
+}
 
 async function main(): Promise<void> {
   const [file, profileName, out] = process.argv.slice(2);
@@ -20,8 +29,20 @@ async function main(): Promise<void> {
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   writeMapFile(out, buffer);
   const c = RoadGraph.from(buffer).meta.counts;
-  const r: BuildChildResult = { buildMs, maxRssBytes, baseRssBytes, bytes: buffer.byteLength, vertices: c.vertices, segments: c.segments, edges: c.edges, junctions: c.junctions };
+  const r: BuildChildResult = {
+    buildMs,
+    maxRssBytes,
+    baseRssBytes,
+    bytes: buffer.byteLength,
+    vertices: c.vertices,
+    segments: c.segments,
+    edges: c.edges,
+    junctions: c.junctions,
+  };
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }
 
-main().catch((e: unknown) => { console.error((e as Error).stack ?? e); process.exit(1); });
+main().catch((e: unknown) => {
+  console.error((e as Error).stack ?? e);
+  process.exit(1);
+});

@@ -15,19 +15,34 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = here.includes(`${'/dist/'}`) ? join(here, '..', '..', '..') : join(here, '..', '..');
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
-export interface Machine { cpu: string; cores: number; memGB: number; os: string; node: string; date: string; loadavg1: number }
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memGB: number;
+  os: string;
+  node: string;
+  date: string;
+  loadavg1: number;
+}
 
 export function machine(): Machine {
   const c = cpus();
   return {
-    cpu: c[0]?.model ?? 'unknown', cores: c.length, memGB: +(totalmem() / 2 ** 30).toFixed(1),
-    os: `${platform()} ${release()}`, node: process.version, date: new Date().toISOString(),
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    memGB: +(totalmem() / 2 ** 30).toFixed(1),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+    date: new Date().toISOString(),
     // the machine is shared: a load above the core count means inflated figures
     loadavg1: +loadavg()[0]!.toFixed(2),
   };
 }
 
-export interface Args { quick: boolean; seed: number }
+export interface Args {
+  quick: boolean;
+  seed: number;
+}
 
 /** --quick, --seed N (or BENCH_SEED). */
 export function parseArgs(argv = process.argv.slice(2)): Args {
@@ -58,11 +73,16 @@ export function quantile(xs: ArrayLike<number>, q: number): number {
   return a[i]!;
 }
 export const median = (xs: ArrayLike<number>): number => quantile(xs, 0.5);
-export const max = (xs: ArrayLike<number>): number => { let m = -Infinity; for (let i = 0; i < xs.length; i++) if (xs[i]! > m) m = xs[i]!; return m; };
+export const max = (xs: ArrayLike<number>): number => {
+  let m = -Infinity;
+  for (let i = 0; i < xs.length; i++) if (xs[i]! > m) m = xs[i]!;
+  return m;
+};
 
 /** A point uniformly within radiusM of (lat, lng). */
 export function jitter(rng: Rng, lat: number, lng: number, radiusM: number): [number, number] {
-  const r = radiusM * Math.sqrt(rng.next()), a = 2 * Math.PI * rng.next();
+  const r = radiusM * Math.sqrt(rng.next()),
+    a = 2 * Math.PI * rng.next();
   return [lat + (r * Math.sin(a)) / R / DEG, lng + (r * Math.cos(a)) / (R * Math.cos(lat * DEG)) / DEG];
 }
 
@@ -72,7 +92,8 @@ export function pointsNearRoads(g: RoadGraph, rng: Rng, n: number, radiusM: numb
   for (let i = 0; i < n; i++) {
     const v = rng.int(0, g.vertexCount - 1);
     const [lat, lng] = jitter(rng, g.vLat[v]!, g.vLng[v]!, radiusM);
-    out[2 * i] = lat; out[2 * i + 1] = lng;
+    out[2 * i] = lat;
+    out[2 * i + 1] = lng;
   }
   return out;
 }
@@ -104,5 +125,7 @@ export function saveResult(name: string, quick: boolean, data: object): string {
 export function header(title: string, quick: boolean): void {
   const m = machine();
   console.log(`# ${title}${quick ? ' (--quick)' : ''}`);
-  console.log(`${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}, Node ${m.node}, ${m.date}, load ${m.loadavg1}${hasGc() ? '' : '  (WATCH OUT: run with --expose-gc)'}\n`);
+  console.log(
+    `${m.cpu}, ${m.cores} cores, ${m.memGB} GB, ${m.os}, Node ${m.node}, ${m.date}, load ${m.loadavg1}${hasGc() ? '' : '  (WATCH OUT: run with --expose-gc)'}\n`,
+  );
 }

@@ -13,15 +13,31 @@ export const LIMIT_M = 3000;
 export const LIMIT_S = 300;
 
 export interface KnnLatency {
-  metric: Metric; queries: number;
-  p50us: number; p90us: number; p99us: number; maxUs: number; over1ms: number;
+  metric: Metric;
+  queries: number;
+  p50us: number;
+  p90us: number;
+  p99us: number;
+  maxUs: number;
+  over1ms: number;
   /** Process CPU time per query (getrusage): excludes time the OS ran someone else on a shared machine. */
-  cpuP50us: number; cpuP99us: number;
-  edgesExpandedP50: number; edgesExpandedP99: number; candidatesSeenP50: number; candidatesSeenP99: number;
-  foundP50: number; queriesPerS: number;
+  cpuP50us: number;
+  cpuP99us: number;
+  edgesExpandedP50: number;
+  edgesExpandedP99: number;
+  candidatesSeenP50: number;
+  candidatesSeenP99: number;
+  foundP50: number;
+  queriesPerS: number;
 }
 
-export interface PlacedModel { model: Model; placed: number; refused: number; placeMs: number; nowMs: number }
+export interface PlacedModel {
+  model: Model;
+  placed: number;
+  refused: number;
+  placeMs: number;
+  nowMs: number;
+}
 
 /** A model with `n` drivers within NOISE_M of random road vertices. */
 export function placeDrivers(g: RoadGraph, n: number, rng: Rng): PlacedModel {
@@ -43,33 +59,53 @@ export function measureKnn(p: PlacedModel, metric: Metric, queries: number, warm
   const pts = pointsNearRoads(g, rng, warmup + queries, NOISE_M);
   const q = { lat: 0, lng: 0, k: K, metric, maxDistanceM: LIMIT_M, maxEtaS: LIMIT_S, nowMs: p.nowMs };
   for (let i = 0; i < warmup; i++) {
-    q.lat = pts[2 * i]!; q.lng = pts[2 * i + 1]!;
+    q.lat = pts[2 * i]!;
+    q.lng = pts[2 * i + 1]!;
     const r = p.model.nearby(q);
     if (r.ok) sink.v += r.drivers.length;
   }
-  const us = new Float64Array(queries), cpu = new Float64Array(queries), edges = new Float64Array(queries), cands = new Float64Array(queries), found = new Float64Array(queries);
+  const us = new Float64Array(queries),
+    cpu = new Float64Array(queries),
+    edges = new Float64Array(queries),
+    cands = new Float64Array(queries),
+    found = new Float64Array(queries);
   gc();
   const t0 = performance.now();
   for (let i = 0; i < queries; i++) {
     const j = warmup + i;
-    q.lat = pts[2 * j]!; q.lng = pts[2 * j + 1]!;
+    q.lat = pts[2 * j]!;
+    q.lng = pts[2 * j + 1]!;
     const c0 = process.cpuUsage();
     const s = performance.now();
     const r = p.model.nearby(q);
     us[i] = (performance.now() - s) * 1000;
     const c1 = process.cpuUsage(c0);
     cpu[i] = c1.user + c1.system;
-    if (r.ok) { edges[i] = r.stats.edgesExpanded; cands[i] = r.stats.candidatesSeen; found[i] = r.drivers.length; sink.v += r.drivers.length; }
+    if (r.ok) {
+      edges[i] = r.stats.edgesExpanded;
+      cands[i] = r.stats.candidatesSeen;
+      found[i] = r.drivers.length;
+      sink.v += r.drivers.length;
+    }
   }
   const total = performance.now() - t0;
   let over1ms = 0;
   for (const x of us) if (x > 1000) over1ms++;
   return {
-    metric, queries,
-    p50us: median(us), p90us: quantile(us, 0.9), p99us: quantile(us, 0.99), maxUs: max(us), over1ms,
-    cpuP50us: median(cpu), cpuP99us: quantile(cpu, 0.99),
-    edgesExpandedP50: median(edges), edgesExpandedP99: quantile(edges, 0.99),
-    candidatesSeenP50: median(cands), candidatesSeenP99: quantile(cands, 0.99),
-    foundP50: median(found), queriesPerS: queries / (total / 1000),
+    metric,
+    queries,
+    p50us: median(us),
+    p90us: quantile(us, 0.9),
+    p99us: quantile(us, 0.99),
+    maxUs: max(us),
+    over1ms,
+    cpuP50us: median(cpu),
+    cpuP99us: quantile(cpu, 0.99),
+    edgesExpandedP50: median(edges),
+    edgesExpandedP99: quantile(edges, 0.99),
+    candidatesSeenP50: median(cands),
+    candidatesSeenP99: quantile(cands, 0.99),
+    foundP50: median(found),
+    queriesPerS: queries / (total / 1000),
   };
 }

@@ -14,9 +14,17 @@ import { gc, median, sink } from './common.js';
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'build-child.js');
 
 export interface BuildStats {
-  runs: number; buildMsMedian: number; buildMsAll: number[];
-  peakRssBytesMedian: number; peakRssBytesAll: number[]; baseRssBytes: number;
-  fileBytes: number; vertices: number; segments: number; edges: number; junctions: number;
+  runs: number;
+  buildMsMedian: number;
+  buildMsAll: number[];
+  peakRssBytesMedian: number;
+  peakRssBytesAll: number[];
+  baseRssBytes: number;
+  fileBytes: number;
+  vertices: number;
+  segments: number;
+  edges: number;
+  junctions: number;
 }
 
 /** Build `file` `runs` times, each in a fresh Node process; the last output stays at `out`. */
@@ -28,13 +36,28 @@ export function buildInChildren(file: string, profile: string, out: string, runs
   }
   const last = res[res.length - 1]!;
   return {
-    runs, buildMsMedian: median(res.map((r) => r.buildMs)), buildMsAll: res.map((r) => Math.round(r.buildMs)),
-    peakRssBytesMedian: median(res.map((r) => r.maxRssBytes)), peakRssBytesAll: res.map((r) => r.maxRssBytes), baseRssBytes: median(res.map((r) => r.baseRssBytes)),
-    fileBytes: statSync(out).size, vertices: last.vertices, segments: last.segments, edges: last.edges, junctions: last.junctions,
+    runs,
+    buildMsMedian: median(res.map((r) => r.buildMs)),
+    buildMsAll: res.map((r) => Math.round(r.buildMs)),
+    peakRssBytesMedian: median(res.map((r) => r.maxRssBytes)),
+    peakRssBytesAll: res.map((r) => r.maxRssBytes),
+    baseRssBytes: median(res.map((r) => r.baseRssBytes)),
+    fileBytes: statSync(out).size,
+    vertices: last.vertices,
+    segments: last.segments,
+    edges: last.edges,
+    junctions: last.junctions,
   };
 }
 
-export interface LoadStats { runs: number; loadMsMedian: number; loadMsMin: number; bytesPerVertex: number; heapDeltaBytes: number; rssDeltaBytes: number }
+export interface LoadStats {
+  runs: number;
+  loadMsMedian: number;
+  loadMsMin: number;
+  bytesPerVertex: number;
+  heapDeltaBytes: number;
+  rssDeltaBytes: number;
+}
 
 /** readMapFile `runs` times after one warm-up; memory deltas measured around one extra load. */
 export function measureLoad(file: string, runs: number): LoadStats {
@@ -46,14 +69,18 @@ export function measureLoad(file: string, runs: number): LoadStats {
     ms.push(performance.now() - t0);
     sink.v += g.vertexCount;
   }
-  gc(); gc();
+  gc();
+  gc();
   const m0 = process.memoryUsage();
   const g: RoadGraph = readMapFile(file);
-  gc(); gc();
+  gc();
+  gc();
   const m1 = process.memoryUsage();
   sink.v += g.index.numItems;
   return {
-    runs, loadMsMedian: median(ms), loadMsMin: Math.min(...ms),
+    runs,
+    loadMsMedian: median(ms),
+    loadMsMin: Math.min(...ms),
     bytesPerVertex: g.buffer.byteLength / g.vertexCount,
     heapDeltaBytes: m1.heapUsed - m0.heapUsed,
     // a SharedArrayBuffer shows in neither heapUsed nor external: RSS is the honest (noisy) figure

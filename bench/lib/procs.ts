@@ -13,7 +13,8 @@ export function spawnReady(args: string[]): Promise<{ proc: ChildProcess; grpcPo
   return new Promise((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
     createInterface({ input: proc.stdout! }).on('line', (l) => {
-      if (l.startsWith('{') && (JSON.parse(l) as { event?: string }).event === 'ready') resolve({ proc, grpcPort: (JSON.parse(l) as { grpcPort: number }).grpcPort });
+      if (l.startsWith('{') && (JSON.parse(l) as { event?: string }).event === 'ready')
+        resolve({ proc, grpcPort: (JSON.parse(l) as { grpcPort: number }).grpcPort });
     });
   });
 }
@@ -25,7 +26,9 @@ export function runClientProc<R>(script: string, spec: object, dir: string, k: n
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [script, '--role', 'client', f], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    p.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+    p.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as R) : reject(new Error(`client exited ${code}`))));
   });
 }

@@ -104,7 +104,10 @@ export interface H2loadDetail {
   latencySource?: string;
 }
 
-export interface H2loadOutcome { phase?: PhaseResult; detail: H2loadDetail }
+export interface H2loadOutcome {
+  phase?: PhaseResult;
+  detail: H2loadDetail;
+}
 
 const sh = (script: string, ...args: string[]) => spawnSync('sh', ['-c', script, 'sh', ...args], { encoding: 'utf8' });
 const which = (cmd: string): boolean => sh('command -v "$1" >/dev/null', cmd).status === 0;
@@ -150,24 +153,45 @@ function nearbyMethod(): MethodDefinition<object, object> {
 }
 
 /** One call over node:http2 with exactly the headers and bytes h2load sends. */
-async function callOnce(authority: string, path: string, frame: Buffer, timeoutMs = 10_000): Promise<{ httpStatus: number; grpcStatus: number; grpcMessage: string; data: Buffer }> {
+async function callOnce(
+  authority: string,
+  path: string,
+  frame: Buffer,
+  timeoutMs = 10_000,
+): Promise<{ httpStatus: number; grpcStatus: number; grpcMessage: string; data: Buffer }> {
   const s = http2.connect(`http://${authority}`);
   try {
     return await new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-      s.once('error', (e) => { clearTimeout(t); reject(e); });
+      s.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
       const req = s.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
-      let headers: http2.IncomingHttpHeaders = {}, trailers: http2.IncomingHttpHeaders = {};
+      let headers: http2.IncomingHttpHeaders = {},
+        trailers: http2.IncomingHttpHeaders = {};
       const chunks: Buffer[] = [];
-      req.on('response', (h) => { headers = h; });
-      req.on('trailers', (h) => { trailers = h; });
+      req.on('response', (h) => {
+        headers = h;
+      });
+      req.on('trailers', (h) => {
+        trailers = h;
+      });
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('error', (e) => { clearTimeout(t); reject(e); });
+      req.on('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
       req.on('end', () => {
         clearTimeout(t);
         // a gRPC error without a message comes "trailers-only": grpc-status in the headers
         const st = trailers['grpc-status'] ?? headers['grpc-status'];
-        resolve({ httpStatus: Number(headers[':status']), grpcStatus: st === undefined ? -1 : Number(st), grpcMessage: decodeURIComponent(String(trailers['grpc-message'] ?? headers['grpc-message'] ?? '')), data: Buffer.concat(chunks) });
+        resolve({
+          httpStatus: Number(headers[':status']),
+          grpcStatus: st === undefined ? -1 : Number(st),
+          grpcMessage: decodeURIComponent(String(trailers['grpc-message'] ?? headers['grpc-message'] ?? '')),
+          data: Buffer.concat(chunks),
+        });
       });
       req.end(frame);
     });
@@ -206,8 +230,13 @@ export function parseH2load(out: string): Omit<H2loadRun, 'body' | 'requests' | 
   const st = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   const tr = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)/.exec(out);
   return {
-    seconds: toMs(fin[1]!) / 1000, reqPerS: Number(fin[2]),
-    done: Number(req[3]), succeeded: Number(req[4]), failed: Number(req[5]), errored: Number(req[6]), timeout: Number(req[7]),
+    seconds: toMs(fin[1]!) / 1000,
+    reqPerS: Number(fin[2]),
+    done: Number(req[3]),
+    succeeded: Number(req[4]),
+    failed: Number(req[5]),
+    errored: Number(req[6]),
+    timeout: Number(req[7]),
     status: { '2xx': Number(st?.[1] ?? 0), '3xx': Number(st?.[2] ?? 0), '4xx': Number(st?.[3] ?? 0), '5xx': Number(st?.[4] ?? 0) },
     dataBytes: Number(/\((\d+)\) data/.exec(out)?.[1] ?? NaN),
     timeForRequestMs: tr ? { min: toMs(tr[1]!), max: toMs(tr[2]!), mean: toMs(tr[3]!), sd: toMs(tr[4]!) } : undefined,
@@ -228,12 +257,23 @@ async function runOne(args: string[], limitS: number): Promise<{ exit: number | 
   const wrap = which('timeout') ? `timeout --foreground -k 5 ${limitS} "$@"` : '"$@"';
   const t0 = performance.now();
   const p = spawn('sh', ['-c', `${wrap}; rc=$?; echo @@times >&2; times >&2; exit $rc`, 'sh', 'h2load', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  p.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
-  p.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  let stdout = '',
+    stderr = '';
+  p.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  p.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   // backstop when `timeout` is missing or stuck: end the shell we started
   let killed = false;
-  const backstop = setTimeout(() => { killed = true; p.kill('SIGKILL'); }, (limitS + 15) * 1000);
+  const backstop = setTimeout(
+    () => {
+      killed = true;
+      p.kill('SIGKILL');
+    },
+    (limitS + 15) * 1000,
+  );
   const exit = await new Promise<number | null>((r) => p.once('close', (c) => r(c)));
   clearTimeout(backstop);
   return { exit, timedOut: killed || exit === 124 || exit === 137, stdout, stderr, wallS: (performance.now() - t0) / 1000 };
@@ -257,14 +297,31 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
       writeFileSync(file, frame);
       files.push(file);
       let r: Awaited<ReturnType<typeof callOnce>>;
-      try { r = await callOnce(s.grpc, m.path, frame); } catch (e) { return { detail: { ...detail, skipped: `verification call for body ${j} failed: ${(e as Error).message}` } }; }
+      try {
+        r = await callOnce(s.grpc, m.path, frame);
+      } catch (e) {
+        return { detail: { ...detail, skipped: `verification call for body ${j} failed: ${(e as Error).message}` } };
+      }
       if (r.httpStatus !== 200 || r.grpcStatus !== 0 || r.data.length < 5) {
-        return { detail: { ...detail, skipped: `verification of body ${j} failed: HTTP ${r.httpStatus}, grpc-status ${r.grpcStatus} ${r.grpcMessage}, ${r.data.length} bytes of DATA` } };
+        return {
+          detail: {
+            ...detail,
+            skipped: `verification of body ${j} failed: HTTP ${r.httpStatus}, grpc-status ${r.grpcStatus} ${r.grpcMessage}, ${r.data.length} bytes of DATA`,
+          },
+        };
       }
       const len = r.data.readUInt32BE(1);
       const ans = m.responseDeserialize(r.data.subarray(5, 5 + len)) as { drivers?: unknown[] };
       const drivers = ans.drivers?.length ?? 0;
-      detail.bodies.push({ j, lat: +q.lat.toFixed(6), lng: +q.lng.toFixed(6), frameBytes: frame.length, grpcStatus: r.grpcStatus, drivers, responseBytes: r.data.length });
+      detail.bodies.push({
+        j,
+        lat: +q.lat.toFixed(6),
+        lng: +q.lng.toFixed(6),
+        frameBytes: frame.length,
+        grpcStatus: r.grpcStatus,
+        drivers,
+        responseBytes: r.data.length,
+      });
       if (drivers !== s.k) s.log(`h2load: body ${j} answered OK with ${drivers} drivers, not ${s.k} (recorded; the run goes on)`);
     }
 
@@ -272,29 +329,68 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
     const url = `http://${s.grpc}${m.path}`;
     const argsFor = (file: string, log: string): string[] => [
       // -N: a connection silent for 10 s is closed and its requests count as errored (h2load then stops by itself)
-      '-n', String(per), '-c', String(s.clients), '-m', String(s.streams), '-t', '1', '-N', '10s',
+      '-n',
+      String(per),
+      '-c',
+      String(s.clients),
+      '-m',
+      String(s.streams),
+      '-t',
+      '1',
+      '-N',
+      '10s',
       ...(s.rps ? [`--rps=${s.rps / s.clients}`] : []),
-      '-d', file, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `--log-file=${log}`, url,
+      '-d',
+      file,
+      '-H',
+      'content-type: application/grpc',
+      '-H',
+      'te: trailers',
+      `--log-file=${log}`,
+      url,
     ];
-    detail.command = `h2load ${argsFor('nearby-J.bin', 'log-J.tsv').map((x) => (/[\s:]/.test(x) && !x.startsWith('http') ? `'${x}'` : x)).join(' ')}`;
+    detail.command = `h2load ${argsFor('nearby-J.bin', 'log-J.tsv')
+      .map((x) => (/[\s:]/.test(x) && !x.startsWith('http') ? `'${x}'` : x))
+      .join(' ')}`;
 
     if (s.delayMs) await new Promise((r) => setTimeout(r, s.delayMs));
     const before = await nearbyCodes(s.http);
     const sc = scraper([s.http]);
     const runs: H2loadRun[] = [];
     const lat: number[] = [];
-    let cpu = 0, cpuKnown = true, wall = 0;
+    let cpu = 0,
+      cpuKnown = true,
+      wall = 0;
     for (let j = 0; j < s.bodies; j++) {
       const log = join(dir, `log-${j}.tsv`);
       const r = await runOne(argsFor(files[j]!, log), s.limitS);
       wall += r.wallS;
       const c = childCpuS(r.stderr);
-      if (c === undefined) cpuKnown = false; else cpu += c;
+      if (c === undefined) cpuKnown = false;
+      else cpu += c;
       const p = parseH2load(r.stdout);
-      if (!p) s.log(`h2load run ${j} printed no summary (exit ${r.exit}${r.timedOut ? ', hit the wall limit' : ''}): ${r.stderr.split('@@times')[0]!.trim().slice(-500)}`);
+      if (!p)
+        s.log(
+          `h2load run ${j} printed no summary (exit ${r.exit}${r.timedOut ? ', hit the wall limit' : ''}): ${r.stderr.split('@@times')[0]!.trim().slice(-500)}`,
+        );
       runs.push({
-        body: j, requests: per, exit: r.exit, timedOut: r.timedOut, summary: !!p, cpuS: c,
-        ...(p ?? { seconds: r.wallS, reqPerS: 0, done: 0, succeeded: 0, failed: 0, errored: 0, timeout: 0, status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, dataBytes: 0 }),
+        body: j,
+        requests: per,
+        exit: r.exit,
+        timedOut: r.timedOut,
+        summary: !!p,
+        cpuS: c,
+        ...(p ?? {
+          seconds: r.wallS,
+          reqPerS: 0,
+          done: 0,
+          succeeded: 0,
+          failed: 0,
+          errored: 0,
+          timeout: 0,
+          status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+          dataBytes: 0,
+        }),
       });
       // --log-file: start µs since the epoch, HTTP status (-1 = failed stream), µs to the end of the response
       if (existsSync(log)) {
@@ -311,16 +407,23 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
     let codes: Record<string, number> | null = null;
     if (before && after) {
       codes = {};
-      for (const [k, v] of after) { const d = v - (before.get(k) ?? 0); if (d > 0) codes[k] = d; }
+      for (const [k, v] of after) {
+        const d = v - (before.get(k) ?? 0);
+        if (d > 0) codes[k] = d;
+      }
     }
     detail.serverCodes = codes;
     const sum = (f: (r: H2loadRun) => number): number => runs.reduce((a, r) => a + f(r), 0);
     const secs = sum((r) => r.seconds) || wall;
-    const done = sum((r) => r.done), ok2xx = sum((r) => r.status['2xx']);
+    const done = sum((r) => r.done),
+      ok2xx = sum((r) => r.status['2xx']);
     const answered = codes ? Math.min(ok2xx, codes.OK ?? 0) : ok2xx;
     const errors: Record<string, number> = {};
     for (const [k, v] of Object.entries(codes ?? {})) if (k !== 'OK') errors[k] = v;
-    for (const cls of ['3xx', '4xx', '5xx'] as const) { const n = sum((r) => r.status[cls]); if (n) errors[`HTTP_${cls}`] = n; }
+    for (const cls of ['3xx', '4xx', '5xx'] as const) {
+      const n = sum((r) => r.status[cls]);
+      if (n) errors[`HTTP_${cls}`] = n;
+    }
     // h2load's "errored": streams or connections that failed (its "timeout", a subset, is in the runs' detail)
     const errored = sum((r) => r.errored);
     if (errored) errors.H2LOAD_ERRORED = errored;
@@ -332,7 +435,9 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
     detail.expectedResponseBytes = Math.round(expected);
     detail.dataBytesPerResponse = done ? +(sum((r) => r.dataBytes) / done).toFixed(1) : 0;
     if (done && Math.abs(detail.dataBytesPerResponse - expected) > 0.02 * expected) {
-      s.log(`h2load: ${detail.dataBytesPerResponse} bytes of DATA per response, the verified answers are ${detail.expectedResponseBytes}: some answers had no message (gRPC errors?)`);
+      s.log(
+        `h2load: ${detail.dataBytesPerResponse} bytes of DATA per response, the verified answers are ${detail.expectedResponseBytes}: some answers had no message (gRPC errors?)`,
+      );
     }
 
     let latencyMs: ReturnType<typeof summarise>;
@@ -348,15 +453,30 @@ export async function h2loadNearby(s: H2loadSpec): Promise<H2loadOutcome> {
     }
     const notes = [
       `h2load ${found.version.replace(/^h2load\s+/, '')}, ${s.bodies} runs × ${per} requests (one query point each), ${s.clients} connections × ${s.streams} streams, 1 thread`,
-      codes ? 'gRPC status from the server\'s faros_grpc_requests_total (h2load sees only HTTP status)' : 'gRPC status NOT checked: /metrics unreadable (h2load sees only HTTP status)',
-      lat.length ? 'latency per request from h2load\'s log' : detail.latencySource,
+      codes
+        ? "gRPC status from the server's faros_grpc_requests_total (h2load sees only HTTP status)"
+        : 'gRPC status NOT checked: /metrics unreadable (h2load sees only HTTP status)',
+      lat.length ? "latency per request from h2load's log" : detail.latencySource,
     ];
-    if (s.rps) notes.push(`open loop: --rps ${s.rps / s.clients} per connection; latency from each stream's start, so a call h2load could not start on time (all ${s.streams} streams of a connection busy) is not charged its wait`);
+    if (s.rps)
+      notes.push(
+        `open loop: --rps ${s.rps / s.clients} per connection; latency from each stream's start, so a call h2load could not start on time (all ${s.streams} streams of a connection busy) is not charged its wait`,
+      );
     const phase: PhaseResult = {
-      name: s.name ?? (s.rps ? `sweep: nearby ${s.rps.toLocaleString('en-US')}/s (h2load, open)` : 'peak: nearby (h2load, closed)'), system: 'faros', proto: 'grpc', kind: 'nearby', mode: s.rps ? 'open' : 'closed',
+      name: s.name ?? (s.rps ? `sweep: nearby ${s.rps.toLocaleString('en-US')}/s (h2load, open)` : 'peak: nearby (h2load, closed)'),
+      system: 'faros',
+      proto: 'grpc',
+      kind: 'nearby',
+      mode: s.rps ? 'open' : 'closed',
       ...(s.rps ? { target: s.rps } : {}),
-      throughput: Math.round(answered / secs), callsPerS: Math.round(done / secs), latencyMs, errors, server,
-      clientCpuCores: cpuKnown ? +(cpu / wall).toFixed(2) : NaN, clientMaxLagMs: NaN, note: notes.join('; '),
+      throughput: Math.round(answered / secs),
+      callsPerS: Math.round(done / secs),
+      latencyMs,
+      errors,
+      server,
+      clientCpuCores: cpuKnown ? +(cpu / wall).toFixed(2) : NaN,
+      clientMaxLagMs: NaN,
+      note: notes.join('; '),
     };
     return { phase, detail };
   } finally {

@@ -9,18 +9,42 @@ import type { PhaseResult } from './lib.js';
 
 const require = createRequire(import.meta.url);
 // autocannon ships no types: the small part of its API used here
-interface AcRequest { method?: string; path?: string; headers?: Record<string, string>; body?: string }
+interface AcRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
 interface AcResult {
-  requests: { average: number; total: number }; latency: Record<string, number>; duration: number;
-  errors: number; timeouts: number; non2xx: number; statusCodeStats?: Record<string, { count: number }>; '2xx': number;
+  requests: { average: number; total: number };
+  latency: Record<string, number>;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodeStats?: Record<string, { count: number }>;
+  '2xx': number;
 }
 type Autocannon = (opts: object, cb?: (err: Error | null, res: AcResult) => void) => { on(ev: string, f: (...a: any[]) => void): void };
 const autocannon = require('autocannon') as Autocannon;
 
-export interface HttpSpec { base: string; mapId: string; g: RoadGraph; seed: number; drivers: number; connections: number; durationS: number; batch: number; k: number; radiusM: number }
+export interface HttpSpec {
+  base: string;
+  mapId: string;
+  g: RoadGraph;
+  seed: number;
+  drivers: number;
+  connections: number;
+  durationS: number;
+  batch: number;
+  k: number;
+  radiusM: number;
+}
 
 function run(opts: object): Promise<AcResult> {
-  return new Promise((resolve, reject) => { autocannon(opts, (e, r) => (e ? reject(e) : resolve(r))); });
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (e, r) => (e ? reject(e) : resolve(r)));
+  });
 }
 
 function toPhase(name: string, kind: PhaseResult['kind'], r: AcResult, itemsPerReq: number): PhaseResult {
@@ -30,9 +54,17 @@ function toPhase(name: string, kind: PhaseResult['kind'], r: AcResult, itemsPerR
   if (r.timeouts) errors.TIMEOUTS = r.timeouts;
   const ok = r['2xx'];
   return {
-    name, system: 'faros', proto: 'http', kind, mode: 'closed', throughput: Math.round((ok * itemsPerReq) / r.duration), callsPerS: Math.round(r.requests.total / r.duration),
+    name,
+    system: 'faros',
+    proto: 'http',
+    kind,
+    mode: 'closed',
+    throughput: Math.round((ok * itemsPerReq) / r.duration),
+    callsPerS: Math.round(r.requests.total / r.duration),
     latencyMs: { p50: r.latency.p50!, p90: r.latency.p90!, p99: r.latency.p99!, p999: r.latency.p99_9!, max: r.latency.max!, n: r.requests.total },
-    errors, clientCpuCores: NaN, clientMaxLagMs: NaN,
+    errors,
+    clientCpuCores: NaN,
+    clientMaxLagMs: NaN,
     note: `autocannon, ${itemsPerReq > 1 ? `${itemsPerReq} updates per request, ` : ''}closed loop`,
   };
 }
@@ -44,8 +76,14 @@ export async function httpNearby(s: HttpSpec): Promise<PhaseResult> {
     return JSON.stringify({ mapId: s.mapId, location: { lat: q.lat, lng: q.lng }, k: s.k, maxDistanceM: s.radiusM, filter: { status: 'available' } });
   };
   const r = await run({
-    url: s.base, connections: s.connections, duration: s.durationS, pipelining: 1, timeout: 10,
-    requests: [{ method: 'POST', path: '/v1/nearby', headers: { 'content-type': 'application/json' }, setupRequest: (req: AcRequest) => ({ ...req, body: body() }) }],
+    url: s.base,
+    connections: s.connections,
+    duration: s.durationS,
+    pipelining: 1,
+    timeout: 10,
+    requests: [
+      { method: 'POST', path: '/v1/nearby', headers: { 'content-type': 'application/json' }, setupRequest: (req: AcRequest) => ({ ...req, body: body() }) },
+    ],
   });
   return toPhase(`http nearby c=${s.connections}`, 'nearby', r, 1);
 }
@@ -62,8 +100,19 @@ export async function httpBatchUpdate(s: HttpSpec): Promise<PhaseResult> {
     return JSON.stringify({ updates: ups });
   };
   const r = await run({
-    url: s.base, connections: s.connections, duration: s.durationS, pipelining: 1, timeout: 10,
-    requests: [{ method: 'POST', path: '/v1/drivers:batchUpdate', headers: { 'content-type': 'application/json' }, setupRequest: (req: AcRequest) => ({ ...req, body: body() }) }],
+    url: s.base,
+    connections: s.connections,
+    duration: s.durationS,
+    pipelining: 1,
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/drivers:batchUpdate',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req: AcRequest) => ({ ...req, body: body() }),
+      },
+    ],
   });
   return toPhase(`http batchUpdate c=${s.connections}`, 'updates', r, s.batch);
 }

@@ -10,31 +10,59 @@ import type { WorkerResult, WorkerSpec } from './worker.js';
 const WORKER = join(fileURLToPath(new URL('.', import.meta.url)), 'worker.js');
 export const FAROS_BIN = join(ROOT, 'dist', 'src', 'bin', 'faros.js');
 
-export interface FarosProc { grpc: string; http: string; proc: ChildProcess; stderr(): string; stop(): Promise<number | null> }
+export interface FarosProc {
+  grpc: string;
+  http: string;
+  proc: ChildProcess;
+  stderr(): string;
+  stop(): Promise<number | null>;
+}
 
 /** `faros serve` on 127.0.0.1, ports picked by the kernel; resolves when it says ready. */
 export async function startFaros(args: string[], timeoutMs = 120_000): Promise<FarosProc> {
-  const proc = spawn(process.execPath, [FAROS_BIN, 'serve', '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'warn', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [FAROS_BIN, 'serve', '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'warn', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
-  proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); if (err.length > 1 << 20) err = err.slice(-(1 << 19)); });
+  proc.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+    if (err.length > 1 << 20) err = err.slice(-(1 << 19));
+  });
   const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
   const ready = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
-    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`faros not ready in ${timeoutMs} ms:\n${err}`)); }, timeoutMs);
-    void exited.then((c) => { clearTimeout(t); reject(new Error(`faros exited with ${c} before ready:\n${err}`)); });
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`faros not ready in ${timeoutMs} ms:\n${err}`));
+    }, timeoutMs);
+    void exited.then((c) => {
+      clearTimeout(t);
+      reject(new Error(`faros exited with ${c} before ready:\n${err}`));
+    });
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
         const m = JSON.parse(line) as { event?: string; grpcPort: number; httpPort: number };
-        if (m.event === 'ready') { clearTimeout(t); resolve(m); }
-      } catch { /* a log line that is not JSON: not ours */ }
+        if (m.event === 'ready') {
+          clearTimeout(t);
+          resolve(m);
+        }
+      } catch {
+        /* a log line that is not JSON: not ours */
+      }
     });
   });
   return {
-    grpc: `127.0.0.1:${ready.grpcPort}`, http: `http://127.0.0.1:${ready.httpPort}`, proc, stderr: () => err,
+    grpc: `127.0.0.1:${ready.grpcPort}`,
+    http: `http://127.0.0.1:${ready.httpPort}`,
+    proc,
+    stderr: () => err,
     stop: async () => {
       proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      const c = await exited; clearTimeout(t); return c;
+      const c = await exited;
+      clearTimeout(t);
+      return c;
     },
   };
 }
@@ -50,21 +78,40 @@ export function parseProm(text: string): Map<string, number> {
   return m;
 }
 const sumOf = (m: Map<string, number>, name: string): number => {
-  let s = 0, seen = false;
-  for (const [k, v] of m) if (k === name || k.startsWith(`${name}{`)) { s += v; seen = true; }
+  let s = 0,
+    seen = false;
+  for (const [k, v] of m)
+    if (k === name || k.startsWith(`${name}{`)) {
+      s += v;
+      seen = true;
+    }
   return seen ? s : NaN;
 };
 
-export interface Sample { t: number; cpuS: number; rssB: number; lagP99S: number; lagMaxS: number; drivers: number; queue: number; heapB: number }
+export interface Sample {
+  t: number;
+  cpuS: number;
+  rssB: number;
+  lagP99S: number;
+  lagMaxS: number;
+  drivers: number;
+  queue: number;
+  heapB: number;
+}
 
 export async function scrape(base: string): Promise<Sample | undefined> {
   try {
     const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
     const m = parseProm(await res.text());
     return {
-      t: Date.now(), cpuS: sumOf(m, 'process_cpu_seconds_total'), rssB: sumOf(m, 'process_resident_memory_bytes'),
-      lagP99S: sumOf(m, 'faros_event_loop_delay_p99_seconds'), lagMaxS: sumOf(m, 'faros_event_loop_delay_max_seconds'),
-      drivers: sumOf(m, 'faros_drivers'), queue: sumOf(m, 'faros_worker_queue_depth'), heapB: sumOf(m, 'nodejs_heap_size_used_bytes'),
+      t: Date.now(),
+      cpuS: sumOf(m, 'process_cpu_seconds_total'),
+      rssB: sumOf(m, 'process_resident_memory_bytes'),
+      lagP99S: sumOf(m, 'faros_event_loop_delay_p99_seconds'),
+      lagMaxS: sumOf(m, 'faros_event_loop_delay_max_seconds'),
+      drivers: sumOf(m, 'faros_drivers'),
+      queue: sumOf(m, 'faros_worker_queue_depth'),
+      heapB: sumOf(m, 'nodejs_heap_size_used_bytes'),
     };
   } catch {
     return undefined;
@@ -89,7 +136,9 @@ export function scraper(bases: string[], periodMs = 1000): { stop(): Promise<Ser
   const loop = (async () => {
     while (live) {
       const got = await Promise.all(bases.map(scrape));
-      got.forEach((s, i) => { if (s) samples[i]!.push(s); });
+      got.forEach((s, i) => {
+        if (s) samples[i]!.push(s);
+      });
       await new Promise((r) => setTimeout(r, periodMs));
     }
   })();
@@ -98,24 +147,51 @@ export function scraper(bases: string[], periodMs = 1000): { stop(): Promise<Ser
       live = false;
       await loop;
       const got = await Promise.all(bases.map(scrape));
-      got.forEach((s, i) => { if (s) samples[i]!.push(s); });
+      got.forEach((s, i) => {
+        if (s) samples[i]!.push(s);
+      });
       if (samples.every((s) => s.length < 2)) return undefined;
-      let cpu = 0, lag = 0, lagMax = 0, drivers = 0, rss = 0, q = 0;
+      let cpu = 0,
+        lag = 0,
+        lagMax = 0,
+        drivers = 0,
+        rss = 0,
+        q = 0;
       for (const ss of samples) {
         if (ss.length < 2) continue;
-        const a = ss[0]!, b = ss[ss.length - 1]!;
+        const a = ss[0]!,
+          b = ss[ss.length - 1]!;
         cpu += (b.cpuS - a.cpuS) / ((b.t - a.t) / 1000);
         // the first sample's lag covers the time before the phase
-        for (const s of ss.slice(1)) { lag = Math.max(lag, s.lagP99S); lagMax = Math.max(lagMax, s.lagMaxS); q = Math.max(q, s.queue); rss = Math.max(rss, s.rssB); }
+        for (const s of ss.slice(1)) {
+          lag = Math.max(lag, s.lagP99S);
+          lagMax = Math.max(lagMax, s.lagMaxS);
+          q = Math.max(q, s.queue);
+          rss = Math.max(rss, s.rssB);
+        }
         drivers += b.drivers;
       }
-      return { cpuCores: +cpu.toFixed(2), lagP99Ms: +(lag * 1000).toFixed(1), lagMaxMs: +(lagMax * 1000).toFixed(1), drivers, rssMB: +(rss / 2 ** 20).toFixed(0), maxQueue: q };
+      return {
+        cpuCores: +cpu.toFixed(2),
+        lagP99Ms: +(lag * 1000).toFixed(1),
+        lagMaxMs: +(lagMax * 1000).toFixed(1),
+        drivers,
+        rssMB: +(rss / 2 ** 20).toFixed(0),
+        maxQueue: q,
+      };
     },
   };
 }
 
 // ── latency summary ────────────────────────────────────────────────────────
-export interface Latency { p50: number; p90: number; p99: number; p999: number; max: number; n: number }
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  n: number;
+}
 export function summarise(lat: Float64Array): Latency {
   const r = (q: number): number => +quantile(lat, q).toFixed(2);
   let mx = 0;
@@ -147,14 +223,23 @@ export interface PhaseResult {
 /** Fork one worker per spec, start them together, merge their results. */
 export async function runWorkers(specs: WorkerSpec[], timeoutMs: number): Promise<WorkerResult[]> {
   const kids = specs.map(() => fork(WORKER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const kill = (): void => { for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL'); };
+  const kill = (): void => {
+    for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
+  };
   const t = setTimeout(kill, timeoutMs);
   try {
     const msgs = kids.map((k) => {
       const q: unknown[] = [];
       const waiters: ((m: unknown) => void)[] = [];
-      k.on('message', (m) => { const w = waiters.shift(); if (w) w(m); else q.push(m); });
-      k.on('exit', (c) => { const w = waiters.shift(); if (w) w({ error: `worker exited with ${c}` }); });
+      k.on('message', (m) => {
+        const w = waiters.shift();
+        if (w) w(m);
+        else q.push(m);
+      });
+      k.on('exit', (c) => {
+        const w = waiters.shift();
+        if (w) w({ error: `worker exited with ${c}` });
+      });
       return (): Promise<any> => (q.length ? Promise.resolve(q.shift()) : new Promise((r) => waiters.push(r)));
     });
     kids.forEach((k, i) => k.send({ spec: specs[i] }));
@@ -171,21 +256,45 @@ export async function runWorkers(specs: WorkerSpec[], timeoutMs: number): Promis
   }
 }
 
-export function merge(name: string, system: PhaseResult['system'], rs: WorkerResult[], extra: Partial<PhaseResult> & Pick<PhaseResult, 'kind' | 'mode'>): PhaseResult {
+export function merge(
+  name: string,
+  system: PhaseResult['system'],
+  rs: WorkerResult[],
+  extra: Partial<PhaseResult> & Pick<PhaseResult, 'kind' | 'mode'>,
+): PhaseResult {
   const n = rs.reduce((s, r) => s + r.latMs.length, 0);
   const lat = new Float64Array(n);
-  let at = 0, items = 0, calls = 0, cpu = 0, lag = 0, wall = 0;
+  let at = 0,
+    items = 0,
+    calls = 0,
+    cpu = 0,
+    lag = 0,
+    wall = 0;
   const errors: Record<string, number> = {};
   for (const r of rs) {
-    lat.set(r.latMs, at); at += r.latMs.length;
-    items += r.items; calls += r.calls; cpu += r.cpuMs; wall = Math.max(wall, r.runMs); lag = Math.max(lag, r.maxLagMs);
+    lat.set(r.latMs, at);
+    at += r.latMs.length;
+    items += r.items;
+    calls += r.calls;
+    cpu += r.cpuMs;
+    wall = Math.max(wall, r.runMs);
+    lag = Math.max(lag, r.maxLagMs);
     for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
   }
   const secs = rs[0]!.measuredMs / 1000;
   const replayed = rs.reduce((s, r) => s + (r.replayed ?? 0), 0);
-  if (replayed > 0) extra = { ...extra, note: [extra.note, `${replayed} update batches replayed from the start of the generators' plan`].filter(Boolean).join('; ') };
+  if (replayed > 0)
+    extra = { ...extra, note: [extra.note, `${replayed} update batches replayed from the start of the generators' plan`].filter(Boolean).join('; ') };
   return {
-    name, system, proto: system === 'redis' ? 'resp' : 'grpc', throughput: Math.round(items / secs), callsPerS: Math.round(calls / secs),
-    latencyMs: summarise(lat), errors, clientCpuCores: +(cpu / wall).toFixed(2), clientMaxLagMs: +lag.toFixed(1), ...extra,
+    name,
+    system,
+    proto: system === 'redis' ? 'resp' : 'grpc',
+    throughput: Math.round(items / secs),
+    callsPerS: Math.round(calls / secs),
+    latencyMs: summarise(lat),
+    errors,
+    clientCpuCores: +(cpu / wall).toFixed(2),
+    clientMaxLagMs: +lag.toFixed(1),
+    ...extra,
   };
 }

@@ -83,16 +83,30 @@ const CLIENT_OPTS = { 'grpc.max_send_message_length': 64 << 20, 'grpc.max_receiv
 
 class Recorder {
   lat = new Float64Array(1 << 16);
-  n = 0; items = 0; calls = 0; found = 0;
+  n = 0;
+  items = 0;
+  calls = 0;
+  found = 0;
   errors: Record<string, number> = {};
-  constructor(readonly from: number, readonly to: number) {}
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {}
   /** Count if the call was due inside the window. */
-  inWindow(t: number): boolean { return t >= this.from && t < this.to; }
+  inWindow(t: number): boolean {
+    return t >= this.from && t < this.to;
+  }
   ok(due: number, now: number, items: number, found = 0): void {
     if (!this.inWindow(due)) return;
-    if (this.n === this.lat.length) { const b = new Float64Array(this.n * 2); b.set(this.lat); this.lat = b; }
+    if (this.n === this.lat.length) {
+      const b = new Float64Array(this.n * 2);
+      b.set(this.lat);
+      this.lat = b;
+    }
     this.lat[this.n++] = now - due;
-    this.items += items; this.calls++; this.found += found;
+    this.items += items;
+    this.calls++;
+    this.found += found;
   }
   err(due: number, code: string, n = 1): void {
     if (!this.inWindow(due)) return;
@@ -107,7 +121,10 @@ async function graphOf(spec: WorkerSpec): Promise<RoadGraph> {
 
 // ── targets ────────────────────────────────────────────────────────────────
 /** A batch of reports made ready to send (encoded, off the clock). */
-interface Prepared { payload: unknown; removals: string[] }
+interface Prepared {
+  payload: unknown;
+  removals: string[];
+}
 
 interface Target {
   /** Encode a batch of reports (done before the run). */
@@ -134,8 +151,13 @@ async function farosTargets(spec: WorkerSpec): Promise<Target[]> {
       const s = (c as grpc.Client).makeBidiStreamRequest(method.path, (b: Buffer) => b, method.responseDeserialize) as grpc.ClientDuplexStream<Buffer, any>;
       const q: ((r: any, e?: grpc.ServiceError) => void)[] = [];
       s.on('data', (r: any) => q.shift()?.(r));
-      s.on('error', (e: grpc.ServiceError) => { for (const f of q.splice(0)) f(undefined, e); streams.delete(i); });
-      s.on('end', () => { streams.delete(i); });
+      s.on('error', (e: grpc.ServiceError) => {
+        for (const f of q.splice(0)) f(undefined, e);
+        streams.delete(i);
+      });
+      s.on('end', () => {
+        streams.delete(i);
+      });
       st = { s, q };
       streams.set(i, st);
       return st;
@@ -151,22 +173,38 @@ async function farosTargets(spec: WorkerSpec): Promise<Target[]> {
         }
         return { payload: method.requestSerialize({ updates: ups }), removals };
       },
-      updates: (batch, i) => new Promise((resolve, reject) => {
-        const removals = batch.removals.map((id) => new Promise((res) => c.removeDriver({ mapId: spec.mapId, driverId: id }, meta, { deadline: Date.now() + spec.deadlineMs }, res)));
-        const st = streamOf(i);
-        st.q.push((res, e) => {
-          if (e) { reject(e); return; }
-          const codes: Record<string, number> = {};
-          for (const x of res.rejected ?? []) codes[x.code] = (codes[x.code] ?? 0) + 1;
-          void Promise.all(removals).then(() => resolve(codes));
-        });
-        st.s.write(batch.payload as Buffer);
-      }),
-      nearby: (lat, lng) => new Promise((resolve, reject) => {
-        const req = { mapId: spec.mapId, location: { lat, lng }, k: spec.k, maxDistanceM: spec.radiusM, filter: spec.availableOnly ? { status: 'available' } : {} };
-        c.nearby(req, meta, { deadline: Date.now() + spec.deadlineMs }, (e: grpc.ServiceError | null, r: any) => (e ? reject(e) : resolve(r.drivers.length)));
-      }),
-      close: () => { for (const st of streams.values()) st.s.end(); c.close(); },
+      updates: (batch, i) =>
+        new Promise((resolve, reject) => {
+          const removals = batch.removals.map(
+            (id) => new Promise((res) => c.removeDriver({ mapId: spec.mapId, driverId: id }, meta, { deadline: Date.now() + spec.deadlineMs }, res)),
+          );
+          const st = streamOf(i);
+          st.q.push((res, e) => {
+            if (e) {
+              reject(e);
+              return;
+            }
+            const codes: Record<string, number> = {};
+            for (const x of res.rejected ?? []) codes[x.code] = (codes[x.code] ?? 0) + 1;
+            void Promise.all(removals).then(() => resolve(codes));
+          });
+          st.s.write(batch.payload as Buffer);
+        }),
+      nearby: (lat, lng) =>
+        new Promise((resolve, reject) => {
+          const req = {
+            mapId: spec.mapId,
+            location: { lat, lng },
+            k: spec.k,
+            maxDistanceM: spec.radiusM,
+            filter: spec.availableOnly ? { status: 'available' } : {},
+          };
+          c.nearby(req, meta, { deadline: Date.now() + spec.deadlineMs }, (e: grpc.ServiceError | null, r: any) => (e ? reject(e) : resolve(r.drivers.length)));
+        }),
+      close: () => {
+        for (const st of streams.values()) st.s.end();
+        c.close();
+      },
     });
   }
   return out;
@@ -182,7 +220,8 @@ async function redisTargets(spec: WorkerSpec): Promise<Target[]> {
     let rr = 0;
     out.push({
       prepare: (reports) => {
-        const add: (string | number)[] = ['GEOADD', key], rem: string[] = ['ZREM', key];
+        const add: (string | number)[] = ['GEOADD', key],
+          rem: string[] = ['ZREM', key];
         // Redis can only filter by a key: the set holds the available drivers
         for (const r of reports) {
           if (r.kind === 'update' && (r.status === 'available' || !spec.availableOnly)) add.push(r.lng.toFixed(7), r.lat.toFixed(7), r.id);
@@ -206,7 +245,9 @@ async function redisTargets(spec: WorkerSpec): Promise<Target[]> {
         if (r instanceof RedisError) throw r;
         return Array.isArray(r) ? r.length : 0;
       },
-      close: () => { for (const c of conns) c.close(); },
+      close: () => {
+        for (const c of conns) c.close();
+      },
     });
   }
   return out;
@@ -223,7 +264,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0,
 
 // ── runs ───────────────────────────────────────────────────────────────────
 /** One update batch of a run, simulated and encoded ahead (see the header). */
-interface PlannedBatch { atMs: number; stream: number; live: number; offline: number; p: Prepared }
+interface PlannedBatch {
+  atMs: number;
+  stream: number;
+  live: number;
+  offline: number;
+  p: Prepared;
+}
 
 /** A closed loop's plan holds this many updates/s (all generator processes together) for the whole run. */
 const CLOSED_PLAN_RATE = 250_000;
@@ -252,10 +299,13 @@ function planUpdates(spec: WorkerSpec, g: RoadGraph, targets: Target[]): Planned
       for (let i = 0; i < due.length; i += per) add(due.slice(i, i + per), s++ % nStreams, at);
     }
   } else {
-    let left = spec.limit || Math.ceil((CLOSED_PLAN_RATE / spec.parts) * (spec.warmupMs + spec.durationMs) / 1000);
+    let left = spec.limit || Math.ceil(((CLOSED_PLAN_RATE / spec.parts) * (spec.warmupMs + spec.durationMs)) / 1000);
     while (left > 0) {
       const batch: Report[] = [];
-      while (batch.length < spec.batch && left > 0) { batch.push(sched.take()); left--; }
+      while (batch.length < spec.batch && left > 0) {
+        batch.push(sched.take());
+        left--;
+      }
       add(batch, 0, 0);
     }
   }
@@ -263,11 +313,21 @@ function planUpdates(spec: WorkerSpec, g: RoadGraph, targets: Target[]): Planned
 }
 
 async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number, plan: PlannedBatch[] | undefined): Promise<WorkerResult> {
-  const cpu0 = process.cpuUsage(), run0 = performance.now();
-  const from = t0 + spec.warmupMs, to = from + spec.durationMs;
+  const cpu0 = process.cpuUsage(),
+    run0 = performance.now();
+  const from = t0 + spec.warmupMs,
+    to = from + spec.durationMs;
   const rec = new Recorder(from, to);
-  let maxLag = 0, removals = 0, pending = 0, replayed = 0;
-  const track = <T>(p: Promise<T>): Promise<T> => { pending++; return p.finally(() => { pending--; }); };
+  let maxLag = 0,
+    removals = 0,
+    pending = 0,
+    replayed = 0;
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    pending++;
+    return p.finally(() => {
+      pending--;
+    });
+  };
   const isUpdates = spec.role.endsWith('updates');
 
   if (isUpdates) {
@@ -275,14 +335,21 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
     const target = (s: number): Target => targets[s % targets.length]!;
     const send = (b: PlannedBatch, s: number, due: number): Promise<void> => {
       removals += b.offline;
-      return track(target(s).updates(b.p, s).then(
-        (codes) => {
-          let bad = 0;
-          for (const [c, n] of Object.entries(codes)) { bad += n; if (rec.inWindow(due)) rec.errors[`item:${c}`] = (rec.errors[`item:${c}`] ?? 0) + n; }
-          rec.ok(due, performance.now(), b.live - bad);
-        },
-        (e) => rec.err(due, codeOf(e)),
-      ));
+      return track(
+        target(s)
+          .updates(b.p, s)
+          .then(
+            (codes) => {
+              let bad = 0;
+              for (const [c, n] of Object.entries(codes)) {
+                bad += n;
+                if (rec.inWindow(due)) rec.errors[`item:${c}`] = (rec.errors[`item:${c}`] ?? 0) + n;
+              }
+              rec.ok(due, performance.now(), b.live - bad);
+            },
+            (e) => rec.err(due, codeOf(e)),
+          ),
+      );
     };
     if (spec.mode === 'open') {
       // every tick's batches (one per stream) at its time (latency counts from then)
@@ -294,7 +361,8 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
         void send(b, b.stream, at);
       }
     } else {
-      let next = 0, sent = 0;
+      let next = 0,
+        sent = 0;
       const loop = async (s: number): Promise<void> => {
         while (spec.limit || performance.now() < to) {
           if (next === batches.length) {
@@ -314,11 +382,21 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
       await Promise.all(loops);
     }
   } else {
-    let j = spec.part, rr = 0;
-    const next = () => { const q = query(g, spec.seed, j, spec.k, spec.radiusM); j += spec.parts; return q; };
+    let j = spec.part,
+      rr = 0;
+    const next = () => {
+      const q = query(g, spec.seed, j, spec.k, spec.radiusM);
+      j += spec.parts;
+      return q;
+    };
     const one = (due: number): Promise<void> => {
       const q = next();
-      return track(targets[rr++ % targets.length]!.nearby(q.lat, q.lng).then((n) => rec.ok(due, performance.now(), 1, n), (e) => rec.err(due, codeOf(e))));
+      return track(
+        targets[rr++ % targets.length]!.nearby(q.lat, q.lng).then(
+          (n) => rec.ok(due, performance.now(), 1, n),
+          (e) => rec.err(due, codeOf(e)),
+        ),
+      );
     };
     if (spec.mode === 'open') {
       const gap = 1000 / spec.qps;
@@ -330,7 +408,9 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
         void one(due);
       }
     } else {
-      const loop = async (): Promise<void> => { while (performance.now() < to) await one(performance.now()); };
+      const loop = async (): Promise<void> => {
+        while (performance.now() < to) await one(performance.now());
+      };
       await Promise.all(Array.from({ length: spec.concurrency }, loop));
     }
   }
@@ -338,11 +418,31 @@ async function run(spec: WorkerSpec, g: RoadGraph, targets: Target[], t0: number
   const drainUntil = performance.now() + spec.deadlineMs + 2000;
   while (pending > 0 && performance.now() < drainUntil) await sleep(5);
   if (pending > 0) rec.errors.UNANSWERED = (rec.errors.UNANSWERED ?? 0) + pending;
-  return { role: spec.role, part: spec.part, replayed, latMs: rec.lat.slice(0, rec.n), items: rec.items, calls: rec.calls, errors: rec.errors, removals, maxLagMs: maxLag, measuredMs: spec.limit ? performance.now() - from : spec.durationMs, found: rec.found, cpuMs: (() => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1000; })(), runMs: performance.now() - run0 };
+  return {
+    role: spec.role,
+    part: spec.part,
+    replayed,
+    latMs: rec.lat.slice(0, rec.n),
+    items: rec.items,
+    calls: rec.calls,
+    errors: rec.errors,
+    removals,
+    maxLagMs: maxLag,
+    measuredMs: spec.limit ? performance.now() - from : spec.durationMs,
+    found: rec.found,
+    cpuMs: (() => {
+      const c = process.cpuUsage(cpu0);
+      return (c.user + c.system) / 1000;
+    })(),
+    runMs: performance.now() - run0,
+  };
 }
 
 async function main(): Promise<void> {
-  let spec: WorkerSpec | undefined, g: RoadGraph | undefined, targets: Target[] = [], plan: PlannedBatch[] | undefined;
+  let spec: WorkerSpec | undefined,
+    g: RoadGraph | undefined,
+    targets: Target[] = [],
+    plan: PlannedBatch[] | undefined;
   process.on('message', (m: Msg) => {
     void (async () => {
       try {

@@ -48,7 +48,15 @@ export interface Report {
   speed: number;
 }
 
-export interface Query { qid: string; index: number; tMs: number; lat: number; lng: number; k: number; radiusM: number }
+export interface Query {
+  qid: string;
+  index: number;
+  tMs: number;
+  lat: number;
+  lng: number;
+  k: number;
+  radiusM: number;
+}
 
 /** Integer hash (splitmix-like) to derive independent per-driver seeds. */
 export function mix(a: number, b: number): number {
@@ -60,9 +68,11 @@ export function mix(a: number, b: number): number {
 
 /** A point at `along` metres from the start of directed edge d, on its geometry. */
 export function pointOn(g: RoadGraph, d: number, along: number): [number, number] {
-  const e = d >> 1, len = g.eLen[e]!;
+  const e = d >> 1,
+    len = g.eLen[e]!;
   const y = Math.min(len, Math.max(0, (d & 1) === 0 ? along : len - along));
-  const s0 = g.eSegStart[e]!, s1 = g.eSegStart[e + 1]!;
+  const s0 = g.eSegStart[e]!,
+    s1 = g.eSegStart[e + 1]!;
   let s = g.eSegs[s0]!;
   for (let i = s0; i < s1; i++) {
     s = g.eSegs[i]!;
@@ -71,13 +81,15 @@ export function pointOn(g: RoadGraph, d: number, along: number): [number, number
   const sl = g.segLen[s]!;
   const t = sl > 0 ? Math.min(1, Math.max(0, (y - g.segOff[s]!) / sl)) : 0;
   // segRev = 1: the segment runs B → A in the edge's direction
-  const a = g.segRev[s] === 0 ? g.segA[s]! : g.segB[s]!, b = g.segRev[s] === 0 ? g.segB[s]! : g.segA[s]!;
+  const a = g.segRev[s] === 0 ? g.segA[s]! : g.segB[s]!,
+    b = g.segRev[s] === 0 ? g.segB[s]! : g.segA[s]!;
   return [g.vLat[a]! + t * (g.vLat[b]! - g.vLat[a]!), g.vLng[a]! + t * (g.vLng[b]! - g.vLng[a]!)];
 }
 
 /** A point uniformly within radiusM of (lat, lng). */
 export function jitter(rng: Rng, lat: number, lng: number, radiusM: number): [number, number] {
-  const r = radiusM * Math.sqrt(rng.next()), a = 2 * Math.PI * rng.next();
+  const r = radiusM * Math.sqrt(rng.next()),
+    a = 2 * Math.PI * rng.next();
   return [lat + (r * Math.sin(a)) / R / DEG, lng + (r * Math.cos(a)) / (R * Math.cos(lat * DEG)) / DEG];
 }
 
@@ -124,27 +136,38 @@ export class Fleet {
   trace: ((index: number, from: number, to: number) => void) | undefined;
 
   constructor(g: RoadGraph, o: FleetOptions) {
-    this.g = g; this.n = o.drivers; this.seed = o.seed;
+    this.g = g;
+    this.n = o.drivers;
+    this.seed = o.seed;
     this.periodMs = 1000 / (o.rateHz ?? 1);
     this.noiseM = o.noiseM ?? 15;
-    this.minSpeed = o.minSpeed ?? 5; this.maxSpeed = o.maxSpeed ?? 20;
-    this.pStatus = o.pStatus ?? 1 / 120; this.pOffline = o.pOffline ?? 1 / 900;
+    this.minSpeed = o.minSpeed ?? 5;
+    this.maxSpeed = o.maxSpeed ?? 20;
+    this.pStatus = o.pStatus ?? 1 / 120;
+    this.pOffline = o.pOffline ?? 1 / 900;
     this.prefix = o.idPrefix ?? 'd';
     this.rngs = new Array(this.n);
-    this.dir = new Int32Array(this.n); this.along = new Float64Array(this.n); this.speed = new Float64Array(this.n);
-    this.busy = new Uint8Array(this.n); this.offUntil = new Float64Array(this.n); this.step = new Uint32Array(this.n);
+    this.dir = new Int32Array(this.n);
+    this.along = new Float64Array(this.n);
+    this.speed = new Float64Array(this.n);
+    this.busy = new Uint8Array(this.n);
+    this.offUntil = new Float64Array(this.n);
+    this.step = new Uint32Array(this.n);
     this.phaseMs = new Float64Array(this.n);
     for (let i = 0; i < this.n; i++) this.phaseMs[i] = (mix(this.seed, ~i) / 4294967296) * this.periodMs;
   }
 
-  id(i: number): string { return `${this.prefix}${i}`; }
+  id(i: number): string {
+    return `${this.prefix}${i}`;
+  }
 
   private init(i: number): Rng {
     let rng = this.rngs[i];
     if (rng) return rng;
     rng = new Rng(mix(this.seed, i));
     this.rngs[i] = rng;
-    const g = this.g, v = denseVertex(g, rng);
+    const g = this.g,
+      v = denseVertex(g, rng);
     const k = rng.int(g.outStart[v]!, g.outStart[v + 1]! - 1);
     this.dir[i] = g.outList[k]!;
     this.along[i] = rng.next() * g.eLen[this.dir[i]! >> 1]!;
@@ -154,39 +177,58 @@ export class Fleet {
   }
 
   /** Report number `step` of driver i is due at this virtual time. */
-  dueMs(i: number, step = this.step[i]!): number { return this.phaseMs[i]! + step * this.periodMs; }
+  dueMs(i: number, step = this.step[i]!): number {
+    return this.phaseMs[i]! + step * this.periodMs;
+  }
   /** How many reports driver i has made. */
-  steps(i: number): number { return this.step[i]!; }
+  steps(i: number): number {
+    return this.step[i]!;
+  }
 
   /** Move driver i forward by dist metres along the graph. */
   private drive(i: number, rng: Rng, dist: number): void {
     const g = this.g;
-    let d = this.dir[i]!, at = this.along[i]! + dist;
+    let d = this.dir[i]!,
+      at = this.along[i]! + dist;
     for (let guard = 0; at >= g.eLen[d >> 1]! && guard < 10_000; guard++) {
       at -= g.eLen[d >> 1]!;
-      const v = g.to(d), s = g.outStart[v]!, e = g.outStart[v + 1]!;
+      const v = g.to(d),
+        s = g.outStart[v]!,
+        e = g.outStart[v + 1]!;
       // choose among allowed leaving edges: no U-turn unless it is the only way
       let options = 0;
-      for (let k = s; k < e; k++) { const o = g.outList[k]!; if (o !== (d ^ 1) && !forbidden(g, v, d, o)) options++; }
+      for (let k = s; k < e; k++) {
+        const o = g.outList[k]!;
+        if (o !== (d ^ 1) && !forbidden(g, v, d, o)) options++;
+      }
       let next = d ^ 1;
       if (options > 0) {
         let pick = rng.int(0, options - 1);
         for (let k = s; k < e; k++) {
           const o = g.outList[k]!;
-          if (o !== (d ^ 1) && !forbidden(g, v, d, o) && pick-- === 0) { next = o; break; }
+          if (o !== (d ^ 1) && !forbidden(g, v, d, o) && pick-- === 0) {
+            next = o;
+            break;
+          }
         }
-      } else if (e > s) next = g.outList[s]!; // dead end: whatever leaves (U-turn where allowed)
-      else { at = g.eLen[d >> 1]!; break; } // nowhere to go at all: wait at the end
+      } else if (e > s)
+        next = g.outList[s]!; // dead end: whatever leaves (U-turn where allowed)
+      else {
+        at = g.eLen[d >> 1]!;
+        break;
+      } // nowhere to go at all: wait at the end
       this.trace?.(i, d, next);
       d = next;
     }
-    this.dir[i] = d; this.along[i] = Math.min(at, g.eLen[d >> 1]!);
+    this.dir[i] = d;
+    this.along[i] = Math.min(at, g.eLen[d >> 1]!);
   }
 
   /** Produce driver i's next report (advancing it by one period). */
   next(i: number): Report {
     const rng = this.init(i);
-    const n = this.step[i]!, tMs = this.dueMs(i, n);
+    const n = this.step[i]!,
+      tMs = this.dueMs(i, n);
     this.step[i] = n + 1;
     if (n > 0) {
       // speed: random walk within [min, max]
@@ -196,19 +238,36 @@ export class Fleet {
     }
     let kind: Report['kind'] = 'update';
     if (this.offUntil[i]! > 0) {
-      if (tMs < this.offUntil[i]!) kind = 'silent'; else this.offUntil[i] = 0;
+      if (tMs < this.offUntil[i]!) kind = 'silent';
+      else this.offUntil[i] = 0;
     } else if (n > 0 && rng.chance(this.pOffline)) {
       this.offUntil[i] = tMs + rng.range(20_000, 120_000);
       kind = 'offline';
     }
-    const d = this.dir[i]!, along = this.along[i]!;
+    const d = this.dir[i]!,
+      along = this.along[i]!;
     const [tl, tg] = pointOn(this.g, d, along);
     const [lat, lng] = jitter(rng, tl, tg, this.noiseM);
-    return { index: i, id: this.id(i), tMs, kind, lat, lng, status: this.busy[i] ? 'busy' : 'available', trueLat: tl, trueLng: tg, dirEdge: d, along, speed: this.speed[i]! };
+    return {
+      index: i,
+      id: this.id(i),
+      tMs,
+      kind,
+      lat,
+      lng,
+      status: this.busy[i] ? 'busy' : 'available',
+      trueLat: tl,
+      trueLng: tg,
+      dirEdge: d,
+      along,
+      speed: this.speed[i]!,
+    };
   }
 
   /** True while driver i is offline (after its last report). */
-  isOffline(i: number): boolean { return this.offUntil[i]! > 0; }
+  isOffline(i: number): boolean {
+    return this.offUntil[i]! > 0;
+  }
 }
 
 /**
@@ -219,12 +278,19 @@ export class Schedule {
   private readonly order: Int32Array;
   private pos = 0;
   private round = 0;
-  constructor(readonly fleet: Fleet, indexes: ArrayLike<number>) {
+  constructor(
+    readonly fleet: Fleet,
+    indexes: ArrayLike<number>,
+  ) {
     this.order = Int32Array.from(indexes).sort((a, b) => fleet.phaseMs[a]! - fleet.phaseMs[b]!);
   }
-  get size(): number { return this.order.length; }
+  get size(): number {
+    return this.order.length;
+  }
   /** Due time of the next report. */
-  peekMs(): number { return this.order.length === 0 ? Infinity : this.fleet.dueMs(this.order[this.pos]!, this.round); }
+  peekMs(): number {
+    return this.order.length === 0 ? Infinity : this.fleet.dueMs(this.order[this.pos]!, this.round);
+  }
   /** Every report due at or before tMs. */
   takeUntil(tMs: number, out: Report[] = [], limit = Infinity): Report[] {
     while (out.length < limit && this.peekMs() <= tMs) out.push(this.take());
@@ -232,7 +298,10 @@ export class Schedule {
   }
   take(): Report {
     const r = this.fleet.next(this.order[this.pos]!);
-    if (++this.pos === this.order.length) { this.pos = 0; this.round++; }
+    if (++this.pos === this.order.length) {
+      this.pos = 0;
+      this.round++;
+    }
     return r;
   }
 }

@@ -12,23 +12,66 @@ import { join } from 'node:path';
 import { loadMap } from '../../src/mapbuild/build.js';
 import { Fleet, Schedule, query, slice, type FleetOptions } from './fleet.js';
 
-interface SimArgs { out: string; map: string; drivers: number; seconds: number; qps: number; seed: number; rateHz: number; noiseM: number }
+interface SimArgs {
+  out: string;
+  map: string;
+  drivers: number;
+  seconds: number;
+  qps: number;
+  seed: number;
+  rateHz: number;
+  noiseM: number;
+}
 
 function parse(argv: string[]): SimArgs {
-  const a: SimArgs = { out: '', map: 'maps/andorra.osm.pbf', drivers: 50_000, seconds: 60, qps: 2000, seed: Number(process.env.BENCH_SEED ?? 42), rateHz: 1, noiseM: 15 };
+  const a: SimArgs = {
+    out: '',
+    map: 'maps/andorra.osm.pbf',
+    drivers: 50_000,
+    seconds: 60,
+    qps: 2000,
+    seed: Number(process.env.BENCH_SEED ?? 42),
+    rateHz: 1,
+    noiseM: 15,
+  };
   for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!, v = argv[i + 1];
-    const num = (): number => { const x = Number(v); if (!Number.isFinite(x)) throw new Error(`${k} needs a number, e.g. ${k} 10`); i++; return x; };
+    const k = argv[i]!,
+      v = argv[i + 1];
+    const num = (): number => {
+      const x = Number(v);
+      if (!Number.isFinite(x)) throw new Error(`${k} needs a number, e.g. ${k} 10`);
+      i++;
+      return x;
+    };
     switch (k) {
-      case '--out': a.out = v ?? ''; i++; break;
-      case '--map': a.map = v ?? ''; i++; break;
-      case '--drivers': a.drivers = num(); break;
-      case '--seconds': a.seconds = num(); break;
-      case '--queries-per-s': a.qps = num(); break;
-      case '--seed': a.seed = num(); break;
-      case '--rate-hz': a.rateHz = num(); break;
-      case '--noise-m': a.noiseM = num(); break;
-      default: throw new Error(`unknown flag ${k}; see the header of bench/sim/main.ts`);
+      case '--out':
+        a.out = v ?? '';
+        i++;
+        break;
+      case '--map':
+        a.map = v ?? '';
+        i++;
+        break;
+      case '--drivers':
+        a.drivers = num();
+        break;
+      case '--seconds':
+        a.seconds = num();
+        break;
+      case '--queries-per-s':
+        a.qps = num();
+        break;
+      case '--seed':
+        a.seed = num();
+        break;
+      case '--rate-hz':
+        a.rateHz = num();
+        break;
+      case '--noise-m':
+        a.noiseM = num();
+        break;
+      default:
+        throw new Error(`unknown flag ${k}; see the header of bench/sim/main.ts`);
     }
   }
   if (!a.out) throw new Error('--out DIR is required');
@@ -70,17 +113,23 @@ async function main(): Promise<void> {
     n++;
   }
   await updates.close();
-  const qs = writer(join(a.out, 'queries.csv')), qt = writer(join(a.out, 'queries-times.csv'));
-  await qs.line('qid,lat,lng,k,radius_m,status_filter'); await qt.line('qid,t_ms');
+  const qs = writer(join(a.out, 'queries.csv')),
+    qt = writer(join(a.out, 'queries-times.csv'));
+  await qs.line('qid,lat,lng,k,radius_m,status_filter');
+  await qt.line('qid,t_ms');
   const nq = Math.round(a.seconds * a.qps);
   for (let j = 0; j < nq; j++) {
     const q = query(g, a.seed, j, 10, 3000, a.qps);
     await qs.line(`${q.qid},${f6(q.lat)},${f6(q.lng)},${q.k},${q.radiusM},available`);
     await qt.line(`${q.qid},${q.tMs.toFixed(1)}`);
   }
-  await qs.close(); await qt.close();
+  await qs.close();
+  await qt.close();
   writeFileSync(join(a.out, 'scenario.json'), `${JSON.stringify({ ...a, updates: n, queries: nq }, null, 2)}\n`);
   console.log(JSON.stringify({ out: a.out, drivers: a.drivers, updates: n, queries: nq }));
 }
 
-main().catch((e) => { console.error((e as Error).message); process.exit(1); });
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

@@ -52,7 +52,10 @@ export function countRoadVertices(m: CityModel): number {
     if (!isCarRoad(tagObject(m.wayTags[w]!))) continue;
     for (let i = m.wayOffsets[w]!; i < m.wayOffsets[w + 1]!; i++) {
       const n = m.wayRefs[i]!;
-      if (onRoad[n] === 0) { onRoad[n] = 1; count++; }
+      if (onRoad[n] === 0) {
+        onRoad[n] = 1;
+        count++;
+      }
     }
   }
   return count;
@@ -61,7 +64,8 @@ export function countRoadVertices(m: CityModel): number {
 export async function generateCity(opts: CityOptions): Promise<CityResult> {
   if (!Number.isInteger(opts.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
   const format = opts.format ?? (/\.pbf$/i.test(opts.out) ? 'pbf' : 'xml');
-  const lat0 = opts.lat0 ?? 38.7, lng0 = opts.lng0 ?? -9.2;
+  const lat0 = opts.lat0 ?? 38.7,
+    lng0 = opts.lng0 ?? -9.2;
   if (!(Math.abs(lat0) < 80) || !(Math.abs(lng0) < 179)) throw new Error(`lat0/lng0 out of range: ${lat0}, ${lng0} (need |lat0| < 80, |lng0| < 179)`);
   const grid = gridFor(opts.vertices);
   opts.progress?.('layout', 0, 1);
@@ -82,7 +86,14 @@ export async function generateCity(opts: CityOptions): Promise<CityResult> {
   }
   closeSync(fd);
   return {
-    file: opts.out, format, nodes: model.nodeCount, ways: model.wayCount, relations: model.relations.length,
-    roadVertices, bytes, grid, model,
+    file: opts.out,
+    format,
+    nodes: model.nodeCount,
+    ways: model.wayCount,
+    relations: model.relations.length,
+    roadVertices,
+    bytes,
+    grid,
+    model,
   };
 }

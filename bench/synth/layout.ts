@@ -12,15 +12,22 @@
 import { Rng } from './prng.js';
 import { IntList, tagObject, type CityModel, type Member, type Relation, type TagList } from './model.js';
 import { isCarRoad } from './roads.js';
-import {
-  footTags, linkTags, motorwayTags, roundaboutTags, serviceTags, streetTags, type StreetClass,
-} from './tags.js';
+import { footTags, linkTags, motorwayTags, roundaboutTags, serviceTags, streetTags, type StreetClass } from './tags.js';
 
 const R_EARTH = 6_371_008.8;
 const DEG = 180 / Math.PI;
-const E = 0, N = 1, W = 2, S = 3; // sides of a junction, counter-clockwise
+const E = 0,
+  N = 1,
+  W = 2,
+  S = 3; // sides of a junction, counter-clockwise
 
-export interface LayoutOptions { seed: number; rows: number; cols: number; lat0: number; lng0: number }
+export interface LayoutOptions {
+  seed: number;
+  rows: number;
+  cols: number;
+  lat0: number;
+  lng0: number;
+}
 
 const NODE_ID_BASE = 4_300_000_000; // above 2^32, like today's OSM node IDs
 const WAY_ID_BASE = 1_000_000;
@@ -45,7 +52,10 @@ class Builder {
   private readonly mPerDegLng: number;
   private readonly mPerDegLat = R_EARTH / DEG;
 
-  constructor(private readonly lat0: number, private readonly lng0: number) {
+  constructor(
+    private readonly lat0: number,
+    private readonly lng0: number,
+  ) {
     this.mPerDegLng = (R_EARTH * Math.cos(lat0 / DEG)) / DEG;
     this.wayOffsets.push(0);
   }
@@ -64,15 +74,27 @@ class Builder {
     return this.wayTags.length - 1;
   }
 
-  wayId(w: number): number { return WAY_ID_BASE + w; }
-  nodeId(n: number): number { return NODE_ID_BASE + n; }
+  wayId(w: number): number {
+    return WAY_ID_BASE + w;
+  }
+  nodeId(n: number): number {
+    return NODE_ID_BASE + n;
+  }
 
   model(): CityModel {
     return {
-      nodeIdBase: NODE_ID_BASE, nodeCount: this.lat.length, lat: this.lat.toArray(), lon: this.lon.toArray(),
-      nodeTags: this.nodeTags, wayIdBase: WAY_ID_BASE, wayCount: this.wayTags.length,
-      wayOffsets: this.wayOffsets.toArray(), wayRefs: this.wayRefs.toArray(), wayTags: this.wayTags,
-      relationIdBase: RELATION_ID_BASE, relations: this.relations,
+      nodeIdBase: NODE_ID_BASE,
+      nodeCount: this.lat.length,
+      lat: this.lat.toArray(),
+      lon: this.lon.toArray(),
+      nodeTags: this.nodeTags,
+      wayIdBase: WAY_ID_BASE,
+      wayCount: this.wayTags.length,
+      wayOffsets: this.wayOffsets.toArray(),
+      wayRefs: this.wayRefs.toArray(),
+      wayTags: this.wayTags,
+      relationIdBase: RELATION_ID_BASE,
+      relations: this.relations,
     };
   }
 }
@@ -92,7 +114,10 @@ export function layoutCity(o: LayoutOptions): CityModel {
 
   // The motorway runs between rows rm and rm+1, both residential.
   let rm = -1;
-  if (R >= 12 && C >= 8) { rm = Math.floor(R / 2); while (rm % 4 !== 1) rm++; }
+  if (R >= 12 && C >= 8) {
+    rm = Math.floor(R / 2);
+    while (rm % 4 !== 1) rm++;
+  }
   const interchange = (c: number) => rm >= 0 && c >= 1 && c <= C - 2 && c % 24 === 12;
 
   // Junction roles: roundabouts and turn-restriction sites, chosen up front
@@ -101,7 +126,8 @@ export function layoutCity(o: LayoutOptions): CityModel {
   const inBand = (r: number) => rm >= 0 && (r === rm || r === rm + 1);
   const nRound = Math.max(2, Math.round(R * C * 0.003));
   for (let k = 0; k < nRound && R > 2 && C > 2; k++) {
-    const r = rng.int(1, R - 2), c = rng.int(1, C - 2);
+    const r = rng.int(1, R - 2),
+      c = rng.int(1, C - 2);
     if (!inBand(r)) roundabout[J(r, c)] = 1;
   }
   const restrictAt: number[] = [];
@@ -122,17 +148,19 @@ export function layoutCity(o: LayoutOptions): CityModel {
   for (let r = 0; r < R; r++) {
     for (let c = 0; c < C; c++) {
       const j = J(r, c);
-      const x = colX[c]! + rng.range(-4, 4), y = rowY[r]! + rng.range(-4, 4);
+      const x = colX[c]! + rng.range(-4, 4),
+        y = rowY[r]! + rng.range(-4, 4);
       if (!roundabout[j]) {
         const n = b.node(x, y);
         for (let s = 0; s < 4; s++) port[j * 4 + s] = n;
-        const rc = streetClass(r), cc = streetClass(c);
+        const rc = streetClass(r),
+          cc = streetClass(c);
         if (rc !== 'residential' && cc !== 'residential' && rng.chance(0.6)) b.nodeTags.set(n, ['highway', 'traffic_signals']);
         continue;
       }
       const radius = rng.range(12, 18);
       const ring: number[] = [];
-      for (let k = 0; k < 8; k++) ring.push(b.node(x + radius * Math.cos(k * Math.PI / 4), y + radius * Math.sin(k * Math.PI / 4)));
+      for (let k = 0; k < 8; k++) ring.push(b.node(x + radius * Math.cos((k * Math.PI) / 4), y + radius * Math.sin((k * Math.PI) / 4)));
       for (let s = 0; s < 4; s++) port[j * 4 + s] = ring[s * 2]!;
       ring.push(ring[0]!); // closed, counter-clockwise: right-hand traffic
       ringOf.push([j, ...ring]);
@@ -145,7 +173,10 @@ export function layoutCity(o: LayoutOptions): CityModel {
   edgeOff.push(0);
   const edge = (a: number, bn: number) => {
     edgeNodes.push(a);
-    const la = b.lat.get(a), oa = b.lon.get(a), lb = b.lat.get(bn), ob = b.lon.get(bn);
+    const la = b.lat.get(a),
+      oa = b.lon.get(a),
+      lb = b.lat.get(bn),
+      ob = b.lon.get(bn);
     // Interpolate in degrees: over 100 m the curvature error is far below the jitter.
     const lenM = Math.hypot((lb - la) * 1.113e-2, (ob - oa) * 1.113e-2 * Math.cos(o.lat0 / DEG));
     const m = Math.max(0, Math.round(lenM / rng.range(20, 40)) - 1);
@@ -173,15 +204,22 @@ export function layoutCity(o: LayoutOptions): CityModel {
   const street = (edges: number[], cls: StreetClass, name: string) => {
     refs.length = 0;
     for (const e of edges) {
-      const from = edgeOff.get(e), to = edgeOff.get(e + 1);
+      const from = edgeOff.get(e),
+        to = edgeOff.get(e + 1);
       for (let i = refs.length === 0 ? from : from + 1; i < to; i++) refs.push(edgeNodes.get(i));
     }
     if (rng.chance(0.3)) refs.reverse();
     const w = b.way(refs, streetTags(rng, cls, name));
     for (const e of edges) wayOfEdge[e] = w;
   };
-  const lines = (count: number, len: number, edgeAt: (line: number, i: number) => number,
-    junctionAt: (line: number, i: number) => number, bit: number, label: string) => {
+  const lines = (
+    count: number,
+    len: number,
+    edgeAt: (line: number, i: number) => number,
+    junctionAt: (line: number, i: number) => number,
+    bit: number,
+    label: string,
+  ) => {
     for (let l = 0; l < count; l++) {
       const cls = streetClass(l);
       const run: number[] = [];
@@ -199,10 +237,18 @@ export function layoutCity(o: LayoutOptions): CityModel {
     }
   };
   lines(R, C - 1, H, (r, c) => J(r, c), 1, 'Street');
-  lines(C, R - 1, (c, r) => V(r, c), (c, r) => J(r, c), 2, 'Avenue');
+  lines(
+    C,
+    R - 1,
+    (c, r) => V(r, c),
+    (c, r) => J(r, c),
+    2,
+    'Avenue',
+  );
 
   for (const [j, ...ring] of ringOf) {
-    const r = Math.floor(j! / C), c = j! % C;
+    const r = Math.floor(j! / C),
+      c = j! % C;
     const cls = RANK[streetClass(r)] >= RANK[streetClass(c)] ? streetClass(r) : streetClass(c);
     b.way(ring, roundaboutTags(rng, cls));
   }
@@ -211,14 +257,13 @@ export function layoutCity(o: LayoutOptions): CityModel {
 
   // Dead-end service roads into blocks, and footways across some blocks.
   const inner = (e: number) => {
-    const from = edgeOff.get(e) + 1, to = edgeOff.get(e + 1) - 1;
+    const from = edgeOff.get(e) + 1,
+      to = edgeOff.get(e + 1) - 1;
     return to > from ? edgeNodes.get(rng.int(from, to - 1)) : -1;
   };
   // Metres east/north of the origin of an existing node, to branch off it.
   const mPerDegLng = (R_EARTH * Math.cos(o.lat0 / DEG)) / DEG;
-  const xy = (n: number): [number, number] => [
-    (b.lon.get(n) * 1e-7 - o.lng0) * mPerDegLng, (b.lat.get(n) * 1e-7 - o.lat0) * (R_EARTH / DEG),
-  ];
+  const xy = (n: number): [number, number] => [(b.lon.get(n) * 1e-7 - o.lng0) * mPerDegLng, (b.lat.get(n) * 1e-7 - o.lat0) * (R_EARTH / DEG)];
   for (let r = 0; r < R; r++) {
     if (streetClass(r) !== 'residential' || inBand(r)) continue;
     for (let c = 0; c < C - 1; c++) {
@@ -238,17 +283,20 @@ export function layoutCity(o: LayoutOptions): CityModel {
     if (r === rm) continue;
     for (let c = 0; c < C - 1; c++) {
       if (!rng.chance(0.025)) continue;
-      const a = inner(H(r, c)), z = inner(H(r + 1, c));
+      const a = inner(H(r, c)),
+        z = inner(H(r + 1, c));
       if (a < 0 || z < 0) continue;
-      const [xa, ya] = xy(a), [xz, yz] = xy(z);
+      const [xa, ya] = xy(a),
+        [xz, yz] = xy(z);
       b.way([a, b.node((xa + xz) / 2 + rng.range(-10, 10), (ya + yz) / 2), z], footTags(rng));
     }
   }
 
   // A few POIs that no way references: nodes the service must ignore.
-  const nPoi = Math.max(3, Math.round(R * C / 500));
+  const nPoi = Math.max(3, Math.round((R * C) / 500));
   for (let k = 0; k < nPoi; k++) {
-    const c = rng.int(0, C - 2), r = rng.int(0, R - 2);
+    const c = rng.int(0, C - 2),
+      r = rng.int(0, R - 2);
     const n = b.node((colX[c]! + colX[c + 1]!) / 2, (rowY[r]! + rowY[r + 1]!) / 2 + 20);
     b.nodeTags.set(n, ['amenity', rng.pick(['cafe', 'fuel', 'school', 'pharmacy']), 'name', `Place ${k}`]);
   }
@@ -256,10 +304,13 @@ export function layoutCity(o: LayoutOptions): CityModel {
   // Turn restrictions at the chosen junctions, between the street ways there.
   const wayIsRoad = (w: number) => isCarRoad(tagObject(b.wayTags[w]!));
   for (const j of restrictAt) {
-    const r = Math.floor(j / C), c = j % C;
+    const r = Math.floor(j / C),
+      c = j % C;
     const side: number[] = [
-      c < C - 1 ? wayOfEdge[H(r, c)]! : -1, r < R - 1 ? wayOfEdge[V(r, c)]! : -1,
-      c > 0 ? wayOfEdge[H(r, c - 1)]! : -1, r > 0 ? wayOfEdge[V(r - 1, c)]! : -1,
+      c < C - 1 ? wayOfEdge[H(r, c)]! : -1,
+      r < R - 1 ? wayOfEdge[V(r, c)]! : -1,
+      c > 0 ? wayOfEdge[H(r, c - 1)]! : -1,
+      r > 0 ? wayOfEdge[V(r - 1, c)]! : -1,
     ].map((w) => (w >= 0 && wayIsRoad(w) ? w : -1));
     restriction(b, rng, side, port[j * 4]!);
   }
@@ -268,8 +319,12 @@ export function layoutCity(o: LayoutOptions): CityModel {
 
 type TurnKind = 'left' | 'right' | 'straight' | 'u';
 const RESTRICTIONS: readonly (readonly [[string, TurnKind], number])[] = [
-  [['no_left_turn', 'left'], 30], [['no_right_turn', 'right'], 10], [['no_straight_on', 'straight'], 8],
-  [['no_u_turn', 'u'], 15], [['only_straight_on', 'straight'], 15], [['only_right_turn', 'right'], 10],
+  [['no_left_turn', 'left'], 30],
+  [['no_right_turn', 'right'], 10],
+  [['no_straight_on', 'straight'], 8],
+  [['no_u_turn', 'u'], 15],
+  [['only_straight_on', 'straight'], 15],
+  [['only_right_turn', 'right'], 10],
   [['only_left_turn', 'left'], 7],
 ];
 
@@ -281,7 +336,8 @@ function restriction(b: Builder, rng: Rng, side: number[], via: number): void {
     const s = rng.pick(sides); // arriving from side s, heading to the opposite side
     const [value, turn] = rng.weighted(RESTRICTIONS);
     const target = toSide(s, turn);
-    const from = side[s]!, to = side[target]!;
+    const from = side[s]!,
+      to = side[target]!;
     if (to < 0 || (turn !== 'u' && from === to)) continue;
     add(b, rng, from, via, to, value);
     if (value === 'only_straight_on' && rng.chance(0.15)) {
@@ -295,10 +351,14 @@ function restriction(b: Builder, rng: Rng, side: number[], via: number): void {
 function toSide(s: number, turn: TurnKind): number {
   const heading = (s + 2) % 4;
   switch (turn) {
-    case 'straight': return heading;
-    case 'left': return (heading + 1) % 4;
-    case 'right': return (heading + 3) % 4;
-    case 'u': return s;
+    case 'straight':
+      return heading;
+    case 'left':
+      return (heading + 1) % 4;
+    case 'right':
+      return (heading + 3) % 4;
+    case 'u':
+      return s;
   }
 }
 
@@ -322,8 +382,15 @@ function add(b: Builder, rng: Rng, from: number, via: number, to: number, value:
 }
 
 /** Two carriageways (eastbound south, westbound north) with ramps at interchanges. */
-function motorway(b: Builder, rng: Rng, rm: number, colX: Float64Array, rowY: Float64Array,
-  interchange: (c: number) => boolean, junction: (r: number, c: number) => number): void {
+function motorway(
+  b: Builder,
+  rng: Rng,
+  rm: number,
+  colX: Float64Array,
+  rowY: Float64Array,
+  interchange: (c: number) => boolean,
+  junction: (r: number, c: number) => number,
+): void {
   const C = colX.length;
   const ym = (rowY[rm]! + rowY[rm + 1]!) / 2;
   const ramps: number[] = [];
@@ -337,7 +404,7 @@ function motorway(b: Builder, rng: Rng, rm: number, colX: Float64Array, rowY: Fl
   const wbAsc = xs.map((x) => b.node(x, ym + 12 + rng.range(-1, 1)));
   const at = (nodes: number[], x: number) => nodes[xs.indexOf(x)]!;
   const split = (nodes: number[]) => {
-    for (let i = 0; i < nodes.length - 1;) {
+    for (let i = 0; i < nodes.length - 1; ) {
       const end = Math.min(nodes.length - 1, i + rng.int(10, 20));
       b.way(nodes.slice(i, end + 1), motorwayTags(rng));
       i = end;
@@ -348,7 +415,8 @@ function motorway(b: Builder, rng: Rng, rm: number, colX: Float64Array, rowY: Fl
   for (let c = 0; c < C; c++) {
     if (!interchange(c)) continue;
     const x = colX[c]!;
-    const south = junction(rm, c), north = junction(rm + 1, c);
+    const south = junction(rm, c),
+      north = junction(rm + 1, c);
     b.way([at(eb, x - 70), b.node(x - 30, ym - 25), south], linkTags(rng)); // eastbound exit
     b.way([south, b.node(x + 30, ym - 25), at(eb, x + 70)], linkTags(rng)); // eastbound entry
     b.way([at(wbAsc, x + 70), b.node(x + 30, ym + 25), north], linkTags(rng)); // westbound exit

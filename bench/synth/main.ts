@@ -17,8 +17,12 @@ function num(name: string, v: string | undefined, dflt?: number): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      vertices: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
-      format: { type: 'string' }, lat0: { type: 'string' }, lng0: { type: 'string' },
+      vertices: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      lat0: { type: 'string' },
+      lng0: { type: 'string' },
     },
   });
   if (values.out === undefined) throw new Error(`--out is required\n${USAGE}`);
@@ -26,7 +30,9 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   let lastPrint = 0;
   const r = await generateCity({
-    vertices: num('vertices', values.vertices), seed: num('seed', values.seed, 42), out: values.out,
+    vertices: num('vertices', values.vertices),
+    seed: num('seed', values.seed, 42),
+    out: values.out,
     format: values.format as 'pbf' | 'xml' | undefined,
     lat0: values.lat0 === undefined ? undefined : num('lat0', values.lat0),
     lng0: values.lng0 === undefined ? undefined : num('lng0', values.lng0),
@@ -38,11 +44,21 @@ async function main(): Promise<void> {
     },
   });
   const s = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({
-    file: r.file, format: r.format, seed: num('seed', values.seed, 42), grid: r.grid, nodes: r.nodes, ways: r.ways,
-    relations: r.relations, roadVertices: r.roadVertices, bytes: r.bytes, seconds: Number(s.toFixed(2)),
-    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
-  }));
+  console.log(
+    JSON.stringify({
+      file: r.file,
+      format: r.format,
+      seed: num('seed', values.seed, 42),
+      grid: r.grid,
+      nodes: r.nodes,
+      ways: r.ways,
+      relations: r.relations,
+      roadVertices: r.roadVertices,
+      bytes: r.bytes,
+      seconds: Number(s.toFixed(2)),
+      rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    }),
+  );
 }
 
 main().catch((e: unknown) => {

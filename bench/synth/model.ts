@@ -4,8 +4,15 @@
 /** Tags as a flat list: [k0, v0, k1, v1, ...]; order is the write order. */
 export type TagList = string[];
 
-export interface Member { type: 'node' | 'way' | 'relation'; /** OSM ID. */ ref: number; role: string }
-export interface Relation { tags: TagList; members: Member[] }
+export interface Member {
+  type: 'node' | 'way' | 'relation' /** OSM ID. */;
+  ref: number;
+  role: string;
+}
+export interface Relation {
+  tags: TagList;
+  members: Member[];
+}
 
 export interface CityModel {
   /** OSM ID of node index i is nodeIdBase + i (IDs ascending, as in real extracts). */
@@ -31,7 +38,9 @@ export interface CityModel {
 export class IntList {
   private a: Int32Array;
   length = 0;
-  constructor(initial = 1024) { this.a = new Int32Array(initial); }
+  constructor(initial = 1024) {
+    this.a = new Int32Array(initial);
+  }
   push(v: number): void {
     if (this.length === this.a.length) {
       const n = new Int32Array(this.a.length * 2);
@@ -40,9 +49,13 @@ export class IntList {
     }
     this.a[this.length++] = v;
   }
-  get(i: number): number { return this.a[i]!; }
+  get(i: number): number {
+    return this.a[i]!;
+  }
   /** A trimmed copy; the list stays usable. */
-  toArray(): Int32Array { return this.a.slice(0, this.length); }
+  toArray(): Int32Array {
+    return this.a.slice(0, this.length);
+  }
 }
 
 export function tagObject(tags: TagList): Record<string, string> {

@@ -18,7 +18,11 @@ class Strings {
   private readonly list: string[] = [''];
   id(s: string): number {
     let i = this.index.get(s);
-    if (i === undefined) { i = this.list.length; this.index.set(s, i); this.list.push(s); }
+    if (i === undefined) {
+      i = this.list.length;
+      this.index.set(s, i);
+      this.list.push(s);
+    }
     return i;
   }
   encode(): ProtoWriter {
@@ -29,10 +33,7 @@ class Strings {
 }
 
 function writeBlob(fd: number, type: 'OSMHeader' | 'OSMData', payload: Uint8Array, level: number): number {
-  const blob = new ProtoWriter(payload.length / 2 + 64)
-    .uintField(2, payload.length)
-    .bytesField(3, deflateSync(payload, { level }))
-    .finish();
+  const blob = new ProtoWriter(payload.length / 2 + 64).uintField(2, payload.length).bytesField(3, deflateSync(payload, { level })).finish();
   const header = new ProtoWriter(32).stringField(1, type).uintField(3, blob.length).finish();
   const len = Buffer.alloc(4);
   len.writeInt32BE(header.length, 0);
@@ -52,31 +53,43 @@ function primitiveBlock(strings: Strings, group: ProtoWriter): Uint8Array {
 }
 
 function keysVals(strings: Strings, tags: TagList, keys: number[], vals: number[]): void {
-  keys.length = 0; vals.length = 0;
-  for (let i = 0; i < tags.length; i += 2) { keys.push(strings.id(tags[i]!)); vals.push(strings.id(tags[i + 1]!)); }
+  keys.length = 0;
+  vals.length = 0;
+  for (let i = 0; i < tags.length; i += 2) {
+    keys.push(strings.id(tags[i]!));
+    vals.push(strings.id(tags[i + 1]!));
+  }
 }
 
-export type WriteProgress = (stage: 'nodes' | 'ways' | 'relations', done: number, total: number) => void
+export type WriteProgress = (stage: 'nodes' | 'ways' | 'relations', done: number, total: number) => void;
 
 /** Writes the whole model; returns the number of bytes written. */
 export function writePbf(fd: number, m: CityModel, progress?: WriteProgress, level = 6): number {
   let bytes = 0;
-  let minLat = Infinity, maxLat = -Infinity, minLon = Infinity, maxLon = -Infinity;
+  let minLat = Infinity,
+    maxLat = -Infinity,
+    minLon = Infinity,
+    maxLon = -Infinity;
   for (let i = 0; i < m.nodeCount; i++) {
-    const la = m.lat[i]!, lo = m.lon[i]!;
-    if (la < minLat) minLat = la; if (la > maxLat) maxLat = la;
-    if (lo < minLon) minLon = lo; if (lo > maxLon) maxLon = lo;
+    const la = m.lat[i]!,
+      lo = m.lon[i]!;
+    if (la < minLat) minLat = la;
+    if (la > maxLat) maxLat = la;
+    if (lo < minLon) minLon = lo;
+    if (lo > maxLon) maxLon = lo;
   }
   const bbox = new ProtoWriter(64) // nanodegrees
-    .sintField(1, minLon * 100).sintField(2, maxLon * 100).sintField(3, maxLat * 100).sintField(4, minLat * 100);
-  const header = new ProtoWriter(256).messageField(1, bbox)
-    .stringField(4, 'OsmSchema-V0.6').stringField(4, 'DenseNodes')
-    .stringField(16, 'faros bench/synth');
+    .sintField(1, minLon * 100)
+    .sintField(2, maxLon * 100)
+    .sintField(3, maxLat * 100)
+    .sintField(4, minLat * 100);
+  const header = new ProtoWriter(256).messageField(1, bbox).stringField(4, 'OsmSchema-V0.6').stringField(4, 'DenseNodes').stringField(16, 'faros bench/synth');
   bytes += writeBlob(fd, 'OSMHeader', header.finish(), level);
 
   const ids = new Float64Array(BLOCK_ENTITIES);
   const kv: number[] = [];
-  const keys: number[] = [], vals: number[] = [];
+  const keys: number[] = [],
+    vals: number[] = [];
   for (let start = 0; start < m.nodeCount; start += BLOCK_ENTITIES) {
     const end = Math.min(m.nodeCount, start + BLOCK_ENTITIES);
     const strings = new Strings();
@@ -85,7 +98,11 @@ export function writePbf(fd: number, m: CityModel, progress?: WriteProgress, lev
     kv.length = 0;
     for (let i = start; i < end; i++) {
       const t = m.nodeTags.get(i);
-      if (t !== undefined) { tagged = true; keysVals(strings, t, keys, vals); for (let k = 0; k < keys.length; k++) kv.push(keys[k]!, vals[k]!); }
+      if (t !== undefined) {
+        tagged = true;
+        keysVals(strings, t, keys, vals);
+        for (let k = 0; k < keys.length; k++) kv.push(keys[k]!, vals[k]!);
+      }
       kv.push(0);
     }
     const dense = new ProtoWriter((end - start) * 12 + 64)
@@ -106,11 +123,14 @@ export function writePbf(fd: number, m: CityModel, progress?: WriteProgress, lev
     const group = new ProtoWriter(1 << 16);
     for (let w = start; w < end; w++) {
       keysVals(strings, m.wayTags[w]!, keys, vals);
-      const from = m.wayOffsets[w]!, to = m.wayOffsets[w + 1]!;
+      const from = m.wayOffsets[w]!,
+        to = m.wayOffsets[w + 1]!;
       if (refBuf.length < to - from) refBuf = new Float64Array((to - from) * 2);
       for (let i = from; i < to; i++) refBuf[i - from] = m.nodeIdBase + m.wayRefs[i]!;
       const way = new ProtoWriter((to - from) * 4 + 64)
-        .uintField(1, m.wayIdBase + w).packedUint(2, keys).packedUint(3, vals)
+        .uintField(1, m.wayIdBase + w)
+        .packedUint(2, keys)
+        .packedUint(3, vals)
         .packedDeltaSint(8, refBuf, 0, to - from);
       group.messageField(3, way);
     }
@@ -118,7 +138,9 @@ export function writePbf(fd: number, m: CityModel, progress?: WriteProgress, lev
     progress?.('ways', end, m.wayCount);
   }
 
-  const roles: number[] = [], memids: number[] = [], types: number[] = [];
+  const roles: number[] = [],
+    memids: number[] = [],
+    types: number[] = [];
   for (let start = 0; start < m.relations.length; start += BLOCK_ENTITIES) {
     const end = Math.min(m.relations.length, start + BLOCK_ENTITIES);
     const strings = new Strings();
@@ -126,11 +148,21 @@ export function writePbf(fd: number, m: CityModel, progress?: WriteProgress, lev
     for (let r = start; r < end; r++) {
       const rel = m.relations[r]!;
       keysVals(strings, rel.tags, keys, vals);
-      roles.length = 0; memids.length = 0; types.length = 0;
-      for (const mb of rel.members) { roles.push(strings.id(mb.role)); memids.push(mb.ref); types.push(MEMBER_TYPE[mb.type]); }
+      roles.length = 0;
+      memids.length = 0;
+      types.length = 0;
+      for (const mb of rel.members) {
+        roles.push(strings.id(mb.role));
+        memids.push(mb.ref);
+        types.push(MEMBER_TYPE[mb.type]);
+      }
       const relation = new ProtoWriter(128)
-        .uintField(1, m.relationIdBase + r).packedUint(2, keys).packedUint(3, vals)
-        .packedUint(8, roles).packedDeltaSint(9, memids).packedUint(10, types);
+        .uintField(1, m.relationIdBase + r)
+        .packedUint(2, keys)
+        .packedUint(3, vals)
+        .packedUint(8, roles)
+        .packedDeltaSint(9, memids)
+        .packedUint(10, types);
       group.messageField(4, relation);
     }
     bytes += writeBlob(fd, 'OSMData', primitiveBlock(strings, group), level);

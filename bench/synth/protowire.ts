@@ -8,7 +8,9 @@ export class ProtoWriter {
   private buf: Uint8Array;
   private pos = 0;
 
-  constructor(initial = 1024) { this.buf = new Uint8Array(initial); }
+  constructor(initial = 1024) {
+    this.buf = new Uint8Array(initial);
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -24,22 +26,38 @@ export class ProtoWriter {
     this.ensure(10);
     const b = this.buf;
     if (v < 0x80000000) {
-      while (v > 0x7f) { b[this.pos++] = (v & 0x7f) | 0x80; v >>>= 7; }
+      while (v > 0x7f) {
+        b[this.pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
       b[this.pos++] = v;
       return this;
     }
-    while (v > 0x7f) { b[this.pos++] = (v % 128) | 0x80; v = Math.floor(v / 128); }
+    while (v > 0x7f) {
+      b[this.pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
     b[this.pos++] = v;
     return this;
   }
 
   /** Zigzag-encoded signed varint (sint32/sint64). */
-  svarint(v: number): this { return this.varint(v >= 0 ? v * 2 : -v * 2 - 1); }
+  svarint(v: number): this {
+    return this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
 
-  private key(field: number, wire: number): void { this.varint(field * 8 + wire); }
+  private key(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
 
-  uintField(field: number, v: number): this { this.key(field, WIRE_VARINT); return this.varint(v); }
-  sintField(field: number, v: number): this { this.key(field, WIRE_VARINT); return this.svarint(v); }
+  uintField(field: number, v: number): this {
+    this.key(field, WIRE_VARINT);
+    return this.varint(v);
+  }
+  sintField(field: number, v: number): this {
+    this.key(field, WIRE_VARINT);
+    return this.svarint(v);
+  }
 
   bytesField(field: number, data: Uint8Array): this {
     this.key(field, WIRE_LEN);
@@ -50,9 +68,13 @@ export class ProtoWriter {
     return this;
   }
 
-  stringField(field: number, s: string): this { return this.bytesField(field, Buffer.from(s, 'utf8')); }
+  stringField(field: number, s: string): this {
+    return this.bytesField(field, Buffer.from(s, 'utf8'));
+  }
 
-  messageField(field: number, m: ProtoWriter): this { return this.bytesField(field, m.finish()); }
+  messageField(field: number, m: ProtoWriter): this {
+    return this.bytesField(field, m.finish());
+  }
 
   /** Packed repeated uint32/int32 (non-negative) or enum. */
   packedUint(field: number, values: ArrayLike<number>, from = 0, to = values.length): this {
@@ -67,9 +89,15 @@ export class ProtoWriter {
     if (to <= from) return this;
     const inner = new ProtoWriter((to - from) * 6 + 8);
     let prev = 0;
-    for (let i = from; i < to; i++) { const v = values[i]!; inner.svarint(v - prev); prev = v; }
+    for (let i = from; i < to; i++) {
+      const v = values[i]!;
+      inner.svarint(v - prev);
+      prev = v;
+    }
     return this.messageField(field, inner);
   }
 
-  finish(): Uint8Array { return this.buf.subarray(0, this.pos); }
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
 }

@@ -2,8 +2,20 @@
 // src/mapbuild so the generator can count road vertices on its own.
 
 const ROAD_CLASSES = new Set([
-  'motorway', 'motorway_link', 'trunk', 'trunk_link', 'primary', 'primary_link', 'secondary', 'secondary_link',
-  'tertiary', 'tertiary_link', 'unclassified', 'residential', 'living_street', 'service',
+  'motorway',
+  'motorway_link',
+  'trunk',
+  'trunk_link',
+  'primary',
+  'primary_link',
+  'secondary',
+  'secondary_link',
+  'tertiary',
+  'tertiary_link',
+  'unclassified',
+  'residential',
+  'living_street',
+  'service',
 ]);
 const ACCESS_TAGS = ['motorcar', 'motor_vehicle', 'vehicle', 'access'] as const;
 

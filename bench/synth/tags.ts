@@ -7,26 +7,70 @@ export type StreetClass = 'primary' | 'secondary' | 'tertiary' | 'residential';
 
 /** Parses: N, N.N, N km/h, N mph. Others fall back to the class default. */
 const ARTERIAL_MAXSPEED: readonly (readonly [string | null, number])[] = [
-  ['50', 30], ['60 km/h', 12], ['30 mph', 10], ['45 mph', 5], [null, 25], ['70', 5], ['40', 5],
-  ['50.5', 2], ['none', 1], ['signals', 1], ['RU:urban', 1],
+  ['50', 30],
+  ['60 km/h', 12],
+  ['30 mph', 10],
+  ['45 mph', 5],
+  [null, 25],
+  ['70', 5],
+  ['40', 5],
+  ['50.5', 2],
+  ['none', 1],
+  ['signals', 1],
+  ['RU:urban', 1],
 ];
 const RESIDENTIAL_MAXSPEED: readonly (readonly [string | null, number])[] = [
-  [null, 70], ['30', 10], ['20 mph', 5], ['30 km/h', 5], ['25', 3], ['15 mph', 3],
-  ['RU:urban', 1], ['signals', 1], ['none', 1], ['0', 1],
+  [null, 70],
+  ['30', 10],
+  ['20 mph', 5],
+  ['30 km/h', 5],
+  ['25', 3],
+  ['15 mph', 3],
+  ['RU:urban', 1],
+  ['signals', 1],
+  ['none', 1],
+  ['0', 1],
 ];
 const MOTORWAY_MAXSPEED: readonly (readonly [string | null, number])[] = [
-  ['100', 4], ['120', 2], ['65 mph', 2], [null, 2], ['80 km/h', 1],
+  ['100', 4],
+  ['120', 2],
+  ['65 mph', 2],
+  [null, 2],
+  ['80 km/h', 1],
 ];
 const ONEWAY_FORWARD_OR_BACK: readonly (readonly [string, number])[] = [
-  ['yes', 60], ['-1', 15], ['1', 8], ['true', 7], ['reverse', 5],
+  ['yes', 60],
+  ['-1', 15],
+  ['1', 8],
+  ['true', 7],
+  ['reverse', 5],
 ];
 
 /** What a residential-grade run of streets turns out to be. */
-type LocalKind = 'residential' | 'living_street' | 'unclassified' | 'service' | 'footway' | 'private'
-  | 'private_motorcar_yes' | 'no_but_destination' | 'vehicle_no' | 'construction' | 'reversible';
+type LocalKind =
+  | 'residential'
+  | 'living_street'
+  | 'unclassified'
+  | 'service'
+  | 'footway'
+  | 'private'
+  | 'private_motorcar_yes'
+  | 'no_but_destination'
+  | 'vehicle_no'
+  | 'construction'
+  | 'reversible';
 const LOCAL_KINDS: readonly (readonly [LocalKind, number])[] = [
-  ['residential', 80], ['living_street', 3], ['unclassified', 4], ['service', 2], ['footway', 3], ['private', 2],
-  ['private_motorcar_yes', 1], ['no_but_destination', 1], ['vehicle_no', 0.5], ['construction', 0.5], ['reversible', 0.3],
+  ['residential', 80],
+  ['living_street', 3],
+  ['unclassified', 4],
+  ['service', 2],
+  ['footway', 3],
+  ['private', 2],
+  ['private_motorcar_yes', 1],
+  ['no_but_destination', 1],
+  ['vehicle_no', 0.5],
+  ['construction', 0.5],
+  ['reversible', 0.3],
 ];
 
 function maxspeed(rng: Rng, table: readonly (readonly [string | null, number])[], tags: TagList): void {
@@ -50,10 +94,14 @@ export function streetTags(rng: Rng, cls: StreetClass, name: string): TagList {
   }
   const kind = rng.weighted(LOCAL_KINDS);
   switch (kind) {
-    case 'footway': return ['highway', rng.pick(['footway', 'pedestrian', 'cycleway', 'path']), 'name', name];
-    case 'construction': return ['highway', 'construction', 'construction', 'residential', 'name', name];
-    case 'reversible': return ['highway', 'residential', 'name', name, 'oneway', rng.pick(['reversible', 'alternating'])];
-    default: break;
+    case 'footway':
+      return ['highway', rng.pick(['footway', 'pedestrian', 'cycleway', 'path']), 'name', name];
+    case 'construction':
+      return ['highway', 'construction', 'construction', 'residential', 'name', name];
+    case 'reversible':
+      return ['highway', 'residential', 'name', name, 'oneway', rng.pick(['reversible', 'alternating'])];
+    default:
+      break;
   }
   const hw = kind === 'living_street' || kind === 'unclassified' || kind === 'service' ? kind : 'residential';
   const tags: TagList = ['highway', hw, 'name', name];

@@ -24,10 +24,15 @@ export function writeXml(fd: number, m: CityModel, progress?: WriteProgress): nu
     bytes += writeSync(fd, buf, null, 'utf8');
     buf = '';
   };
-  let minLat = Infinity, maxLat = -Infinity, minLon = Infinity, maxLon = -Infinity;
+  let minLat = Infinity,
+    maxLat = -Infinity,
+    minLon = Infinity,
+    maxLon = -Infinity;
   for (let i = 0; i < m.nodeCount; i++) {
-    minLat = Math.min(minLat, m.lat[i]!); maxLat = Math.max(maxLat, m.lat[i]!);
-    minLon = Math.min(minLon, m.lon[i]!); maxLon = Math.max(maxLon, m.lon[i]!);
+    minLat = Math.min(minLat, m.lat[i]!);
+    maxLat = Math.max(maxLat, m.lat[i]!);
+    minLon = Math.min(minLon, m.lon[i]!);
+    maxLon = Math.max(maxLon, m.lon[i]!);
   }
   buf += '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="faros bench/synth">\n';
   buf += ` <bounds minlat="${deg(minLat)}" minlon="${deg(minLon)}" maxlat="${deg(maxLat)}" maxlon="${deg(maxLon)}"/>\n`;

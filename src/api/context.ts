@@ -20,7 +20,10 @@ export class CallScope implements CallContext {
   readonly signal = this.ac.signal;
 
   /** `shared`: a stream's scope, listened to by every batch in flight and each of their tasks. */
-  constructor(readonly deadlineMs: number, shared = false) {
+  constructor(
+    readonly deadlineMs: number,
+    shared = false,
+  ) {
     if (shared) setMaxListeners(0, this.signal);
     if (Number.isFinite(deadlineMs)) {
       const left = deadlineMs - Date.now();
@@ -33,11 +36,19 @@ export class CallScope implements CallContext {
     }
   }
 
-  private expire(): void { this.ac.abort(new FarosError('DEADLINE_EXCEEDED', 'the call deadline passed before the answer was ready; allow a longer deadline or send less work per call')); }
+  private expire(): void {
+    this.ac.abort(
+      new FarosError('DEADLINE_EXCEEDED', 'the call deadline passed before the answer was ready; allow a longer deadline or send less work per call'),
+    );
+  }
 
-  cancel(): void { this.ac.abort(new FarosError('CANCELLED', 'the client cancelled the call')); }
+  cancel(): void {
+    this.ac.abort(new FarosError('CANCELLED', 'the client cancelled the call'));
+  }
 
-  dispose(): void { if (this.timer) clearTimeout(this.timer); }
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
 }
 
 const noop = (): void => undefined;
@@ -46,12 +57,22 @@ const noop = (): void => undefined;
 export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     // Always consume p: once the caller has been answered, its late failure is expected, not unhandled.
-    if (signal.aborted) { p.then(noop, noop); reject(signal.reason as Error); return; }
+    if (signal.aborted) {
+      p.then(noop, noop);
+      reject(signal.reason as Error);
+      return;
+    }
     const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
     );
   });
 }
@@ -59,16 +80,29 @@ export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> 
 /** Caps calls worked on at once in this process (--max-in-flight). */
 export class InFlightGate {
   private n = 0;
-  constructor(private readonly max: number, private readonly metrics?: Metrics, private readonly port = 'grpc') {}
+  constructor(
+    private readonly max: number,
+    private readonly metrics?: Metrics,
+    private readonly port = 'grpc',
+  ) {}
 
-  get current(): number { return this.n; }
+  get current(): number {
+    return this.n;
+  }
 
   /** Throws RESOURCE_EXHAUSTED when full; pair every successful enter with leave. */
   enter(): void {
-    if (this.n >= this.max) throw new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.n} calls in flight on the ${this.port} port (limit ${this.max}, --max-in-flight); retry with backoff or batch updates on a stream`);
+    if (this.n >= this.max)
+      throw new FarosError(
+        'RESOURCE_EXHAUSTED',
+        `server busy: ${this.n} calls in flight on the ${this.port} port (limit ${this.max}, --max-in-flight); retry with backoff or batch updates on a stream`,
+      );
     this.n++;
     this.metrics?.inFlight.set({ port: this.port }, this.n);
   }
 
-  leave(): void { this.n--; this.metrics?.inFlight.set({ port: this.port }, this.n); }
+  leave(): void {
+    this.n--;
+    this.metrics?.inFlight.set({ port: this.port }, this.n);
+  }
 }

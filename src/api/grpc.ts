@@ -15,7 +15,15 @@ import { toStatus } from './status.js';
 import { FarosError } from '../errors.js';
 import { Undecodable, loadFarosDefinition, loadReflectionDefinition, tolerantDefinition } from './proto.js';
 
-export interface GrpcDeps { service: FarosService; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits; tokens: TokenStore | undefined }
+export interface GrpcDeps {
+  service: FarosService;
+  gate: InFlightGate;
+  metrics: Metrics;
+  log: Logger;
+  sampler: RequestLogSampler;
+  limits: Limits;
+  tokens: TokenStore | undefined;
+}
 
 /** The caller's token for an RPC (undefined: tokens are off); throws UNAUTHENTICATED / PERMISSION_DENIED. */
 function authorize(tokens: TokenStore | undefined, method: RpcName, md: grpc.Metadata): TokenEntry | undefined {
@@ -55,16 +63,30 @@ export function bindServer(server: grpc.Server, host: string, port: number, cred
 /** Stop taking calls; wait up to graceMs for running ones, then cut them. */
 export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
-    server.tryShutdown(() => { clearTimeout(t); resolve(); });
+    const t = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
 
 /** Wait for the write buffer to drain, or for the call to go away. */
-const drained = (call: grpc.ServerDuplexStream<unknown, object>): Promise<void> => new Promise((resolve) => {
-  const done = (): void => { call.off('drain', done); call.off('close', done); call.off('cancelled', done); resolve(); };
-  call.on('drain', done); call.on('close', done); call.on('cancelled', done);
-});
+const drained = (call: grpc.ServerDuplexStream<unknown, object>): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('close', done);
+      call.off('cancelled', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('close', done);
+    call.on('cancelled', done);
+  });
 
 const grpcCodeName = (code: number): string => grpc.status[code] ?? String(code);
 
@@ -73,7 +95,10 @@ export class GrpcServer {
   readonly health: HealthImplementation;
   private readonly serviceDef: grpc.ServiceDefinition;
 
-  constructor(private readonly deps: GrpcDeps, mapIds: readonly string[]) {
+  constructor(
+    private readonly deps: GrpcDeps,
+    mapIds: readonly string[],
+  ) {
     this.server = new grpc.Server(serverOptions(deps.limits, deps.limits.maxMessageBytes));
     const pkg = grpc.loadPackageDefinition(loadFarosDefinition()) as unknown as { faros: { v1: { Faros: grpc.ServiceClientConstructor } } };
     this.serviceDef = tolerantDefinition(pkg.faros.v1.Faros.service);
@@ -99,7 +124,9 @@ export class GrpcServer {
     return bindServer(this.server, host, port, creds);
   }
 
-  shutdown(graceMs: number): Promise<void> { return shutdownServer(this.server, graceMs); }
+  shutdown(graceMs: number): Promise<void> {
+    return shutdownServer(this.server, graceMs);
+  }
 
   private finish(method: RpcName, t0: bigint, code: number, err?: { message: string; internal: boolean }): void {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -108,7 +135,8 @@ export class GrpcServer {
     const { log, sampler } = this.deps;
     if (err) {
       const suppressed = sampler.admitError();
-      if (suppressed !== undefined) (err.internal ? log.error : log.warn).call(log, { proto: 'grpc', method, code: name, ms: seconds * 1000, suppressed }, err.message);
+      if (suppressed !== undefined)
+        (err.internal ? log.error : log.warn).call(log, { proto: 'grpc', method, code: name, ms: seconds * 1000, suppressed }, err.message);
     } else if (sampler.sampleOk()) log.info({ proto: 'grpc', method, code: name, ms: seconds * 1000, sampled: true }, 'request');
   }
 
@@ -124,13 +152,21 @@ export class GrpcServer {
         authorize(this.deps.tokens, method, call.metadata);
         if (call.request instanceof Undecodable) throw call.request.error(method);
         this.deps.gate.enter();
-      } catch (e) { fail(e); return; }
+      } catch (e) {
+        fail(e);
+        return;
+      }
       const scope = new CallScope(deadlineOf(call));
       call.on('cancelled', () => scope.cancel());
-      fn(call.request, scope).then(
-        (res) => { this.finish(method, t0, grpc.status.OK); callback(null, res); },
-        fail,
-      ).finally(() => { scope.dispose(); this.deps.gate.leave(); });
+      fn(call.request, scope)
+        .then((res) => {
+          this.finish(method, t0, grpc.status.OK);
+          callback(null, res);
+        }, fail)
+        .finally(() => {
+          scope.dispose();
+          this.deps.gate.leave();
+        });
     };
   }
 
@@ -145,7 +181,9 @@ export class GrpcServer {
     const PIPELINE = 8;
     const method: RpcName = 'StreamDriverUpdates';
     let token: TokenEntry | undefined;
-    try { token = authorize(this.deps.tokens, method, call.metadata); } catch (e) {
+    try {
+      token = authorize(this.deps.tokens, method, call.metadata);
+    } catch (e) {
       const s = toStatus(e);
       this.finish(method, process.hrtime.bigint(), s.grpc, s);
       call.emit('error', { code: s.grpc, details: s.message });
@@ -163,7 +201,7 @@ export class GrpcServer {
       } catch (e) {
         // Busy: refuse this batch item by item, keep the stream.
         const s = toStatus(e);
-        const ups = ((batch as { updates?: { driverId?: string }[] }).updates ?? []);
+        const ups = (batch as { updates?: { driverId?: string }[] }).updates ?? [];
         this.finish(method, t0, s.grpc, s);
         return { accepted: 0, rejected: ups.map((u, index) => ({ index, driverId: u.driverId ?? '', code: s.code, message: s.message })) };
       }
@@ -171,13 +209,16 @@ export class GrpcServer {
         const res = await this.deps.service.updateDrivers(batch, scope, items);
         this.finish(method, t0, grpc.status.OK);
         return res;
-      } finally { this.deps.gate.leave(); }
+      } finally {
+        this.deps.gate.leave();
+      }
     };
     try {
       // WATCH OUT: a plain `for await` destroys the call when the loop ends, and the OK status is never sent.
       for await (const batch of call.iterator({ destroyOnReturn: false })) {
         // A token revoked (SIGHUP reload) while its stream is open ends the stream.
-        if (token && !this.deps.tokens!.holds(token)) throw new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this stream was open; reconnect with a valid token`);
+        if (token && !this.deps.tokens!.holds(token))
+          throw new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this stream was open; reconnect with a valid token`);
         if (batch instanceof Undecodable) throw batch.error(method);
         // A batch refused as a whole (over --max-batch-size) ends the stream here, before any later batch is worked on.
         const p = work(batch, this.deps.service.checkBatch(batch));
@@ -213,5 +254,7 @@ export class GrpcServer {
   }
 
   /** Health: "" and faros.v1.Faros follow overall readiness; one entry per map ID. */
-  setServing(service: string, serving: boolean): void { this.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING'); }
+  setServing(service: string, serving: boolean): void {
+    this.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING');
+  }
 }

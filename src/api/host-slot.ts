@@ -9,23 +9,45 @@ export class HostSlot implements ShardHost {
   private target: ShardHost | undefined;
   private stopping = false;
 
-  attach(host: ShardHost): void { this.target = host; }
+  attach(host: ShardHost): void {
+    this.target = host;
+  }
 
   /** Shutting down: not ready any more (load balancers stop sending). */
-  markStopping(): void { this.stopping = true; }
+  markStopping(): void {
+    this.stopping = true;
+  }
 
   private get h(): ShardHost {
     if (!this.target) throw new FarosError('UNAVAILABLE', 'the server is starting; retry shortly');
     return this.target;
   }
 
-  get name(): string { return this.target?.name ?? ''; }
-  maps(): MapInfoView[] { return this.target?.maps() ?? []; }
-  checkMap(mapId: string): void { this.h.checkMap(mapId); }
-  ready(): boolean { return !this.stopping && (this.target?.ready() ?? false); }
-  update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> { return this.h.update(mapId, updates, opts); }
-  remove(mapId: string, driverId: string, opts?: CallOptions): Promise<boolean> { return this.h.remove(mapId, driverId, opts); }
-  get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> { return this.h.get(mapId, driverId, opts); }
-  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> { return this.h.nearby(mapId, q, opts); }
-  async close(): Promise<void> { await this.target?.close(); }
+  get name(): string {
+    return this.target?.name ?? '';
+  }
+  maps(): MapInfoView[] {
+    return this.target?.maps() ?? [];
+  }
+  checkMap(mapId: string): void {
+    this.h.checkMap(mapId);
+  }
+  ready(): boolean {
+    return !this.stopping && (this.target?.ready() ?? false);
+  }
+  update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
+    return this.h.update(mapId, updates, opts);
+  }
+  remove(mapId: string, driverId: string, opts?: CallOptions): Promise<boolean> {
+    return this.h.remove(mapId, driverId, opts);
+  }
+  get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> {
+    return this.h.get(mapId, driverId, opts);
+  }
+  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
+    return this.h.nearby(mapId, q, opts);
+  }
+  async close(): Promise<void> {
+    await this.target?.close();
+  }
 }

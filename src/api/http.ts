@@ -17,7 +17,13 @@ import type { TokenStore } from './tokens.js';
 import { clip, quote } from '../quote.js';
 
 export interface HttpDeps {
-  service: FarosService; host: ShardHost; gate: InFlightGate; metrics: Metrics; log: Logger; sampler: RequestLogSampler; limits: Limits;
+  service: FarosService;
+  host: ShardHost;
+  gate: InFlightGate;
+  metrics: Metrics;
+  log: Logger;
+  sampler: RequestLogSampler;
+  limits: Limits;
   tokens: TokenStore | undefined;
   /** PEM certificate and key: HTTPS instead of HTTP. */
   tls?: { cert: Buffer; key: Buffer };
@@ -41,22 +47,68 @@ const rpcOf = (route: Route): RpcName => (route.name === 'UpdateDrivers' ? 'Stre
 
 const seg = '([^/]+)';
 const ROUTES: Route[] = [
-  { name: 'UpdateDriver', method: 'POST', pattern: /^\/v1\/drivers:update$/, body: 'UpdateDriverRequest', gated: true, run: (d, r, s) => d.service.updateDriver(r.body, s) },
-  { name: 'UpdateDrivers', method: 'POST', pattern: /^\/v1\/drivers:batchUpdate$/, body: 'UpdateDriversRequest', gated: true, run: (d, r, s) => d.service.updateDrivers(r.body, s) },
-  { name: 'RemoveDriver', method: 'DELETE', pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`), gated: true, run: (d, r, s) => d.service.removeDriver(r.params, s) },
-  { name: 'GetDriver', method: 'GET', pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`), gated: true, run: (d, r, s) => d.service.getDriver(r.params, s) },
+  {
+    name: 'UpdateDriver',
+    method: 'POST',
+    pattern: /^\/v1\/drivers:update$/,
+    body: 'UpdateDriverRequest',
+    gated: true,
+    run: (d, r, s) => d.service.updateDriver(r.body, s),
+  },
+  {
+    name: 'UpdateDrivers',
+    method: 'POST',
+    pattern: /^\/v1\/drivers:batchUpdate$/,
+    body: 'UpdateDriversRequest',
+    gated: true,
+    run: (d, r, s) => d.service.updateDrivers(r.body, s),
+  },
+  {
+    name: 'RemoveDriver',
+    method: 'DELETE',
+    pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`),
+    gated: true,
+    run: (d, r, s) => d.service.removeDriver(r.params, s),
+  },
+  {
+    name: 'GetDriver',
+    method: 'GET',
+    pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`),
+    gated: true,
+    run: (d, r, s) => d.service.getDriver(r.params, s),
+  },
   { name: 'Nearby', method: 'POST', pattern: /^\/v1\/nearby$/, body: 'NearbyRequest', gated: true, run: (d, r, s) => d.service.nearby(r.body, s) },
   { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, gated: true, run: (d, _r, s) => d.service.listMaps({}, s) },
   {
-    name: 'metrics', method: 'GET', pattern: /^\/metrics$/, gated: false,
-    run: async (d, _r, _s, res) => { const text = await d.metrics.text(); res.writeHead(200, { 'content-type': d.metrics.contentType() }).end(text); return undefined; },
+    name: 'metrics',
+    method: 'GET',
+    pattern: /^\/metrics$/,
+    gated: false,
+    run: async (d, _r, _s, res) => {
+      const text = await d.metrics.text();
+      res.writeHead(200, { 'content-type': d.metrics.contentType() }).end(text);
+      return undefined;
+    },
   },
   { name: 'healthz', method: 'GET', pattern: /^\/healthz$/, gated: false, run: async () => ({ status: 'ok' }) },
   {
-    name: 'readyz', method: 'GET', pattern: /^\/readyz$/, gated: false,
+    name: 'readyz',
+    method: 'GET',
+    pattern: /^\/readyz$/,
+    gated: false,
     run: async (d, _r, _s, res) => {
       if (d.host.ready()) return { status: 'ready' };
-      const loading = d.host.maps().map((m) => m.mapId).filter((id) => { try { d.host.checkMap(id); return false; } catch { return true; } });
+      const loading = d.host
+        .maps()
+        .map((m) => m.mapId)
+        .filter((id) => {
+          try {
+            d.host.checkMap(id);
+            return false;
+          } catch {
+            return true;
+          }
+        });
       res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'loading', loading }));
       return undefined;
     },
@@ -80,13 +132,20 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     let n = 0;
     req.on('data', (c: Buffer) => {
       n += c.length;
-      if (n > limit) { reject(new BodyTooLargeError(limit)); req.removeAllListeners('data'); req.resume(); return; }
+      if (n > limit) {
+        reject(new BodyTooLargeError(limit));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
     // The client went away (or the request timeout cut it) before the body ended.
-    req.on('close', () => { if (!req.complete) reject(new FarosError('CANCELLED', 'the connection closed before the request body ended')); });
+    req.on('close', () => {
+      if (!req.complete) reject(new FarosError('CANCELLED', 'the connection closed before the request body ended'));
+    });
   });
 }
 
@@ -95,17 +154,25 @@ function match(method: string, path: string): { route: Route; params: Params } {
   for (const route of ROUTES) {
     const m = route.pattern.exec(path);
     if (!m) continue;
-    if (route.method !== method) { allowed.push(route.method); continue; }
+    if (route.method !== method) {
+      allowed.push(route.method);
+      continue;
+    }
     let params: Params = {};
     if (m.length > 1) {
-      try { params = { mapId: decodeURIComponent(m[1]!), driverId: decodeURIComponent(m[2]!) }; } catch {
+      try {
+        params = { mapId: decodeURIComponent(m[1]!), driverId: decodeURIComponent(m[2]!) };
+      } catch {
         throw new FarosError('INVALID_ARGUMENT', `the path ${quote(path)} has a malformed %-escape; percent-encode map and driver IDs`);
       }
     }
     return { route, params };
   }
   if (allowed.length > 0) throw new RouteError(405, `${clip(method)} is not allowed on ${quote(path)}; use ${allowed.join(' or ')}`, allowed.join(', '));
-  throw new RouteError(404, `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`);
+  throw new RouteError(
+    404,
+    `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`,
+  );
 }
 
 export class HttpGateway {
@@ -139,15 +206,23 @@ export class HttpGateway {
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => { this.server.off('error', reject); resolve((this.server.address() as AddressInfo).port); });
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
     });
   }
 
   /** Stop accepting; let running requests finish up to graceMs, then cut connections. */
   shutdown(graceMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.server.closeAllConnections(); }, graceMs);
-      this.server.close(() => { clearTimeout(t); resolve(); });
+      const t = setTimeout(() => {
+        this.server.closeAllConnections();
+      }, graceMs);
+      this.server.close(() => {
+        clearTimeout(t);
+        resolve();
+      });
       this.server.closeIdleConnections();
     });
   }
@@ -165,10 +240,15 @@ export class HttpGateway {
       const deadline = deadlineOf(req);
       // The body is read before the in-flight gate: a slow sender holds a connection, not a slot.
       const body = route.body ? parseJsonBody(await readBody(req, this.deps.limits.maxMessageBytes), route.body) : {};
-      if (route.gated) { this.deps.gate.enter(); gated = true; }
+      if (route.gated) {
+        this.deps.gate.enter();
+        gated = true;
+      }
       scope = new CallScope(deadline);
       const s = scope;
-      res.on('close', () => { if (!res.writableFinished) s.cancel(); });
+      res.on('close', () => {
+        if (!res.writableFinished) s.cancel();
+      });
       const out = await route.run(this.deps, { params, body }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);
@@ -191,7 +271,8 @@ export class HttpGateway {
     const { log, sampler } = this.deps;
     if (err) {
       const suppressed = sampler.admitError();
-      if (suppressed !== undefined) (err.internal ? log.error : log.warn).call(log, { proto: 'http', method, code, ms: seconds * 1000, suppressed }, err.message);
+      if (suppressed !== undefined)
+        (err.internal ? log.error : log.warn).call(log, { proto: 'http', method, code, ms: seconds * 1000, suppressed }, err.message);
     } else if (sampler.sampleOk() && method !== 'metrics') log.info({ proto: 'http', method, code, ms: seconds * 1000, sampled: true }, 'request');
   }
 }

@@ -25,14 +25,19 @@ export const MAX_JSON_DEPTH = 16;
 
 /** Nesting depth of JSON text, counted without parsing (strings skipped). */
 function depthOf(text: string): number {
-  let depth = 0, max = 0, inString = false;
+  let depth = 0,
+    max = 0,
+    inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123) { if (++depth > max) max = depth; } // [ {
+    else if (c === 91 || c === 123) {
+      if (++depth > max) max = depth;
+    } // [ {
     else if (c === 93 || c === 125) depth--; // ] }
   }
   return max;
@@ -42,7 +47,8 @@ function depthOf(text: string): number {
 export function parseJsonBody(body: string, type: JsonMessage): Record<string, unknown> {
   let v: unknown;
   const depth = depthOf(body);
-  if (depth > MAX_JSON_DEPTH) throw new FarosError('INVALID_ARGUMENT', `request body is nested ${depth} levels deep; a ${type} needs at most ${MAX_JSON_DEPTH}`);
+  if (depth > MAX_JSON_DEPTH)
+    throw new FarosError('INVALID_ARGUMENT', `request body is nested ${depth} levels deep; a ${type} needs at most ${MAX_JSON_DEPTH}`);
   try {
     v = body.trim() === '' ? {} : JSON.parse(body);
   } catch (e) {
@@ -72,7 +78,9 @@ function normalise(v: unknown, type: string, path: string): unknown {
       if (!Array.isArray(val)) throw new FarosError('INVALID_ARGUMENT', `${where} must be a JSON array of ${kind.repeated}`);
       // A malformed item rejects that item only: it carries its error to validate.batchRequest.
       out[name] = val.map((item, i) => {
-        try { return normalise(item, kind.repeated, `${where}[${i}].`); } catch (e) {
+        try {
+          return normalise(item, kind.repeated, `${where}[${i}].`);
+        } catch (e) {
           const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
           return { [ITEM_ERROR]: e, driverId: raw.driverId ?? raw.driver_id, mapId: raw.mapId ?? raw.map_id };
         }

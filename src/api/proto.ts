@@ -12,13 +12,19 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** proto/ at the package root (works from src/api and dist/src/api). */
-export const PROTO_DIR = [join(here, '..', '..', 'proto'), join(here, '..', '..', '..', 'proto')]
-  .find((d) => existsSync(join(d, 'faros', 'v1', 'faros.proto'))) ?? join(here, '..', '..', '..', 'proto');
+export const PROTO_DIR =
+  [join(here, '..', '..', 'proto'), join(here, '..', '..', '..', 'proto')].find((d) => existsSync(join(d, 'faros', 'v1', 'faros.proto'))) ??
+  join(here, '..', '..', '..', 'proto');
 
 export const FAROS_PROTO = 'faros/v1/faros.proto';
 
 export const LOADER_OPTIONS: protoLoader.Options = Object.freeze({
-  keepCase: false, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR],
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
 });
 
 export function loadFarosDefinition(): protoLoader.PackageDefinition {
@@ -35,7 +41,10 @@ export class Undecodable {
   constructor(readonly reason: string) {}
   /** INVALID_ARGUMENT naming what could not be decoded. */
   error(method: string): FarosError {
-    return new FarosError('INVALID_ARGUMENT', `the ${method} request is not a valid protobuf message (${clip(this.reason)}); send the message the proto defines`);
+    return new FarosError(
+      'INVALID_ARGUMENT',
+      `the ${method} request is not a valid protobuf message (${clip(this.reason)}); send the message the proto defines`,
+    );
   }
 }
 
@@ -45,7 +54,19 @@ export class Undecodable {
  * handler gets an Undecodable and refuses it with INVALID_ARGUMENT.
  */
 export function tolerantDefinition(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  return Object.fromEntries(Object.entries(def).map(([name, m]) => [name, {
-    ...m, requestDeserialize: (buf: Buffer) => { try { return m.requestDeserialize(buf); } catch (e) { return new Undecodable((e as Error).message); } },
-  }]));
+  return Object.fromEntries(
+    Object.entries(def).map(([name, m]) => [
+      name,
+      {
+        ...m,
+        requestDeserialize: (buf: Buffer) => {
+          try {
+            return m.requestDeserialize(buf);
+          } catch (e) {
+            return new Undecodable((e as Error).message);
+          }
+        },
+      },
+    ]),
+  );
 }

@@ -23,7 +23,6 @@ export interface ApiServers {
   shutdown(graceMs: number): Promise<void>;
 }
 
-
 export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, log: Logger, tokens: TokenStore | undefined): Promise<ApiServers> {
   // One gate per port, so neither protocol can take the other's capacity.
   const grpcGate = new InFlightGate(opts.limits.maxInFlight, metrics, 'grpc');
@@ -33,7 +32,10 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
   for (const m of opts.maps) metrics.forMap(m.id);
   const tlsFiles = opts.security.tls;
   const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile), key: readFileSync(tlsFiles.keyFile) } : undefined;
-  const grpc = new GrpcServer({ service, gate: grpcGate, metrics, log, sampler, limits: opts.limits, tokens }, opts.maps.map((m) => m.id));
+  const grpc = new GrpcServer(
+    { service, gate: grpcGate, metrics, log, sampler, limits: opts.limits, tokens },
+    opts.maps.map((m) => m.id),
+  );
   const http = new HttpGateway({ service, host, gate: httpGate, metrics, log, sampler, limits: opts.limits, tokens, tls });
   const creds = tls ? ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) : ServerCredentials.createInsecure();
   const grpcPort = await grpc.bind(opts.host, opts.grpcPort, creds);
@@ -48,7 +50,13 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
   const refreshHealth = (): void => {
     for (const m of opts.maps) {
       let ok = !stopping;
-      if (ok) { try { host.checkMap(m.id); } catch { ok = false; } } // UNAVAILABLE while loading
+      if (ok) {
+        try {
+          host.checkMap(m.id);
+        } catch {
+          ok = false;
+        }
+      } // UNAVAILABLE while loading
       grpc.setServing(m.id, ok);
       metrics.setMapReady(m.id, ok);
     }
@@ -58,8 +66,13 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
   };
   refreshHealth();
   return {
-    grpcPort, httpPort, refreshHealth,
-    attach(h: ShardHost) { host.attach(h); refreshHealth(); },
+    grpcPort,
+    httpPort,
+    refreshHealth,
+    attach(h: ShardHost) {
+      host.attach(h);
+      refreshHealth();
+    },
     async shutdown(graceMs: number) {
       stopping = true;
       host.markStopping();

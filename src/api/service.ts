@@ -31,15 +31,24 @@ export class FarosService {
   private readonly ttlOf: v.TtlOf;
 
   /** `ttlMs`: each served map's TTL (an update older than it is refused). */
-  constructor(private readonly host: ShardHost, private readonly limits: Limits, private readonly metrics: Metrics, ttlMs: ReadonlyMap<string, number>) {
+  constructor(
+    private readonly host: ShardHost,
+    private readonly limits: Limits,
+    private readonly metrics: Metrics,
+    ttlMs: ReadonlyMap<string, number>,
+  ) {
     this.ttlOf = (mapId) => ttlMs.get(mapId);
   }
 
-  private mapMetrics(mapId: string): MapMetrics | undefined { return this.metrics.knownMap(mapId); }
+  private mapMetrics(mapId: string): MapMetrics | undefined {
+    return this.metrics.knownMap(mapId);
+  }
 
   async updateDriver(req: unknown, ctx: CallContext): Promise<wire.UpdateDriverResponseMsg> {
     let valid: v.ValidUpdate;
-    try { valid = v.updateRequest(req, Date.now(), this.ttlOf); } catch (e) {
+    try {
+      valid = v.updateRequest(req, Date.now(), this.ttlOf);
+    } catch (e) {
       this.countInvalid(req);
       throw e;
     }
@@ -48,13 +57,21 @@ export class FarosService {
     const [r] = await untilAborted(this.host.update(mapId, [update], { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
     const m = this.mapMetrics(mapId);
     if (!r) throw new FarosError('INTERNAL', 'the host returned no result for the update');
-    if (!r.ok) { m?.updates.refused_out_of_range.inc(); throw outOfRange(r.message, mapId); }
-    if (m) { (r.stale ? m.updates.stale : m.updates.applied).inc(); m.snapDistance.observe(r.snapped.distanceM); }
+    if (!r.ok) {
+      m?.updates.refused_out_of_range.inc();
+      throw outOfRange(r.message, mapId);
+    }
+    if (m) {
+      (r.stale ? m.updates.stale : m.updates.applied).inc();
+      m.snapDistance.observe(r.snapped.distanceM);
+    }
     return wire.updateResponse(r);
   }
 
   /** A batch's checks: each item's, and the batch's own (over --max-batch-size: thrown). */
-  checkBatch(req: unknown): v.BatchItem[] { return v.batchRequest(req, Date.now(), this.limits.maxBatchSize, this.ttlOf); }
+  checkBatch(req: unknown): v.BatchItem[] {
+    return v.batchRequest(req, Date.now(), this.limits.maxBatchSize, this.ttlOf);
+  }
 
   /** One UpdateDriversRequest (a stream message or an HTTP batchUpdate): a bad item rejects that item only. */
   async updateDrivers(req: unknown, ctx: CallContext, items = this.checkBatch(req)): Promise<wire.UpdateDriversResponseMsg> {
@@ -68,29 +85,53 @@ export class FarosService {
         continue;
       }
       let g = groups.get(it.valid.mapId);
-      if (!g) { g = []; groups.set(it.valid.mapId, g); }
+      if (!g) {
+        g = [];
+        groups.set(it.valid.mapId, g);
+      }
       g.push({ index: it.index, update: it.valid.update });
     }
     for (const [mapId, group] of groups) {
-      const reject = (e: FarosError): void => { for (const x of group) rejected.push({ index: x.index, driverId: x.update.driverId, code: e.code, message: e.message }); };
+      const reject = (e: FarosError): void => {
+        for (const x of group) rejected.push({ index: x.index, driverId: x.update.driverId, code: e.code, message: e.message });
+      };
       let results: UpdateResult[];
       try {
         this.host.checkMap(mapId);
-        results = await untilAborted(this.host.update(mapId, group.map((x) => x.update), { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
+        results = await untilAborted(
+          this.host.update(
+            mapId,
+            group.map((x) => x.update),
+            { signal: ctx.signal, deadline: ctx.deadlineMs },
+          ),
+          ctx.signal,
+        );
       } catch (e) {
         if (ctx.signal.aborted || !(e instanceof FarosError)) throw e;
         reject(e);
         continue;
       }
       const m = this.mapMetrics(mapId);
-      let applied = 0, stale = 0, refused = 0;
+      let applied = 0,
+        stale = 0,
+        refused = 0;
       results.forEach((r, i) => {
         const x = group[i]!;
-        if (r.ok) { accepted++; if (r.stale) stale++; else applied++; m?.snapDistance.observe(r.snapped.distanceM); return; }
+        if (r.ok) {
+          accepted++;
+          if (r.stale) stale++;
+          else applied++;
+          m?.snapDistance.observe(r.snapped.distanceM);
+          return;
+        }
         refused++;
         rejected.push({ index: x.index, driverId: x.update.driverId, code: r.code, message: outOfRange(r.message, mapId).message });
       });
-      if (m) { m.updates.applied.inc(applied); m.updates.stale.inc(stale); m.updates.refused_out_of_range.inc(refused); }
+      if (m) {
+        m.updates.applied.inc(applied);
+        m.updates.stale.inc(stale);
+        m.updates.refused_out_of_range.inc(refused);
+      }
     }
     rejected.sort((a, b) => a.index - b.index);
     return { accepted, rejected };
@@ -109,13 +150,19 @@ export class FarosService {
     const { mapId, driverId } = v.driverKey(req);
     this.host.checkMap(mapId);
     const d = await untilAborted(this.host.get(mapId, driverId, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
-    if (!d) throw new FarosError('NOT_FOUND', `driver ${quote(driverId)} is not on map ${quote(mapId)}: never reported, removed, or its last update is older than the map's TTL; send an update first`);
+    if (!d)
+      throw new FarosError(
+        'NOT_FOUND',
+        `driver ${quote(driverId)} is not on map ${quote(mapId)}: never reported, removed, or its last update is older than the map's TTL; send an update first`,
+      );
     return { driver: wire.driver(d) };
   }
 
   async nearby(req: unknown, ctx: CallContext): Promise<wire.NearbyResponseMsg> {
     let q: ReturnType<typeof v.nearbyRequest>;
-    try { q = v.nearbyRequest(req); } catch (e) {
+    try {
+      q = v.nearbyRequest(req);
+    } catch (e) {
       this.countInvalid(req, 'nearby');
       throw e;
     }
@@ -127,7 +174,10 @@ export class FarosService {
       m?.edgesExpanded.observe(a.stats.edgesExpanded);
       return wire.nearbyResponse(a);
     } catch (e) {
-      if (e instanceof FarosError && e.code === 'OUT_OF_RANGE') { m?.nearby.refused_out_of_range.inc(); throw outOfRange(e.message, q.mapId); }
+      if (e instanceof FarosError && e.code === 'OUT_OF_RANGE') {
+        m?.nearby.refused_out_of_range.inc();
+        throw outOfRange(e.message, q.mapId);
+      }
       m?.nearby.error.inc();
       throw e;
     }

@@ -5,22 +5,36 @@ import { FarosError, GRPC_STATUS, HTTP_STATUS, asFarosError, type ErrorCode } fr
 
 /** A request body over --max-message-bytes: RESOURCE_EXHAUSTED, but HTTP 413. */
 export class BodyTooLargeError extends FarosError {
-  constructor(limit: number) { super('RESOURCE_EXHAUSTED', `request body exceeds ${limit} bytes (--max-message-bytes); send smaller batches`); }
+  constructor(limit: number) {
+    super('RESOURCE_EXHAUSTED', `request body exceeds ${limit} bytes (--max-message-bytes); send smaller batches`);
+  }
 }
 
 /** A route or method the gateway does not have: HTTP only. */
 export class RouteError extends FarosError {
   // 405 has no gRPC code of its own; like grpc-gateway it is reported as UNIMPLEMENTED.
-  constructor(readonly httpStatus: 404 | 405, message: string, readonly allow?: string) { super(httpStatus === 404 ? 'NOT_FOUND' : 'FAILED_PRECONDITION', message); }
+  constructor(
+    readonly httpStatus: 404 | 405,
+    message: string,
+    readonly allow?: string,
+  ) {
+    super(httpStatus === 404 ? 'NOT_FOUND' : 'FAILED_PRECONDITION', message);
+  }
 }
 
-export interface Status { code: ErrorCode | 'UNIMPLEMENTED'; grpc: GrpcCode; http: number; message: string; internal: boolean }
+export interface Status {
+  code: ErrorCode | 'UNIMPLEMENTED';
+  grpc: GrpcCode;
+  http: number;
+  message: string;
+  internal: boolean;
+}
 
 export function toStatus(e: unknown): Status {
   const internal = !(e instanceof FarosError);
   const f = asFarosError(e);
   const http = f instanceof BodyTooLargeError ? 413 : f instanceof RouteError ? f.httpStatus : HTTP_STATUS[f.code];
-  const code = f instanceof RouteError && f.httpStatus === 405 ? 'UNIMPLEMENTED' as const : f.code;
+  const code = f instanceof RouteError && f.httpStatus === 405 ? ('UNIMPLEMENTED' as const) : f.code;
   return { code, grpc: GRPC_STATUS[f.code], http, message: internal ? `internal error: ${f.message}` : f.message, internal };
 }
 

@@ -13,7 +13,10 @@ import { clip } from '../quote.js';
 export const SCOPES = ['update', 'query'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export interface TokenEntry { readonly name: string; readonly scopes: ReadonlySet<Scope> }
+export interface TokenEntry {
+  readonly name: string;
+  readonly scopes: ReadonlySet<Scope>;
+}
 
 const LINE = /^(\S+)\s+(\S+)\s+([0-9a-f]{64})$/;
 const PREFIX = 'faros_';
@@ -43,11 +46,17 @@ export function parseTokens(text: string, where: string): Map<string, TokenEntry
 export class TokenStore {
   private byHash: Map<string, TokenEntry>;
 
-  constructor(readonly file: string) { this.byHash = this.read(); }
+  constructor(readonly file: string) {
+    this.byHash = this.read();
+  }
 
-  private read(): Map<string, TokenEntry> { return parseTokens(readFileSync(this.file, 'utf8'), this.file); }
+  private read(): Map<string, TokenEntry> {
+    return parseTokens(readFileSync(this.file, 'utf8'), this.file);
+  }
 
-  get size(): number { return this.byHash.size; }
+  get size(): number {
+    return this.byHash.size;
+  }
 
   /** Read the file again; on an error the tokens in use stay as they were. */
   reload(): number {
@@ -60,12 +69,14 @@ export class TokenStore {
    * without a known token, PERMISSION_DENIED without the scope.
    */
   check(authorization: string | undefined, scope: Scope, what: string): TokenEntry {
-    if (authorization === undefined || authorization === '') throw new FarosError('UNAUTHENTICATED', `${what} needs a token: send the header "authorization: Bearer <token>"`);
+    if (authorization === undefined || authorization === '')
+      throw new FarosError('UNAUTHENTICATED', `${what} needs a token: send the header "authorization: Bearer <token>"`);
     const m = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!m) throw new FarosError('UNAUTHENTICATED', `the authorization header must be "Bearer <token>", not ${clip(authorization.replace(/\S{8,}$/, '…'))}`);
     const entry = this.byHash.get(hashToken(m[1]!));
     if (!entry) throw new FarosError('UNAUTHENTICATED', 'the token is not known here (mistyped, or revoked); ask for a new one');
-    if (!entry.scopes.has(scope)) throw new FarosError('PERMISSION_DENIED', `token "${entry.name}" has scopes ${[...entry.scopes].join(',')}; ${what} needs scope "${scope}"`);
+    if (!entry.scopes.has(scope))
+      throw new FarosError('PERMISSION_DENIED', `token "${entry.name}" has scopes ${[...entry.scopes].join(',')}; ${what} needs scope "${scope}"`);
     return entry;
   }
 

@@ -56,7 +56,8 @@ function double(v: unknown, field: string): number {
 function latLng(v: unknown, field: string): { lat: number; lng: number } {
   if (v === undefined || v === null) throw invalid(`${field} is missing; set ${field} to {lat, lng} in degrees (WGS84)`);
   const o = asObj(v, field);
-  const lat = double(o.lat, `${field}.lat`), lng = double(o.lng, `${field}.lng`);
+  const lat = double(o.lat, `${field}.lat`),
+    lng = double(o.lng, `${field}.lng`);
   if (!Number.isFinite(lat) || lat < -90 || lat > 90) throw invalid(`${field}.lat = ${lat} is not a latitude; use degrees in [-90, 90]`);
   if (!Number.isFinite(lng) || lng < -180 || lng > 180) throw invalid(`${field}.lng = ${lng} is not a longitude; use degrees in [-180, 180]`);
   return { lat, lng };
@@ -97,8 +98,14 @@ export function timestamp(v: unknown, field: string, nowMs: number, ttl: { ms: n
   if (!Number.isSafeInteger(n)) throw invalid(`${field} = ${quote(v)} is not a whole number of ms in range; send ms since the epoch, e.g. ${nowMs}`);
   if (n < 0) throw invalid(`${field} = ${n} is negative; send ms since the epoch, or 0 for server time`);
   if (n === 0) return nowMs;
-  if (n > nowMs + futureMs) throw invalid(`${field} = ${n} is ${((n - nowMs) / 1000).toFixed(0)} s in the future (limit ${futureMs / 1000} s); check the client clock and that the unit is ms`);
-  if (ttl && n < nowMs - ttl.ms) throw invalid(`${field} = ${n} is ${((nowMs - n) / 1000).toFixed(0)} s old, older than the TTL of map "${ttl.mapId}" (${ttl.ms / 1000} s): it could never be returned; send current positions`);
+  if (n > nowMs + futureMs)
+    throw invalid(
+      `${field} = ${n} is ${((n - nowMs) / 1000).toFixed(0)} s in the future (limit ${futureMs / 1000} s); check the client clock and that the unit is ms`,
+    );
+  if (ttl && n < nowMs - ttl.ms)
+    throw invalid(
+      `${field} = ${n} is ${((nowMs - n) / 1000).toFixed(0)} s old, older than the TTL of map "${ttl.mapId}" (${ttl.ms / 1000} s): it could never be returned; send current positions`,
+    );
   return n;
 }
 
@@ -114,21 +121,36 @@ function count(v: unknown, field: string): number {
   const n = v === undefined || v === null ? 0 : typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`${field} must be an integer, not ${quote(v)}`);
   if (n === 0) return LIMITS.k.default;
-  if (n < LIMITS.k.min || n > LIMITS.k.max) throw invalid(`${field} = ${n} is out of range; use ${LIMITS.k.min} to ${LIMITS.k.max}, or 0 for the default ${LIMITS.k.default}`);
+  if (n < LIMITS.k.min || n > LIMITS.k.max)
+    throw invalid(`${field} = ${n} is out of range; use ${LIMITS.k.min} to ${LIMITS.k.max}, or 0 for the default ${LIMITS.k.default}`);
   return n;
 }
 
 function metric(v: unknown, field: string): Metric {
   switch (v) {
-    case undefined: case null: case 0: case 1: case 'METRIC_UNSPECIFIED': case 'METRIC_DISTANCE': return 'distance';
-    case 2: case 'METRIC_ETA': return 'eta';
-    default: throw invalid(`${field} = ${quote(v)} is not a metric; use METRIC_DISTANCE or METRIC_ETA`);
+    case undefined:
+    case null:
+    case 0:
+    case 1:
+    case 'METRIC_UNSPECIFIED':
+    case 'METRIC_DISTANCE':
+      return 'distance';
+    case 2:
+    case 'METRIC_ETA':
+      return 'eta';
+    default:
+      throw invalid(`${field} = ${quote(v)} is not a metric; use METRIC_DISTANCE or METRIC_ETA`);
   }
 }
 
-export function mapId(v: unknown, field = 'map_id'): string { return id(v, field, 'map ID (see ListMaps)'); }
+export function mapId(v: unknown, field = 'map_id'): string {
+  return id(v, field, 'map ID (see ListMaps)');
+}
 
-export interface ValidUpdate { mapId: string; update: DriverUpdate }
+export interface ValidUpdate {
+  mapId: string;
+  update: DriverUpdate;
+}
 
 /** Map ID → TTL in ms (updates older than it are refused); undefined for a map not served. */
 export type TtlOf = (mapId: string) => number | undefined;
@@ -154,7 +176,11 @@ export function batchRequest(req: unknown, nowMs: number, maxBatchSize: number, 
   const o = asObj(req, 'request');
   const updates = o.updates ?? [];
   if (!Array.isArray(updates)) throw invalid('updates must be a list of UpdateDriverRequest');
-  if (updates.length > maxBatchSize) throw new FarosError('RESOURCE_EXHAUSTED', `batch of ${updates.length} updates exceeds the limit of ${maxBatchSize} (--max-batch-size); split it into smaller batches`);
+  if (updates.length > maxBatchSize)
+    throw new FarosError(
+      'RESOURCE_EXHAUSTED',
+      `batch of ${updates.length} updates exceeds the limit of ${maxBatchSize} (--max-batch-size); split it into smaller batches`,
+    );
   return updates.map((u, index): BatchItem => {
     try {
       return { index, ok: true, valid: updateRequest(u, nowMs, ttlOf, `updates[${index}].`) };
@@ -179,7 +205,8 @@ export function nearbyRequest(req: unknown): { mapId: string; query: NearbyQuery
   return {
     mapId: m,
     query: {
-      lat, lng,
+      lat,
+      lng,
       k: count(o.k, 'k'),
       metric: metric(o.metric, 'metric'),
       maxDistanceM: limit(o.maxDistanceM, 'max_distance_m', LIMITS.maxDistanceM.max, LIMITS.maxDistanceM.default, 'metres'),
@@ -211,12 +238,18 @@ export function peerList(v: unknown, field: string): unknown[] {
 export function driverRecord(m: unknown, nowMs: number, prefix: string): DriverRecord {
   const o = asObj(m, prefix.slice(0, -1));
   const driverId = id(o.driverId, `${prefix}driver_id`, 'driver ID');
-  const lat = double(o.lat, `${prefix}lat`), lng = double(o.lng, `${prefix}lng`);
-  if (!(Number.isFinite(lat) && lat >= -90 && lat <= 90 && Number.isFinite(lng) && lng >= -180 && lng <= 180)) throw invalid(`${prefix}lat/lng = ${quote(lat)}, ${quote(lng)} is not a position`);
+  const lat = double(o.lat, `${prefix}lat`),
+    lng = double(o.lng, `${prefix}lng`);
+  if (!(Number.isFinite(lat) && lat >= -90 && lat <= 90 && Number.isFinite(lng) && lng >= -180 && lng <= 180))
+    throw invalid(`${prefix}lat/lng = ${quote(lat)}, ${quote(lng)} is not a position`);
   const ts = double(o.timestampMs, `${prefix}timestamp_ms`);
-  if (!(Number.isSafeInteger(ts) && ts > 0 && ts <= nowMs + MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS)) throw invalid(`${prefix}timestamp_ms = ${quote(ts)} is not ms since the epoch within ${(MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS) / 1000} s of this instance's clock`);
+  if (!(Number.isSafeInteger(ts) && ts > 0 && ts <= nowMs + MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS))
+    throw invalid(
+      `${prefix}timestamp_ms = ${quote(ts)} is not ms since the epoch within ${(MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS) / 1000} s of this instance's clock`,
+    );
   const segment = o.segment;
-  if (!(typeof segment === 'number' && Number.isInteger(segment) && segment >= 0)) throw invalid(`${prefix}segment = ${quote(segment)} is not a segment number`);
+  if (!(typeof segment === 'number' && Number.isInteger(segment) && segment >= 0))
+    throw invalid(`${prefix}segment = ${quote(segment)} is not a segment number`);
   const t = double(o.t, `${prefix}t`);
   if (!(t >= 0 && t <= 1)) throw invalid(`${prefix}t = ${quote(t)} is not a fraction in [0, 1]`);
   const snapM = double(o.snapM, `${prefix}snap_m`);

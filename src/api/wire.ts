@@ -4,25 +4,61 @@
 import type { MapInfoView, NearbyAnswer } from '../node/host.js';
 import type { DriverView, Phantom, UpdateResult } from '../model/types.js';
 
-export interface LatLngMsg { lat: number; lng: number }
-export interface SnappedPointMsg { location: LatLngMsg; snapDistanceM: number; wayId: string }
-export interface DriverMsg { driverId: string; location: LatLngMsg; snapped: SnappedPointMsg; timestampMs: string; metadata: Record<string, string> }
-export interface UpdateDriverResponseMsg { snapped: SnappedPointMsg; stale: boolean }
-export interface UpdateErrorMsg { index: number; driverId: string; code: string; message: string }
-export interface UpdateDriversResponseMsg { accepted: number; rejected: UpdateErrorMsg[] }
+export interface LatLngMsg {
+  lat: number;
+  lng: number;
+}
+export interface SnappedPointMsg {
+  location: LatLngMsg;
+  snapDistanceM: number;
+  wayId: string;
+}
+export interface DriverMsg {
+  driverId: string;
+  location: LatLngMsg;
+  snapped: SnappedPointMsg;
+  timestampMs: string;
+  metadata: Record<string, string>;
+}
+export interface UpdateDriverResponseMsg {
+  snapped: SnappedPointMsg;
+  stale: boolean;
+}
+export interface UpdateErrorMsg {
+  index: number;
+  driverId: string;
+  code: string;
+  message: string;
+}
+export interface UpdateDriversResponseMsg {
+  accepted: number;
+  rejected: UpdateErrorMsg[];
+}
 export interface NearbyResponseMsg {
   drivers: { driver: DriverMsg; distanceM: number; etaS: number }[];
   querySnapped: SnappedPointMsg;
   stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string };
 }
-export interface MapInfoMsg { mapId: string; profile: string; drivers: string; bounds: { min: LatLngMsg; max: LatLngMsg }; replicas: string[] }
+export interface MapInfoMsg {
+  mapId: string;
+  profile: string;
+  drivers: string;
+  bounds: { min: LatLngMsg; max: LatLngMsg };
+  replicas: string[];
+}
 
 export function snappedPoint(p: Phantom): SnappedPointMsg {
   return { location: { lat: p.lat, lng: p.lng }, snapDistanceM: p.distanceM, wayId: p.wayId };
 }
 
 export function driver(v: DriverView): DriverMsg {
-  return { driverId: v.driverId, location: { lat: v.lat, lng: v.lng }, snapped: snappedPoint(v.snapped), timestampMs: String(v.timestampMs), metadata: { ...v.metadata } };
+  return {
+    driverId: v.driverId,
+    location: { lat: v.lat, lng: v.lng },
+    snapped: snappedPoint(v.snapped),
+    timestampMs: String(v.timestampMs),
+    metadata: { ...v.metadata },
+  };
 }
 
 export function updateResponse(r: Extract<UpdateResult, { ok: true }>): UpdateDriverResponseMsg {
@@ -39,7 +75,9 @@ export function nearbyResponse(a: NearbyAnswer): NearbyResponseMsg {
 
 export function mapInfo(m: MapInfoView): MapInfoMsg {
   return {
-    mapId: m.mapId, profile: m.profile, drivers: String(m.drivers),
+    mapId: m.mapId,
+    profile: m.profile,
+    drivers: String(m.drivers),
     bounds: { min: { lat: m.bounds.minLat, lng: m.bounds.minLng }, max: { lat: m.bounds.maxLat, lng: m.bounds.maxLng } },
     replicas: [...m.replicas],
   };

@@ -31,11 +31,18 @@ Profiles: ${profileNames().join(', ')}`;
 
 class UsageError extends Error {}
 
-const log = (quiet: boolean) => (msg: string) => { if (!quiet) process.stderr.write(`${msg}\n`); };
+const log = (quiet: boolean) => (msg: string) => {
+  if (!quiet) process.stderr.write(`${msg}\n`);
+};
 
 function parse(args: string[], options: ParseArgsConfig['options']) {
   try {
-    return parseArgs({ args, options: { ...options, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'cache-dir': { type: 'string' } }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({
+      args,
+      options: { ...options, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'cache-dir': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | boolean | undefined>;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -51,24 +58,49 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // The server owns its flags, environment and exit code.
   if (cmd === 'serve') return runServe(rest, process.env);
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(`${USAGE}\n`); return cmd === undefined ? 2 : 0; }
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
   switch (cmd) {
     case 'build-map': {
       const v = parse(rest, { map: { type: 'string' }, profile: { type: 'string' }, out: { type: 'string' } });
-      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      if (v.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
       await runBuildMap({ map: required(v, 'map'), profile: (v.profile as string) ?? 'car', out: required(v, 'out'), log: log(!!v.quiet) });
       return 0;
     }
     case 'knn': {
-      const v = parse(rest, { map: { type: 'string' }, profile: { type: 'string' }, drivers: { type: 'string' }, queries: { type: 'string' }, out: { type: 'string' }, metric: { type: 'string' }, 'snap-radius': { type: 'string' } });
-      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      const v = parse(rest, {
+        map: { type: 'string' },
+        profile: { type: 'string' },
+        drivers: { type: 'string' },
+        queries: { type: 'string' },
+        out: { type: 'string' },
+        metric: { type: 'string' },
+        'snap-radius': { type: 'string' },
+      });
+      if (v.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
       const metric = (v.metric as string | undefined) ?? 'distance';
       if (metric !== 'distance' && metric !== 'eta') throw new UsageError(`--metric must be "distance" or "eta", not "${metric}"`);
       const radius = v['snap-radius'] === undefined ? undefined : Number(v['snap-radius']);
-      if (radius !== undefined && !(radius > 0 && radius <= 10_000)) throw new UsageError(`--snap-radius must be a number of metres in (0, 10000], not "${v['snap-radius']}"`);
+      if (radius !== undefined && !(radius > 0 && radius <= 10_000))
+        throw new UsageError(`--snap-radius must be a number of metres in (0, 10000], not "${v['snap-radius']}"`);
       const r = await runKnnCli({
-        map: required(v, 'map'), profile: (v.profile as string) ?? 'car', drivers: required(v, 'drivers'), queries: required(v, 'queries'),
-        out: required(v, 'out'), metric, snapRadiusM: radius, cacheDir: (v['cache-dir'] as string) ?? process.env.FAROS_CACHE_DIR, log: log(!!v.quiet),
+        map: required(v, 'map'),
+        profile: (v.profile as string) ?? 'car',
+        drivers: required(v, 'drivers'),
+        queries: required(v, 'queries'),
+        out: required(v, 'out'),
+        metric,
+        snapRadiusM: radius,
+        cacheDir: (v['cache-dir'] as string) ?? process.env.FAROS_CACHE_DIR,
+        log: log(!!v.quiet),
       });
       log(!!v.quiet)(`answered ${r.queries} queries (${r.unsnappedQueries} did not snap) into ${v.out}`);
       return 0;
@@ -77,8 +109,19 @@ async function main(argv: string[]): Promise<number> {
       // Everything after "--" (and --map/--config/--workers) goes to each `faros serve`.
       const dd = rest.indexOf('--');
       const own = dd >= 0 ? rest.slice(0, dd) : rest;
-      const v = parse(own, { nodes: { type: 'string' }, replication: { type: 'string' }, 'grpc-port': { type: 'string' }, 'http-port': { type: 'string' }, map: { type: 'string', multiple: true }, config: { type: 'string' }, workers: { type: 'string' } });
-      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      const v = parse(own, {
+        nodes: { type: 'string' },
+        replication: { type: 'string' },
+        'grpc-port': { type: 'string' },
+        'http-port': { type: 'string' },
+        map: { type: 'string', multiple: true },
+        config: { type: 'string' },
+        workers: { type: 'string' },
+      });
+      if (v.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
       const int = (name: string, def: number, min: number, max: number): number => {
         const x = v[name] === undefined ? def : Number(v[name]);
         if (!Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
@@ -90,33 +133,56 @@ async function main(argv: string[]): Promise<number> {
       serveArgs.push('--workers', String(int('workers', 1, 1, 64)));
       if (v['cache-dir']) serveArgs.push('--cache-dir', v['cache-dir'] as string);
       return runCluster({
-        nodes: int('nodes', 3, 1, 32), replication: int('replication', 2, 1, 16),
-        grpcPort: int('grpc-port', 50051, 0, 65535), httpPort: int('http-port', 8080, 0, 65535), serveArgs, log: log(!!v.quiet),
+        nodes: int('nodes', 3, 1, 32),
+        replication: int('replication', 2, 1, 16),
+        grpcPort: int('grpc-port', 50051, 0, 65535),
+        httpPort: int('http-port', 8080, 0, 65535),
+        serveArgs,
+        log: log(!!v.quiet),
       });
     }
     case 'token': {
       const [sub, ...args] = rest;
       if (sub !== 'create') throw new UsageError('usage: faros token create --file TOKENS --name NAME --scopes update,query');
       const v = parse(args, { file: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' } });
-      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
-      const token = createToken(required(v, 'file'), required(v, 'name'), required(v, 'scopes').split(',').map((x) => x.trim()).filter(Boolean));
+      if (v.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
+      const token = createToken(
+        required(v, 'file'),
+        required(v, 'name'),
+        required(v, 'scopes')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      );
       process.stdout.write(`${token}\n`);
-      log(!!v.quiet)(`token "${v.name}" added to ${v.file} (only its SHA-256 is stored; this is the one time it is shown). Send it as "authorization: Bearer <token>"; send SIGHUP to running servers to load it.`);
+      log(!!v.quiet)(
+        `token "${v.name}" added to ${v.file} (only its SHA-256 is stored; this is the one time it is shown). Send it as "authorization: Bearer <token>"; send SIGHUP to running servers to load it.`,
+      );
       return 0;
     }
     case 'certs': {
       const v = parse(rest, { out: { type: 'string' }, name: { type: 'string', multiple: true } });
-      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+      if (v.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
       const names = (v.name as unknown as string[] | undefined) ?? [];
-      if (names.length === 0) throw new UsageError('give at least one --name HOST:PEERPORT (each instance\'s advertised peer address)');
+      if (names.length === 0) throw new UsageError("give at least one --name HOST:PEERPORT (each instance's advertised peer address)");
       const dirs = await makeClusterCerts(required(v, 'out'), names);
       for (const [name, dir] of dirs) log(!!v.quiet)(`${name}: ${dir} (ca.crt, tls.crt, tls.key) → faros serve --peer-tls-dir ${dir} --advertise ${name}`);
       return 0;
     }
     case 'demo': {
       const v = parse(rest, { 'map-id': { type: 'string' }, drivers: { type: 'string' }, seed: { type: 'string' } });
-      if (v.help) { process.stdout.write(`${USAGE}\n`); return 0; }
-      const drivers = Number(v.drivers ?? 10_000), seed = Number(v.seed ?? 1);
+      if (v.help) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
+      const drivers = Number(v.drivers ?? 10_000),
+        seed = Number(v.seed ?? 1);
       if (!Number.isInteger(drivers) || drivers < 1 || drivers > 1_000_000) throw new UsageError('--drivers must be an integer from 1 to 1000000');
       if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
       await runDemo({ mapId: (v['map-id'] as string) ?? 'andorra-car', drivers, seed, log: log(!!v.quiet) });
@@ -128,7 +194,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (e: unknown) => {
     if (e instanceof UsageError) {
       process.stderr.write(`faros: ${e.message}\nRun "faros --help" for usage.\n`);

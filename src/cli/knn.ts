@@ -8,32 +8,48 @@ import type { Metric } from '../model/types.js';
 import { readCsv, column, num, InputError } from './csv.js';
 
 export interface KnnCliOptions {
-  map: string; profile: string; drivers: string; queries: string; out: string; metric: Metric;
-  snapRadiusM?: number; cacheDir?: string; log: Log;
+  map: string;
+  profile: string;
+  drivers: string;
+  queries: string;
+  out: string;
+  metric: Metric;
+  snapRadiusM?: number;
+  cacheDir?: string;
+  log: Log;
 }
 
 export async function runKnnCli(o: KnnCliOptions): Promise<{ queries: number; unsnappedDrivers: number; unsnappedQueries: number }> {
   // Read and validate every input before the (slow) map load.
   const dt = readCsv(o.drivers);
-  const di = column(dt, 'id'), dlat = column(dt, 'lat'), dlng = column(dt, 'lng');
+  const di = column(dt, 'id'),
+    dlat = column(dt, 'lat'),
+    dlng = column(dt, 'lng');
   const metaCols = dt.header.map((h, i) => [h, i] as const).filter(([, i]) => i !== di && i !== dlat && i !== dlng);
   const drivers = dt.rows.map((r) => {
     const id = r.cells[di];
     if (id === '') throw new InputError(`${dt.file}:${r.line}: empty driver id`);
     return {
-      id, line: r.line,
-      lat: num(dt, r, dlat, 'lat', -90, 90), lng: num(dt, r, dlng, 'lng', -180, 180),
+      id,
+      line: r.line,
+      lat: num(dt, r, dlat, 'lat', -90, 90),
+      lng: num(dt, r, dlng, 'lng', -180, 180),
       metadata: Object.fromEntries(metaCols.map(([h, i]) => [h, r.cells[i]])),
     };
   });
   const qt = readCsv(o.queries);
-  const qi = column(qt, 'qid'), qlat = column(qt, 'lat'), qlng = column(qt, 'lng'), qk = column(qt, 'k'), qr = column(qt, 'radius_m');
+  const qi = column(qt, 'qid'),
+    qlat = column(qt, 'lat'),
+    qlng = column(qt, 'lng'),
+    qk = column(qt, 'k'),
+    qr = column(qt, 'radius_m');
   const qeta = qt.header.indexOf('max_eta_s');
   if (o.metric === 'eta' && qeta < 0) o.log(`${qt.file}: no max_eta_s column, using the default ${LIMITS.maxEtaS.default} s`);
   const filterCols = qt.header.map((h, i) => [h, i] as const).filter(([h]) => h.endsWith('_filter') && h.length > 7);
   const queries = qt.rows.map((r) => ({
     qid: r.cells[qi],
-    lat: num(qt, r, qlat, 'lat', -90, 90), lng: num(qt, r, qlng, 'lng', -180, 180),
+    lat: num(qt, r, qlat, 'lat', -90, 90),
+    lng: num(qt, r, qlng, 'lng', -180, 180),
     k: num(qt, r, qk, 'k', LIMITS.k.min, LIMITS.k.max, { integer: true }),
     radius: num(qt, r, qr, 'radius_m', 0, LIMITS.maxDistanceM.max, { exclusiveMin: true }),
     maxEta: qeta >= 0 && r.cells[qeta].trim() !== '' ? num(qt, r, qeta, 'max_eta_s', 0, LIMITS.maxEtaS.max, { exclusiveMin: true }) : LIMITS.maxEtaS.default,

@@ -20,10 +20,16 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   let opts: Options;
   try {
     const flags = parseServeFlags(argv);
-    if (flags.help) { process.stdout.write(`${SERVE_USAGE}\n`); return 0; }
+    if (flags.help) {
+      process.stdout.write(`${SERVE_USAGE}\n`);
+      return 0;
+    }
     opts = buildOptions({ flags, env, cwd: process.cwd() });
   } catch (e) {
-    if (e instanceof ConfigError) { process.stderr.write(`faros serve: ${e.message}\n`); return 2; }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`faros serve: ${e.message}\n`);
+      return 2;
+    }
     throw e;
   }
   const bootLog = createLogger(opts.logLevel);
@@ -54,10 +60,17 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   let peer: { server: grpc.Server; port: number; credentials: PeerCredentials } | undefined;
   if (opts.cluster) {
     try {
-      peer = await startPeerServer(opts, () => cluster, metrics, (msg) => bootLog.warn({ component: 'peer' }, msg));
+      peer = await startPeerServer(
+        opts,
+        () => cluster,
+        metrics,
+        (msg) => bootLog.warn({ component: 'peer' }, msg),
+      );
     } catch (e) {
       bootLog.error({ err: e }, 'cannot start the peer listener');
-      process.stderr.write(`faros serve: cannot start the peer listener: ${(e as Error).message}; pick another --peer-port (0 = any free port) or check the --peer-tls-dir files\n`);
+      process.stderr.write(
+        `faros serve: cannot start the peer listener: ${(e as Error).message}; pick another --peer-port (0 = any free port) or check the --peer-tls-dir files\n`,
+      );
       await servers.shutdown(0);
       metrics.close();
       return 1;
@@ -67,42 +80,74 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   bootLog.setBindings({ instance: name });
   const log = bootLog;
   log.info({ maps: opts.maps.map((m) => m.id), workers: opts.workers, searchThreads: opts.searchThreads, limits: opts.limits }, 'starting');
-  const hostLog = (msg: string): void => { log.info({ component: 'host' }, msg); };
-  const onMapReady = (mapId: string, ms: number): void => { metrics.setMapLoadSeconds(mapId, ms / 1000); servers.refreshHealth(); };
+  const hostLog = (msg: string): void => {
+    log.info({ component: 'host' }, msg);
+  };
+  const onMapReady = (mapId: string, ms: number): void => {
+    metrics.setMapLoadSeconds(mapId, ms / 1000);
+    servers.refreshHealth();
+  };
   let host: LocalHost | ClusterHost;
   if (opts.cluster) {
     const c = opts.cluster;
     cluster = new ClusterHost({
-      self: name, catalog: opts.maps, replication: c.replication, seeds: c.seeds,
+      self: name,
+      catalog: opts.maps,
+      replication: c.replication,
+      seeds: c.seeds,
       dns: c.dns ? { name: c.dns.name, port: c.dns.port ?? servers.grpcPort } : undefined,
-      probeIntervalMs: c.probeIntervalMs, probeTimeoutMs: c.probeTimeoutMs, suspectMs: c.suspectMs, dropGraceMs: c.dropGraceMs,
-      perTryTimeoutMs: 2000, peerCredentials: peer!.credentials, workers: opts.workers, searchThreads: opts.searchThreads, cacheDir: opts.cacheDir, log: hostLog, onMapReady,
+      probeIntervalMs: c.probeIntervalMs,
+      probeTimeoutMs: c.probeTimeoutMs,
+      suspectMs: c.suspectMs,
+      dropGraceMs: c.dropGraceMs,
+      perTryTimeoutMs: 2000,
+      peerCredentials: peer!.credentials,
+      workers: opts.workers,
+      searchThreads: opts.searchThreads,
+      cacheDir: opts.cacheDir,
+      log: hostLog,
+      onMapReady,
       onTransfer: (e) => metrics.observeTransfer(e.mapId, e.ok, e.records, e.ms / 1000),
       onStateChange: () => servers.refreshHealth(),
     });
     host = cluster;
     metrics.setClusterSource(() => ({ members: cluster!.membership.live().length, failovers: cluster!.stats.failovers, forwarded: cluster!.forwarder.stats }));
   } else {
-    host = new LocalHost({ name, maps: [...opts.maps], cacheDir: opts.cacheDir, workers: opts.workers, searchThreads: opts.searchThreads, log: hostLog, onMapReady });
+    host = new LocalHost({
+      name,
+      maps: [...opts.maps],
+      cacheDir: opts.cacheDir,
+      workers: opts.workers,
+      searchThreads: opts.searchThreads,
+      log: hostLog,
+      onMapReady,
+    });
   }
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
   host.pool.onSearchPhases = (p) => metrics.observeNearbyPhases(p);
   metrics.setArenaSource(() => host.shardList().map((x) => ({ mapId: x.mapId, bytes: x.shard.store.arena.arenaBytes() })));
-  metrics.setInternSource(() => host.shardList().map((x) => {
-    const s = x.shard.store.intern.stats();
-    return { mapId: x.mapId, drivers: s.driversInUse, metasets: s.metasetsInUse, strings: s.stringsInUse };
-  }));
+  metrics.setInternSource(() =>
+    host.shardList().map((x) => {
+      const s = x.shard.store.intern.stats();
+      return { mapId: x.mapId, drivers: s.driversInUse, metasets: s.metasetsInUse, strings: s.stringsInUse };
+    }),
+  );
   servers.attach(host);
   log.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort }, 'listening; loading maps');
 
   let stop!: (signal: string) => void;
-  const stopped = new Promise<string>((resolve) => { stop = resolve; });
+  const stopped = new Promise<string>((resolve) => {
+    stop = resolve;
+  });
   const onSignal = (sig: NodeJS.Signals): void => stop(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // SIGHUP: read the tokens file again; a broken file keeps the tokens in force.
   const onHup = (): void => {
-    if (!tokens) { log.info('SIGHUP: no --tokens file to reload'); return; }
+    if (!tokens) {
+      log.info('SIGHUP: no --tokens file to reload');
+      return;
+    }
     try {
       const n = tokens.reload();
       metrics.tokens.set(n);
@@ -115,7 +160,10 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   };
   process.on('SIGHUP', onHup);
 
-  const loaded = host.start().then(() => 'loaded' as const, (e: unknown) => e as Error);
+  const loaded = host.start().then(
+    () => 'loaded' as const,
+    (e: unknown) => e as Error,
+  );
   const first = await Promise.race([loaded, stopped]);
   let code = 0;
   if (first instanceof Error) {
@@ -125,8 +173,20 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   } else if (first === 'loaded') {
     servers.refreshHealth();
     const shown = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-    log.info({ ms: Date.now() - t0, grpcPort: servers.grpcPort, httpPort: servers.httpPort, peerPort: peer?.port, tls: opts.security.tls !== undefined, tokens: tokens !== undefined }, 'ready');
-    process.stdout.write(`${JSON.stringify({ event: 'ready', grpcPort: servers.grpcPort, httpPort: servers.httpPort, peerPort: peer?.port, maps: opts.maps.map((m) => m.id), instance: name })}\n`);
+    log.info(
+      {
+        ms: Date.now() - t0,
+        grpcPort: servers.grpcPort,
+        httpPort: servers.httpPort,
+        peerPort: peer?.port,
+        tls: opts.security.tls !== undefined,
+        tokens: tokens !== undefined,
+      },
+      'ready',
+    );
+    process.stdout.write(
+      `${JSON.stringify({ event: 'ready', grpcPort: servers.grpcPort, httpPort: servers.httpPort, peerPort: peer?.port, maps: opts.maps.map((m) => m.id), instance: name })}\n`,
+    );
     const tls = opts.security.tls !== undefined;
     const auth = tokens ? ` -H 'authorization: Bearer <token>'` : '';
     process.stdout.write(`try: grpcurl ${tls ? '-insecure' : '-plaintext'}${auth} ${shown}:${servers.grpcPort} faros.v1.Faros/ListMaps\n`);
@@ -157,17 +217,19 @@ async function startPeerServer(opts: Options, cluster: () => ClusterHost | undef
   const gate = new InFlightGate(opts.limits.maxInFlight, metrics, 'peer');
   let impl: grpc.UntypedServiceImplementation | undefined;
   const methods = ['applyRecords', 'applyUpdates', 'removeDrivers', 'getLocal', 'nearbyLocal', 'status', 'pullSnapshot'];
-  const late = (name: string) => (call: { emit(event: 'error', e: unknown): void }, cb?: (e: unknown) => void): void => {
-    const host = cluster();
-    if (!host) {
-      const starting = { code: grpc.status.UNAVAILABLE, details: 'instance starting; retry shortly' };
-      if (cb) cb(starting);
-      else call.emit('error', starting);
-      return;
-    }
-    impl ??= peerImplementation({ host, gate, metrics, maxSnapshotPinMs: c.maxSnapshotPinMs, log });
-    (impl[name] as (...a: unknown[]) => void)(call, cb);
-  };
+  const late =
+    (name: string) =>
+    (call: { emit(event: 'error', e: unknown): void }, cb?: (e: unknown) => void): void => {
+      const host = cluster();
+      if (!host) {
+        const starting = { code: grpc.status.UNAVAILABLE, details: 'instance starting; retry shortly' };
+        if (cb) cb(starting);
+        else call.emit('error', starting);
+        return;
+      }
+      impl ??= peerImplementation({ host, gate, metrics, maxSnapshotPinMs: c.maxSnapshotPinMs, log });
+      (impl[name] as (...a: unknown[]) => void)(call, cb);
+    };
   server.addService(tolerantDefinition(peerServiceDefinition()), Object.fromEntries(methods.map((n) => [n, late(n)])));
   const port = await bindServer(server, opts.host, c.peerPort, peerServerCredentials(pem));
   return { server, port, credentials: peerChannelCredentials(pem) };
@@ -179,11 +241,13 @@ async function startPeerServer(opts: Options, cluster: () => ClusterHost | undef
  * instance and state transfer refills it.
  */
 function installCrashHandlers(log: Logger): void {
-  const die = (kind: string) => (e: unknown): void => {
-    log.fatal({ err: e, kind }, `${kind}: exiting`);
-    process.stderr.write(`faros serve: ${kind}: ${(e as Error)?.stack ?? String(e)}\n`);
-    process.exit(70);
-  };
+  const die =
+    (kind: string) =>
+    (e: unknown): void => {
+      log.fatal({ err: e, kind }, `${kind}: exiting`);
+      process.stderr.write(`faros serve: ${kind}: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exit(70);
+    };
   process.on('uncaughtException', die('uncaughtException'));
   process.on('unhandledRejection', die('unhandledRejection'));
 }

@@ -29,17 +29,30 @@ export function buildGraph(osm: OsmData, profile: Profile, source = '(memory)', 
 function buildBuffer(osm: OsmData, profile: Profile, source: string, key: string, shared: boolean): ArrayBufferLike {
   const net = extractRoads(osm, profile);
   const c = compress(net);
-  let minLat = Infinity, minLng = Infinity, maxLat = -Infinity, maxLng = -Infinity;
+  let minLat = Infinity,
+    minLng = Infinity,
+    maxLat = -Infinity,
+    maxLng = -Infinity;
   for (let v = 0; v < net.vLat.length; v++) {
-    minLat = Math.min(minLat, net.vLat[v]); maxLat = Math.max(maxLat, net.vLat[v]);
-    minLng = Math.min(minLng, net.vLng[v]); maxLng = Math.max(maxLng, net.vLng[v]);
+    minLat = Math.min(minLat, net.vLat[v]);
+    maxLat = Math.max(maxLat, net.vLat[v]);
+    minLng = Math.min(minLng, net.vLng[v]);
+    maxLng = Math.max(maxLng, net.vLng[v]);
   }
   const meta: GraphMeta = {
-    profile: profile.name, source, key, kx: c.kx,
+    profile: profile.name,
+    source,
+    key,
+    kx: c.kx,
     bounds: { minLat, minLng, maxLat, maxLng },
     counts: {
-      vertices: net.vLat.length, junctions: c.junctions, ways: net.wayIds.length, segments: net.segA.length,
-      edges: c.arrays.eTail.length, restrictions: net.stats.restrictions, forbiddenTurns: c.arrays.fbIn.length,
+      vertices: net.vLat.length,
+      junctions: c.junctions,
+      ways: net.wayIds.length,
+      segments: net.segA.length,
+      edges: c.arrays.eTail.length,
+      restrictions: net.stats.restrictions,
+      forbiddenTurns: c.arrays.fbIn.length,
     },
     builtAt: new Date().toISOString(),
   };
@@ -52,7 +65,10 @@ export async function mapKey(file: string, profile: Profile): Promise<string> {
   h.update(`faros-map-v${FORMAT_VERSION}\n`);
   h.update(JSON.stringify(profile));
   await new Promise<void>((resolve, reject) => {
-    createReadStream(file).on('data', (c) => h.update(c)).on('end', () => resolve()).on('error', reject);
+    createReadStream(file)
+      .on('data', (c) => h.update(c))
+      .on('end', () => resolve())
+      .on('error', reject);
   });
   return h.digest('hex');
 }
@@ -70,7 +86,9 @@ export async function compileMap(file: string, profile: Profile, log: Log = () =
   const buffer = buildBuffer(osm, profile, basename(file), key, false);
   const g = RoadGraph.from(buffer);
   const c = g.meta.counts;
-  log(`built ${basename(file)} (${profile.name}): ${c.vertices} road vertices, ${c.junctions} junctions, ${c.edges} edges, ${c.segments} segments, ${c.restrictions} restrictions in ${Date.now() - t0} ms`);
+  log(
+    `built ${basename(file)} (${profile.name}): ${c.vertices} road vertices, ${c.junctions} junctions, ${c.edges} edges, ${c.segments} segments, ${c.restrictions} restrictions in ${Date.now() - t0} ms`,
+  );
   return { buffer, key };
 }
 
@@ -95,7 +113,9 @@ export function readMapFile(file: string, shared = true): RoadGraph {
       off += n;
     }
     return RoadGraph.from(buf);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Load an OSM map for a profile, compiling it on first use (cached). */

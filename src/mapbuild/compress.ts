@@ -9,10 +9,15 @@ import { type RoadNetwork, FWD, BWD, vertexIncidence } from './roads.js';
 import type { GraphArrays } from '../model/graph/roadgraph.js';
 import { DEG } from './geo.js';
 
-export interface Compressed { arrays: GraphArrays; junctions: number; kx: number }
+export interface Compressed {
+  arrays: GraphArrays;
+  junctions: number;
+  kx: number;
+}
 
 export function compress(net: RoadNetwork): Compressed {
-  const V = net.vLat.length, S = net.segA.length;
+  const V = net.vLat.length,
+    S = net.segA.length;
   const { segA, segB, segDirs } = net;
   const inc = vertexIncidence(V, segA, segB);
   const other = (s: number, v: number) => (segA[s] === v ? segB[s] : segA[s]);
@@ -22,36 +27,60 @@ export function compress(net: RoadNetwork): Compressed {
   const junction = new Uint8Array(V);
   for (let v = 0; v < V; v++) {
     const n = inc.start[v + 1] - inc.start[v];
-    if (n !== 2 || net.viaVertices.has(v)) { junction[v] = 1; continue; }
-    const s1 = inc.segs[inc.start[v]], s2 = inc.segs[inc.start[v] + 1];
-    if (s1 === s2 || segA[s1] === segB[s1] || segA[s2] === segB[s2]) { junction[v] = 1; continue; }
+    if (n !== 2 || net.viaVertices.has(v)) {
+      junction[v] = 1;
+      continue;
+    }
+    const s1 = inc.segs[inc.start[v]],
+      s2 = inc.segs[inc.start[v] + 1];
+    if (s1 === s2 || segA[s1] === segB[s1] || segA[s2] === segB[s2]) {
+      junction[v] = 1;
+      continue;
+    }
     // Through v from s1 to s2: s1 entered toward v must match s2 leaving v.
-    const throughFwd = ((dirsFrom(s1, v) & BWD) ? 1 : 0) === ((dirsFrom(s2, v) & FWD) ? 1 : 0);
-    const throughBwd = ((dirsFrom(s1, v) & FWD) ? 1 : 0) === ((dirsFrom(s2, v) & BWD) ? 1 : 0);
+    const throughFwd = (dirsFrom(s1, v) & BWD ? 1 : 0) === (dirsFrom(s2, v) & FWD ? 1 : 0);
+    const throughBwd = (dirsFrom(s1, v) & FWD ? 1 : 0) === (dirsFrom(s2, v) & BWD ? 1 : 0);
     if (!throughFwd || !throughBwd) junction[v] = 1;
   }
 
   const segEdge = new Uint32Array(S).fill(0xffffffff);
-  const segRev = new Uint8Array(S), segOff = new Float64Array(S), segOffT = new Float64Array(S);
-  const eTail: number[] = [], eHead: number[] = [], eLen: number[] = [], eTime: number[] = [], eDirs: number[] = [];
-  const eSegStart: number[] = [0], eSegs: number[] = [];
+  const segRev = new Uint8Array(S),
+    segOff = new Float64Array(S),
+    segOffT = new Float64Array(S);
+  const eTail: number[] = [],
+    eHead: number[] = [],
+    eLen: number[] = [],
+    eTime: number[] = [],
+    eDirs: number[] = [];
+  const eSegStart: number[] = [0],
+    eSegs: number[] = [];
 
   const walk = (u: number, first: number) => {
     const e = eTail.length;
-    let v = u, s = first, len = 0, time = 0;
+    let v = u,
+      s = first,
+      len = 0,
+      time = 0;
     const dirs = dirsFrom(first, u);
     for (;;) {
       segEdge[s] = e;
       segRev[s] = segA[s] === v ? 0 : 1;
-      segOff[s] = len; segOffT[s] = time;
-      len += net.segLen[s]; time += net.segTime[s];
+      segOff[s] = len;
+      segOffT[s] = time;
+      len += net.segLen[s];
+      time += net.segTime[s];
       eSegs.push(s);
       v = other(s, v);
       if (junction[v]) break;
-      const a = inc.segs[inc.start[v]], b = inc.segs[inc.start[v] + 1];
+      const a = inc.segs[inc.start[v]],
+        b = inc.segs[inc.start[v] + 1];
       s = a === s ? b : a;
     }
-    eTail.push(u); eHead.push(v); eLen.push(len); eTime.push(time); eDirs.push(dirs);
+    eTail.push(u);
+    eHead.push(v);
+    eLen.push(len);
+    eTime.push(time);
+    eDirs.push(dirs);
     eSegStart.push(eSegs.length);
   };
   const walkFrom = (u: number) => {
@@ -71,18 +100,35 @@ export function compress(net: RoadNetwork): Compressed {
 
   const E = eTail.length;
   // CSR of directed edges leaving / arriving at each vertex (allowed ones only).
-  const outStart = new Uint32Array(V + 1), inStart = new Uint32Array(V + 1);
+  const outStart = new Uint32Array(V + 1),
+    inStart = new Uint32Array(V + 1);
   const dirOk = (d: number) => (eDirs[d >> 1] & ((d & 1) === 0 ? FWD : BWD)) !== 0;
   const fromV = (d: number) => ((d & 1) === 0 ? eTail[d >> 1] : eHead[d >> 1]);
   const toV = (d: number) => ((d & 1) === 0 ? eHead[d >> 1] : eTail[d >> 1]);
-  for (let d = 0; d < 2 * E; d++) if (dirOk(d)) { outStart[fromV(d) + 1]++; inStart[toV(d) + 1]++; }
-  for (let v = 0; v < V; v++) { outStart[v + 1] += outStart[v]; inStart[v + 1] += inStart[v]; }
-  const outList = new Uint32Array(outStart[V]), inList = new Uint32Array(inStart[V]);
-  const of = outStart.slice(0, V), inf = inStart.slice(0, V);
-  for (let d = 0; d < 2 * E; d++) if (dirOk(d)) { outList[of[fromV(d)]++] = d; inList[inf[toV(d)]++] = d; }
+  for (let d = 0; d < 2 * E; d++)
+    if (dirOk(d)) {
+      outStart[fromV(d) + 1]++;
+      inStart[toV(d) + 1]++;
+    }
+  for (let v = 0; v < V; v++) {
+    outStart[v + 1] += outStart[v];
+    inStart[v + 1] += inStart[v];
+  }
+  const outList = new Uint32Array(outStart[V]),
+    inList = new Uint32Array(inStart[V]);
+  const of = outStart.slice(0, V),
+    inf = inStart.slice(0, V);
+  for (let d = 0; d < 2 * E; d++)
+    if (dirOk(d)) {
+      outList[of[fromV(d)]++] = d;
+      inList[inf[toV(d)]++] = d;
+    }
 
   // Segment-level forbidden turns → directed-edge pairs at their via vertex.
-  const dirEdgeOf = (sd: number) => { const s = sd >> 1; return segEdge[s] * 2 + ((sd & 1) ^ segRev[s]); };
+  const dirEdgeOf = (sd: number) => {
+    const s = sd >> 1;
+    return segEdge[s] * 2 + ((sd & 1) ^ segRev[s]);
+  };
   const fb = net.forbidden.map((f) => ({ via: f.via, in: dirEdgeOf(f.from), out: dirEdgeOf(f.to) }));
   fb.sort((a, b) => a.via - b.via || a.in - b.in || a.out - b.out);
   const fbStart = new Uint32Array(V + 1);
@@ -96,7 +142,10 @@ export function compress(net: RoadNetwork): Compressed {
   if (S === 0) throw new Error('the map has no roads for this profile');
   const index = new Flatbush(S, 16, Float64Array);
   for (let s = 0; s < S; s++) {
-    const la = net.vLat[segA[s]], lb = net.vLat[segB[s]], ga = net.vLng[segA[s]] * kx, gb = net.vLng[segB[s]] * kx;
+    const la = net.vLat[segA[s]],
+      lb = net.vLat[segB[s]],
+      ga = net.vLng[segA[s]] * kx,
+      gb = net.vLng[segB[s]] * kx;
     index.add(Math.min(ga, gb), Math.min(la, lb), Math.max(ga, gb), Math.max(la, lb));
   }
   index.finish();
@@ -105,13 +154,34 @@ export function compress(net: RoadNetwork): Compressed {
     junctions: junction.reduce((a, b) => a + b, 0),
     kx,
     arrays: {
-      vLat: net.vLat, vLng: net.vLng, wayIds: net.wayIds,
-      segA, segB, segWay: net.segWay, segIdx: net.segIdx, segLen: net.segLen, segTime: net.segTime, segDirs,
-      segEdge, segRev, segOff, segOffT,
-      eTail: Uint32Array.from(eTail), eHead: Uint32Array.from(eHead), eLen: Float64Array.from(eLen), eTime: Float64Array.from(eTime), eDirs: Uint8Array.from(eDirs),
-      eSegStart: Uint32Array.from(eSegStart), eSegs: Uint32Array.from(eSegs),
-      inStart, inList, outStart, outList,
-      fbStart, fbIn: Uint32Array.from(fb, (f) => f.in), fbOut: Uint32Array.from(fb, (f) => f.out),
+      vLat: net.vLat,
+      vLng: net.vLng,
+      wayIds: net.wayIds,
+      segA,
+      segB,
+      segWay: net.segWay,
+      segIdx: net.segIdx,
+      segLen: net.segLen,
+      segTime: net.segTime,
+      segDirs,
+      segEdge,
+      segRev,
+      segOff,
+      segOffT,
+      eTail: Uint32Array.from(eTail),
+      eHead: Uint32Array.from(eHead),
+      eLen: Float64Array.from(eLen),
+      eTime: Float64Array.from(eTime),
+      eDirs: Uint8Array.from(eDirs),
+      eSegStart: Uint32Array.from(eSegStart),
+      eSegs: Uint32Array.from(eSegs),
+      inStart,
+      inList,
+      outStart,
+      outList,
+      fbStart,
+      fbIn: Uint32Array.from(fb, (f) => f.in),
+      fbOut: Uint32Array.from(fb, (f) => f.out),
       spatial: new Uint8Array(index.data),
     },
   };

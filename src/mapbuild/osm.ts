@@ -10,20 +10,52 @@ import type { Tags } from './profile.js';
 
 const require = createRequire(import.meta.url);
 // osm-read ships no types; this is the part of its API we use.
-interface OsmReadNode { id: string; lat: number; lon: number }
-interface OsmReadWay { id: string; tags: Tags; nodeRefs: string[] }
-interface OsmReadMember { type: string; ref: string; role: string }
-interface OsmReadRelation { id: string; tags: Tags; members: OsmReadMember[] }
+interface OsmReadNode {
+  id: string;
+  lat: number;
+  lon: number;
+}
+interface OsmReadWay {
+  id: string;
+  tags: Tags;
+  nodeRefs: string[];
+}
+interface OsmReadMember {
+  type: string;
+  ref: string;
+  role: string;
+}
+interface OsmReadRelation {
+  id: string;
+  tags: Tags;
+  members: OsmReadMember[];
+}
 interface OsmReadOptions {
-  filePath: string; format: 'pbf' | 'xml';
-  node(n: OsmReadNode): void; way(w: OsmReadWay): void; relation(r: OsmReadRelation): void;
-  endDocument(): void; error(e: unknown): void;
+  filePath: string;
+  format: 'pbf' | 'xml';
+  node(n: OsmReadNode): void;
+  way(w: OsmReadWay): void;
+  relation(r: OsmReadRelation): void;
+  endDocument(): void;
+  error(e: unknown): void;
 }
 const osmRead = require('osm-read') as { parse(o: OsmReadOptions): unknown };
 
-export interface OsmWay { id: string; tags: Tags; refs: string[] }
-export interface OsmMember { type: 'node' | 'way' | 'relation'; ref: string; role: string }
-export interface OsmRelation { id: string; tags: Tags; members: OsmMember[] }
+export interface OsmWay {
+  id: string;
+  tags: Tags;
+  refs: string[];
+}
+export interface OsmMember {
+  type: 'node' | 'way' | 'relation';
+  ref: string;
+  role: string;
+}
+export interface OsmRelation {
+  id: string;
+  tags: Tags;
+  members: OsmMember[];
+}
 
 /** Everything of an OSM file a road graph needs. */
 export interface OsmData {
@@ -50,7 +82,10 @@ export interface ReadOsmOptions {
 }
 
 export class OsmFileError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = 'OsmFileError';
   }
@@ -81,7 +116,9 @@ function checkFile(file: string, format: 'pbf' | 'xml'): void {
       const tail = Buffer.alloc(n);
       readSync(fd, tail, 0, n, size - n);
       if (!/<\/osm>\s*$/.test(tail.toString('latin1'))) throw new OsmFileError(file, 'truncated OSM XML: no closing </osm> tag');
-    } finally { closeSync(fd); }
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -103,7 +140,10 @@ export function readOsm(file: string, opts: ReadOsmOptions = {}): Promise<OsmDat
   let lastActivity = Date.now();
   const tick = () => {
     elements++;
-    if ((elements & 0xffff) === 0) { lastActivity = Date.now(); opts.progress?.(elements); }
+    if ((elements & 0xffff) === 0) {
+      lastActivity = Date.now();
+      opts.progress?.(elements);
+    }
   };
 
   return new Promise<OsmData>((resolve, reject) => {
@@ -112,16 +152,28 @@ export function readOsm(file: string, opts: ReadOsmOptions = {}): Promise<OsmDat
       if (done) return;
       done = true;
       clearInterval(watchdog);
-      if (err) { reject(err); return; }
+      if (err) {
+        reject(err);
+        return;
+      }
       resolve({ nodeIndex, lat: lat.subarray(0, nodeIndex.size), lon: lon.subarray(0, nodeIndex.size), ways, relations, counts });
     };
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastActivity > stallMs) finish(new OsmFileError(file, `parser stalled for ${stallMs} ms; the file is probably corrupt`));
-    }, Math.min(1000, stallMs));
-    const guard = <T>(fn: (x: T) => void) => (x: T) => {
-      if (done) return;
-      try { fn(x); } catch (e) { finish(new OsmFileError(file, `bad OSM data: ${(e as Error).message}`)); }
-    };
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - lastActivity > stallMs) finish(new OsmFileError(file, `parser stalled for ${stallMs} ms; the file is probably corrupt`));
+      },
+      Math.min(1000, stallMs),
+    );
+    const guard =
+      <T>(fn: (x: T) => void) =>
+      (x: T) => {
+        if (done) return;
+        try {
+          fn(x);
+        } catch (e) {
+          finish(new OsmFileError(file, `bad OSM data: ${(e as Error).message}`));
+        }
+      };
     try {
       osmRead.parse({
         filePath: file,
@@ -134,8 +186,12 @@ export function readOsm(file: string, opts: ReadOsmOptions = {}): Promise<OsmDat
           if (i === undefined) {
             i = nodeIndex.size;
             if (i === lat.length) {
-              const nl = new Float64Array(lat.length * 2); nl.set(lat); lat = nl;
-              const no = new Float64Array(lon.length * 2); no.set(lon); lon = no;
+              const nl = new Float64Array(lat.length * 2);
+              nl.set(lat);
+              lat = nl;
+              const no = new Float64Array(lon.length * 2);
+              no.set(lon);
+              lon = no;
             }
             nodeIndex.set(n.id, i);
           }
@@ -152,7 +208,8 @@ export function readOsm(file: string, opts: ReadOsmOptions = {}): Promise<OsmDat
           counts.relations++;
           if (keepRelation(r.tags)) {
             relations.push({
-              id: String(r.id), tags: r.tags,
+              id: String(r.id),
+              tags: r.tags,
               members: r.members.map((m) => ({ type: m.type as OsmMember['type'], ref: String(m.ref), role: m.role ?? '' })),
             });
           }

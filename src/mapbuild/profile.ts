@@ -23,15 +23,21 @@ export interface Profile {
 export type Tags = Record<string, string>;
 
 /** Travel permission of a way relative to its node order. */
-export interface Direction { forward: boolean; backward: boolean }
+export interface Direction {
+  forward: boolean;
+  backward: boolean;
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** maps/ at the package root (works from src/ and from dist/src/). */
-export const MAPS_DIR = [join(here, '..', '..', 'maps'), join(here, '..', '..', '..', 'maps')]
-  .find((d) => existsSync(join(d, 'profiles'))) ?? join(here, '..', '..', '..', 'maps');
+export const MAPS_DIR =
+  [join(here, '..', '..', 'maps'), join(here, '..', '..', '..', 'maps')].find((d) => existsSync(join(d, 'profiles'))) ?? join(here, '..', '..', '..', 'maps');
 
 export function profileNames(): string[] {
-  return readdirSync(join(MAPS_DIR, 'profiles')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(join(MAPS_DIR, 'profiles'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 export function loadProfile(name: string): Profile {
@@ -65,9 +71,17 @@ export function isRoad(p: Profile, tags: Tags): boolean {
 /** SEMANTICS.md "Direction" (values compared exactly). Only call for roads. */
 export function direction(p: Profile, tags: Tags): Direction {
   switch (tags.oneway) {
-    case 'yes': case 'true': case '1': return { forward: true, backward: false };
-    case '-1': case 'reverse': return { forward: false, backward: true };
-    case 'no': case 'false': case '0': return { forward: true, backward: true };
+    case 'yes':
+    case 'true':
+    case '1':
+      return { forward: true, backward: false };
+    case '-1':
+    case 'reverse':
+      return { forward: false, backward: true };
+    case 'no':
+    case 'false':
+    case '0':
+      return { forward: true, backward: true };
   }
   const j = tags.junction;
   if (j === 'roundabout' || j === 'circular') return { forward: true, backward: false };

@@ -40,11 +40,17 @@ export function extractRoads(osm: OsmData, profile: Profile): RoadNetwork {
 
   // Dense vertex numbers in first-use order of the sorted ways (deterministic).
   const vertexOf = new Map<number, number>(); // OSM node index → vertex
-  const vLatArr: number[] = [], vLngArr: number[] = [];
+  const vLatArr: number[] = [],
+    vLngArr: number[] = [];
   let missingNodes = 0;
   const wayIds = new Float64Array(roads.length);
-  const segA: number[] = [], segB: number[] = [], segWay: number[] = [], segIdx: number[] = [];
-  const segLen: number[] = [], segTime: number[] = [], segDirs: number[] = [];
+  const segA: number[] = [],
+    segB: number[] = [],
+    segWay: number[] = [],
+    segIdx: number[] = [];
+  const segLen: number[] = [],
+    segTime: number[] = [],
+    segDirs: number[] = [];
   /** way index → (segment index along the way → segment number or -1). */
   const waySegs: Int32Array[] = [];
   const vertex = (ref: string): number => {
@@ -54,7 +60,8 @@ export function extractRoads(osm: OsmData, profile: Profile): RoadNetwork {
     if (v === undefined) {
       v = vLatArr.length;
       vertexOf.set(ni, v);
-      vLatArr.push(osm.lat[ni]); vLngArr.push(osm.lon[ni]);
+      vLatArr.push(osm.lat[ni]);
+      vLngArr.push(osm.lon[ni]);
     }
     return v;
   };
@@ -66,14 +73,23 @@ export function extractRoads(osm: OsmData, profile: Profile): RoadNetwork {
     const segsOfWay = new Int32Array(Math.max(0, w.refs.length - 1)).fill(-1);
     const vs = w.refs.map(vertex);
     for (let i = 0; i + 1 < vs.length; i++) {
-      const a = vs[i], b = vs[i + 1];
+      const a = vs[i],
+        b = vs[i + 1];
       // A way that references a node missing from the file loses only the
       // segments touching it; indices of the others keep their meaning.
-      if (a < 0 || b < 0) { missingNodes++; continue; }
+      if (a < 0 || b < 0) {
+        missingNodes++;
+        continue;
+      }
       const len = haversine(vLatArr[a], vLngArr[a], vLatArr[b], vLngArr[b]);
       segsOfWay[i] = segA.length;
-      segA.push(a); segB.push(b); segWay.push(wi); segIdx.push(i);
-      segLen.push(len); segTime.push(len / mps); segDirs.push(dirs);
+      segA.push(a);
+      segB.push(b);
+      segWay.push(wi);
+      segIdx.push(i);
+      segLen.push(len);
+      segTime.push(len / mps);
+      segDirs.push(dirs);
     }
     waySegs.push(segsOfWay);
   });
@@ -83,7 +99,8 @@ export function extractRoads(osm: OsmData, profile: Profile): RoadNetwork {
   roads.forEach((w, i) => wayIndexById.set(w.id, i));
   const forbidden: RoadNetwork['forbidden'] = [];
   const viaVertices = new Set<number>();
-  let restrictions = 0, ignored = 0;
+  let restrictions = 0,
+    ignored = 0;
   // Segment directions of way wi arriving at / leaving vertex v.
   const arriving = (wi: number, v: number): SegDir[] => {
     const out: SegDir[] = [];
@@ -124,23 +141,34 @@ export function extractRoads(osm: OsmData, profile: Profile): RoadNetwork {
     const from = r.members.filter((m) => m.role === 'from');
     const via = r.members.filter((m) => m.role === 'via');
     const to = r.members.filter((m) => m.role === 'to');
-    if (from.length !== 1 || via.length !== 1 || to.length !== 1 || from[0].type !== 'way' || to[0].type !== 'way' || via[0].type !== 'node') { ignored++; continue; }
-    const fw = wayIndexById.get(from[0].ref), tw = wayIndexById.get(to[0].ref);
+    if (from.length !== 1 || via.length !== 1 || to.length !== 1 || from[0].type !== 'way' || to[0].type !== 'way' || via[0].type !== 'node') {
+      ignored++;
+      continue;
+    }
+    const fw = wayIndexById.get(from[0].ref),
+      tw = wayIndexById.get(to[0].ref);
     const vi = osm.nodeIndex.get(via[0].ref);
     const v = vi === undefined ? undefined : vertexOf.get(vi);
-    if (fw === undefined || tw === undefined || v === undefined || !touches(fw, v) || !touches(tw, v)) { ignored++; continue; }
+    if (fw === undefined || tw === undefined || v === undefined || !touches(fw, v) || !touches(tw, v)) {
+      ignored++;
+      continue;
+    }
     restrictions++;
     viaVertices.add(v);
     const ins = arriving(fw, v);
     if (value.startsWith('no_')) {
       for (const i of ins) {
-        if (fw === tw) forbidden.push({ via: v, from: i, to: i ^ 1 }); // only the U-turn
+        if (fw === tw)
+          forbidden.push({ via: v, from: i, to: i ^ 1 }); // only the U-turn
         else for (const o of leaving(tw, v)) forbidden.push({ via: v, from: i, to: o });
       }
     } else {
       const key = `${fw}:${v}`;
       let e = onlyAllowed.get(key);
-      if (!e) { e = { from: fw, via: v, allowed: new Set() }; onlyAllowed.set(key, e); }
+      if (!e) {
+        e = { from: fw, via: v, allowed: new Set() };
+        onlyAllowed.set(key, e);
+      }
       // Same way as from and to names going straight on and the U-turn: all of
       // the way's segments leaving via. Otherwise the to way's segments.
       for (const o of leaving(tw, v)) e.allowed.add(o);
@@ -154,10 +182,18 @@ export function extractRoads(osm: OsmData, profile: Profile): RoadNetwork {
   }
 
   return {
-    vLat: Float64Array.from(vLatArr), vLng: Float64Array.from(vLngArr), wayIds,
-    segA: Uint32Array.from(segA), segB: Uint32Array.from(segB), segWay: Uint32Array.from(segWay), segIdx: Uint32Array.from(segIdx),
-    segLen: Float64Array.from(segLen), segTime: Float64Array.from(segTime), segDirs: Uint8Array.from(segDirs),
-    forbidden, viaVertices,
+    vLat: Float64Array.from(vLatArr),
+    vLng: Float64Array.from(vLngArr),
+    wayIds,
+    segA: Uint32Array.from(segA),
+    segB: Uint32Array.from(segB),
+    segWay: Uint32Array.from(segWay),
+    segIdx: Uint32Array.from(segIdx),
+    segLen: Float64Array.from(segLen),
+    segTime: Float64Array.from(segTime),
+    segDirs: Uint8Array.from(segDirs),
+    forbidden,
+    viaVertices,
     stats: { roads: roads.length, segments: segA.length, restrictions, restrictionsIgnored: ignored, missingNodes },
   };
 }
@@ -165,10 +201,16 @@ export function extractRoads(osm: OsmData, profile: Profile): RoadNetwork {
 /** CSR of the segments touching each vertex (a self-loop appears twice). */
 export function vertexIncidence(V: number, segA: ArrayLike<number>, segB: ArrayLike<number>): { start: Uint32Array; segs: Uint32Array } {
   const start = new Uint32Array(V + 1);
-  for (let s = 0; s < segA.length; s++) { start[segA[s] + 1]++; start[segB[s] + 1]++; }
+  for (let s = 0; s < segA.length; s++) {
+    start[segA[s] + 1]++;
+    start[segB[s] + 1]++;
+  }
   for (let v = 0; v < V; v++) start[v + 1] += start[v];
   const fill = start.slice(0, V);
   const segs = new Uint32Array(segA.length * 2);
-  for (let s = 0; s < segA.length; s++) { segs[fill[segA[s]]++] = s; segs[fill[segB[s]]++] = s; }
+  for (let s = 0; s < segA.length; s++) {
+    segs[fill[segA[s]]++] = s;
+    segs[fill[segB[s]]++] = s;
+  }
   return { start, segs };
 }

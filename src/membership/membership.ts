@@ -23,7 +23,14 @@ export interface MembershipOptions {
   log: (msg: string) => void;
 }
 
-interface Member { address: string; lastOk: number; alive: boolean; status?: StatusMsg; failures: number; fromDns: boolean }
+interface Member {
+  address: string;
+  lastOk: number;
+  alive: boolean;
+  status?: StatusMsg;
+  failures: number;
+  fromDns: boolean;
+}
 
 export class Membership extends EventEmitter {
   private readonly members = new Map<string, Member>();
@@ -76,12 +83,16 @@ export class Membership extends EventEmitter {
   }
 
   /** The last status a live member reported. */
-  statusOf(address: string): StatusMsg | undefined { return this.members.get(address)?.status; }
+  statusOf(address: string): StatusMsg | undefined {
+    return this.members.get(address)?.status;
+  }
 
   /** First probe round (so the first route table sees the seeds that are up), then keep probing. */
   async start(): Promise<void> {
     await this.round();
-    this.timer = setInterval(() => { void this.round(); }, this.o.probeIntervalMs);
+    this.timer = setInterval(() => {
+      void this.round();
+    }, this.o.probeIntervalMs);
     this.timer.unref();
   }
 
@@ -104,7 +115,9 @@ export class Membership extends EventEmitter {
   }
 
   private async round(): Promise<void> {
-    try { await this.probeAll(); } catch (e) {
+    try {
+      await this.probeAll();
+    } catch (e) {
       // A probe round runs from a timer: report, never throw out of it.
       this.o.log(`membership round failed: ${(e as Error).message}`);
     }
@@ -124,21 +137,26 @@ export class Membership extends EventEmitter {
     }
     try {
       await this.discover();
-      await Promise.all([...this.members.values()].map(async (m) => {
-        try {
-          m.status = await this.o.client(m.address).status(this.o.probeTimeoutMs);
-          m.lastOk = Date.now();
-          m.failures = 0;
-          if (!m.alive) { m.alive = true; this.o.log(`member ${m.address} is up`); }
-        } catch (e) {
-          m.failures++;
-          if (m.alive && Date.now() - m.lastOk > this.o.suspectMs) {
-            m.alive = false;
-            m.status = undefined;
-            this.o.log(`member ${m.address} is down (no answer for ${Date.now() - m.lastOk} ms: ${(e as Error).message})`);
+      await Promise.all(
+        [...this.members.values()].map(async (m) => {
+          try {
+            m.status = await this.o.client(m.address).status(this.o.probeTimeoutMs);
+            m.lastOk = Date.now();
+            m.failures = 0;
+            if (!m.alive) {
+              m.alive = true;
+              this.o.log(`member ${m.address} is up`);
+            }
+          } catch (e) {
+            m.failures++;
+            if (m.alive && Date.now() - m.lastOk > this.o.suspectMs) {
+              m.alive = false;
+              m.status = undefined;
+              this.o.log(`member ${m.address} is down (no answer for ${Date.now() - m.lastOk} ms: ${(e as Error).message})`);
+            }
           }
-        }
-      }));
+        }),
+      );
     } finally {
       this.probing = false;
       this.lastTick = Date.now();
@@ -150,5 +168,7 @@ export class Membership extends EventEmitter {
     }
   }
 
-  stop(): void { clearInterval(this.timer); }
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }

@@ -42,17 +42,34 @@ import { H_SEQ } from './art/header.js';
  * that (128 per ID up to 128 bytes); metasets: metadata sets; pairs: words
  * for their pairs (8-word chunks of 3 pairs).
  */
-export interface InternCapacity { drivers: number; idBytes: number; metasets: number; pairs: number }
+export interface InternCapacity {
+  drivers: number;
+  idBytes: number;
+  metasets: number;
+  pairs: number;
+}
 
 export const DEFAULT_INTERN_CAPACITY: Readonly<InternCapacity> = Object.freeze({
-  drivers: 1 << 21, idBytes: 64 << 20, metasets: 1 << 20, pairs: 1 << 23,
+  drivers: 1 << 21,
+  idBytes: 64 << 20,
+  metasets: 1 << 20,
+  pairs: 1 << 23,
 });
 
 /** The shared buffers; send this to workers. */
-export interface InternBuffers { counts: SharedArrayBuffer; idOff: SharedArrayBuffer; idBytes: SharedArrayBuffer; msOff: SharedArrayBuffer; msPairs: SharedArrayBuffer }
+export interface InternBuffers {
+  counts: SharedArrayBuffer;
+  idOff: SharedArrayBuffer;
+  idBytes: SharedArrayBuffer;
+  msOff: SharedArrayBuffer;
+  msPairs: SharedArrayBuffer;
+}
 
 // Int32 words of `counts`: figures for any thread (Atomics), then the holds.
-const C_DRIVERS = 0, C_ID_BYTES = 1, C_METASETS = 2, C_PAIRS = 3;
+const C_DRIVERS = 0,
+  C_ID_BYTES = 1,
+  C_METASETS = 2,
+  C_PAIRS = 3;
 /** ReuseHold slots per map: [state (1 = claimed), held sequence (0 = none)]. */
 export const HOLD_SLOTS = 16;
 const HOLD_BASE = 8;
@@ -63,9 +80,13 @@ export const ID_INLINE = 48;
 /** Longer IDs take overflow slots of a multiple of this (one slot for the API's 128-byte limit). */
 const ID_OVERFLOW = 128;
 /** Pair chunks: [next chunk's word offset (0 = last)][unused][3 pairs]; chunk 0 is never used. */
-const CHUNK = 8, CHUNK_PAIRS = 3;
+const CHUNK = 8,
+  CHUNK_PAIRS = 3;
 
-interface MetaNode { ms?: number; next?: Map<string, Map<string, MetaNode>> }
+interface MetaNode {
+  ms?: number;
+  next?: Map<string, Map<string, MetaNode>>;
+}
 
 /** Read side (any thread). Valid for numbers reached through a pinned snapshot. */
 export class InternView {
@@ -87,11 +108,15 @@ export class InternView {
 
   /** Compare two drivers' IDs by UTF-8 bytes. */
   compareIds(a: number, b: number): number {
-    const ia = this.idOff[2 * a], la = this.idOff[2 * a + 1], ib = this.idOff[2 * b], lb = this.idOff[2 * b + 1];
+    const ia = this.idOff[2 * a],
+      la = this.idOff[2 * a + 1],
+      ib = this.idOff[2 * b],
+      lb = this.idOff[2 * b + 1];
     const n = Math.min(la, lb);
     const bytes = this.idBytes;
     for (let i = 0; i < n; i++) {
-      const x = bytes[ia + i], y = bytes[ib + i];
+      const x = bytes[ia + i],
+        y = bytes[ib + i];
       if (x !== y) return x - y;
     }
     return la - lb;
@@ -103,12 +128,20 @@ export class InternView {
 
   /** Does metaset ms hold every (key, value) pair of `filter` (flat [k0, v0, k1, v1, ...])? */
   matches(ms: number, filter: Uint32Array): boolean {
-    const first = this.msOff[2 * ms], words = this.msOff[2 * ms + 1], p = this.msPairs;
+    const first = this.msOff[2 * ms],
+      words = this.msOff[2 * ms + 1],
+      p = this.msPairs;
     outer: for (let f = 0; f < filter.length; f += 2) {
       for (let c = first, i = c + 2, left = words; left > 0; left -= 2) {
-        if (p[i] === filter[f]) { if (p[i + 1] === filter[f + 1]) continue outer; return false; }
+        if (p[i] === filter[f]) {
+          if (p[i + 1] === filter[f + 1]) continue outer;
+          return false;
+        }
         i += 2;
-        if (i === c + CHUNK) { c = p[c]; i = c + 2; }
+        if (i === c + CHUNK) {
+          c = p[c];
+          i = c + 2;
+        }
       }
       return false;
     }
@@ -138,7 +171,9 @@ export interface InternStats {
   freed: { drivers: number; metasets: number; strings: number };
 }
 
-const K_DRIVER = 0, K_METASET = 1, K_STRING = 2;
+const K_DRIVER = 0,
+  K_METASET = 1,
+  K_STRING = 2;
 
 /** Write side: lives with the model's writer (DriverStore). */
 export class InternTable extends InternView {
@@ -182,13 +217,17 @@ export class InternTable extends InternView {
 
   /** `arena`: the Int32Array over the store's ART arena, whose epochs gate reuse. */
   static create(arena: Int32Array, cap: InternCapacity = DEFAULT_INTERN_CAPACITY): InternTable {
-    return new InternTable({
-      counts: new SharedArrayBuffer(4 * COUNT_WORDS),
-      idOff: new SharedArrayBuffer(8 * cap.drivers),
-      idBytes: new SharedArrayBuffer(ID_INLINE * cap.drivers + cap.idBytes),
-      msOff: new SharedArrayBuffer(8 * cap.metasets),
-      msPairs: new SharedArrayBuffer(4 * cap.pairs),
-    }, arena, cap);
+    return new InternTable(
+      {
+        counts: new SharedArrayBuffer(4 * COUNT_WORDS),
+        idOff: new SharedArrayBuffer(8 * cap.drivers),
+        idBytes: new SharedArrayBuffer(ID_INLINE * cap.drivers + cap.idBytes),
+        msOff: new SharedArrayBuffer(8 * cap.metasets),
+        msPairs: new SharedArrayBuffer(4 * cap.pairs),
+      },
+      arena,
+      cap,
+    );
   }
 
   private constructor(buffers: InternBuffers, arena: Int32Array, cap: InternCapacity) {
@@ -200,20 +239,34 @@ export class InternTable extends InternView {
   }
 
   /** Driver numbers in use (stored + retired not yet freed). */
-  get driverCount(): number { return this.dTop - this.dFree.length; }
+  get driverCount(): number {
+    return this.dTop - this.dFree.length;
+  }
 
   stats(): InternStats {
     return {
-      driversInUse: this.dTop - this.dFree.length, driversLive: this.dLive, driverHighWater: this.dTop, idBytesHighWater: this.idBytesHighWater(),
-      metasetsInUse: this.msTop - this.msFree.length, metasetsLive: this.msLive, metasetHighWater: this.msTop, pairWordsHighWater: this.chunkTop,
-      stringsInUse: this.strings.size, retiredPending: this.retired.pending, freed: { ...this.freed },
+      driversInUse: this.dTop - this.dFree.length,
+      driversLive: this.dLive,
+      driverHighWater: this.dTop,
+      idBytesHighWater: this.idBytesHighWater(),
+      metasetsInUse: this.msTop - this.msFree.length,
+      metasetsLive: this.msLive,
+      metasetHighWater: this.msTop,
+      pairWordsHighWater: this.chunkTop,
+      stringsInUse: this.strings.size,
+      retiredPending: this.retired.pending,
+      freed: { ...this.freed },
     };
   }
 
-  private idBytesHighWater(): number { return ID_INLINE * this.dTop + this.idSlots.top - this.inlineBytes; }
+  private idBytesHighWater(): number {
+    return ID_INLINE * this.dTop + this.idSlots.top - this.inlineBytes;
+  }
 
   /** Existing number of a driver ID (stored, or removed and not yet freed), or undefined. */
-  lookupDriver(id: string): number | undefined { return this.driverNo.get(id); }
+  lookupDriver(id: string): number | undefined {
+    return this.driverNo.get(id);
+  }
 
   /**
    * Number of a driver ID about to be stored, interning it if new; marks it
@@ -223,7 +276,10 @@ export class InternTable extends InternView {
   driver(id: string): number {
     const no = this.driverNo.get(id);
     if (no === undefined) return this.addDriver(id);
-    if (this.dRef[no] === 0) { this.dRef[no] = 1; this.dLive++; }
+    if (this.dRef[no] === 0) {
+      this.dRef[no] = 1;
+      this.dLive++;
+    }
     return no;
   }
 
@@ -239,24 +295,42 @@ export class InternTable extends InternView {
   private addDriver(id: string): number {
     const enc = Buffer.from(id, 'utf8');
     let no = this.takeNumber(this.dFree, this.dTop, this.cap.drivers);
-    if (no < 0) { this.reclaim(); no = this.takeNumber(this.dFree, this.dTop, this.cap.drivers); }
     if (no < 0) {
-      throw new FarosError('RESOURCE_EXHAUSTED', `driver table full (${this.dLive} drivers stored, ${this.dTop - this.dFree.length - this.dLive} removed ones waiting for searches to finish, capacity ${this.cap.drivers}); raise the model's driver capacity`);
+      this.reclaim();
+      no = this.takeNumber(this.dFree, this.dTop, this.cap.drivers);
     }
-    let start = ID_INLINE * no, c = 0;
+    if (no < 0) {
+      throw new FarosError(
+        'RESOURCE_EXHAUSTED',
+        `driver table full (${this.dLive} drivers stored, ${this.dTop - this.dFree.length - this.dLive} removed ones waiting for searches to finish, capacity ${this.cap.drivers}); raise the model's driver capacity`,
+      );
+    }
+    let start = ID_INLINE * no,
+      c = 0;
     if (enc.length > ID_INLINE) {
       c = this.idSlots.cls(enc.length);
       start = this.idSlots.alloc(c);
-      if (start < 0) { this.reclaim(); start = this.idSlots.alloc(c); }
+      if (start < 0) {
+        this.reclaim();
+        start = this.idSlots.alloc(c);
+      }
       if (start < 0) {
         if (no !== this.dTop) this.dFree.push(no); // give back a number taken from the free list
-        throw new FarosError('RESOURCE_EXHAUSTED', `driver ID table full: no room left for IDs longer than ${ID_INLINE} bytes (${this.cap.idBytes} bytes, ${this.dLive} drivers stored); raise the model's ID byte capacity`);
+        throw new FarosError(
+          'RESOURCE_EXHAUSTED',
+          `driver ID table full: no room left for IDs longer than ${ID_INLINE} bytes (${this.cap.idBytes} bytes, ${this.dLive} drivers stored); raise the model's ID byte capacity`,
+        );
       }
       c = this.idSlots.lastCls;
     }
     if (no === this.dTop) {
       this.dTop++;
-      if (no >= this.dRef.length) { const n = grownLength(this.dRef.length, no); this.dRef = grow(this.dRef, n); this.dPend = grow(this.dPend, n); this.dCls = grow(this.dCls, n); }
+      if (no >= this.dRef.length) {
+        const n = grownLength(this.dRef.length, no);
+        this.dRef = grow(this.dRef, n);
+        this.dPend = grow(this.dPend, n);
+        this.dCls = grow(this.dCls, n);
+      }
     }
     this.dCls[no] = c;
     this.idBytes.set(enc, start);
@@ -298,7 +372,10 @@ export class InternTable extends InternView {
     let prev: string | undefined;
     let sorted = true;
     for (const k in meta) {
-      if (prev !== undefined && prev > k) { sorted = false; break; }
+      if (prev !== undefined && prev > k) {
+        sorted = false;
+        break;
+      }
       prev = k;
       node = node?.next?.get(k)?.get(meta[k]);
     }
@@ -325,18 +402,35 @@ export class InternTable extends InternView {
 
   private addMetaset(keys: string[], meta: Record<string, string>): number {
     let ms = this.takeNumber(this.msFree, this.msTop, this.cap.metasets);
-    if (ms < 0) { this.reclaim(); ms = this.takeNumber(this.msFree, this.msTop, this.cap.metasets); }
-    if (ms < 0) throw new FarosError('RESOURCE_EXHAUSTED', `metadata table full: ${this.msLive} distinct metadata combinations in use by stored drivers (capacity ${this.cap.metasets})`);
+    if (ms < 0) {
+      this.reclaim();
+      ms = this.takeNumber(this.msFree, this.msTop, this.cap.metasets);
+    }
+    if (ms < 0)
+      throw new FarosError(
+        'RESOURCE_EXHAUSTED',
+        `metadata table full: ${this.msLive} distinct metadata combinations in use by stored drivers (capacity ${this.cap.metasets})`,
+      );
     const nChunks = Math.ceil(keys.length / CHUNK_PAIRS);
     let first = this.takeChunks(nChunks);
-    if (first < 0) { this.reclaim(); first = this.takeChunks(nChunks); }
+    if (first < 0) {
+      this.reclaim();
+      first = this.takeChunks(nChunks);
+    }
     if (first < 0) {
       if (ms !== this.msTop) this.msFree.push(ms);
-      throw new FarosError('RESOURCE_EXHAUSTED', `metadata pair table full (${this.cap.pairs} words: ${Math.floor(this.cap.pairs / CHUNK) * CHUNK_PAIRS} pairs in chunks of ${CHUNK_PAIRS}, ${this.msLive} metadata sets in use)`);
+      throw new FarosError(
+        'RESOURCE_EXHAUSTED',
+        `metadata pair table full (${this.cap.pairs} words: ${Math.floor(this.cap.pairs / CHUNK) * CHUNK_PAIRS} pairs in chunks of ${CHUNK_PAIRS}, ${this.msLive} metadata sets in use)`,
+      );
     }
     if (ms === this.msTop) {
       this.msTop++;
-      if (ms >= this.msRef.length) { const n = grownLength(this.msRef.length, ms); this.msRef = grow(this.msRef, n); this.msPend = grow(this.msPend, n); }
+      if (ms >= this.msRef.length) {
+        const n = grownLength(this.msRef.length, ms);
+        this.msRef = grow(this.msRef, n);
+        this.msPend = grow(this.msPend, n);
+      }
     }
     const p = this.msPairs;
     for (let i = 0, c = first; i < keys.length; i++) {
@@ -351,9 +445,15 @@ export class InternTable extends InternView {
     for (const k of keys) {
       node.next ??= new Map();
       let byValue = node.next.get(k);
-      if (!byValue) { byValue = new Map(); node.next.set(k, byValue); }
+      if (!byValue) {
+        byValue = new Map();
+        node.next.set(k, byValue);
+      }
       let child = byValue.get(meta[k]);
-      if (!child) { child = {}; byValue.set(meta[k], child); }
+      if (!child) {
+        child = {};
+        byValue.set(meta[k], child);
+      }
       node = child;
     }
     node.ms = ms;
@@ -373,9 +473,13 @@ export class InternTable extends InternView {
     for (let i = keys.length; i > 0; i--) {
       const n = path[i];
       if (n.ms !== undefined || (n.next && n.next.size > 0)) break;
-      const parent = path[i - 1], byValue = parent.next!.get(keys[i - 1])!;
+      const parent = path[i - 1],
+        byValue = parent.next!.get(keys[i - 1])!;
       byValue.delete(obj[keys[i - 1]]);
-      if (byValue.size === 0) { parent.next!.delete(keys[i - 1]); if (parent.next!.size === 0) parent.next = undefined; }
+      if (byValue.size === 0) {
+        parent.next!.delete(keys[i - 1]);
+        if (parent.next!.size === 0) parent.next = undefined;
+      }
     }
     const p = this.msPairs;
     for (let c = this.msOff[2 * ms], left = this.msOff[2 * ms + 1]; left > 0; c = p[c]) {
@@ -396,20 +500,29 @@ export class InternTable extends InternView {
     for (let k = 0; k < n; k++) {
       let c: number;
       if (this.chunkFree.length > 0) c = this.chunkFree.pop();
-      else { c = this.chunkTop; this.chunkTop += CHUNK; }
+      else {
+        c = this.chunkTop;
+        this.chunkTop += CHUNK;
+      }
       this.msPairs[c] = next;
       next = c;
     }
     return next;
   }
 
-  metadataOf(ms: number): Readonly<Record<string, string>> { return this.metasetObj[ms]!; }
+  metadataOf(ms: number): Readonly<Record<string, string>> {
+    return this.metasetObj[ms]!;
+  }
 
   private refString(s: string): number {
     let n = this.strings.get(s);
     if (n === undefined) {
       n = this.strFree.length > 0 ? this.strFree.pop() : this.stringOf.length;
-      if (n >= this.strRef.length) { const len = grownLength(this.strRef.length, n); this.strRef = grow(this.strRef, len); this.strPend = grow(this.strPend, len); }
+      if (n >= this.strRef.length) {
+        const len = grownLength(this.strRef.length, n);
+        this.strRef = grow(this.strRef, len);
+        this.strPend = grow(this.strPend, len);
+      }
       this.strings.set(s, n);
       this.stringOf[n] = s;
     }
@@ -443,9 +556,11 @@ export class InternTable extends InternView {
     const keys = Object.keys(filter ?? {});
     const out = new Uint32Array(2 * keys.length);
     for (let i = 0; i < keys.length; i++) {
-      const k = this.strings.get(keys[i]), v = this.strings.get(filter![keys[i]]);
+      const k = this.strings.get(keys[i]),
+        v = this.strings.get(filter![keys[i]]);
       if (k === undefined || v === undefined || this.strRef[k] === 0 || this.strRef[v] === 0) return undefined;
-      out[2 * i] = k; out[2 * i + 1] = v;
+      out[2 * i] = k;
+      out[2 * i + 1] = v;
     }
     return out;
   }
@@ -475,7 +590,10 @@ export class InternTable extends InternView {
       const p = Atomics.load(this.counts, HOLD_BASE + 2 * s + 1);
       if (p === 0) continue;
       const a = (seq - p) | 0;
-      if (a > age) { age = a; oldest = p; }
+      if (a > age) {
+        age = a;
+        oldest = p;
+      }
     }
     return oldest;
   }
@@ -484,9 +602,15 @@ export class InternTable extends InternView {
   private drained(x: number): void {
     const i = x >>> 2;
     switch (x & 3) {
-      case K_DRIVER: if (--this.dPend[i] === 0 && this.dRef[i] === 0) this.freeDriver(i); break;
-      case K_METASET: if (--this.msPend[i] === 0 && this.msRef[i] === 0) this.freeMetaset(i); break;
-      case K_STRING: if (--this.strPend[i] === 0 && this.strRef[i] === 0) this.freeString(i); break;
+      case K_DRIVER:
+        if (--this.dPend[i] === 0 && this.dRef[i] === 0) this.freeDriver(i);
+        break;
+      case K_METASET:
+        if (--this.msPend[i] === 0 && this.msRef[i] === 0) this.freeMetaset(i);
+        break;
+      case K_STRING:
+        if (--this.strPend[i] === 0 && this.strRef[i] === 0) this.freeString(i);
+        break;
     }
   }
 
@@ -497,21 +621,31 @@ export class InternTable extends InternView {
    * entries go into the next commit's batch).
    */
   resync(scan: (visit: (no: number, ms: number) => void) => void): void {
-    const dNow = new Int32Array(this.dTop), msNow = new Int32Array(this.msTop);
-    scan((no, ms) => { dNow[no] = 1; msNow[ms]++; });
+    const dNow = new Int32Array(this.dTop),
+      msNow = new Int32Array(this.msTop);
+    scan((no, ms) => {
+      dNow[no] = 1;
+      msNow[ms]++;
+    });
     this.dLive = 0;
     for (let no = 0; no < this.dTop; no++) {
       if (this.idOf[no] === undefined) continue; // free
       this.dRef[no] = dNow[no];
       this.dLive += dNow[no];
-      if (dNow[no] === 0 && this.dPend[no] === 0) { this.dPend[no]++; this.retired.push(no * 4 + K_DRIVER); }
+      if (dNow[no] === 0 && this.dPend[no] === 0) {
+        this.dPend[no]++;
+        this.retired.push(no * 4 + K_DRIVER);
+      }
     }
     this.msLive = 0;
     for (let ms = 0; ms < this.msTop; ms++) {
       if (this.metasetObj[ms] === undefined) continue; // free
       this.msRef[ms] = msNow[ms];
       if (msNow[ms] > 0) this.msLive++;
-      else if (this.msPend[ms] === 0) { this.msPend[ms]++; this.retired.push(ms * 4 + K_METASET); }
+      else if (this.msPend[ms] === 0) {
+        this.msPend[ms]++;
+        this.retired.push(ms * 4 + K_METASET);
+      }
     }
   }
 }
@@ -548,12 +682,17 @@ export class ReuseHold {
   }
 
   /** Held sequences now (tests). */
-  get held(): number { return this.runs.length - this.head; }
+  get held(): number {
+    return this.runs.length - this.head;
+  }
 
   enter(): HoldRun {
     const seq = Atomics.load(this.arena, H_SEQ);
     const n = this.runs.length;
-    if (n > this.head && this.runs[n - 1].seq === seq) { this.runs[n - 1].n++; return this.runs[n - 1]; }
+    if (n > this.head && this.runs[n - 1].seq === seq) {
+      this.runs[n - 1].n++;
+      return this.runs[n - 1];
+    }
     const r: HoldRun = { seq, n: 1 };
     this.runs.push(r);
     if (n === this.head && !this.closed) Atomics.store(this.counts, this.word, seq);
@@ -563,8 +702,13 @@ export class ReuseHold {
   leave(r: HoldRun): void {
     if (--r.n > 0 || r !== this.runs[this.head]) return;
     while (this.head < this.runs.length && this.runs[this.head].n === 0) this.head++;
-    if (this.head === this.runs.length) { this.runs.length = 0; this.head = 0; }
-    else if (this.head > 64 && this.head * 2 > this.runs.length) { this.runs = this.runs.slice(this.head); this.head = 0; }
+    if (this.head === this.runs.length) {
+      this.runs.length = 0;
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.runs.length) {
+      this.runs = this.runs.slice(this.head);
+      this.head = 0;
+    }
     if (!this.closed) Atomics.store(this.counts, this.word, this.head < this.runs.length ? this.runs[this.head].seq : 0);
   }
 
@@ -577,7 +721,10 @@ export class ReuseHold {
   }
 }
 
-export interface HoldRun { readonly seq: number; n: number }
+export interface HoldRun {
+  readonly seq: number;
+  n: number;
+}
 
 /**
  * Writer-side FIFO of retired entries (index * 4 + kind) in batches tagged
@@ -592,9 +739,13 @@ class RetireLog {
   private ends: number[] = [];
   private bh = 0;
 
-  get pending(): number { return this.tail - this.head; }
+  get pending(): number {
+    return this.tail - this.head;
+  }
   /** Some sealed batch is waiting. */
-  get sealed(): boolean { return this.bh < this.tags.length; }
+  get sealed(): boolean {
+    return this.bh < this.tags.length;
+  }
 
   push(x: number): void {
     // Never moves entries (drain() may call back into push): compaction is drain's.
@@ -616,13 +767,23 @@ class RetireLog {
       const end = this.ends[this.bh++];
       while (this.head < end) fn(this.e[this.head++]);
     }
-    if (this.bh === this.tags.length) { this.tags.length = 0; this.ends.length = 0; this.bh = 0; }
-    else if (this.bh > 64 && this.bh * 2 > this.tags.length) { this.tags = this.tags.slice(this.bh); this.ends = this.ends.slice(this.bh); this.bh = 0; }
-    if (this.head === this.tail) { this.head = 0; this.tail = 0; }
-    else if (this.head > 1024 && this.head * 2 > this.tail) {
+    if (this.bh === this.tags.length) {
+      this.tags.length = 0;
+      this.ends.length = 0;
+      this.bh = 0;
+    } else if (this.bh > 64 && this.bh * 2 > this.tags.length) {
+      this.tags = this.tags.slice(this.bh);
+      this.ends = this.ends.slice(this.bh);
+      this.bh = 0;
+    }
+    if (this.head === this.tail) {
+      this.head = 0;
+      this.tail = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.tail) {
       const by = this.head;
       this.e.copyWithin(0, by, this.tail);
-      this.head = 0; this.tail -= by;
+      this.head = 0;
+      this.tail -= by;
       for (let i = this.bh; i < this.ends.length; i++) this.ends[i] -= by;
     }
   }
@@ -640,9 +801,17 @@ class SizeClasses {
   lastCls = 0;
   private readonly free: IntStack[] = [];
 
-  constructor(base: number, private readonly capacity: number, private readonly granule: number) { this.top = base; }
+  constructor(
+    base: number,
+    private readonly capacity: number,
+    private readonly granule: number,
+  ) {
+    this.top = base;
+  }
 
-  cls(units: number): number { return Math.ceil(units / this.granule); }
+  cls(units: number): number {
+    return Math.ceil(units / this.granule);
+  }
 
   /** Start of a slot of class c, or −1 if none is left. */
   alloc(c: number): number {
@@ -651,10 +820,17 @@ class SizeClasses {
     const f = this.free[c];
     if (f !== undefined && f.length > 0) return f.pop();
     const size = c * this.granule;
-    if (this.top + size <= this.capacity) { const s = this.top; this.top += size; return s; }
+    if (this.top + size <= this.capacity) {
+      const s = this.top;
+      this.top += size;
+      return s;
+    }
     for (let d = c + 1; d < this.free.length; d++) {
       const g = this.free[d];
-      if (g !== undefined && g.length > 0) { this.lastCls = d; return g.pop(); }
+      if (g !== undefined && g.length > 0) {
+        this.lastCls = d;
+        return g.pop();
+      }
     }
     return -1;
   }
@@ -668,8 +844,13 @@ class SizeClasses {
 class IntStack {
   private a = new Int32Array(64);
   length = 0;
-  push(x: number): void { if (this.length === this.a.length) this.a = grow(this.a, this.a.length * 2); this.a[this.length++] = x; }
-  pop(): number { return this.a[--this.length]; }
+  push(x: number): void {
+    if (this.length === this.a.length) this.a = grow(this.a, this.a.length * 2);
+    this.a[this.length++] = x;
+  }
+  pop(): number {
+    return this.a[--this.length];
+  }
 }
 
 function grownLength(len: number, atLeast: number): number {

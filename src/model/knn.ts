@@ -14,7 +14,11 @@ import { MinHeap } from './graph/heap.js';
 import type { Metric, NearbyStats } from './types.js';
 
 /** Where a point lies on its compressed edge (from a Phantom). */
-export interface EdgePos { edge: number; offD: number; offT: number }
+export interface EdgePos {
+  edge: number;
+  offD: number;
+  offT: number;
+}
 
 /** Visits the drivers on one edge: driver number and offsets along the edge. */
 export type EdgeVisitor = (driverNo: number, offD: number, offT: number) => void;
@@ -28,10 +32,19 @@ export interface DriverSource {
   compareIds(a: number, b: number): number;
 }
 
-export interface KnnParams { k: number; metric: Metric; limit: number }
-export interface KnnHit { driverNo: number; distanceM: number; etaS: number }
+export interface KnnParams {
+  k: number;
+  metric: Metric;
+  limit: number;
+}
+export interface KnnHit {
+  driverNo: number;
+  distanceM: number;
+  etaS: number;
+}
 
-const FWD = 1, BWD = 2;
+const FWD = 1,
+  BWD = 2;
 
 export function edgePos(g: RoadGraph, segment: number, t: number): EdgePos {
   const f = g.segRev[segment] ? 1 - t : t;
@@ -65,7 +78,9 @@ export class KnnSearch {
     this.results = new MinHeap(256, (a, b) => this.src.compareIds(this.cDriver[a], this.cDriver[b]));
   }
 
-  private allowed(d: number): boolean { return (this.g.eDirs[d >> 1] & ((d & 1) === 0 ? FWD : BWD)) !== 0; }
+  private allowed(d: number): boolean {
+    return (this.g.eDirs[d >> 1] & ((d & 1) === 0 ? FWD : BWD)) !== 0;
+  }
 
   private forbidden(v: number, din: number, dout: number): boolean {
     const g = this.g;
@@ -77,7 +92,8 @@ export class KnnSearch {
   private relax(d: number, p: number, q: number): void {
     if (this.stamp[d] === this.gen && this.distP[d] <= p) return;
     this.stamp[d] = this.gen;
-    this.distP[d] = p; this.distQ[d] = q;
+    this.distP[d] = p;
+    this.distQ[d] = q;
     this.frontier.push(p, d);
   }
 
@@ -100,12 +116,16 @@ export class KnnSearch {
    * the arriving segment. Only the nearest inner vertex can be the best one.
    */
   private relaxUturn(d: number, p: number, q: number, eta: boolean): void {
-    const g = this.g, e = d >> 1, r = d ^ 1;
-    const first = g.eSegStart[e], end = g.eSegStart[e + 1];
+    const g = this.g,
+      e = d >> 1,
+      r = d ^ 1;
+    const first = g.eSegStart[e],
+      end = g.eSegStart[e + 1];
     if (end - first < 2 || !this.allowed(r)) return;
     // The segment of r next to its start vertex (= the head of d).
     const s = g.eSegs[(r & 1) === 0 ? first : end - 1];
-    const len = g.segLen[s], time = g.segTime[s];
+    const len = g.segLen[s],
+      time = g.segTime[s];
     this.relaxInto(r, p + 2 * (eta ? time : len), q + 2 * (eta ? len : time));
   }
 
@@ -113,12 +133,20 @@ export class KnnSearch {
     if (p > limit || this.done.has(driverNo) || !this.src.accept(driverNo)) return;
     if (this.nCand === this.cDriver.length) {
       const n = this.nCand * 2;
-      const d = new Int32Array(n); d.set(this.cDriver); this.cDriver = d;
-      const a = new Float64Array(n); a.set(this.cP); this.cP = a;
-      const b = new Float64Array(n); b.set(this.cQ); this.cQ = b;
+      const d = new Int32Array(n);
+      d.set(this.cDriver);
+      this.cDriver = d;
+      const a = new Float64Array(n);
+      a.set(this.cP);
+      this.cP = a;
+      const b = new Float64Array(n);
+      b.set(this.cQ);
+      this.cQ = b;
     }
     const slot = this.nCand++;
-    this.cDriver[slot] = driverNo; this.cP[slot] = p; this.cQ[slot] = q;
+    this.cDriver[slot] = driverNo;
+    this.cP[slot] = p;
+    this.cQ[slot] = q;
     this.results.push(p, slot);
     this.stats.candidatesSeen++;
   }
@@ -128,8 +156,15 @@ export class KnnSearch {
     const eta = params.metric === 'eta';
     const { k, limit } = params;
     this.src = src;
-    if (++this.gen === 0xffffffff) { this.stamp.fill(0); this.settled.fill(0); this.gen = 1; }
-    this.frontier.clear(); this.results.clear(); this.done.clear(); this.nCand = 0;
+    if (++this.gen === 0xffffffff) {
+      this.stamp.fill(0);
+      this.settled.fill(0);
+      this.gen = 1;
+    }
+    this.frontier.clear();
+    this.results.clear();
+    this.done.clear();
+    this.nCand = 0;
     this.stats = { edgesExpanded: 0, candidatesSeen: 0 };
     const out: KnnHit[] = [];
     // Emit every candidate that nothing unexplored can beat.
@@ -146,22 +181,33 @@ export class KnnSearch {
     };
 
     // The query's own edge: reached from its tail (forward) or head (backward).
-    const e = at.edge, eLen = g.eLen[e], eTime = g.eTime[e];
-    const y = eta ? at.offT : at.offD, yq = eta ? at.offD : at.offT;
-    const L = eta ? eTime : eLen, Lq = eta ? eLen : eTime;
+    const e = at.edge,
+      eLen = g.eLen[e],
+      eTime = g.eTime[e];
+    const y = eta ? at.offT : at.offD,
+      yq = eta ? at.offD : at.offT;
+    const L = eta ? eTime : eLen,
+      Lq = eta ? eLen : eTime;
     if (this.allowed(2 * e)) this.relaxInto(2 * e, y, yq);
     if (this.allowed(2 * e + 1)) this.relaxInto(2 * e + 1, L - y, Lq - yq);
     // Drivers on the same edge going straight to the query.
     src.scanEdge(e, (drv, offD, offT) => {
-      const x = eta ? offT : offD, xq = eta ? offD : offT;
+      const x = eta ? offT : offD,
+        xq = eta ? offD : offT;
       if (offD <= at.offD && this.allowed(2 * e)) this.candidate(drv, y - x, yq - xq, limit);
       if (offD >= at.offD && this.allowed(2 * e + 1)) this.candidate(drv, x - y, xq - yq, limit);
     });
 
-    const len = eta ? g.eTime : g.eLen, lenQ = eta ? g.eLen : g.eTime;
-    let curD = 0, curP = 0, curQ = 0, curLen = 0, curLenQ = 0;
+    const len = eta ? g.eTime : g.eLen,
+      lenQ = eta ? g.eLen : g.eTime;
+    let curD = 0,
+      curP = 0,
+      curQ = 0,
+      curLen = 0,
+      curLenQ = 0;
     const visit: EdgeVisitor = (drv, offD, offT) => {
-      const x = eta ? offT : offD, xq = eta ? offD : offT;
+      const x = eta ? offT : offD,
+        xq = eta ? offD : offT;
       // Remaining travel on this edge in direction curD, then dist[curD].
       if ((curD & 1) === 0) this.candidate(drv, curLen - x + curP, curLenQ - xq + curQ, limit);
       else this.candidate(drv, x + curP, xq + curQ, limit);
@@ -173,9 +219,12 @@ export class KnnSearch {
       if (this.settled[d] === this.gen) continue;
       this.settled[d] = this.gen;
       this.stats.edgesExpanded++;
-      curD = d; curP = this.distP[d]; curQ = this.distQ[d];
+      curD = d;
+      curP = this.distP[d];
+      curQ = this.distQ[d];
       const ed = d >> 1;
-      curLen = len[ed]; curLenQ = lenQ[ed];
+      curLen = len[ed];
+      curLenQ = lenQ[ed];
       src.scanEdge(ed, visit);
       this.relaxInto(d, curP + curLen, curQ + curLenQ);
       this.relaxUturn(d, curP, curQ, eta);

@@ -4,7 +4,10 @@
 import type { InternBuffers } from './intern.js';
 
 /** Everything a reader thread needs to attach to a store. */
-export interface StoreBuffers { arena: SharedArrayBuffer; intern: InternBuffers }
+export interface StoreBuffers {
+  arena: SharedArrayBuffer;
+  intern: InternBuffers;
+}
 import type { Metric, NearbyStats, Phantom } from './types.js';
 
 /** What a worker needs to serve one map; cached per `key` in each worker. */
@@ -25,14 +28,25 @@ export interface MapHandle {
  * does not know the key answers `attach`, and the pool sends the task again
  * with the full handle (once per worker and map).
  */
-export interface MapRef { key: string; attach?: MapHandle }
+export interface MapRef {
+  key: string;
+  attach?: MapHandle;
+}
 
 /** Snap many points: `points` holds lat, lng pairs. */
-export interface SnapTask { kind: 'snap'; map: MapRef; points: Float64Array; deadline: number }
+export interface SnapTask {
+  kind: 'snap';
+  map: MapRef;
+  points: Float64Array;
+  deadline: number;
+}
 /** Fields per point in SnapReply.out. */
 export const SNAP_FIELDS = 3;
 /** Per point: segment (−1 = miss), t, distance (the nearest road's when missed). */
-export interface SnapReply { kind: 'snap'; out: Float64Array }
+export interface SnapReply {
+  kind: 'snap';
+  out: Float64Array;
+}
 
 export interface NearbyTask {
   kind: 'nearby';
@@ -66,9 +80,13 @@ export type NearbyReply =
 /** What piscina workers run. */
 export type WorkerTask = SnapTask;
 /** The task's deadline had passed when a worker picked it up: nothing was done. */
-export interface ExpiredReply { kind: 'expired' }
+export interface ExpiredReply {
+  kind: 'expired';
+}
 
 /** The worker has not seen this map yet: send the task again with `map.attach`. */
-export interface AttachReply { kind: 'attach' }
+export interface AttachReply {
+  kind: 'attach';
+}
 
 export type WorkerReply = SnapReply | ExpiredReply | AttachReply;

@@ -27,7 +27,10 @@ export class Model {
   private readonly reader: StoreReader;
   private readonly parts: NearbyParts;
 
-  constructor(readonly graph: RoadGraph, opts: Partial<ModelOptions> & StoreOptions = {}) {
+  constructor(
+    readonly graph: RoadGraph,
+    opts: Partial<ModelOptions> & StoreOptions = {},
+  ) {
     this.options = { snapRadiusM: opts.snapRadiusM ?? DEFAULT_MODEL_OPTIONS.snapRadiusM, ttlMs: opts.ttlMs ?? DEFAULT_MODEL_OPTIONS.ttlMs };
     this.snapper = new Snapper(graph);
     this.knn = new KnnSearch(graph);
@@ -36,7 +39,9 @@ export class Model {
     this.parts = { graph, snapper: this.snapper, knn: this.knn, reader: this.reader, snapRadiusM: this.options.snapRadiusM, ttlMs: this.options.ttlMs };
   }
 
-  get size(): number { return this.store.size; }
+  get size(): number {
+    return this.store.size;
+  }
 
   snap(lat: number, lng: number): Phantom | SnapMiss {
     return this.snapper.snap(lat, lng, this.options.snapRadiusM);
@@ -62,7 +67,9 @@ export class Model {
       at.push(i);
     });
     const stale = this.store.apply(ok);
-    stale.forEach((st, j) => { if (st) (out[at[j]] as { stale: boolean }).stale = true; });
+    stale.forEach((st, j) => {
+      if (st) (out[at[j]] as { stale: boolean }).stale = true;
+    });
     return out;
   }
 
@@ -78,15 +85,32 @@ export class Model {
   /** The search threads' own search (nearby.ts), on this thread. */
   nearby(q: NearbyQuery): NearbyResult {
     const drivers: NearbyDriver[] = [];
-    const r = searchNearby(this.parts, {
-      lat: q.lat, lng: q.lng, k: q.k, metric: q.metric, limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM, nowMs: q.nowMs ?? Date.now(),
-      filter: filterFor(this.store.intern, q.filter),
-    }, (h, i32, v) => {
-      drivers.push({ driver: driverView(this.graph, i32, v, this.reader.intern.driverId(h.driverNo), this.store.intern.metadataOf(i32[v + D_MS])), distanceM: h.distanceM, etaS: h.etaS });
-    });
-    if (!r.ok) return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
+    const r = searchNearby(
+      this.parts,
+      {
+        lat: q.lat,
+        lng: q.lng,
+        k: q.k,
+        metric: q.metric,
+        limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM,
+        nowMs: q.nowMs ?? Date.now(),
+        filter: filterFor(this.store.intern, q.filter),
+      },
+      (h, i32, v) => {
+        drivers.push({
+          driver: driverView(this.graph, i32, v, this.reader.intern.driverId(h.driverNo), this.store.intern.metadataOf(i32[v + D_MS])),
+          distanceM: h.distanceM,
+          etaS: h.etaS,
+        });
+      },
+    );
+    if (!r.ok)
+      return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
     return { ok: true, querySnapped: r.snapped, stats: { edgesExpanded: r.edgesExpanded, candidatesSeen: r.candidatesSeen }, drivers };
   }
 
-  close(): void { this.reader.close(); this.store.close(); }
+  close(): void {
+    this.reader.close();
+    this.store.close();
+  }
 }

@@ -22,7 +22,14 @@ export function filterFor(intern: InternTable, filter: Readonly<Record<string, s
 }
 
 /** What one map lends a search (per thread). */
-export interface NearbyParts { graph: RoadGraph; snapper: Snapper; knn: KnnSearch; reader: StoreReader; snapRadiusM: number; ttlMs: number }
+export interface NearbyParts {
+  graph: RoadGraph;
+  snapper: Snapper;
+  knn: KnnSearch;
+  reader: StoreReader;
+  snapRadiusM: number;
+  ttlMs: number;
+}
 
 export interface NearbyInput {
   lat: number;
@@ -36,9 +43,7 @@ export interface NearbyInput {
   filter: Uint32Array | undefined;
 }
 
-export type NearbyCore =
-  | { ok: false; nearestM: number }
-  | { ok: true; snapped: Phantom; hits: number; edgesExpanded: number; candidatesSeen: number };
+export type NearbyCore = { ok: false; nearestM: number } | { ok: true; snapped: Phantom; hits: number; edgesExpanded: number; candidatesSeen: number };
 
 /**
  * Search; `visit(hit, i32, v)` is called per hit in answer order with the

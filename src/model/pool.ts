@@ -13,7 +13,17 @@ import { availableParallelism } from 'node:os';
 import { FarosError } from '../errors.js';
 import { Searchers } from './searchers.js';
 import type { SearchPhases } from './types.js';
-import { SNAP_FIELDS, type WorkerReply, type WorkerTask, type SnapTask, type SnapReply, type NearbyTask, type NearbyReply, type MapHandle, type ExpiredReply } from './messages.js';
+import {
+  SNAP_FIELDS,
+  type WorkerReply,
+  type WorkerTask,
+  type SnapTask,
+  type SnapReply,
+  type NearbyTask,
+  type NearbyReply,
+  type MapHandle,
+  type ExpiredReply,
+} from './messages.js';
 
 /** A task as shards hand it in: with the map's full handle (the pool sends only its key). */
 type Submit<T extends SnapTask | NearbyTask> = Omit<T, 'deadline' | 'map'> & { map: MapHandle };
@@ -22,9 +32,19 @@ type Submit<T extends SnapTask | NearbyTask> = Omit<T, 'deadline' | 'map'> & { m
 const MAX_MERGED_POINTS = 2048;
 
 /** A snap request waiting for one of its map's task slots. */
-interface SnapWait { points: Float64Array; deadline: number; signal: AbortSignal | undefined; resolve: (out: Float64Array) => void; reject: (e: unknown) => void }
+interface SnapWait {
+  points: Float64Array;
+  deadline: number;
+  signal: AbortSignal | undefined;
+  resolve: (out: Float64Array) => void;
+  reject: (e: unknown) => void;
+}
 /** One map's snap tasks out (at most one per thread) and requests waiting. */
-interface SnapLane { handle: MapHandle; out: number; waiting: SnapWait[] }
+interface SnapLane {
+  handle: MapHandle;
+  out: number;
+  waiting: SnapWait[];
+}
 
 export interface PoolOptions {
   /** Snapping threads (piscina); default = cores. */
@@ -67,14 +87,22 @@ export class WorkerPool {
   snap(map: MapHandle, points: Float64Array, signal?: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<Float64Array> {
     if (signal?.aborted) return Promise.reject(expiredError());
     let lane = this.lanes.get(map.key);
-    if (!lane) { lane = { handle: map, out: 0, waiting: [] }; this.lanes.set(map.key, lane); }
+    if (!lane) {
+      lane = { handle: map, out: 0, waiting: [] };
+      this.lanes.set(map.key, lane);
+    }
     if (lane.out >= this.threads && this.snapWaiting >= this.maxQueue) {
-      return Promise.reject(new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.snapWaiting} snap requests queued for ${this.threads} worker threads; retry with backoff`));
+      return Promise.reject(
+        new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.snapWaiting} snap requests queued for ${this.threads} worker threads; retry with backoff`),
+      );
     }
     const p = new Promise<Float64Array>((resolve, reject) => {
       const w: SnapWait = { points, deadline, signal, resolve, reject };
       if (lane.out < this.threads) this.sendSnaps(lane, [w]);
-      else { lane.waiting.push(w); this.snapWaiting++; }
+      else {
+        lane.waiting.push(w);
+        this.snapWaiting++;
+      }
     });
     return this.track(p, signal, expiredError);
   }
@@ -82,24 +110,40 @@ export class WorkerPool {
   /** One task for `parts`; when it is back, the lane's waiting requests go out. */
   private sendSnaps(lane: SnapLane, parts: SnapWait[]): void {
     lane.out++;
-    let points = parts[0].points, deadline = parts[0].deadline;
+    let points = parts[0].points,
+      deadline = parts[0].deadline;
     if (parts.length > 1) {
       let n = 0;
-      for (const w of parts) { n += w.points.length; if (w.deadline > deadline) deadline = w.deadline; }
+      for (const w of parts) {
+        n += w.points.length;
+        if (w.deadline > deadline) deadline = w.deadline;
+      }
       points = new Float64Array(n);
       let at = 0;
-      for (const w of parts) { points.set(w.points, at); at += w.points.length; }
-    }
-    const done = (): void => { lane.out--; this.nextSnaps(lane); };
-    this.run({ kind: 'snap', map: lane.handle, points }, undefined, deadline).then((r) => {
-      done();
-      let at = 0;
       for (const w of parts) {
-        const len = (w.points.length / 2) * SNAP_FIELDS;
-        w.resolve(r.out.subarray(at, at + len));
-        at += len;
+        points.set(w.points, at);
+        at += w.points.length;
       }
-    }, (e: unknown) => { done(); for (const w of parts) w.reject(e); });
+    }
+    const done = (): void => {
+      lane.out--;
+      this.nextSnaps(lane);
+    };
+    this.run({ kind: 'snap', map: lane.handle, points }, undefined, deadline).then(
+      (r) => {
+        done();
+        let at = 0;
+        for (const w of parts) {
+          const len = (w.points.length / 2) * SNAP_FIELDS;
+          w.resolve(r.out.subarray(at, at + len));
+          at += len;
+        }
+      },
+      (e: unknown) => {
+        done();
+        for (const w of parts) w.reject(e);
+      },
+    );
   }
 
   private nextSnaps(lane: SnapLane): void {
@@ -111,7 +155,10 @@ export class WorkerPool {
         const w = lane.waiting.shift()!;
         this.snapWaiting--;
         // The caller has given up, or will have by the time this is snapped: skip the work.
-        if (w.signal?.aborted || now > w.deadline) { w.reject(expiredError()); continue; }
+        if (w.signal?.aborted || now > w.deadline) {
+          w.reject(expiredError());
+          continue;
+        }
         parts.push(w);
         n += w.points.length / 2;
       }
@@ -121,14 +168,22 @@ export class WorkerPool {
   }
 
   /** Called with every threaded search's phases (metrics). */
-  set onSearchPhases(fn: ((p: SearchPhases) => void) | undefined) { this.searchers.onPhases = fn; }
+  set onSearchPhases(fn: ((p: SearchPhases) => void) | undefined) {
+    this.searchers.onPhases = fn;
+  }
 
   /** Tasks waiting for a thread (snap requests + searches). */
-  get queueSize(): number { return this.pool.queueSize + this.snapWaiting + this.searchers.queueSize; }
+  get queueSize(): number {
+    return this.pool.queueSize + this.snapWaiting + this.searchers.queueSize;
+  }
   /** Share of the snapping threads' time spent working. */
-  get utilization(): number { return this.pool.utilization; }
+  get utilization(): number {
+    return this.pool.utilization;
+  }
   /** Thread IDs of the live threads (a replaced thread shows up as a new ID). */
-  threadIds(): number[] { return [...this.pool.threads.map((t) => t.threadId), ...this.searchers.threadIds()].sort((a, b) => a - b); }
+  threadIds(): number[] {
+    return [...this.pool.threads.map((t) => t.threadId), ...this.searchers.threadIds()].sort((a, b) => a - b);
+  }
 
   run(task: Submit<SnapTask>, signal?: AbortSignal, deadline?: number): Promise<SnapReply>;
   run(task: Submit<NearbyTask>, signal?: AbortSignal, deadline?: number): Promise<NearbyReply>;
@@ -171,25 +226,39 @@ export class WorkerPool {
   /** Count p until it settles (close() waits for it), map its errors, and stop waiting when the signal fires. */
   private track<T>(p: Promise<T>, signal: AbortSignal | undefined, expired: () => Error): Promise<T> {
     this.pending++;
-    void p.then(() => this.settle(), () => this.settle());
-    const mapped = p.catch((e) => { throw this.mapError(e); });
+    void p.then(
+      () => this.settle(),
+      () => this.settle(),
+    );
+    const mapped = p.catch((e) => {
+      throw this.mapError(e);
+    });
     return signal ? raceAbort(mapped, signal, expired) : mapped;
   }
 
   private mapError(e: unknown): unknown {
     const msg = (e as Error)?.message ?? String(e);
-    if (/queue is at limit/i.test(msg)) return new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.pool.queueSize} snap tasks queued for ${this.threads} worker threads; retry with backoff`);
+    if (/queue is at limit/i.test(msg))
+      return new FarosError(
+        'RESOURCE_EXHAUSTED',
+        `server busy: ${this.pool.queueSize} snap tasks queued for ${this.threads} worker threads; retry with backoff`,
+      );
     return e;
   }
 
   private pending = 0;
   private drained: (() => void) | undefined;
-  private settle(): void { if (--this.pending === 0) this.drained?.(); }
+  private settle(): void {
+    if (--this.pending === 0) this.drained?.();
+  }
 
   /** Wait (bounded) for tasks still running, then stop the threads. */
   async close(waitMs = 5000): Promise<void> {
     if (this.pending > 0) {
-      await new Promise<void>((resolve) => { this.drained = resolve; setTimeout(resolve, waitMs).unref(); });
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, waitMs).unref();
+      });
     }
     await this.searchers.close(waitMs);
     await this.pool.destroy();
@@ -206,8 +275,14 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal, reason: () => Error): 
     const onAbort = () => reject(reason());
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
     );
     p.catch(() => {}); // a late failure after the abort is not unhandled
   });

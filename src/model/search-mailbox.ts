@@ -64,7 +64,16 @@ export const T_END = 9;
 const F64_SLOTS = 10;
 
 /** Per hit: driver number, distance, ETA, then the record as the search saw it. */
-export const H_NO = 0, H_DIST = 1, H_ETA = 2, H_LAT = 3, H_LNG = 4, H_TS = 5, H_SEG = 6, H_T = 7, H_SNAP = 8, H_MS = 9;
+export const H_NO = 0,
+  H_DIST = 1,
+  H_ETA = 2,
+  H_LAT = 3,
+  H_LNG = 4,
+  H_TS = 5,
+  H_SEG = 6,
+  H_T = 7,
+  H_SNAP = 8,
+  H_MS = 9;
 export const HIT_SLOTS = 10;
 
 export const MAX_FILTER_PAIRS = 256;
@@ -72,7 +81,13 @@ export const MAX_FILTER_PAIRS = 256;
 export const MAX_HELD = 64;
 const ERR_BYTES = 2048;
 
-export const enum Status { Ok = 0, Miss = 1, Expired = 2, Error = 3, UnknownMap = 4 }
+export const enum Status {
+  Ok = 0,
+  Miss = 1,
+  Expired = 2,
+  Error = 3,
+  UnknownMap = 4,
+}
 
 export const METRICS = ['distance', 'eta'] as const;
 
@@ -87,7 +102,9 @@ const SLOT_BYTES = ERR_AT + ERR_BYTES;
 const BYTES = SLOTS_AT + SLOTS * SLOT_BYTES;
 
 /** A clock comparable across threads (each thread's performance.now() has its own origin), for T_START / T_END. */
-export function epochNow(): number { return performance.timeOrigin + performance.now(); }
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 /** One request and its answer. */
 export class Slot {
@@ -111,7 +128,9 @@ export class Slot {
     this.ctrl[ERRLEN] = b.length;
   }
 
-  error(): string { return Buffer.from(this.err.subarray(0, this.ctrl[ERRLEN])).toString('utf8'); }
+  error(): string {
+    return Buffer.from(this.err.subarray(0, this.ctrl[ERRLEN])).toString('utf8');
+  }
 }
 
 /** Typed views over one mailbox (either side). */
@@ -129,5 +148,7 @@ export class Mailbox {
   }
 
   /** The slot of request number `seq`. */
-  slot(seq: number): Slot { return this.slots[seq % SLOTS]!; }
+  slot(seq: number): Slot {
+    return this.slots[seq % SLOTS]!;
+  }
 }

@@ -17,7 +17,15 @@ import * as M from './search-mailbox.js';
 /** Messages on the thread's port. */
 export type SearchThreadMessage = { kind: 'attach'; no: number; handle: MapHandle };
 
-interface MapState { graph: RoadGraph; snapper: Snapper; knn: KnnSearch; reader: StoreReader; closed: Int32Array; snapRadiusM: number; ttlMs: number }
+interface MapState {
+  graph: RoadGraph;
+  snapper: Snapper;
+  knn: KnnSearch;
+  reader: StoreReader;
+  closed: Int32Array;
+  snapRadiusM: number;
+  ttlMs: number;
+}
 
 const { mailbox: sab, port } = workerData as { mailbox: SharedArrayBuffer; port: MessagePort };
 const box = new M.Mailbox(sab);
@@ -30,17 +38,33 @@ function drainPort(): void {
     if (maps.has(msg.no) || Atomics.load(new Int32Array(h.closed), 0) === 1) continue;
     const graph = RoadGraph.from(h.graph);
     const reader = new StoreReader(graph, h.store);
-    maps.set(msg.no, { graph, snapper: new Snapper(graph), knn: new KnnSearch(graph), reader, closed: new Int32Array(h.closed), snapRadiusM: h.snapRadiusM, ttlMs: h.ttlMs });
+    maps.set(msg.no, {
+      graph,
+      snapper: new Snapper(graph),
+      knn: new KnnSearch(graph),
+      reader,
+      closed: new Int32Array(h.closed),
+      snapRadiusM: h.snapRadiusM,
+      ttlMs: h.ttlMs,
+    });
     hold(msg.no, reader.art.slot);
   }
   // Let go of dropped maps (their reader slots pin arena memory).
-  for (const [no, st] of maps) if (Atomics.load(st.closed, 0) === 1) { st.reader.close(); maps.delete(no); hold(no, -1); }
+  for (const [no, st] of maps)
+    if (Atomics.load(st.closed, 0) === 1) {
+      st.reader.close();
+      maps.delete(no);
+      hold(no, -1);
+    }
 }
 
 /** Record (or with slot −1 forget) the reader slot held for a map, for the main thread to free if this thread dies. */
 function hold(no: number, slot: number): void {
   const h = box.held;
-  if (slot < 0) { for (let i = 0; i < h.length; i += 2) if (h[i] === no) Atomics.store(h, i, 0); return; }
+  if (slot < 0) {
+    for (let i = 0; i < h.length; i += 2) if (h[i] === no) Atomics.store(h, i, 0);
+    return;
+  }
   for (let i = 0; i < h.length; i += 2) {
     if (h[i] !== 0) continue;
     h[i + 1] = slot;
@@ -51,25 +75,49 @@ function hold(no: number, slot: number): void {
 }
 
 function search(slot: M.Slot): M.Status {
-  const c = slot.ctrl, f = slot.f64;
+  const c = slot.ctrl,
+    f = slot.f64;
   if (Date.now() > f[M.DEADLINE]) return M.Status.Expired;
   const s = maps.get(c[M.MAP]);
   if (!s) return M.Status.UnknownMap;
-  const nf = c[M.NFILTER], out = slot.hits;
+  const nf = c[M.NFILTER],
+    out = slot.hits;
   let i = 0;
-  const r = searchNearby(s, {
-    lat: f[M.LAT], lng: f[M.LNG], k: c[M.K], metric: M.METRICS[c[M.METRIC]], limit: f[M.LIMIT], nowMs: f[M.NOW],
-    filter: nf > 0 ? slot.filter.subarray(0, 2 * nf) : undefined,
-  }, (h, i32, v) => {
-    const o = i++ * M.HIT_SLOTS;
-    out[o + M.H_NO] = h.driverNo; out[o + M.H_DIST] = h.distanceM; out[o + M.H_ETA] = h.etaS;
-    out[o + M.H_LAT] = getF64(i32, v + D_LAT); out[o + M.H_LNG] = getF64(i32, v + D_LNG); out[o + M.H_TS] = getF64(i32, v + D_TS);
-    out[o + M.H_SEG] = i32[v + D_SEG]; out[o + M.H_T] = getF64(i32, v + D_T); out[o + M.H_SNAP] = getF64(i32, v + D_SNAP); out[o + M.H_MS] = i32[v + D_MS];
-  });
-  if (!r.ok) { f[M.NEAREST] = r.nearestM; return M.Status.Miss; }
-  c[M.SNAP_SEG] = r.snapped.segment; f[M.SNAP_T] = r.snapped.t; f[M.SNAP_D] = r.snapped.distanceM;
+  const r = searchNearby(
+    s,
+    {
+      lat: f[M.LAT],
+      lng: f[M.LNG],
+      k: c[M.K],
+      metric: M.METRICS[c[M.METRIC]],
+      limit: f[M.LIMIT],
+      nowMs: f[M.NOW],
+      filter: nf > 0 ? slot.filter.subarray(0, 2 * nf) : undefined,
+    },
+    (h, i32, v) => {
+      const o = i++ * M.HIT_SLOTS;
+      out[o + M.H_NO] = h.driverNo;
+      out[o + M.H_DIST] = h.distanceM;
+      out[o + M.H_ETA] = h.etaS;
+      out[o + M.H_LAT] = getF64(i32, v + D_LAT);
+      out[o + M.H_LNG] = getF64(i32, v + D_LNG);
+      out[o + M.H_TS] = getF64(i32, v + D_TS);
+      out[o + M.H_SEG] = i32[v + D_SEG];
+      out[o + M.H_T] = getF64(i32, v + D_T);
+      out[o + M.H_SNAP] = getF64(i32, v + D_SNAP);
+      out[o + M.H_MS] = i32[v + D_MS];
+    },
+  );
+  if (!r.ok) {
+    f[M.NEAREST] = r.nearestM;
+    return M.Status.Miss;
+  }
+  c[M.SNAP_SEG] = r.snapped.segment;
+  f[M.SNAP_T] = r.snapped.t;
+  f[M.SNAP_D] = r.snapped.distanceM;
   c[M.NHITS] = r.hits;
-  c[M.EDGES] = r.edgesExpanded; c[M.CANDS] = r.candidatesSeen;
+  c[M.EDGES] = r.edgesExpanded;
+  c[M.CANDS] = r.candidatesSeen;
   return M.Status.Ok;
 }
 
@@ -85,7 +133,8 @@ for (;;) {
   if (req === seen) continue; // spurious wake-up
   drainPort(); // the maps of these requests were posted before them
   while (seen < req) {
-    const seq = ++seen, slot = box.slot(seq);
+    const seq = ++seen,
+      slot = box.slot(seq);
     slot.f64[M.T_START] = M.epochNow();
     let status: M.Status;
     try {

@@ -25,16 +25,42 @@ import * as M from './search-mailbox.js';
 
 export type SearchRequest = Omit<NearbyTask, 'deadline' | 'map'> & { map: MapHandle };
 
-interface Job { req: SearchRequest; view: MapView; run: HoldRun; submitted: number; deadline: number; signal: AbortSignal | undefined; resolve: (r: NearbyReply | ExpiredReply) => void; reject: (e: unknown) => void }
+interface Job {
+  req: SearchRequest;
+  view: MapView;
+  run: HoldRun;
+  submitted: number;
+  deadline: number;
+  signal: AbortSignal | undefined;
+  resolve: (r: NearbyReply | ExpiredReply) => void;
+  reject: (e: unknown) => void;
+}
 
 /**
  * A search thread. Requests seq (posted) down to answered + 1 are in its
  * mailbox; jobs[s % SLOTS] and views[s % SLOTS] belong to request s.
  */
-interface Thread { worker: Worker; box: M.Mailbox; port: MessagePort; seq: number; answered: number; jobs: (Job | undefined)[]; views: (MapView | undefined)[]; attached: Set<number>; dead: boolean }
+interface Thread {
+  worker: Worker;
+  box: M.Mailbox;
+  port: MessagePort;
+  seq: number;
+  answered: number;
+  jobs: (Job | undefined)[];
+  views: (MapView | undefined)[];
+  attached: Set<number>;
+  dead: boolean;
+}
 
 /** Main-thread views of a map, to turn numbers back into IDs and points. */
-interface MapView { no: number; graph: RoadGraph; intern: InternView; closed: Int32Array; arena: Int32Array; hold: ReuseHold }
+interface MapView {
+  no: number;
+  graph: RoadGraph;
+  intern: InternView;
+  closed: Int32Array;
+  arena: Int32Array;
+  hold: ReuseHold;
+}
 
 export class Searchers {
   private readonly threads: Thread[] = [];
@@ -55,18 +81,27 @@ export class Searchers {
   /** Called with every answered search's phases (metrics). */
   onPhases: ((p: SearchPhases) => void) | undefined;
 
-  constructor(readonly count: number, private readonly maxQueue = 10_000, private readonly log: (msg: string) => void = () => {}) {
+  constructor(
+    readonly count: number,
+    private readonly maxQueue = 10_000,
+    private readonly log: (msg: string) => void = () => {},
+  ) {
     if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`search threads must be a positive integer, got ${count}`);
     for (let i = 0; i < count; i++) this.threads.push(this.spawn());
   }
 
-  get queueSize(): number { return this.queue.length - this.head; }
-  threadIds(): number[] { return this.threads.map((t) => t.worker.threadId); }
+  get queueSize(): number {
+    return this.queue.length - this.head;
+  }
+  threadIds(): number[] {
+    return this.threads.map((t) => t.worker.threadId);
+  }
 
   /** Search on an idle thread, or queue; a queued search whose signal fired is dropped unsearched. */
   search(req: SearchRequest, deadline: number, signal?: AbortSignal): Promise<NearbyReply | ExpiredReply> {
     if (this.closing) return Promise.reject(new FarosError('UNAVAILABLE', 'shutting down: search threads are stopping'));
-    if (req.filter.length > 2 * M.MAX_FILTER_PAIRS) return Promise.reject(new FarosError('INVALID_ARGUMENT', `filter has ${req.filter.length / 2} entries; at most ${M.MAX_FILTER_PAIRS} are supported`));
+    if (req.filter.length > 2 * M.MAX_FILTER_PAIRS)
+      return Promise.reject(new FarosError('INVALID_ARGUMENT', `filter has ${req.filter.length / 2} entries; at most ${M.MAX_FILTER_PAIRS} are supported`));
     let view: MapView;
     try {
       view = this.view(req.map);
@@ -77,7 +112,10 @@ export class Searchers {
       // Held from here: the caller made req.filter's numbers in this same turn.
       const job: Job = { req, view, run: view.hold.enter(), submitted: M.epochNow(), deadline, signal, resolve, reject };
       const t = this.leastLoaded();
-      if (t) { this.dispatch(t, job); return; }
+      if (t) {
+        this.dispatch(t, job);
+        return;
+      }
       if (this.queueSize >= this.maxQueue) {
         view.hold.leave(job.run);
         reject(new FarosError('RESOURCE_EXHAUSTED', `server busy: ${this.queueSize} searches queued for ${this.count} search threads; retry with backoff`));
@@ -136,16 +174,30 @@ export class Searchers {
     t.answered = t.seq;
     if (this.closing) return;
     const i = this.threads.indexOf(t);
-    if (i >= 0) { this.threads[i] = this.spawn(); this.next(this.threads[i]); }
+    if (i >= 0) {
+      this.threads[i] = this.spawn();
+      this.next(this.threads[i]);
+    }
   }
 
   private view(h: MapHandle): MapView {
     // Let go of dropped maps (the handle keeps their buffers alive).
-    for (const [key, v] of this.views) if (Atomics.load(v.closed, 0) === 1) { v.hold.close(); this.views.delete(key); }
+    for (const [key, v] of this.views)
+      if (Atomics.load(v.closed, 0) === 1) {
+        v.hold.close();
+        this.views.delete(key);
+      }
     let v = this.views.get(h.key);
     if (!v) {
       const hold = new ReuseHold(h.store.intern, h.store.arena);
-      v = { no: this.nextMapNo++, graph: RoadGraph.from(h.graph), intern: new InternView(h.store.intern), closed: new Int32Array(h.closed), arena: new Int32Array(h.store.arena), hold };
+      v = {
+        no: this.nextMapNo++,
+        graph: RoadGraph.from(h.graph),
+        intern: new InternView(h.store.intern),
+        closed: new Int32Array(h.closed),
+        arena: new Int32Array(h.store.arena),
+        hold,
+      };
       this.views.set(h.key, v);
     }
     return v;
@@ -154,7 +206,10 @@ export class Searchers {
   /** Let go of a job's hold once the promise chain its answer started has run (see the header). */
   private leave(job: Job): void {
     this.leaving.push(job);
-    if (!this.leaveScheduled) { this.leaveScheduled = true; setImmediate(this.leaveNow); }
+    if (!this.leaveScheduled) {
+      this.leaveScheduled = true;
+      setImmediate(this.leaveNow);
+    }
   }
 
   private dispatch(t: Thread, job: Job): void {
@@ -163,12 +218,20 @@ export class Searchers {
       t.port.postMessage({ kind: 'attach', no: v.no, handle: req.map } satisfies SearchThreadMessage);
       t.attached.add(v.no);
     }
-    const seq = t.seq + 1, slot = t.box.slot(seq);
-    const c = slot.ctrl, f = slot.f64;
-    c[M.MAP] = v.no; c[M.K] = req.k; c[M.METRIC] = req.metric === 'eta' ? 1 : 0;
+    const seq = t.seq + 1,
+      slot = t.box.slot(seq);
+    const c = slot.ctrl,
+      f = slot.f64;
+    c[M.MAP] = v.no;
+    c[M.K] = req.k;
+    c[M.METRIC] = req.metric === 'eta' ? 1 : 0;
     c[M.NFILTER] = req.filter.length / 2;
     slot.filter.set(req.filter);
-    f[M.LAT] = req.lat; f[M.LNG] = req.lng; f[M.LIMIT] = req.limit; f[M.NOW] = req.nowMs; f[M.DEADLINE] = job.deadline;
+    f[M.LAT] = req.lat;
+    f[M.LNG] = req.lng;
+    f[M.LIMIT] = req.limit;
+    f[M.NOW] = req.nowMs;
+    f[M.DEADLINE] = job.deadline;
     t.jobs[seq % M.SLOTS] = job;
     t.views[seq % M.SLOTS] = v;
     if (t.seq === t.answered) t.port.ref();
@@ -181,8 +244,10 @@ export class Searchers {
     // Answers come in order; a number already settled means the thread was lost meanwhile.
     if (t.dead || seq <= t.answered || seq > t.seq || Atomics.load(t.box.hdr, M.DONE) < seq) return;
     while (t.answered < seq) {
-      const s = ++t.answered, i = s % M.SLOTS;
-      const job = t.jobs[i]!, v = t.views[i]!;
+      const s = ++t.answered,
+        i = s % M.SLOTS;
+      const job = t.jobs[i]!,
+        v = t.views[i]!;
       t.jobs[i] = undefined;
       t.views[i] = undefined;
       try {
@@ -200,38 +265,64 @@ export class Searchers {
   private next(t: Thread): void {
     while (this.head < this.queue.length && !t.dead && t.seq - t.answered < M.SLOTS) {
       const job = this.queue[this.head++]!;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) { this.queue = this.queue.slice(this.head); this.head = 0; }
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
       // Its caller has given up waiting: do not search for nobody.
-      if (job.signal?.aborted || Date.now() > job.deadline) { job.resolve({ kind: 'expired' }); this.leave(job); continue; }
+      if (job.signal?.aborted || Date.now() > job.deadline) {
+        job.resolve({ kind: 'expired' });
+        this.leave(job);
+        continue;
+      }
       this.dispatch(t, job);
     }
   }
 
   private read(slot: M.Slot, v: MapView, job: Job): NearbyReply | ExpiredReply {
-    const c = slot.ctrl, f = slot.f64;
+    const c = slot.ctrl,
+      f = slot.f64;
     switch (c[M.STATUS] as M.Status) {
-      case M.Status.Expired: return { kind: 'expired' };
-      case M.Status.Miss: return { kind: 'nearby', ok: false, nearestM: f[M.NEAREST] };
-      case M.Status.UnknownMap: throw new FarosError('UNAVAILABLE', `map ${job.req.map.key} was dropped from this instance`);
-      case M.Status.Error: throw new Error(`search failed: ${slot.error()}`);
-      case M.Status.Ok: break;
+      case M.Status.Expired:
+        return { kind: 'expired' };
+      case M.Status.Miss:
+        return { kind: 'nearby', ok: false, nearestM: f[M.NEAREST] };
+      case M.Status.UnknownMap:
+        throw new FarosError('UNAVAILABLE', `map ${job.req.map.key} was dropped from this instance`);
+      case M.Status.Error:
+        throw new Error(`search failed: ${slot.error()}`);
+      case M.Status.Ok:
+        break;
     }
-    const g = v.graph, h = slot.hits, n = c[M.NHITS];
+    const g = v.graph,
+      h = slot.hits,
+      n = c[M.NHITS];
     const hits: Extract<NearbyReply, { ok: true }>['hits'] = new Array(n);
     for (let i = 0; i < n; i++) {
       const o = i * M.HIT_SLOTS;
       hits[i] = {
-        distanceM: h[o + M.H_DIST], etaS: h[o + M.H_ETA],
+        distanceM: h[o + M.H_DIST],
+        etaS: h[o + M.H_ETA],
         driver: {
-          driverId: v.intern.driverId(h[o + M.H_NO]), lat: h[o + M.H_LAT], lng: h[o + M.H_LNG], timestampMs: h[o + M.H_TS],
-          metaset: h[o + M.H_MS], snapped: phantomOf(g, h[o + M.H_SEG], h[o + M.H_T], h[o + M.H_SNAP]),
+          driverId: v.intern.driverId(h[o + M.H_NO]),
+          lat: h[o + M.H_LAT],
+          lng: h[o + M.H_LNG],
+          timestampMs: h[o + M.H_TS],
+          metaset: h[o + M.H_MS],
+          snapped: phantomOf(g, h[o + M.H_SEG], h[o + M.H_T], h[o + M.H_SNAP]),
         },
       };
     }
-    const phases: SearchPhases = { queuedUs: 1000 * (f[M.T_START] - job.submitted), searchUs: 1000 * (f[M.T_END] - f[M.T_START]), replyUs: 1000 * (M.epochNow() - f[M.T_END]) };
+    const phases: SearchPhases = {
+      queuedUs: 1000 * (f[M.T_START] - job.submitted),
+      searchUs: 1000 * (f[M.T_END] - f[M.T_START]),
+      replyUs: 1000 * (M.epochNow() - f[M.T_END]),
+    };
     this.onPhases?.(phases);
     return {
-      kind: 'nearby', ok: true, snapped: phantomOf(g, c[M.SNAP_SEG], f[M.SNAP_T], f[M.SNAP_D]),
+      kind: 'nearby',
+      ok: true,
+      snapped: phantomOf(g, c[M.SNAP_SEG], f[M.SNAP_T], f[M.SNAP_D]),
       stats: { edgesExpanded: c[M.EDGES], candidatesSeen: c[M.CANDS], phases },
       hits,
     };
@@ -241,20 +332,26 @@ export class Searchers {
   async close(waitMs = 5000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (let i = this.head; i < this.queue.length; i++) { this.queue[i]!.reject(new FarosError('UNAVAILABLE', 'shutting down: search threads are stopping')); this.leave(this.queue[i]!); }
-    this.queue = []; this.head = 0;
+    for (let i = this.head; i < this.queue.length; i++) {
+      this.queue[i]!.reject(new FarosError('UNAVAILABLE', 'shutting down: search threads are stopping'));
+      this.leave(this.queue[i]!);
+    }
+    this.queue = [];
+    this.head = 0;
     const until = Date.now() + waitMs;
     while (this.threads.some((t) => t.seq > t.answered && !t.dead) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    await Promise.all(this.threads.map(async (t) => {
-      if (t.dead) return;
-      const exited = new Promise<void>((r) => t.worker.once('exit', () => r()));
-      Atomics.store(t.box.hdr, M.STOP, 1);
-      Atomics.store(t.box.hdr, M.REQ, t.seq + 1);
-      Atomics.notify(t.box.hdr, M.REQ);
-      const timer = setTimeout(() => void t.worker.terminate(), 2000);
-      await exited;
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      this.threads.map(async (t) => {
+        if (t.dead) return;
+        const exited = new Promise<void>((r) => t.worker.once('exit', () => r()));
+        Atomics.store(t.box.hdr, M.STOP, 1);
+        Atomics.store(t.box.hdr, M.REQ, t.seq + 1);
+        Atomics.notify(t.box.hdr, M.REQ);
+        const timer = setTimeout(() => void t.worker.terminate(), 2000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
     for (const v of this.views.values()) v.hold.close();
   }
 }

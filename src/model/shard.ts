@@ -47,11 +47,20 @@ export class Shard {
   /** Counters for metrics. */
   readonly counts = { swept: 0 };
 
-  constructor(readonly key: string, readonly graph: RoadGraph, private readonly pool: WorkerPool, readonly options: ShardOptions) {
+  constructor(
+    readonly key: string,
+    readonly graph: RoadGraph,
+    private readonly pool: WorkerPool,
+    readonly options: ShardOptions,
+  ) {
     if (!(graph.buffer instanceof SharedArrayBuffer)) throw new Error('Shard: the graph must live in a SharedArrayBuffer (loadMap shared: true)');
     this.store = new DriverStore(graph, options);
     this.handle = {
-      key, graph: graph.buffer, store: this.store.buffers, snapRadiusM: options.snapRadiusM, ttlMs: options.ttlMs,
+      key,
+      graph: graph.buffer,
+      store: this.store.buffers,
+      snapRadiusM: options.snapRadiusM,
+      ttlMs: options.ttlMs,
       closed: new SharedArrayBuffer(4),
     };
     const every = options.sweepIntervalMs ?? Math.max(250, Math.min(options.ttlMs / 4, 10_000));
@@ -59,37 +68,56 @@ export class Shard {
     this.sweeper.unref();
   }
 
-  get size(): number { return this.store.size; }
+  get size(): number {
+    return this.store.size;
+  }
 
   /** Snap in the workers, then store (in slices of APPLY_SLICE, each one publication). */
   async update(us: readonly DriverUpdate[], signal?: AbortSignal, deadline?: number): Promise<UpdateResult[]> {
     this.check();
-    const n = us.length, F = SNAP_FIELDS;
+    const n = us.length,
+      F = SNAP_FIELDS;
     // Few, large tasks: waking a sleeping thread costs ~0.1 ms here, more than snapping 40 points.
     const size = Math.max(SNAP_CHUNK, Math.ceil(n / this.pool.threads));
     const chunks: Promise<Float64Array>[] = [];
     for (let i = 0; i < n; i += size) {
       const m = Math.min(size, n - i);
       const points = new Float64Array(m * 2);
-      for (let j = 0; j < m; j++) { const u = us[i + j]; points[2 * j] = u.lat; points[2 * j + 1] = u.lng; }
+      for (let j = 0; j < m; j++) {
+        const u = us[i + j];
+        points[2 * j] = u.lat;
+        points[2 * j + 1] = u.lng;
+      }
       chunks.push(this.pool.snap(this.handle, points, signal, deadline));
     }
     const parts = await Promise.all(chunks);
     this.check();
     let snap: Float64Array;
     if (parts.length === 1) snap = parts[0];
-    else { snap = new Float64Array(n * F); let at = 0; for (const p of parts) { snap.set(p, at); at += p.length; } }
+    else {
+      snap = new Float64Array(n * F);
+      let at = 0;
+      for (const p of parts) {
+        snap.set(p, at);
+        at += p.length;
+      }
+    }
     const stale = new Uint8Array(n);
     for (let s = 0; s < n; s += APPLY_SLICE) {
-      if (s > 0) { await nextTurn(); this.check(); }
+      if (s > 0) {
+        await nextTurn();
+        this.check();
+      }
       this.store.applySnapped(us, snap, s, Math.min(n, s + APPLY_SLICE), stale);
     }
     // One object per update, its snapped point derived only if read (stream batches rarely do).
     const out: UpdateResult[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const f = F * i, seg = snap[f];
+      const f = F * i,
+        seg = snap[f];
       if (seg < 0) {
-        const u = us[i], d = snap[f + 2];
+        const u = us[i],
+          d = snap[f + 2];
         out[i] = { ok: false, code: 'OUT_OF_RANGE', nearestM: d, message: outOfRange('point', u.lat, u.lng, d, this.options.snapRadiusM) };
       } else {
         out[i] = new Stored(this.graph, stale[i] === 1, seg, snap[f + 1], snap[f + 2]);
@@ -107,7 +135,10 @@ export class Shard {
     this.check();
     const t = this.tombstones;
     // Oldest first (Map order; a repeated remove moves to the end): drop the expired.
-    for (const [id, at] of t) { if (nowMs - at <= TOMBSTONE_MS && t.size < MAX_TOMBSTONES) break; t.delete(id); }
+    for (const [id, at] of t) {
+      if (nowMs - at <= TOMBSTONE_MS && t.size < MAX_TOMBSTONES) break;
+      t.delete(id);
+    }
     t.delete(driverId);
     t.set(driverId, nowMs);
     return this.store.remove([driverId])[0];
@@ -124,18 +155,38 @@ export class Shard {
 
   async nearby(q: NearbyQuery, signal?: AbortSignal, deadline?: number): Promise<NearbyResult> {
     this.check();
-    const r = await this.pool.run({
-      kind: 'nearby', map: this.handle, lat: q.lat, lng: q.lng, k: q.k, metric: q.metric,
-      limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM,
-      filter: filterFor(this.store.intern, q.filter) ?? NO_FILTER,
-      nowMs: q.nowMs ?? Date.now(),
-    }, signal, deadline);
-    if (!r.ok) return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
+    const r = await this.pool.run(
+      {
+        kind: 'nearby',
+        map: this.handle,
+        lat: q.lat,
+        lng: q.lng,
+        k: q.k,
+        metric: q.metric,
+        limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM,
+        filter: filterFor(this.store.intern, q.filter) ?? NO_FILTER,
+        nowMs: q.nowMs ?? Date.now(),
+      },
+      signal,
+      deadline,
+    );
+    if (!r.ok)
+      return { ok: false, code: 'OUT_OF_RANGE', nearestM: r.nearestM, message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM) };
     return {
-      ok: true, querySnapped: r.snapped, stats: r.stats,
+      ok: true,
+      querySnapped: r.snapped,
+      stats: r.stats,
       drivers: r.hits.map((h) => ({
-        distanceM: h.distanceM, etaS: h.etaS,
-        driver: { driverId: h.driver.driverId, lat: h.driver.lat, lng: h.driver.lng, timestampMs: h.driver.timestampMs, snapped: h.driver.snapped, metadata: this.store.intern.metadataOf(h.driver.metaset) as Record<string, string> },
+        distanceM: h.distanceM,
+        etaS: h.etaS,
+        driver: {
+          driverId: h.driver.driverId,
+          lat: h.driver.lat,
+          lng: h.driver.lng,
+          timestampMs: h.driver.timestampMs,
+          snapped: h.driver.snapped,
+          metadata: this.store.intern.metadataOf(h.driver.metaset) as Record<string, string>,
+        },
       })),
     };
   }
@@ -168,10 +219,17 @@ export class Shard {
   importRecords(records: readonly DriverRecord[]): number {
     this.check();
     for (const r of records) {
-      if (!(r.segment >= 0 && r.segment < this.graph.segmentCount)) throw new FarosError('INVALID_ARGUMENT', `snapshot record for ${r.driverId} has segment ${r.segment}, outside this map`);
+      if (!(r.segment >= 0 && r.segment < this.graph.segmentCount))
+        throw new FarosError('INVALID_ARGUMENT', `snapshot record for ${r.driverId} has segment ${r.segment}, outside this map`);
     }
     const t = this.tombstones;
-    const live = t.size === 0 ? records : records.filter((r) => { const at = t.get(r.driverId); return at === undefined || r.timestampMs > at; });
+    const live =
+      t.size === 0
+        ? records
+        : records.filter((r) => {
+            const at = t.get(r.driverId);
+            return at === undefined || r.timestampMs > at;
+          });
     return this.store.apply(live).filter((s) => !s).length;
   }
 
@@ -195,10 +253,30 @@ export class Shard {
  */
 class Stored implements Phantom {
   readonly ok = true as const;
-  constructor(private readonly g: RoadGraph, readonly stale: boolean, readonly segment: number, readonly t: number, readonly distanceM: number) {}
-  get snapped(): Phantom { return this; }
-  get wayId(): string { return String(this.g.wayIds[this.g.segWay[this.segment]]); }
-  get segIndex(): number { return this.g.segIdx[this.segment]; }
-  get lat(): number { const a = this.g.segA[this.segment], b = this.g.segB[this.segment]; return this.g.vLat[a] + this.t * (this.g.vLat[b] - this.g.vLat[a]); }
-  get lng(): number { const a = this.g.segA[this.segment], b = this.g.segB[this.segment]; return this.g.vLng[a] + this.t * (this.g.vLng[b] - this.g.vLng[a]); }
+  constructor(
+    private readonly g: RoadGraph,
+    readonly stale: boolean,
+    readonly segment: number,
+    readonly t: number,
+    readonly distanceM: number,
+  ) {}
+  get snapped(): Phantom {
+    return this;
+  }
+  get wayId(): string {
+    return String(this.g.wayIds[this.g.segWay[this.segment]]);
+  }
+  get segIndex(): number {
+    return this.g.segIdx[this.segment];
+  }
+  get lat(): number {
+    const a = this.g.segA[this.segment],
+      b = this.g.segB[this.segment];
+    return this.g.vLat[a] + this.t * (this.g.vLat[b] - this.g.vLat[a]);
+  }
+  get lng(): number {
+    const a = this.g.segA[this.segment],
+      b = this.g.segB[this.segment];
+    return this.g.vLng[a] + this.t * (this.g.vLng[b] - this.g.vLng[a]);
+  }
 }

@@ -29,9 +29,10 @@ export class SnapGrid {
 
   constructor(g: RoadGraph, cellM = CELL_M) {
     const { minLat, minLng, maxLat, maxLng } = g.meta.bounds;
-    const midCos = Math.max(0.01, Math.cos(((minLat + maxLat) / 2) * Math.PI / 180));
+    const midCos = Math.max(0.01, Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180));
     let dLat = cellM / M_PER_DEG_LAT;
-    const spanLat = Math.max(maxLat - minLat, 1e-9), spanLng = Math.max(maxLng - minLng, 1e-9);
+    const spanLat = Math.max(maxLat - minLat, 1e-9),
+      spanLng = Math.max(maxLng - minLng, 1e-9);
     // Square-ish cells; grow them until the grid fits the cap.
     while (Math.ceil(spanLat / dLat) * Math.ceil(spanLng / (dLat / midCos)) > MAX_CELLS) dLat *= 1.5;
     this.dLat = dLat;
@@ -41,27 +42,41 @@ export class SnapGrid {
     this.ny = Math.max(1, Math.ceil(spanLat / this.dLat) + 1);
     this.nx = Math.max(1, Math.ceil(spanLng / this.dLng) + 1);
     // Two passes (count, fill): each segment goes into every cell its bounding box touches.
-    const n = g.segmentCount, nc = this.nx * this.ny;
+    const n = g.segmentCount,
+      nc = this.nx * this.ny;
     const start = new Uint32Array(nc + 1);
     const range = (s: number, f: (c: number) => void): void => {
-      const a = g.segA[s], b = g.segB[s];
-      const x0 = this.ix(Math.min(g.vLng[a], g.vLng[b])), x1 = this.ix(Math.max(g.vLng[a], g.vLng[b]));
-      const y0 = this.iy(Math.min(g.vLat[a], g.vLat[b])), y1 = this.iy(Math.max(g.vLat[a], g.vLat[b]));
+      const a = g.segA[s],
+        b = g.segB[s];
+      const x0 = this.ix(Math.min(g.vLng[a], g.vLng[b])),
+        x1 = this.ix(Math.max(g.vLng[a], g.vLng[b]));
+      const y0 = this.iy(Math.min(g.vLat[a], g.vLat[b])),
+        y1 = this.iy(Math.max(g.vLat[a], g.vLat[b]));
       for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) f(y * this.nx + x);
     };
-    for (let s = 0; s < n; s++) range(s, (c) => { start[c + 1]++; });
+    for (let s = 0; s < n; s++)
+      range(s, (c) => {
+        start[c + 1]++;
+      });
     for (let c = 0; c < nc; c++) start[c + 1] += start[c];
     const fill = start.slice(0, nc);
     const segs = new Uint32Array(start[nc]);
-    for (let s = 0; s < n; s++) range(s, (c) => { segs[fill[c]++] = s; });
+    for (let s = 0; s < n; s++)
+      range(s, (c) => {
+        segs[fill[c]++] = s;
+      });
     this.start = start;
     this.segs = segs;
   }
 
   /** Column of a longitude, clamped to the grid. */
-  ix(lng: number): number { return Math.min(this.nx - 1, Math.max(0, Math.floor((lng - this.lng0) / this.dLng))); }
+  ix(lng: number): number {
+    return Math.min(this.nx - 1, Math.max(0, Math.floor((lng - this.lng0) / this.dLng)));
+  }
   /** Row of a latitude, clamped to the grid. */
-  iy(lat: number): number { return Math.min(this.ny - 1, Math.max(0, Math.floor((lat - this.lat0) / this.dLat))); }
+  iy(lat: number): number {
+    return Math.min(this.ny - 1, Math.max(0, Math.floor((lat - this.lat0) / this.dLat)));
+  }
 
   /** Whether a point lies inside the grid (outside it the ring bounds do not hold). */
   covers(lat: number, lng: number): boolean {
@@ -73,7 +88,10 @@ export class SnapGrid {
   /** The grid of a graph, built once per thread. */
   static of(g: RoadGraph): SnapGrid {
     let grid = SnapGrid.built.get(g);
-    if (!grid) { grid = new SnapGrid(g); SnapGrid.built.set(g, grid); }
+    if (!grid) {
+      grid = new SnapGrid(g);
+      SnapGrid.built.set(g, grid);
+    }
     return grid;
   }
 }

@@ -15,12 +15,21 @@ import { R, DEG } from '../mapbuild/geo.js';
 import { MinHeap } from './graph/heap.js';
 
 /** The parts of a flatbush index the descent reads (flatbush 4 internals). */
-interface FlatbushTree { _boxes: Float64Array; _indices: Uint16Array | Uint32Array; _levelBounds: number[]; nodeSize: number; numItems: number }
+interface FlatbushTree {
+  _boxes: Float64Array;
+  _indices: Uint16Array | Uint32Array;
+  _levelBounds: number[];
+  nodeSize: number;
+  numItems: number;
+}
 
 const TIE_M = 0.001;
 
 /** Scratch for the projection of one segment (no allocation per call). */
-interface Proj { d: number; t: number }
+interface Proj {
+  d: number;
+  t: number;
+}
 
 export class Snapper {
   private readonly p: Proj = { d: 0, t: 0 };
@@ -38,7 +47,10 @@ export class Snapper {
   private readonly seen: Uint32Array;
   private search = 0;
 
-  constructor(private readonly g: RoadGraph, grid?: SnapGrid) {
+  constructor(
+    private readonly g: RoadGraph,
+    grid?: SnapGrid,
+  ) {
     this.grid = grid ?? SnapGrid.of(g);
     this.seen = new Uint32Array(g.segmentCount);
   }
@@ -46,14 +58,20 @@ export class Snapper {
   /** Exact projection of (qlat, qlng) on segment s into this.p. */
   private project(s: number): void {
     const g = this.g;
-    const a = g.segA[s], b = g.segB[s];
-    const ax = (g.vLng[a] - this.qlng) * DEG * this.cosq * R, ay = (g.vLat[a] - this.qlat) * DEG * R;
-    const bx = (g.vLng[b] - this.qlng) * DEG * this.cosq * R, by = (g.vLat[b] - this.qlat) * DEG * R;
-    const dx = bx - ax, dy = by - ay;
+    const a = g.segA[s],
+      b = g.segB[s];
+    const ax = (g.vLng[a] - this.qlng) * DEG * this.cosq * R,
+      ay = (g.vLat[a] - this.qlat) * DEG * R;
+    const bx = (g.vLng[b] - this.qlng) * DEG * this.cosq * R,
+      by = (g.vLat[b] - this.qlat) * DEG * R;
+    const dx = bx - ax,
+      dy = by - ay;
     const l2 = dx * dx + dy * dy;
     let t = l2 > 0 ? -(ax * dx + ay * dy) / l2 : 0;
-    if (t < 0) t = 0; else if (t > 1) t = 1;
-    const px = ax + t * dx, py = ay + t * dy;
+    if (t < 0) t = 0;
+    else if (t > 1) t = 1;
+    const px = ax + t * dx,
+      py = ay + t * dy;
     this.p.t = t;
     this.p.d = Math.sqrt(px * px + py * py);
   }
@@ -61,10 +79,18 @@ export class Snapper {
   private collect(s: number): void {
     this.project(s);
     if (this.n === this.candSeg.length) {
-      const grow = <T extends Int32Array | Float64Array>(x: T): T => { const y = new (x.constructor as new (n: number) => T)(x.length * 2); y.set(x); return y; };
-      this.candSeg = grow(this.candSeg); this.candD = grow(this.candD); this.candT = grow(this.candT);
+      const grow = <T extends Int32Array | Float64Array>(x: T): T => {
+        const y = new (x.constructor as new (n: number) => T)(x.length * 2);
+        y.set(x);
+        return y;
+      };
+      this.candSeg = grow(this.candSeg);
+      this.candD = grow(this.candD);
+      this.candT = grow(this.candT);
     }
-    this.candSeg[this.n] = s; this.candD[this.n] = this.p.d; this.candT[this.n] = this.p.t;
+    this.candSeg[this.n] = s;
+    this.candD[this.n] = this.p.d;
+    this.candT[this.n] = this.p.t;
     this.n++;
   }
 
@@ -72,7 +98,9 @@ export class Snapper {
 
   /** Snap within radiusM (inclusive); a miss tells how far the nearest road is. */
   snap(lat: number, lng: number, radiusM: number): Phantom | SnapMiss {
-    this.qlat = lat; this.qlng = lng; this.cosq = Math.cos(lat * DEG);
+    this.qlat = lat;
+    this.qlng = lng;
+    this.cosq = Math.cos(lat * DEG);
     if (!this.rings(radiusM)) this.descend();
     return this.choose(radiusM);
   }
@@ -86,20 +114,37 @@ export class Snapper {
    */
   private rings(radiusM: number): boolean {
     const grid = this.grid;
-    const lat = this.qlat, lng = this.qlng;
+    const lat = this.qlat,
+      lng = this.qlng;
     if (!grid.covers(lat, lng)) return false;
-    if (++this.search === 0xffffffff) { this.seen.fill(0); this.search = 1; }
-    const stamp = this.search, seen = this.seen, start = grid.start, segs = grid.segs;
-    const cx = grid.ix(lng), cy = grid.iy(lat), nx = grid.nx, ny = grid.ny;
-    const my = R * DEG, mx = my * this.cosq;
+    if (++this.search === 0xffffffff) {
+      this.seen.fill(0);
+      this.search = 1;
+    }
+    const stamp = this.search,
+      seen = this.seen,
+      start = grid.start,
+      segs = grid.segs;
+    const cx = grid.ix(lng),
+      cy = grid.iy(lat),
+      nx = grid.nx,
+      ny = grid.ny;
+    const my = R * DEG,
+      mx = my * this.cosq;
     // Distances (m) from the point to its own cell's four sides.
-    const west = (lng - (grid.lng0 + cx * grid.dLng)) * mx, east = (grid.lng0 + (cx + 1) * grid.dLng - lng) * mx;
-    const south = (lat - (grid.lat0 + cy * grid.dLat)) * my, north = (grid.lat0 + (cy + 1) * grid.dLat - lat) * my;
-    const cellX = grid.dLng * mx, cellY = grid.dLat * my;
+    const west = (lng - (grid.lng0 + cx * grid.dLng)) * mx,
+      east = (grid.lng0 + (cx + 1) * grid.dLng - lng) * mx;
+    const south = (lat - (grid.lat0 + cy * grid.dLat)) * my,
+      north = (grid.lat0 + (cy + 1) * grid.dLat - lat) * my;
+    const cellX = grid.dLng * mx,
+      cellY = grid.dLat * my;
     this.n = 0;
     let bestD = Infinity;
     for (let r = 0; ; r++) {
-      const x0 = cx - r, x1 = cx + r, y0 = cy - r, y1 = cy + r;
+      const x0 = cx - r,
+        x1 = cx + r,
+        y0 = cy - r,
+        y1 = cy + r;
       for (let y = Math.max(0, y0); y <= Math.min(ny - 1, y1); y++) {
         const edgeRow = y === y0 || y === y1;
         for (let x = Math.max(0, x0); x <= Math.min(nx - 1, x1); x += edgeRow || x === x1 ? 1 : x1 - x) {
@@ -115,10 +160,14 @@ export class Snapper {
       }
       // Anything not yet seen lies in cells outside the block [x0, x1] × [y0, y1]:
       // at least this far (a side at the grid's edge has nothing beyond it).
-      const bound = Math.min(
-        x0 <= 0 ? Infinity : west + r * cellX, x1 >= nx - 1 ? Infinity : east + r * cellX,
-        y0 <= 0 ? Infinity : south + r * cellY, y1 >= ny - 1 ? Infinity : north + r * cellY,
-      ) * (1 - 1e-12);
+      const bound =
+        Math.min(
+          x0 <= 0 ? Infinity : west + r * cellX,
+          x1 >= nx - 1 ? Infinity : east + r * cellX,
+          y0 <= 0 ? Infinity : south + r * cellY,
+          y1 >= ny - 1 ? Infinity : north + r * cellY,
+        ) *
+        (1 - 1e-12);
       if (bound > bestD + TIE_M) return true;
       if (bound > radiusM + TIE_M) return bestD <= radiusM; // nothing within the radius: let the tree measure the miss
       // Not settled within two rings (the closest road is farther than ~2 cells,
@@ -130,11 +179,18 @@ export class Snapper {
 
   /** Collect by a best-first descent of the flatbush tree. */
   private descend(): void {
-    const g = this.g, lat = this.qlat, lng = this.qlng;
+    const g = this.g,
+      lat = this.qlat,
+      lng = this.qlng;
     const tree = g.index as unknown as FlatbushTree;
-    const boxes = tree._boxes, indices = tree._indices, levels = tree._levelBounds;
-    const leafEnd = tree.numItems * 4, nodeSize4 = tree.nodeSize * 4;
-    const kx = g.meta.kx, m = R * DEG, cx = this.cosq;
+    const boxes = tree._boxes,
+      indices = tree._indices,
+      levels = tree._levelBounds;
+    const leafEnd = tree.numItems * 4,
+      nodeSize4 = tree.nodeSize * 4;
+    const kx = g.meta.kx,
+      m = R * DEG,
+      cx = this.cosq;
     const heap = this.heap;
     heap.clear();
     heap.push(0, boxes.length - 4);
@@ -175,13 +231,21 @@ export class Snapper {
     let best = -1;
     for (let i = 0; i < this.n; i++) {
       if (this.candD[i] - minD >= TIE_M) continue;
-      if (best < 0) { best = i; continue; }
-      const s = this.candSeg[i], bs = this.candSeg[best];
-      const w = g.wayIds[g.segWay[s]], bw = g.wayIds[g.segWay[bs]];
+      if (best < 0) {
+        best = i;
+        continue;
+      }
+      const s = this.candSeg[i],
+        bs = this.candSeg[best];
+      const w = g.wayIds[g.segWay[s]],
+        bw = g.wayIds[g.segWay[bs]];
       if (w < bw || (w === bw && g.segIdx[s] < g.segIdx[bs])) best = i;
     }
-    const s = this.candSeg[best], t = this.candT[best], d = this.candD[best];
-    const a = g.segA[s], b = g.segB[s];
+    const s = this.candSeg[best],
+      t = this.candT[best],
+      d = this.candD[best];
+    const a = g.segA[s],
+      b = g.segB[s];
     return {
       segment: s,
       wayId: String(g.wayIds[g.segWay[s]]),
@@ -196,12 +260,16 @@ export class Snapper {
 
 /** First level bound above a node index (flatbush's own helper). */
 function upperBound(value: number, arr: number[]): number {
-  let i = 0, j = arr.length - 1;
+  let i = 0,
+    j = arr.length - 1;
   while (i < j) {
     const m = (i + j) >> 1;
-    if (arr[m] > value) j = m; else i = m + 1;
+    if (arr[m] > value) j = m;
+    else i = m + 1;
   }
   return arr[i];
 }
 
-export function isMiss(x: Phantom | SnapMiss): x is SnapMiss { return (x as Phantom).segment === undefined; }
+export function isMiss(x: Phantom | SnapMiss): x is SnapMiss {
+  return (x as Phantom).segment === undefined;
+}

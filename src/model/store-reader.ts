@@ -22,7 +22,8 @@ export class StoreReader implements DriverSource {
   private curV = 0;
   // Per-edge scan: converts (driver, value offset) into edge offsets.
   private readonly onEntry = (no: number, v: number): void => {
-    const g = this.g, i32 = this.i32;
+    const g = this.g,
+      i32 = this.i32;
     this.curV = v;
     const seg = i32[v + E_SEG];
     const t = getF64(i32, v + E_T);
@@ -30,7 +31,10 @@ export class StoreReader implements DriverSource {
     this.visit(no, g.segOff[seg] + f * g.segLen[seg], g.segOffT[seg] + f * g.segTime[seg]);
   };
 
-  constructor(private readonly g: RoadGraph, buffers: StoreBuffers) {
+  constructor(
+    private readonly g: RoadGraph,
+    buffers: StoreBuffers,
+  ) {
     this.art = ArtReader.attach(buffers.arena);
     this.intern = new InternView(buffers.intern);
     this.i32 = this.art.i32;
@@ -41,10 +45,14 @@ export class StoreReader implements DriverSource {
     this.art.acquire();
     this.edgeRoot = this.art.root(EDGES);
     this.driverRoot = this.art.root(DRIVERS);
-    this.nowMs = nowMs; this.ttlMs = ttlMs; this.filter = filter?.length ? filter : undefined;
+    this.nowMs = nowMs;
+    this.ttlMs = ttlMs;
+    this.filter = filter?.length ? filter : undefined;
   }
 
-  end(): void { this.art.release(); }
+  end(): void {
+    this.art.release();
+  }
 
   scanEdge(edge: number, visit: EdgeVisitor): void {
     this.visit = visit;
@@ -58,7 +66,11 @@ export class StoreReader implements DriverSource {
     return this.filter === undefined || this.intern.matches(this.i32[v + E_MS], this.filter);
   }
 
-  compareIds(a: number, b: number): number { return this.intern.compareIds(a, b); }
+  compareIds(a: number, b: number): number {
+    return this.intern.compareIds(a, b);
+  }
 
-  close(): void { this.art.close(); }
+  close(): void {
+    this.art.close();
+  }
 }

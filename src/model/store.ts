@@ -26,8 +26,11 @@ export interface SnappedUpdate {
   snapM: number;
 }
 
-
-export interface StoreOptions { arenaBytes?: number; readerSlots?: number; intern?: InternCapacity }
+export interface StoreOptions {
+  arenaBytes?: number;
+  readerSlots?: number;
+  intern?: InternCapacity;
+}
 
 /** One exported driver (state transfer, snapshots). */
 export type DriverRecord = SnappedUpdate;
@@ -52,12 +55,21 @@ export class DriverStore {
     if (no < this.edgeOf.length) return;
     let n = this.edgeOf.length;
     while (n <= no) n *= 2;
-    const ts = new Float64Array(n); ts.set(this.tsOf); this.tsOf = ts;
-    const ed = new Int32Array(n).fill(-1); ed.set(this.edgeOf); this.edgeOf = ed;
-    const ms = new Int32Array(n); ms.set(this.msOf); this.msOf = ms;
+    const ts = new Float64Array(n);
+    ts.set(this.tsOf);
+    this.tsOf = ts;
+    const ed = new Int32Array(n).fill(-1);
+    ed.set(this.edgeOf);
+    this.edgeOf = ed;
+    const ms = new Int32Array(n);
+    ms.set(this.msOf);
+    this.msOf = ms;
   }
 
-  constructor(private readonly g: RoadGraph, opts: StoreOptions = {}) {
+  constructor(
+    private readonly g: RoadGraph,
+    opts: StoreOptions = {},
+  ) {
     this.arena = ArtArena.create({ maxBytes: opts.arenaBytes ?? 256 * 1024 * 1024, readerSlots: opts.readerSlots ?? 64 });
     this.drivers = this.arena.addTree({ keyBytes: 4, valueWords: D_WORDS });
     this.edges = this.arena.addTree({ keyBytes: 8, valueWords: E_WORDS });
@@ -66,10 +78,14 @@ export class DriverStore {
     this.own = this.arena.reader();
   }
 
-  get buffers(): StoreBuffers { return { arena: this.arena.sab, intern: this.intern.buffers }; }
+  get buffers(): StoreBuffers {
+    return { arena: this.arena.sab, intern: this.intern.buffers };
+  }
 
   /** Live driver count (including not yet swept expired ones). */
-  get size(): number { return this.arena.size(this.drivers.root); }
+  get size(): number {
+    return this.arena.size(this.drivers.root);
+  }
 
   /**
    * Apply snapped updates as one publication (imports, the single-thread
@@ -78,7 +94,11 @@ export class DriverStore {
    */
   apply(batch: readonly SnappedUpdate[]): boolean[] {
     const snap = new Float64Array(batch.length * SNAP_FIELDS);
-    batch.forEach((u, i) => { snap[SNAP_FIELDS * i] = u.segment; snap[SNAP_FIELDS * i + 1] = u.t; snap[SNAP_FIELDS * i + 2] = u.snapM; });
+    batch.forEach((u, i) => {
+      snap[SNAP_FIELDS * i] = u.segment;
+      snap[SNAP_FIELDS * i + 1] = u.t;
+      snap[SNAP_FIELDS * i + 2] = u.snapM;
+    });
     const stale = new Uint8Array(batch.length);
     this.write(batch, snap, 0, batch.length, stale);
     return Array.from(stale, (x) => x === 1);
@@ -96,10 +116,12 @@ export class DriverStore {
   }
 
   private write(us: readonly DriverUpdate[], snap: Float64Array, from: number, to: number, stale: Uint8Array): void {
-    const td = this.drivers.txn(), te = this.edges.txn();
+    const td = this.drivers.txn(),
+      te = this.edges.txn();
     try {
       for (let i = from; i < to; i++) {
-        const f = SNAP_FIELDS * i, seg = snap[f];
+        const f = SNAP_FIELDS * i,
+          seg = snap[f];
         if (seg < 0) continue;
         const u = us[i];
         stale[i] = this.put(td, te, this.intern.driver(u.driverId), u, seg, snap[f + 1], snap[f + 2]) ? 1 : 0;
@@ -123,14 +145,25 @@ export class DriverStore {
     const ms = this.intern.metaset(u.metadata);
     // Count the metaset's uses (O(1); nothing to do when it did not change).
     if (oldEdge < 0) this.intern.refMetaset(ms);
-    else if (this.msOf[no] !== ms) { this.intern.refMetaset(ms); this.intern.unrefMetaset(this.msOf[no]); }
+    else if (this.msOf[no] !== ms) {
+      this.intern.refMetaset(ms);
+      this.intern.unrefMetaset(this.msOf[no]);
+    }
     this.msOf[no] = ms;
     const w = this.words;
-    w[D_SEG] = segment; setF64(w, D_T, t); setF64(w, D_LAT, u.lat); setF64(w, D_LNG, u.lng);
-    setF64(w, D_SNAP, snapM); setF64(w, D_TS, u.timestampMs); w[D_MS] = ms;
+    w[D_SEG] = segment;
+    setF64(w, D_T, t);
+    setF64(w, D_LAT, u.lat);
+    setF64(w, D_LNG, u.lng);
+    setF64(w, D_SNAP, snapM);
+    setF64(w, D_TS, u.timestampMs);
+    w[D_MS] = ms;
     td.insert(no, 0, w);
     const e = this.ewords;
-    e[E_SEG] = segment; setF64(e, E_T, t); setF64(e, E_TS, u.timestampMs); e[E_MS] = ms;
+    e[E_SEG] = segment;
+    setF64(e, E_T, t);
+    setF64(e, E_TS, u.timestampMs);
+    e[E_MS] = ms;
     te.insert(edge, no, e);
     this.edgeOf[no] = edge;
     this.tsOf[no] = u.timestampMs;
@@ -139,7 +172,8 @@ export class DriverStore {
 
   /** Undo a failed batch: nothing of it is published. */
   private failed(td: ArtTxn, te: ArtTxn, err: unknown): never {
-    td.abort(); te.abort();
+    td.abort();
+    te.abort();
     // The mirrors may have run ahead of the aborted trees: rebuild them.
     this.rebuildMirror();
     throw storeError(err);
@@ -159,7 +193,8 @@ export class DriverStore {
 
   /** Remove drivers (explicit removes, TTL sweep). Returns how many existed. */
   remove(driverIds: readonly string[]): boolean[] {
-    const td = this.drivers.txn(), te = this.edges.txn();
+    const td = this.drivers.txn(),
+      te = this.edges.txn();
     try {
       const out = driverIds.map((id) => {
         const no = this.intern.lookupDriver(id);
@@ -215,41 +250,68 @@ export class DriverStore {
       // Collect driver numbers first (cheap), then build records chunk by chunk.
       const nos: number[] = [];
       const offs: number[] = [];
-      r.forEach(root, (no, _lo, v) => { nos.push(no); offs.push(v); });
+      r.forEach(root, (no, _lo, v) => {
+        nos.push(no);
+        offs.push(v);
+      });
       for (let i = 0; i < nos.length; i++) {
         const v = offs[i];
         buf.push({
           driverId: this.intern.driverId(nos[i]),
-          lat: getF64(i32, v + D_LAT), lng: getF64(i32, v + D_LNG), timestampMs: getF64(i32, v + D_TS),
+          lat: getF64(i32, v + D_LAT),
+          lng: getF64(i32, v + D_LNG),
+          timestampMs: getF64(i32, v + D_TS),
           metadata: { ...this.intern.metadataOf(i32[v + D_MS]) },
-          segment: i32[v + D_SEG], t: getF64(i32, v + D_T), snapM: getF64(i32, v + D_SNAP),
+          segment: i32[v + D_SEG],
+          t: getF64(i32, v + D_T),
+          snapM: getF64(i32, v + D_SNAP),
         });
-        if (buf.length >= chunk) { total += buf.length; await onChunk(buf); buf = []; }
+        if (buf.length >= chunk) {
+          total += buf.length;
+          await onChunk(buf);
+          buf = [];
+        }
       }
-      if (buf.length) { total += buf.length; await onChunk(buf); }
+      if (buf.length) {
+        total += buf.length;
+        await onChunk(buf);
+      }
       return total;
     } finally {
       r.close();
     }
   }
 
-  close(): void { this.own.close(); }
+  close(): void {
+    this.own.close();
+  }
 }
 
 /** A stored driver record as the API's DriverView. */
 export function driverView(g: RoadGraph, i32: Int32Array, v: number, driverId: string, metadata: Readonly<Record<string, string>>): DriverView {
-  const seg = i32[v + D_SEG], t = getF64(i32, v + D_T);
+  const seg = i32[v + D_SEG],
+    t = getF64(i32, v + D_T);
   return {
-    driverId, lat: getF64(i32, v + D_LAT), lng: getF64(i32, v + D_LNG), timestampMs: getF64(i32, v + D_TS),
-    metadata: metadata as Record<string, string>, snapped: phantomOf(g, seg, t, getF64(i32, v + D_SNAP)),
+    driverId,
+    lat: getF64(i32, v + D_LAT),
+    lng: getF64(i32, v + D_LNG),
+    timestampMs: getF64(i32, v + D_TS),
+    metadata: metadata as Record<string, string>,
+    snapped: phantomOf(g, seg, t, getF64(i32, v + D_SNAP)),
   };
 }
 
 export function phantomOf(g: RoadGraph, segment: number, t: number, distanceM: number): Phantom {
-  const a = g.segA[segment], b = g.segB[segment];
+  const a = g.segA[segment],
+    b = g.segB[segment];
   return {
-    segment, wayId: String(g.wayIds[g.segWay[segment]]), segIndex: g.segIdx[segment], t,
-    lat: g.vLat[a] + t * (g.vLat[b] - g.vLat[a]), lng: g.vLng[a] + t * (g.vLng[b] - g.vLng[a]), distanceM,
+    segment,
+    wayId: String(g.wayIds[g.segWay[segment]]),
+    segIndex: g.segIdx[segment],
+    t,
+    lat: g.vLat[a] + t * (g.vLat[b] - g.vLat[a]),
+    lng: g.vLng[a] + t * (g.vLng[b] - g.vLng[a]),
+    distanceM,
   };
 }
 

@@ -21,7 +21,9 @@ export interface Phantom {
 }
 
 /** Why a point did not snap: the nearest road is farther than the radius. */
-export interface SnapMiss { nearestM: number }
+export interface SnapMiss {
+  nearestM: number;
+}
 
 export interface DriverUpdate {
   driverId: string;
@@ -32,9 +34,7 @@ export interface DriverUpdate {
   metadata: Record<string, string>;
 }
 
-export type UpdateResult =
-  | { ok: true; snapped: Phantom; stale: boolean }
-  | { ok: false; code: 'OUT_OF_RANGE'; message: string; nearestM: number };
+export type UpdateResult = { ok: true; snapped: Phantom; stale: boolean } | { ok: false; code: 'OUT_OF_RANGE'; message: string; nearestM: number };
 
 export interface DriverView {
   driverId: string;
@@ -60,7 +60,11 @@ export interface NearbyQuery {
   nowMs?: number;
 }
 
-export interface NearbyDriver { driver: DriverView; distanceM: number; etaS: number }
+export interface NearbyDriver {
+  driver: DriverView;
+  distanceM: number;
+  etaS: number;
+}
 
 export interface NearbyStats {
   edgesExpanded: number;
@@ -70,7 +74,11 @@ export interface NearbyStats {
 }
 
 /** µs spent waiting for a search thread, searching, and with the answer waiting for the event loop. */
-export interface SearchPhases { queuedUs: number; searchUs: number; replyUs: number }
+export interface SearchPhases {
+  queuedUs: number;
+  searchUs: number;
+  replyUs: number;
+}
 
 export type NearbyResult =
   | { ok: true; drivers: NearbyDriver[]; querySnapped: Phantom; stats: NearbyStats }

@@ -5,7 +5,11 @@ import { RoadGraph } from './graph/roadgraph.js';
 import { Snapper, isMiss } from './snap.js';
 import { SNAP_FIELDS, type MapRef, type SnapReply, type SnapTask, type WorkerReply, type WorkerTask } from './messages.js';
 
-interface MapState { snapper: Snapper; closed: Int32Array; snapRadiusM: number }
+interface MapState {
+  snapper: Snapper;
+  closed: Int32Array;
+  snapRadiusM: number;
+}
 const maps = new Map<string, MapState>();
 
 /** The map's state, or undefined when this worker needs the full handle first. */
@@ -25,11 +29,19 @@ function state(ref: MapRef): MapState | undefined {
 
 function snap(t: SnapTask, st: MapState): SnapReply {
   const { snapper } = st;
-  const n = t.points.length / 2, F = SNAP_FIELDS;
+  const n = t.points.length / 2,
+    F = SNAP_FIELDS;
   const out = new Float64Array(n * F);
   for (let i = 0; i < n; i++) {
     const r = snapper.snap(t.points[2 * i], t.points[2 * i + 1], st.snapRadiusM);
-    if (isMiss(r)) { out[F * i] = -1; out[F * i + 2] = r.nearestM; } else { out[F * i] = r.segment; out[F * i + 1] = r.t; out[F * i + 2] = r.distanceM; }
+    if (isMiss(r)) {
+      out[F * i] = -1;
+      out[F * i + 2] = r.nearestM;
+    } else {
+      out[F * i] = r.segment;
+      out[F * i + 1] = r.t;
+      out[F * i + 2] = r.distanceM;
+    }
   }
   return { kind: 'snap', out };
 }

@@ -73,13 +73,30 @@ export class ClusterHost implements ShardHost {
     for (const m of o.catalog) this.catalog.set(m.id, m);
     this.pool = new WorkerPool({ threads: o.workers, searchThreads: o.searchThreads, maxQueue: o.maxQueue, log: o.log });
     this.shards = new ShardSet({
-      pool: this.pool, cacheDir: o.cacheDir, log: o.log, arenaBytes: o.arenaBytes, dropGraceMs: o.dropGraceMs, onTransfer: o.onTransfer, onMapReady: o.onMapReady, onStateChange: o.onStateChange,
-      self: o.self, catchUpMs: 2 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),
+      pool: this.pool,
+      cacheDir: o.cacheDir,
+      log: o.log,
+      arenaBytes: o.arenaBytes,
+      dropGraceMs: o.dropGraceMs,
+      onTransfer: o.onTransfer,
+      onMapReady: o.onMapReady,
+      onStateChange: o.onStateChange,
+      self: o.self,
+      catchUpMs: 2 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),
     });
-    this.forwarder = new Forwarder((a) => this.client(a), (peer) => this.membership.live().includes(peer));
+    this.forwarder = new Forwarder(
+      (a) => this.client(a),
+      (peer) => this.membership.live().includes(peer),
+    );
     this.membership = new Membership({
-      self: o.self, seeds: o.seeds, dns: o.dns, probeIntervalMs: o.probeIntervalMs, probeTimeoutMs: o.probeTimeoutMs, suspectMs: o.suspectMs,
-      client: (a) => this.client(a), log: o.log,
+      self: o.self,
+      seeds: o.seeds,
+      dns: o.dns,
+      probeIntervalMs: o.probeIntervalMs,
+      probeTimeoutMs: o.probeTimeoutMs,
+      suspectMs: o.suspectMs,
+      client: (a) => this.client(a),
+      log: o.log,
     });
     this.table = new RouteTable([o.self], o.replication);
     this.membership.on('change', () => this.reconcile());
@@ -91,11 +108,16 @@ export class ClusterHost implements ShardHost {
 
   client(address: string): PeerClient {
     let c = this.clients.get(address);
-    if (!c) { c = new PeerClient(address, this.o.peerCredentials); this.clients.set(address, c); }
+    if (!c) {
+      c = new PeerClient(address, this.o.peerCredentials);
+      this.clients.set(address, c);
+    }
     return c;
   }
 
-  get routeTable(): RouteTable { return this.table; }
+  get routeTable(): RouteTable {
+    return this.table;
+  }
 
   /** Probe the seeds once, build the first table, take the maps it assigns. */
   async start(): Promise<void> {
@@ -132,12 +154,16 @@ export class ClusterHost implements ShardHost {
     const live = this.membership.live().filter((m) => m !== this.name);
     const reps = this.table.replicas(mapId);
     live.sort((a, b) => Number(!reps.includes(a)) - Number(!reps.includes(b)));
-    const serving = await Promise.all(live.map(async (m) => {
-      try {
-        const st = await this.client(m).status(this.o.probeTimeoutMs * 2);
-        return st.maps.some((x) => x.mapId === mapId && (x.state === 'SERVING' || x.state === 'DRAINING')) ? m : undefined;
-      } catch { return undefined; }
-    }));
+    const serving = await Promise.all(
+      live.map(async (m) => {
+        try {
+          const st = await this.client(m).status(this.o.probeTimeoutMs * 2);
+          return st.maps.some((x) => x.mapId === mapId && (x.state === 'SERVING' || x.state === 'DRAINING')) ? m : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
     return serving.filter((m): m is string => m !== undefined).map((m) => this.client(m));
   }
 
@@ -161,10 +187,17 @@ export class ClusterHost implements ShardHost {
         const st = this.membership.statusOf(r)?.maps.find((m) => m.mapId === entry.id);
         if (!st) continue;
         drivers ??= Number(st.drivers);
-        if (!bounds && st.bounds?.min && st.bounds.max) bounds = { minLat: st.bounds.min.lat, minLng: st.bounds.min.lng, maxLat: st.bounds.max.lat, maxLng: st.bounds.max.lng };
+        if (!bounds && st.bounds?.min && st.bounds.max)
+          bounds = { minLat: st.bounds.min.lat, minLng: st.bounds.min.lng, maxLat: st.bounds.max.lat, maxLng: st.bounds.max.lng };
       }
       bounds ??= this.shards.get(entry.id)?.shard?.graph.meta.bounds;
-      return { mapId: entry.id, profile: entry.profile, drivers: drivers ?? 0, bounds: bounds ?? { minLat: 0, minLng: 0, maxLat: 0, maxLng: 0 }, replicas: [...reps] };
+      return {
+        mapId: entry.id,
+        profile: entry.profile,
+        drivers: drivers ?? 0,
+        bounds: bounds ?? { minLat: 0, minLng: 0, maxLat: 0, maxLng: 0 },
+        replicas: [...reps],
+      };
     });
   }
 
@@ -175,12 +208,17 @@ export class ClusterHost implements ShardHost {
   subscribe(mapId: string, peer: string): void {
     if (!peer || peer === this.name) return;
     let m = this.pullers.get(mapId);
-    if (!m) { m = new Map(); this.pullers.set(mapId, m); }
+    if (!m) {
+      m = new Map();
+      this.pullers.set(mapId, m);
+    }
     m.set(peer, Date.now() + 4 * (this.o.suspectMs + this.o.probeIntervalMs + this.o.probeTimeoutMs));
   }
 
   /** Replicas of mapId other than this instance. */
-  private others(mapId: string): string[] { return this.table.replicas(mapId).filter((r) => r !== this.name); }
+  private others(mapId: string): string[] {
+    return this.table.replicas(mapId).filter((r) => r !== this.name);
+  }
 
   /** Where updates of mapId applied here are forwarded: other replicas and recent pullers. */
   private targets(mapId: string): string[] {
@@ -205,9 +243,11 @@ export class ClusterHost implements ShardHost {
   forwardRemoves(mapId: string, driverIds: string[]): void {
     if (driverIds.length === 0) return;
     for (const peer of this.livePullers(mapId)) {
-      this.client(peer).remove(mapId, driverIds, this.o.perTryTimeoutMs).catch((e: unknown) => {
-        this.o.log(`map ${mapId}: remove not passed on to ${peer}, which is pulling our snapshot: ${(e as Error).message}`);
-      });
+      this.client(peer)
+        .remove(mapId, driverIds, this.o.perTryTimeoutMs)
+        .catch((e: unknown) => {
+          this.o.log(`map ${mapId}: remove not passed on to ${peer}, which is pulling our snapshot: ${(e as Error).message}`);
+        });
     }
   }
 
@@ -217,7 +257,16 @@ export class ClusterHost implements ShardHost {
     results.forEach((r, i) => {
       if (!r.ok || r.stale) return;
       const u = updates[i];
-      records.push({ driverId: u.driverId, lat: u.lat, lng: u.lng, timestampMs: u.timestampMs, metadata: u.metadata, segment: r.snapped.segment, t: r.snapped.t, snapM: r.snapped.distanceM });
+      records.push({
+        driverId: u.driverId,
+        lat: u.lat,
+        lng: u.lng,
+        timestampMs: u.timestampMs,
+        metadata: u.metadata,
+        segment: r.snapped.segment,
+        t: r.snapped.t,
+        snapM: r.snapped.distanceM,
+      });
     });
     if (records.length === 0) return;
     for (const peer of this.targets(mapId)) this.forwarder.send(peer, mapId, records);
@@ -259,7 +308,9 @@ export class ClusterHost implements ShardHost {
     }
     // The first replica applies and forwards to the rest, in messages that fit the peer's limit.
     const parts = splitBySize(updates, (u) => recordBytes(u, mapId.length));
-    const results = await Promise.all(parts.map((part) => this.failover(mapId, 'the update', opts?.signal, (p) => p.applyUpdates(mapId, part, this.o.perTryTimeoutMs, opts?.signal))));
+    const results = await Promise.all(
+      parts.map((part) => this.failover(mapId, 'the update', opts?.signal, (p) => p.applyUpdates(mapId, part, this.o.perTryTimeoutMs, opts?.signal))),
+    );
     return results.flat();
   }
 
@@ -269,9 +320,12 @@ export class ClusterHost implements ShardHost {
     const local = this.table.holds(this.name, mapId) ? this.shards.writable(mapId) : undefined;
     if (local) removed = local.remove(driverId);
     // Instances pulling our snapshot too (targets): their copy may still hold the driver.
-    const remote = await Promise.allSettled((local ? this.targets(mapId) : this.others(mapId)).map((r) => this.client(r).remove(mapId, [driverId], this.o.perTryTimeoutMs)));
+    const remote = await Promise.allSettled(
+      (local ? this.targets(mapId) : this.others(mapId)).map((r) => this.client(r).remove(mapId, [driverId], this.o.perTryTimeoutMs)),
+    );
     for (const r of remote) if (r.status === 'fulfilled' && r.value > 0) removed = true;
-    if (!local && remote.every((r) => r.status === 'rejected')) throw new FarosError('UNAVAILABLE', `no replica of map "${mapId}" could remove the driver; retry`);
+    if (!local && remote.every((r) => r.status === 'rejected'))
+      throw new FarosError('UNAVAILABLE', `no replica of map "${mapId}" could remove the driver; retry`);
     return removed;
   }
 
@@ -300,7 +354,10 @@ export class ClusterHost implements ShardHost {
 
   /** Loaded local shards (metrics). */
   shardList(): { mapId: string; shard: import('../model/shard.js').Shard }[] {
-    return this.shards.all().filter((r) => r.shard).map((r) => ({ mapId: r.entry.id, shard: r.shard! }));
+    return this.shards
+      .all()
+      .filter((r) => r.shard)
+      .map((r) => ({ mapId: r.entry.id, shard: r.shard! }));
   }
 
   async close(): Promise<void> {

@@ -44,7 +44,12 @@ export class LocalHost implements ShardHost {
       for (const slot of this.shards.values()) {
         const t0 = Date.now();
         const g = await loadMap(slot.entry.file, slot.entry.profile, { cacheDir: this.opts.cacheDir, log: this.opts.log, shared: true });
-        slot.shard = new Shard(slot.entry.id, g, this.pool, { snapRadiusM: slot.entry.snapRadiusM, ttlMs: slot.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes, log: this.opts.log });
+        slot.shard = new Shard(slot.entry.id, g, this.pool, {
+          snapRadiusM: slot.entry.snapRadiusM,
+          ttlMs: slot.entry.ttlS * 1000,
+          arenaBytes: this.opts.arenaBytes,
+          log: this.opts.log,
+        });
         const ms = Date.now() - t0;
         this.opts.log?.(`map ${slot.entry.id} ready in ${ms} ms`);
         this.opts.onMapReady?.(slot.entry.id, ms);
@@ -53,9 +58,13 @@ export class LocalHost implements ShardHost {
     return this.loading;
   }
 
-  ready(): boolean { return [...this.shards.values()].every((s) => s.shard !== undefined); }
+  ready(): boolean {
+    return [...this.shards.values()].every((s) => s.shard !== undefined);
+  }
 
-  checkMap(mapId: string): void { this.shard(mapId); }
+  checkMap(mapId: string): void {
+    this.shard(mapId);
+  }
 
   /** The shard of a map (for metrics and state transfer). */
   shard(mapId: string): Shard {
@@ -67,7 +76,9 @@ export class LocalHost implements ShardHost {
 
   maps(): MapInfoView[] {
     return [...this.shards.values()].map(({ entry, shard }) => ({
-      mapId: entry.id, profile: entry.profile, drivers: shard?.size ?? 0,
+      mapId: entry.id,
+      profile: entry.profile,
+      drivers: shard?.size ?? 0,
       bounds: shard?.graph.meta.bounds ?? { minLat: 0, minLng: 0, maxLat: 0, maxLng: 0 },
       replicas: [this.name],
     }));
@@ -77,9 +88,13 @@ export class LocalHost implements ShardHost {
     return this.shard(mapId).update(updates, opts?.signal, opts?.deadline);
   }
 
-  async remove(mapId: string, driverId: string): Promise<boolean> { return this.shard(mapId).remove(driverId); }
+  async remove(mapId: string, driverId: string): Promise<boolean> {
+    return this.shard(mapId).remove(driverId);
+  }
 
-  async get(mapId: string, driverId: string): Promise<DriverView | undefined> { return this.shard(mapId).get(driverId); }
+  async get(mapId: string, driverId: string): Promise<DriverView | undefined> {
+    return this.shard(mapId).get(driverId);
+  }
 
   async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
     const r = await this.shard(mapId).nearby(q, opts?.signal, opts?.deadline);

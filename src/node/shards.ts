@@ -27,7 +27,14 @@ export interface Replica {
   generation: number;
 }
 
-export interface TransferEvent { mapId: string; source: string | undefined; records: number; ms: number; ok: boolean; error?: string }
+export interface TransferEvent {
+  mapId: string;
+  source: string | undefined;
+  records: number;
+  ms: number;
+  ok: boolean;
+  error?: string;
+}
 
 export interface ShardSetOptions {
   pool: WorkerPool;
@@ -55,7 +62,9 @@ export class ShardSet {
 
   constructor(private readonly opts: ShardSetOptions) {}
 
-  get(mapId: string): Replica | undefined { return this.replicas.get(mapId); }
+  get(mapId: string): Replica | undefined {
+    return this.replicas.get(mapId);
+  }
 
   /** A shard that may take writes (transfers in progress included). */
   writable(mapId: string): Shard | undefined {
@@ -75,7 +84,9 @@ export class ShardSet {
     return r && (r.state === 'SERVING' || r.state === 'DRAINING') ? r.shard : undefined;
   }
 
-  all(): Replica[] { return [...this.replicas.values()]; }
+  all(): Replica[] {
+    return [...this.replicas.values()];
+  }
 
   /**
    * Hold a map: load it, pull its drivers from one of `sources` (peers that
@@ -104,7 +115,12 @@ export class ShardSet {
     try {
       const g = await loadMap(r.entry.file, r.entry.profile, { cacheDir: this.opts.cacheDir, log: this.opts.log, shared: true });
       if (this.replicas.get(r.entry.id) !== r) return; // dropped meanwhile
-      r.shard = new Shard(`${r.entry.id}#${r.generation}`, g, this.opts.pool, { snapRadiusM: r.entry.snapRadiusM, ttlMs: r.entry.ttlS * 1000, arenaBytes: this.opts.arenaBytes, log: this.opts.log });
+      r.shard = new Shard(`${r.entry.id}#${r.generation}`, g, this.opts.pool, {
+        snapRadiusM: r.entry.snapRadiusM,
+        ttlMs: r.entry.ttlS * 1000,
+        arenaBytes: this.opts.arenaBytes,
+        log: this.opts.log,
+      });
       this.opts.log(`map ${r.entry.id} loaded in ${Date.now() - t0} ms`);
     } catch (e) {
       this.opts.log(`map ${r.entry.id}: load failed: ${(e as Error).message}`);
@@ -135,13 +151,24 @@ export class ShardSet {
         if (this.replicas.get(r.entry.id) !== r || r.generation !== gen) return;
       }
       let peers: PeerClient[] = [];
-      try { peers = await sources(); } catch (e) { this.opts.log(`map ${r.entry.id}: cannot list transfer sources: ${(e as Error).message}`); }
+      try {
+        peers = await sources();
+      } catch (e) {
+        this.opts.log(`map ${r.entry.id}: cannot list transfer sources: ${(e as Error).message}`);
+      }
       if (peers.length === 0) break;
       for (const peer of peers) {
         const t0 = Date.now();
         let n = 0;
         try {
-          n = await peer.pullSnapshot(r.entry.id, this.opts.self, (recs) => { shard.importRecords(recs); }, 600_000);
+          n = await peer.pullSnapshot(
+            r.entry.id,
+            this.opts.self,
+            (recs) => {
+              shard.importRecords(recs);
+            },
+            600_000,
+          );
           this.opts.onTransfer?.({ mapId: r.entry.id, source: peer.address, records: n, ms: Date.now() - t0, ok: true });
           this.opts.log(`map ${r.entry.id}: state transfer of ${n} drivers from ${peer.address} in ${Date.now() - t0} ms`);
           done = true;
@@ -161,7 +188,8 @@ export class ShardSet {
         // apart; one that still had the old table did not forward to us yet.
         // A second pull (newest wins) picks up what it applied meanwhile.
         const t = setTimeout(() => {
-          if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'SERVING') this.catchUp(r, sources).catch((e: unknown) => this.opts.log(`map ${r.entry.id}: catch-up pull failed: ${(e as Error).message}`));
+          if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'SERVING')
+            this.catchUp(r, sources).catch((e: unknown) => this.opts.log(`map ${r.entry.id}: catch-up pull failed: ${(e as Error).message}`));
         }, this.opts.catchUpMs);
         t.unref();
       }
@@ -170,10 +198,21 @@ export class ShardSet {
 
   private async catchUp(r: Replica, sources: () => Promise<PeerClient[]>): Promise<void> {
     let peers: PeerClient[] = [];
-    try { peers = await sources(); } catch { return; }
+    try {
+      peers = await sources();
+    } catch {
+      return;
+    }
     for (const peer of peers) {
       try {
-        const n = await peer.pullSnapshot(r.entry.id, this.opts.self, (recs) => { r.shard?.importRecords(recs); }, 600_000);
+        const n = await peer.pullSnapshot(
+          r.entry.id,
+          this.opts.self,
+          (recs) => {
+            r.shard?.importRecords(recs);
+          },
+          600_000,
+        );
         this.opts.log(`map ${r.entry.id}: catch-up pull of ${n} drivers from ${peer.address}`);
         return;
       } catch (e) {
@@ -186,7 +225,10 @@ export class ShardSet {
   release(mapId: string): void {
     const r = this.replicas.get(mapId);
     if (!r || r.state === 'DRAINING') return;
-    if (r.state === 'LOADING' || r.state === 'TRANSFERRING') { this.dropNow(mapId); return; }
+    if (r.state === 'LOADING' || r.state === 'TRANSFERRING') {
+      this.dropNow(mapId);
+      return;
+    }
     r.state = 'DRAINING';
     this.opts.log(`map ${mapId}: no longer owned; dropping in ${this.opts.dropGraceMs} ms`);
     r.dropTimer = setTimeout(() => this.dropNow(mapId), this.opts.dropGraceMs);

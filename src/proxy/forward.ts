@@ -26,10 +26,15 @@ export function recordBytes(r: { driverId: string; metadata: Readonly<Record<str
 /** `items` in order, cut into runs whose summed size stays under MAX_BATCH_BYTES. */
 export function splitBySize<T>(items: readonly T[], size: (x: T) => number): T[][] {
   const out: T[][] = [];
-  let run: T[] = [], bytes = 0;
+  let run: T[] = [],
+    bytes = 0;
   for (const x of items) {
     const b = size(x);
-    if (run.length > 0 && bytes + b > MAX_BATCH_BYTES) { out.push(run); run = []; bytes = 0; }
+    if (run.length > 0 && bytes + b > MAX_BATCH_BYTES) {
+      out.push(run);
+      run = [];
+      bytes = 0;
+    }
     run.push(x);
     bytes += b;
   }
@@ -41,8 +46,18 @@ const MAX_IN_FLIGHT = 4;
 /** Records queued per peer beyond which the oldest are dropped (memory bound). */
 const MAX_QUEUED = 500_000;
 
-interface Item { mapId: string; records: DriverRecord[]; bytes: number; retried: boolean }
-interface Queue { items: Item[]; size: number; timer?: NodeJS.Timeout; inFlight: number }
+interface Item {
+  mapId: string;
+  records: DriverRecord[];
+  bytes: number;
+  retried: boolean;
+}
+interface Queue {
+  items: Item[];
+  size: number;
+  timer?: NodeJS.Timeout;
+  inFlight: number;
+}
 
 export class Forwarder {
   private readonly queues = new Map<string, Queue>();
@@ -58,7 +73,10 @@ export class Forwarder {
   send(peer: string, mapId: string, records: readonly DriverRecord[]): void {
     if (records.length === 0) return;
     let q = this.queues.get(peer);
-    if (!q) { q = { items: [], size: 0, inFlight: 0 }; this.queues.set(peer, q); }
+    if (!q) {
+      q = { items: [], size: 0, inFlight: 0 };
+      this.queues.set(peer, q);
+    }
     // Append to the last open batch of the same map while it stays under
     // MAX_BATCH records and MAX_BATCH_BYTES; else start a new one.
     let last = q.items[q.items.length - 1];
@@ -84,7 +102,10 @@ export class Forwarder {
     if (q.items.length === 0) return;
     // A full batch (or a backlog) goes at once; a partial one waits FLUSH_MS for company.
     if (!now && q.size < MAX_BATCH && q.items.length === 1) {
-      q.timer ??= setTimeout(() => { q.timer = undefined; this.pump(peer, q, true); }, FLUSH_MS);
+      q.timer ??= setTimeout(() => {
+        q.timer = undefined;
+        this.pump(peer, q, true);
+      }, FLUSH_MS);
       return;
     }
     while (q.inFlight < MAX_IN_FLIGHT && q.items.length > 0) {
@@ -93,22 +114,27 @@ export class Forwarder {
       q.inFlight++;
       this.stats.batches++;
       // A client for a bad address throws: counted as a failed batch, never thrown out of a timer.
-      Promise.resolve().then(() => this.client(peer).applyRecords(item.mapId, item.records, this.timeoutMs)).then(
-        () => { this.stats.sent += item.records.length; },
-        () => {
-          if (!item.retried && this.wanted(peer) && this.queues.get(peer) === q) {
-            this.stats.retries++;
-            item.retried = true;
-            q.items.unshift(item);
-            q.size += item.records.length;
-          } else {
-            this.stats.dropped += item.records.length;
-          }
-        },
-      ).finally(() => {
-        q.inFlight--;
-        if (this.queues.get(peer) === q) this.pump(peer, q, true);
-      });
+      Promise.resolve()
+        .then(() => this.client(peer).applyRecords(item.mapId, item.records, this.timeoutMs))
+        .then(
+          () => {
+            this.stats.sent += item.records.length;
+          },
+          () => {
+            if (!item.retried && this.wanted(peer) && this.queues.get(peer) === q) {
+              this.stats.retries++;
+              item.retried = true;
+              q.items.unshift(item);
+              q.size += item.records.length;
+            } else {
+              this.stats.dropped += item.records.length;
+            }
+          },
+        )
+        .finally(() => {
+          q.inFlight--;
+          if (this.queues.get(peer) === q) this.pump(peer, q, true);
+        });
     }
   }
 
@@ -121,5 +147,7 @@ export class Forwarder {
     this.queues.delete(peer);
   }
 
-  close(): void { for (const p of [...this.queues.keys()]) this.forget(p); }
+  close(): void {
+    for (const p of [...this.queues.keys()]) this.forget(p);
+  }
 }

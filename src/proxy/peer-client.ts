@@ -18,9 +18,26 @@ import { driverRecord, peerList } from '../api/validate.js';
  */
 export const PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-export interface RecordMsg { driverId: string; lat: number; lng: number; timestampMs: number; metadata: Record<string, string>; segment: number; t: number; snapM: number }
-export interface MapStatusMsg { mapId: string; state: string; drivers: string; bounds?: { min: { lat: number; lng: number } | null; max: { lat: number; lng: number } | null } | null }
-export interface StatusMsg { instance: string; maps: MapStatusMsg[] }
+export interface RecordMsg {
+  driverId: string;
+  lat: number;
+  lng: number;
+  timestampMs: number;
+  metadata: Record<string, string>;
+  segment: number;
+  t: number;
+  snapM: number;
+}
+export interface MapStatusMsg {
+  mapId: string;
+  state: string;
+  drivers: string;
+  bounds?: { min: { lat: number; lng: number } | null; max: { lat: number; lng: number } | null } | null;
+}
+export interface StatusMsg {
+  instance: string;
+  maps: MapStatusMsg[];
+}
 
 let definition: grpc.GrpcObject | undefined;
 /** The loaded faros.v1 package including Peer (shared by client and server). */
@@ -40,16 +57,38 @@ export function fromRecordMsg(m: RecordMsg, nowMs: number, index: number): Drive
   return driverRecord(m, nowMs, `records[${index}].`);
 }
 
-interface SnappedMsg { location: { lat: number; lng: number } | null; snapDistanceM: number; wayId: string }
+interface SnappedMsg {
+  location: { lat: number; lng: number } | null;
+  snapDistanceM: number;
+  wayId: string;
+}
 function phantomFrom(s: SnappedMsg | null, extra: { segment?: number; t?: number; segIndex?: number } = {}): Phantom {
   return {
-    segment: extra.segment ?? -1, t: extra.t ?? 0, segIndex: extra.segIndex ?? 0, wayId: s?.wayId ?? '0',
-    lat: s?.location?.lat ?? 0, lng: s?.location?.lng ?? 0, distanceM: s?.snapDistanceM ?? 0,
+    segment: extra.segment ?? -1,
+    t: extra.t ?? 0,
+    segIndex: extra.segIndex ?? 0,
+    wayId: s?.wayId ?? '0',
+    lat: s?.location?.lat ?? 0,
+    lng: s?.location?.lng ?? 0,
+    distanceM: s?.snapDistanceM ?? 0,
   };
 }
-interface DriverMsg { driverId: string; location: { lat: number; lng: number } | null; snapped: SnappedMsg | null; timestampMs: string; metadata: Record<string, string> }
+interface DriverMsg {
+  driverId: string;
+  location: { lat: number; lng: number } | null;
+  snapped: SnappedMsg | null;
+  timestampMs: string;
+  metadata: Record<string, string>;
+}
 function driverFrom(d: DriverMsg): DriverView {
-  return { driverId: d.driverId, lat: d.location?.lat ?? 0, lng: d.location?.lng ?? 0, timestampMs: Number(d.timestampMs), metadata: d.metadata ?? {}, snapped: phantomFrom(d.snapped) };
+  return {
+    driverId: d.driverId,
+    lat: d.location?.lat ?? 0,
+    lng: d.location?.lng ?? 0,
+    timestampMs: Number(d.timestampMs),
+    metadata: d.metadata ?? {},
+    snapped: phantomFrom(d.snapped),
+  };
 }
 
 /** A gRPC error from a peer as a FarosError (UNAVAILABLE when it is down). */
@@ -57,7 +96,16 @@ export function peerError(e: unknown, peer: string): FarosError {
   if (e instanceof FarosError) return e;
   const err = e as grpc.ServiceError;
   const name = (grpc.status[err.code] ?? 'UNAVAILABLE') as string;
-  const known: ErrorCode[] = ['INVALID_ARGUMENT', 'NOT_FOUND', 'OUT_OF_RANGE', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED', 'UNAVAILABLE', 'FAILED_PRECONDITION', 'CANCELLED'];
+  const known: ErrorCode[] = [
+    'INVALID_ARGUMENT',
+    'NOT_FOUND',
+    'OUT_OF_RANGE',
+    'RESOURCE_EXHAUSTED',
+    'DEADLINE_EXCEEDED',
+    'UNAVAILABLE',
+    'FAILED_PRECONDITION',
+    'CANCELLED',
+  ];
   const code: ErrorCode = known.includes(name as ErrorCode) ? (name as ErrorCode) : 'UNAVAILABLE';
   return new FarosError(code, `${peer}: ${err.details || err.message}`);
 }
@@ -68,7 +116,10 @@ export class PeerClient {
   private readonly client: grpc.Client & Record<string, unknown>;
 
   /** `tls`: peerChannelCredentials (mutual TLS); throws on an address that is not host:port. */
-  constructor(readonly address: string, tls: PeerCredentials) {
+  constructor(
+    readonly address: string,
+    tls: PeerCredentials,
+  ) {
     if (parseAddress(address) === undefined) throw new FarosError('INVALID_ARGUMENT', `peer address ${quote(address)} is not host:port`);
     const Ctor = peerPackage().Peer as grpc.ServiceClientConstructor;
     const { creds, options } = tls(address);
@@ -87,14 +138,17 @@ export class PeerClient {
       const fn = this.client[method] as Unary;
       const call = fn.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (e, res) => {
         signal?.removeEventListener('abort', onAbort);
-        if (e) reject(peerError(e, this.address)); else resolve(res as T);
+        if (e) reject(peerError(e, this.address));
+        else resolve(res as T);
       });
       const onAbort = () => call.cancel();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  status(timeoutMs: number): Promise<StatusMsg> { return this.call('Status', {}, timeoutMs); }
+  status(timeoutMs: number): Promise<StatusMsg> {
+    return this.call('Status', {}, timeoutMs);
+  }
 
   async applyRecords(mapId: string, records: DriverRecord[], timeoutMs: number): Promise<number> {
     const r = await this.call<{ applied: number }>('ApplyRecords', { mapId, records: records.map(toRecordMsg) }, timeoutMs);
@@ -102,11 +156,24 @@ export class PeerClient {
   }
 
   async applyUpdates(mapId: string, updates: readonly DriverUpdate[], timeoutMs: number, signal?: AbortSignal): Promise<UpdateResult[]> {
-    const req = { mapId, updates: updates.map((u) => ({ mapId, driverId: u.driverId, location: { lat: u.lat, lng: u.lng }, timestampMs: String(u.timestampMs), metadata: u.metadata })) };
-    const r = await this.call<{ outcomes: { code: string; message: string; stale: boolean; snapped: SnappedMsg | null; segment: number; t: number; segIndex: number; nearestM: number }[] }>('ApplyUpdates', req, timeoutMs, signal);
-    return r.outcomes.map((o) => o.code === ''
-      ? { ok: true as const, stale: o.stale, snapped: phantomFrom(o.snapped, o) }
-      : { ok: false as const, code: 'OUT_OF_RANGE' as const, message: o.message, nearestM: o.nearestM });
+    const req = {
+      mapId,
+      updates: updates.map((u) => ({
+        mapId,
+        driverId: u.driverId,
+        location: { lat: u.lat, lng: u.lng },
+        timestampMs: String(u.timestampMs),
+        metadata: u.metadata,
+      })),
+    };
+    const r = await this.call<{
+      outcomes: { code: string; message: string; stale: boolean; snapped: SnappedMsg | null; segment: number; t: number; segIndex: number; nearestM: number }[];
+    }>('ApplyUpdates', req, timeoutMs, signal);
+    return r.outcomes.map((o) =>
+      o.code === ''
+        ? { ok: true as const, stale: o.stale, snapped: phantomFrom(o.snapped, o) }
+        : { ok: false as const, code: 'OUT_OF_RANGE' as const, message: o.message, nearestM: o.nearestM },
+    );
   }
 
   async remove(mapId: string, driverIds: string[], timeoutMs: number): Promise<number> {
@@ -121,10 +188,19 @@ export class PeerClient {
 
   async nearbyLocal(mapId: string, q: NearbyQuery, timeoutMs: number, signal?: AbortSignal): Promise<NearbyAnswer> {
     const req = {
-      mapId, location: { lat: q.lat, lng: q.lng }, k: q.k, metric: q.metric === 'eta' ? 'METRIC_ETA' : 'METRIC_DISTANCE',
-      maxDistanceM: q.maxDistanceM, maxEtaS: q.maxEtaS, filter: q.filter ?? {},
+      mapId,
+      location: { lat: q.lat, lng: q.lng },
+      k: q.k,
+      metric: q.metric === 'eta' ? 'METRIC_ETA' : 'METRIC_DISTANCE',
+      maxDistanceM: q.maxDistanceM,
+      maxEtaS: q.maxEtaS,
+      filter: q.filter ?? {},
     };
-    const r = await this.call<{ drivers: { driver: DriverMsg; distanceM: number; etaS: number }[]; querySnapped: SnappedMsg | null; stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string } }>('NearbyLocal', req, timeoutMs, signal);
+    const r = await this.call<{
+      drivers: { driver: DriverMsg; distanceM: number; etaS: number }[];
+      querySnapped: SnappedMsg | null;
+      stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string };
+    }>('NearbyLocal', req, timeoutMs, signal);
     return {
       drivers: r.drivers.map((d) => ({ driver: driverFrom(d.driver), distanceM: d.distanceM, etaS: d.etaS })),
       querySnapped: phantomFrom(r.querySnapped),
@@ -144,12 +220,17 @@ export class PeerClient {
           const recs = peerList(chunk.records, 'records').map((r, i) => fromRecordMsg(r as RecordMsg, now, i));
           n += recs.length;
           onChunk(recs);
-        } catch (e) { stream.cancel(); reject(e); }
+        } catch (e) {
+          stream.cancel();
+          reject(e);
+        }
       });
       stream.on('error', (e) => reject(peerError(e, this.address)));
       stream.on('end', () => resolve(n));
     });
   }
 
-  close(): void { this.client.close(); }
+  close(): void {
+    this.client.close();
+  }
 }

@@ -56,11 +56,12 @@ async function callerOf(host: ClusterHost, call: AnyCall, method: string): Promi
 export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImplementation {
   const { host, gate, metrics } = d;
   const finish = (method: string, t0: bigint, e?: unknown): void => {
-    const code = e === undefined ? 'OK' : grpc.status[GRPC_STATUS[asFarosError(e).code]] ?? 'UNKNOWN';
+    const code = e === undefined ? 'OK' : (grpc.status[GRPC_STATUS[asFarosError(e).code]] ?? 'UNKNOWN');
     metrics.observeCall('peer', method, code, Number(process.hrtime.bigint() - t0) / 1e9);
   };
   /** Identity → gate → handler; answers its value or its error as a status. */
-  const unary = (method: string, handler: (req: Req, call: grpc.ServerUnaryCall<unknown, object>, signal: AbortSignal) => Promise<object> | object) =>
+  const unary =
+    (method: string, handler: (req: Req, call: grpc.ServerUnaryCall<unknown, object>, signal: AbortSignal) => Promise<object> | object) =>
     (call: grpc.ServerUnaryCall<unknown, object>, cb: Cb): void => {
       const t0 = process.hrtime.bigint();
       let entered = false;
@@ -72,20 +73,32 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
         entered = true;
         return handler(call.request as Req, call, sig.signal);
       };
-      run().then(
-        (res) => { finish(method, t0); cb(null, res); },
-        (e: unknown) => {
-          finish(method, t0, e);
-          const fe = asFarosError(e);
-          cb({ code: GRPC_STATUS[fe.code], details: fe.message } as grpc.ServiceError, null);
-        },
-      ).finally(() => { sig.dispose(); if (entered) gate.leave(); });
+      run()
+        .then(
+          (res) => {
+            finish(method, t0);
+            cb(null, res);
+          },
+          (e: unknown) => {
+            finish(method, t0, e);
+            const fe = asFarosError(e);
+            cb({ code: GRPC_STATUS[fe.code], details: fe.message } as grpc.ServiceError, null);
+          },
+        )
+        .finally(() => {
+          sig.dispose();
+          if (entered) gate.leave();
+        });
     };
 
   const writable = (mapId: string) => {
     host.checkMap(mapId);
     const s = host.shards.writable(mapId);
-    if (!s) throw new FarosError('FAILED_PRECONDITION', `${host.name} holds no writable replica of ${quote(mapId)} (state ${host.shards.get(mapId)?.state ?? 'none'})`);
+    if (!s)
+      throw new FarosError(
+        'FAILED_PRECONDITION',
+        `${host.name} holds no writable replica of ${quote(mapId)} (state ${host.shards.get(mapId)?.state ?? 'none'})`,
+      );
     return s;
   };
   const serving = (mapId: string) => {
@@ -110,15 +123,18 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       const list = v.peerList(req.updates, 'updates');
       const updates = list.map((u, i) => {
         const valid = v.updateRequest(u, now, () => ttlMs, `updates[${i}].`);
-        if (valid.mapId !== mapId) throw new FarosError('INVALID_ARGUMENT', `updates[${i}].map_id ${quote(valid.mapId)} is not the request's map ${quote(mapId)}`);
+        if (valid.mapId !== mapId)
+          throw new FarosError('INVALID_ARGUMENT', `updates[${i}].map_id ${quote(valid.mapId)} is not the request's map ${quote(mapId)}`);
         return valid.update;
       });
       const results = await shard.update(updates, signal);
       host.replicate(mapId, updates, results);
       return {
-        outcomes: results.map((r) => r.ok
-          ? { code: '', stale: r.stale, snapped: snappedPoint(r.snapped), segment: r.snapped.segment, t: r.snapped.t, segIndex: r.snapped.segIndex }
-          : { code: r.code, message: r.message, nearestM: r.nearestM }),
+        outcomes: results.map((r) =>
+          r.ok
+            ? { code: '', stale: r.stale, snapped: snappedPoint(r.snapped), segment: r.snapped.segment, t: r.snapped.t, segIndex: r.snapped.segIndex }
+            : { code: r.code, message: r.message, nearestM: r.nearestM },
+        ),
       };
     }),
     removeDrivers: unary('RemoveDrivers', (req) => {
@@ -143,21 +159,30 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       instance: host.name,
       maps: host.shards.all().map((r) => {
         const b = r.shard?.graph.meta.bounds;
-        return { mapId: r.entry.id, state: r.state, drivers: String(r.shard?.size ?? 0), bounds: b ? { min: { lat: b.minLat, lng: b.minLng }, max: { lat: b.maxLat, lng: b.maxLng } } : null };
+        return {
+          mapId: r.entry.id,
+          state: r.state,
+          drivers: String(r.shard?.size ?? 0),
+          bounds: b ? { min: { lat: b.minLat, lng: b.minLng }, max: { lat: b.maxLat, lng: b.maxLng } } : null,
+        };
       }),
     })),
     pullSnapshot: (call: grpc.ServerWritableStream<unknown, object>) => {
       const t0 = process.hrtime.bigint();
-      let entered = false, pinned = false;
+      let entered = false,
+        pinned = false;
       const run = async (): Promise<void> => {
         const caller = await callerOf(host, call, 'PullSnapshot');
         if (call.request instanceof Undecodable) throw call.request.error('PullSnapshot');
         const req = call.request as Req;
         const mapId = v.mapId(req.mapId);
         const requester = parseAddress(req.requester);
-        if (requester === undefined) throw new FarosError('INVALID_ARGUMENT', `requester ${quote(req.requester)} is not host:port; send this instance's advertised peer address`);
-        if (caller !== undefined && caller !== requester) throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not the instance the certificate names (${quote(caller)})`);
-        if (!(await host.membership.confirm(requester))) throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not a member of this cluster`);
+        if (requester === undefined)
+          throw new FarosError('INVALID_ARGUMENT', `requester ${quote(req.requester)} is not host:port; send this instance's advertised peer address`);
+        if (caller !== undefined && caller !== requester)
+          throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not the instance the certificate names (${quote(caller)})`);
+        if (!(await host.membership.confirm(requester)))
+          throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not a member of this cluster`);
         gate.enter();
         entered = true;
         host.checkMap(mapId);
@@ -168,7 +193,8 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
         // WATCH OUT: the export pins an arena snapshot until it ends; a puller
         // that stops reading must not keep it (the arena could not reclaim).
         const until = Date.now() + d.maxSnapshotPinMs;
-        const overdue = (): FarosError => new FarosError('DEADLINE_EXCEEDED', `snapshot of ${mapId} held longer than ${d.maxSnapshotPinMs} ms (--max-snapshot-pin-ms); pull again, faster`);
+        const overdue = (): FarosError =>
+          new FarosError('DEADLINE_EXCEEDED', `snapshot of ${mapId} held longer than ${d.maxSnapshotPinMs} ms (--max-snapshot-pin-ms); pull again, faster`);
         pinned = true;
         metrics.snapshotPulls.inc();
         await shard.exportSnapshot(async (recs) => {
@@ -177,8 +203,14 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
           if (call.write({ records: recs.map(toRecordMsg) })) return;
           let timer: NodeJS.Timeout | undefined;
           const ok = await new Promise<boolean>((res) => {
-            const done = (v: boolean) => (): void => { clearTimeout(timer); call.off('drain', onDrain); call.off('close', onClose); res(v); };
-            const onDrain = done(true), onClose = done(true);
+            const done = (v: boolean) => (): void => {
+              clearTimeout(timer);
+              call.off('drain', onDrain);
+              call.off('close', onClose);
+              res(v);
+            };
+            const onDrain = done(true),
+              onClose = done(true);
             call.once('drain', onDrain);
             call.once('close', onClose);
             timer = setTimeout(done(false), Math.max(0, until - Date.now()));
@@ -187,19 +219,21 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
         }, 2000);
         call.end();
       };
-      run().then(
-        () => finish('PullSnapshot', t0),
-        (e: unknown) => {
-          finish('PullSnapshot', t0, e);
-          const fe = asFarosError(e);
-          if (fe.code === 'DEADLINE_EXCEEDED') d.log(`snapshot pull ended: ${fe.message}`);
-          // WATCH OUT: destroy(err) on a server stream sends no status; an 'error' event does.
-          if (!call.cancelled) call.emit('error', { code: GRPC_STATUS[fe.code], details: fe.message });
-        },
-      ).finally(() => {
-        if (pinned) metrics.snapshotPulls.dec();
-        if (entered) gate.leave();
-      });
+      run()
+        .then(
+          () => finish('PullSnapshot', t0),
+          (e: unknown) => {
+            finish('PullSnapshot', t0, e);
+            const fe = asFarosError(e);
+            if (fe.code === 'DEADLINE_EXCEEDED') d.log(`snapshot pull ended: ${fe.message}`);
+            // WATCH OUT: destroy(err) on a server stream sends no status; an 'error' event does.
+            if (!call.cancelled) call.emit('error', { code: GRPC_STATUS[fe.code], details: fe.message });
+          },
+        )
+        .finally(() => {
+          if (pinned) metrics.snapshotPulls.dec();
+          if (entered) gate.leave();
+        });
     },
   };
 }

@@ -22,7 +22,11 @@ export function parseAddress(s: unknown): string | undefined {
   return port >= 1 && port <= 65535 ? s : undefined;
 }
 
-export interface PeerTlsPem { ca: Buffer; cert: Buffer; key: Buffer }
+export interface PeerTlsPem {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
 
 export function readPeerTls(f: PeerTls): PeerTlsPem {
   return { ca: readFileSync(f.caFile), cert: readFileSync(f.certFile), key: readFileSync(f.keyFile) };

@@ -9,7 +9,10 @@ export class RouteTable {
   private readonly ring: HashRing;
   private readonly cache = new Map<string, readonly string[]>();
 
-  constructor(members: Iterable<string>, readonly replication: number) {
+  constructor(
+    members: Iterable<string>,
+    readonly replication: number,
+  ) {
     this.members = Object.freeze([...new Set(members)].sort());
     this.ring = new HashRing(this.members as string[]);
   }
@@ -24,10 +27,14 @@ export class RouteTable {
     return r;
   }
 
-  holds(instance: string, mapId: string): boolean { return this.replicas(mapId).includes(instance); }
+  holds(instance: string, mapId: string): boolean {
+    return this.replicas(mapId).includes(instance);
+  }
 
   /** Same members, same factor → same table. */
   sameAs(other: RouteTable | undefined): boolean {
-    return !!other && other.replication === this.replication && other.members.length === this.members.length && other.members.every((m, i) => m === this.members[i]);
+    return (
+      !!other && other.replication === this.replication && other.members.length === this.members.length && other.members.every((m, i) => m === this.members[i])
+    );
   }
 }

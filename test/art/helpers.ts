@@ -3,8 +3,25 @@
 
 import type { ArtView } from '../../src/model/art/index.js';
 import {
-  COUNT_MASK, COUNT_SHIFT, DEPTH_SHIFT, KEY_HI, KEY_LO, KEYS, N16_CHILD, N256_CHILD, N48_CHILD,
-  N4_CHILD, ROOT_NODE, T_LEAF, T_N16, T_N256, T_N4, T_N48, TYPE_MASK, hiMask, loMask,
+  COUNT_MASK,
+  COUNT_SHIFT,
+  DEPTH_SHIFT,
+  KEY_HI,
+  KEY_LO,
+  KEYS,
+  N16_CHILD,
+  N256_CHILD,
+  N48_CHILD,
+  N4_CHILD,
+  ROOT_NODE,
+  T_LEAF,
+  T_N16,
+  T_N256,
+  T_N4,
+  T_N48,
+  TYPE_MASK,
+  hiMask,
+  loMask,
 } from '../../src/model/art/nodes.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -20,7 +37,13 @@ export function split(k: bigint): [number, number] {
   return [Number(k >> 32n), Number(k & 0xffffffffn)];
 }
 
-export interface Histogram { leaf: number; n4: number; n16: number; n48: number; n256: number }
+export interface Histogram {
+  leaf: number;
+  n4: number;
+  n16: number;
+  n48: number;
+  n256: number;
+}
 
 /** Entries of a root as [key, value words] in iteration order. */
 export function dump(view: ArtView, root: number, valueWords: number): Array<[bigint, number[]]> {
@@ -42,14 +65,19 @@ export function checkTree(view: ArtView, root: number): Histogram {
   const i32 = view.i32;
   const u8 = new Uint8Array(view.sab);
   const hist: Histogram = { leaf: 0, n4: 0, n16: 0, n48: 0, n256: 0 };
-  const fail = (n: number, msg: string): never => { throw new Error(`ART invariant at ${n}: ${msg}`); };
+  const fail = (n: number, msg: string): never => {
+    throw new Error(`ART invariant at ${n}: ${msg}`);
+  };
   const visit = (n: number, minDepth: number, pHi: number, pLo: number, pMh: number, pMl: number): void => {
     const h = i32[n];
     const t = h & TYPE_MASK;
     const kHi = i32[n + KEY_HI];
     const kLo = i32[n + KEY_LO];
     if ((kHi & pMh) !== (pHi & pMh) || (kLo & pMl) !== (pLo & pMl)) fail(n, 'key outside parent prefix');
-    if (t === T_LEAF) { hist.leaf++; return; }
+    if (t === T_LEAF) {
+      hist.leaf++;
+      return;
+    }
     const count = (h >>> COUNT_SHIFT) & COUNT_MASK;
     const d = (h >>> DEPTH_SHIFT) & 15;
     if (d < minDepth) fail(n, `depth ${d} < ${minDepth}`);
@@ -59,7 +87,8 @@ export function checkTree(view: ArtView, root: number): Histogram {
     if (t === T_N4 || t === T_N16) {
       const [lo, hi, c0] = t === T_N4 ? [2, 4, N4_CHILD] : [4, 16, N16_CHILD];
       if (count < lo || count > hi) fail(n, `type ${t} with ${count} children`);
-      if (t === T_N4) hist.n4++; else hist.n16++;
+      if (t === T_N4) hist.n4++;
+      else hist.n16++;
       for (let i = 0; i < count; i++) {
         const b = u8[((n + KEYS) << 2) + i];
         if (i > 0 && b <= u8[((n + KEYS) << 2) + i - 1]) fail(n, 'keys not sorted');
@@ -83,7 +112,10 @@ export function checkTree(view: ArtView, root: number): Histogram {
     } else if (t === T_N256) {
       hist.n256++;
       if (count < 38 || count > 256) fail(n, `N256 with ${count} children`);
-      for (let b = 0; b < 256; b++) { const c = i32[n + N256_CHILD + b]; if (c !== 0) kids.push([b, c]); }
+      for (let b = 0; b < 256; b++) {
+        const c = i32[n + N256_CHILD + b];
+        if (c !== 0) kids.push([b, c]);
+      }
       if (kids.length !== count) fail(n, `N256 count ${count} != ${kids.length}`);
     } else {
       fail(n, `bad type ${t}`);

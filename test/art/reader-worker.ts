@@ -33,7 +33,9 @@ const onEntry = (hi: number, lo: number, v: number): void => {
   count++;
 };
 let scanned = 0;
-const onPrefix = (): void => { scanned++; };
+const onPrefix = (): void => {
+  scanned++;
+};
 
 const done: ReaderDone = { index, snapshots: 0, commitsSeen: 0, errors: [] };
 let lastCommit = -1;
@@ -51,7 +53,14 @@ while (Atomics.load(ctrl, CTRL_STOP) === 0 && done.errors.length < 5) {
     seed = (Math.imul(seed, 1103515245) + 12345) | 0;
     probeHi = (seed >>> 16) % 64;
     for (let pass = 0; pass < 2; pass++) {
-      sum = 0; count = 0; prevHi = -1; prevLo = -1; ordered = true; bad = 0; probeCount = 0; scanned = 0;
+      sum = 0;
+      count = 0;
+      prevHi = -1;
+      prevLo = -1;
+      ordered = true;
+      bad = 0;
+      probeCount = 0;
+      scanned = 0;
       reader.forEach(root, onEntry);
       reader.scanPrefix32(root, probeHi, onPrefix);
       if (sum !== i32[meta + 1]) done.errors.push(`commit ${commit} pass ${pass}: sum ${sum} != ${i32[meta + 1]}`);
@@ -63,7 +72,10 @@ while (Atomics.load(ctrl, CTRL_STOP) === 0 && done.errors.length < 5) {
       if (scanned !== probeCount) done.errors.push(`commit ${commit}: scanPrefix32(${probeHi}) saw ${scanned}, walk ${probeCount}`);
       if (i32[meta] !== commit) done.errors.push(`commit number changed under a pinned snapshot: ${commit} -> ${i32[meta]}`);
     }
-    if (commit !== lastCommit) { done.commitsSeen++; lastCommit = commit; }
+    if (commit !== lastCommit) {
+      done.commitsSeen++;
+      lastCommit = commit;
+    }
     done.snapshots++;
     Atomics.add(ctrl, CTRL_SNAPSHOTS + index, 1);
   } catch (e) {

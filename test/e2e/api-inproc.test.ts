@@ -18,23 +18,43 @@ class ScriptedHost implements ShardHost {
   readonly name = 'scripted:1';
   loaded = false;
   aborts: string[] = [];
-  maps(): MapInfoView[] { return [{ mapId: 'monaco-car', profile: 'car', drivers: 0, bounds: { minLat: 0, minLng: 0, maxLat: 1, maxLng: 1 }, replicas: [this.name] }]; }
+  maps(): MapInfoView[] {
+    return [{ mapId: 'monaco-car', profile: 'car', drivers: 0, bounds: { minLat: 0, minLng: 0, maxLat: 1, maxLng: 1 }, replicas: [this.name] }];
+  }
   checkMap(mapId: string): void {
     if (mapId !== 'monaco-car') throw new FarosError('NOT_FOUND', `unknown map "${mapId}"`);
     if (!this.loaded) throw new FarosError('UNAVAILABLE', `map "${mapId}" is still loading; retry shortly`);
   }
-  ready(): boolean { return this.loaded; }
+  ready(): boolean {
+    return this.loaded;
+  }
   async update(_m: string, us: { driverId: string }[]): Promise<UpdateResult[]> {
     if (us.some((u) => u.driverId === 'boom')) throw new Error('disk on fire');
     return us.map(() => ({ ok: true, stale: false, snapped: { segment: 0, wayId: '1', segIndex: 0, t: 0, lat: 0, lng: 0, distanceM: 0 } }));
   }
-  async remove(): Promise<boolean> { return false; }
-  async get(): Promise<undefined> { return undefined; }
+  async remove(): Promise<boolean> {
+    return false;
+  }
+  async get(): Promise<undefined> {
+    return undefined;
+  }
   /** Slow: resolves after 300 ms unless aborted. */
   nearby(_m: string, _q: unknown, opts?: { signal?: AbortSignal }): Promise<NearbyAnswer> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => resolve({ drivers: [], querySnapped: { segment: 0, wayId: '1', segIndex: 0, t: 0, lat: 0, lng: 0, distanceM: 0 }, stats: { edgesExpanded: 0, candidatesSeen: 0, servedBy: this.name } }), 300);
-      opts?.signal?.addEventListener('abort', () => { clearTimeout(t); this.aborts.push((opts.signal!.reason as FarosError).code); reject(opts.signal!.reason as Error); });
+      const t = setTimeout(
+        () =>
+          resolve({
+            drivers: [],
+            querySnapped: { segment: 0, wayId: '1', segIndex: 0, t: 0, lat: 0, lng: 0, distanceM: 0 },
+            stats: { edgesExpanded: 0, candidatesSeen: 0, servedBy: this.name },
+          }),
+        300,
+      );
+      opts?.signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        this.aborts.push((opts.signal!.reason as FarosError).code);
+        reject(opts.signal!.reason as Error);
+      });
     });
   }
   async close(): Promise<void> {}
@@ -48,7 +68,11 @@ const base = () => `http://127.0.0.1:${api.httpPort}`;
 const nearbyReq = { mapId: 'monaco-car', location: POINTS.monaco };
 
 before(async () => {
-  const opts = buildOptions({ flags: { map: ['monaco-car'], host: '127.0.0.1', 'grpc-port': '0', 'http-port': '0', 'max-in-flight': '2', 'log-level': 'silent' }, env: {}, cwd: process.cwd() });
+  const opts = buildOptions({
+    flags: { map: ['monaco-car'], host: '127.0.0.1', 'grpc-port': '0', 'http-port': '0', 'max-in-flight': '2', 'log-level': 'silent' },
+    env: {},
+    cwd: process.cwd(),
+  });
   const slot = new HostSlot();
   metrics = new Metrics(() => slot.maps());
   api = await startApi(opts, slot, metrics, createLogger('silent'), undefined);
@@ -57,7 +81,11 @@ before(async () => {
   assert.equal((await callError(c, 'nearby', nearbyReq)).code, 'UNAVAILABLE');
   api.attach(host);
 });
-after(async () => { c?.close(); await api?.shutdown(1000); metrics?.close(); });
+after(async () => {
+  c?.close();
+  await api?.shutdown(1000);
+  metrics?.close();
+});
 
 test('while a map loads: UNAVAILABLE, 503, NOT_SERVING; then SERVING', async () => {
   assert.equal((await callError(c, 'nearby', nearbyReq)).code, 'UNAVAILABLE');

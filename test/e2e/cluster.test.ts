@@ -20,13 +20,22 @@ let clients: FarosClient[] = [];
 const graphs: Record<string, RoadGraph> = {};
 
 const rnd = mulberry32(SEED);
-const roadPoint = (mapId: string) => { const g = graphs[mapId]; const v = Math.floor(rnd() * g.vertexCount); return { lat: g.vLat[v] + (rnd() - 0.5) * 0.0004, lng: g.vLng[v] + (rnd() - 0.5) * 0.0004 }; };
+const roadPoint = (mapId: string) => {
+  const g = graphs[mapId];
+  const v = Math.floor(rnd() * g.vertexCount);
+  return { lat: g.vLat[v] + (rnd() - 0.5) * 0.0004, lng: g.vLng[v] + (rnd() - 0.5) * 0.0004 };
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
-    try { const v = await fn(); if (v !== undefined) return v; } catch { /* not yet */ }
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}\n${logs.slice(-30).join('\n')}`);
     await sleep(100);
   }
@@ -50,14 +59,18 @@ async function fullyReplicated(nodes: number[], expected: Record<string, number>
   return true;
 }
 
-after(async () => { for (const c of clients) c.close(); await cluster?.stop(); });
+after(async () => {
+  for (const c of clients) c.close();
+  await cluster?.stop();
+});
 
 // Shared by the steps below, which run in order on one cluster.
 const latest = new Map<string, { mapId: string; ts: number; lat: number; lng: number }>();
 const ackedAt = new Map<string, number>();
 let counts: Record<string, number> = {};
 let maps: { mapId: string; replicas: string[]; drivers: string }[] = [];
-let victim = -1, killedAt = 0;
+let victim = -1,
+  killedAt = 0;
 let survivors: number[] = [];
 let victimAddr = '';
 let driversNow: Record<string, number> = {};
@@ -66,13 +79,15 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
   await t.test('three instances start and every map gets its replicas', async () => {
     for (const id of MAPS) graphs[id] = await loadMap(fileURLToPath(new URL(`../../../maps/${FILES[id]}`, import.meta.url)), 'car');
     cluster = await startCluster({
-      nodes: 3, replication: 2, grpcPort: 0, httpPort: 0,
+      nodes: 3,
+      replication: 2,
+      grpcPort: 0,
+      httpPort: 0,
       serveArgs: ['--map', MAPS[0], '--map', MAPS[1], '--workers', '1', '--drop-grace-ms', '3000', '--log-level', 'info'],
       log: (l) => logs.push(l),
     });
     clients = cluster.nodes.map((n) => farosClient(n.address));
     await waitFor('full replication at start', () => fullyReplicated([0, 1, 2], undefined));
-
   });
 
   await t.test('updates through every instance; every instance gives the same answer, served by a replica', async () => {
@@ -84,7 +99,13 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
         const p = roadPoint(mapId);
         const driverId = `${mapId}:d${i}`;
         const ts = now - 1000 + i;
-        const r = await call(clients[n++ % 3], 'updateDriver', { mapId, driverId, location: p, timestampMs: String(ts), metadata: { status: i % 3 ? 'available' : 'busy' } });
+        const r = await call(clients[n++ % 3], 'updateDriver', {
+          mapId,
+          driverId,
+          location: p,
+          timestampMs: String(ts),
+          metadata: { status: i % 3 ? 'available' : 'busy' },
+        });
         assert.equal(r.stale, false);
         latest.set(driverId, { mapId, ts, ...p });
       }
@@ -95,26 +116,37 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
       for (let q = 0; q < 5; q++) {
         const loc = roadPoint(mapId);
         const answers = await Promise.all(clients.map((c) => call(c, 'nearby', { mapId, location: loc, k: 7, filter: q % 2 ? { status: 'available' } : {} })));
-        const shape = answers.map((a) => JSON.stringify(a.drivers.map((d: { driver: { driverId: string }; distanceM: number }) => [d.driver.driverId, d.distanceM.toFixed(6)])));
+        const shape = answers.map((a) =>
+          JSON.stringify(a.drivers.map((d: { driver: { driverId: string }; distanceM: number }) => [d.driver.driverId, d.distanceM.toFixed(6)])),
+        );
         assert.equal(new Set(shape).size, 1, `instances disagree on ${mapId}: ${shape.join(' | ')}`);
         const reps = (await call(clients[0], 'listMaps', {})).maps.find((m: { mapId: string }) => m.mapId === mapId).replicas;
         for (const a of answers) assert.ok(reps.includes(a.stats.servedBy), `served_by ${a.stats.servedBy} is not a replica of ${mapId} (${reps})`);
       }
     }
     // A map held elsewhere is listed with the count of its replica's last probe (every 500 ms): wait for it.
-    maps = await waitFor('ListMaps to report 90 drivers per map', async () => {
-      const ms = (await call(clients[1], 'listMaps', {})).maps as typeof maps;
-      return ms.every((m) => Number(m.drivers) === 90) ? ms : undefined;
-    }, 5000);
-    for (const m of maps) { assert.equal(m.replicas.length, 2, `${m.mapId} replicas ${m.replicas}`); assert.equal(Number(m.drivers), 90); }
+    maps = await waitFor(
+      'ListMaps to report 90 drivers per map',
+      async () => {
+        const ms = (await call(clients[1], 'listMaps', {})).maps as typeof maps;
+        return ms.every((m) => Number(m.drivers) === 90) ? ms : undefined;
+      },
+      5000,
+    );
+    for (const m of maps) {
+      assert.equal(m.replicas.length, 2, `${m.mapId} replicas ${m.replicas}`);
+      assert.equal(Number(m.drivers), 90);
+    }
     // Every instance lists every map with its real bounds, held locally or not.
     for (const c of clients) {
       for (const m of (await call(c, 'listMaps', {})).maps) {
         const g = graphs[m.mapId];
-        assert.ok(Math.abs(m.bounds.min.lat - g.meta.bounds.minLat) < 1e-9 && Math.abs(m.bounds.max.lng - g.meta.bounds.maxLng) < 1e-9, `${m.mapId} bounds ${JSON.stringify(m.bounds)}`);
+        assert.ok(
+          Math.abs(m.bounds.min.lat - g.meta.bounds.minLat) < 1e-9 && Math.abs(m.bounds.max.lng - g.meta.bounds.maxLng) < 1e-9,
+          `${m.mapId} bounds ${JSON.stringify(m.bounds)}`,
+        );
       }
     }
-
   });
 
   await t.test('a remove sent to any instance reaches both replicas', async () => {
@@ -126,9 +158,9 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
       const r = await call(clients[(k + 1) % 3], 'removeDriver', { mapId, driverId });
       assert.equal(r.removed, true);
       await waitFor(`${driverId} removed on both replicas`, () => fullyReplicated([0, 1, 2], counts), 10_000);
-      for (const c of clients) await assert.rejects(call(c, 'getDriver', { mapId, driverId }), (e: { code?: number }) => e.code === 5, 'NOT_FOUND from every instance');
+      for (const c of clients)
+        await assert.rejects(call(c, 'getDriver', { mapId, driverId }), (e: { code?: number }) => e.code === 5, 'NOT_FOUND from every instance');
     }
-
   });
 
   await t.test('SIGKILL of a replica under load: detected, failed over, re-replicated', async (t) => {
@@ -138,7 +170,10 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
     victim = cluster.nodes.findIndex((x) => x.peerAddress === monacoReps[0]);
     survivors = [0, 1, 2].filter((i) => i !== victim);
     const failures: Record<string, number> = {};
-    let calls = 0, ok = 0, stop = false, lastFailure = 0;
+    let calls = 0,
+      ok = 0,
+      stop = false,
+      lastFailure = 0;
     const load = (async () => {
       let i = 0;
       while (!stop) {
@@ -148,14 +183,26 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
         const p = roadPoint(mapId);
         const ts = Date.now();
         calls += 2;
-        await Promise.all([
-          call(c, 'updateDriver', { mapId, driverId, location: p, timestampMs: String(ts), metadata: { status: 'available' } }, 3000).then(() => {
-            ok++;
-            const prev = latest.get(driverId)!;
-            if (ts > prev.ts) { latest.set(driverId, { mapId, ts, ...p }); ackedAt.set(driverId, Date.now()); }
-          }),
-          call(c, 'nearby', { mapId, location: roadPoint(mapId), k: 5 }, 3000).then(() => { ok++; }),
-        ].map((x) => x.catch((e: { code: number }) => { failures[e.code] = (failures[e.code] ?? 0) + 1; lastFailure = Date.now(); })));
+        await Promise.all(
+          [
+            call(c, 'updateDriver', { mapId, driverId, location: p, timestampMs: String(ts), metadata: { status: 'available' } }, 3000).then(() => {
+              ok++;
+              const prev = latest.get(driverId)!;
+              if (ts > prev.ts) {
+                latest.set(driverId, { mapId, ts, ...p });
+                ackedAt.set(driverId, Date.now());
+              }
+            }),
+            call(c, 'nearby', { mapId, location: roadPoint(mapId), k: 5 }, 3000).then(() => {
+              ok++;
+            }),
+          ].map((x) =>
+            x.catch((e: { code: number }) => {
+              failures[e.code] = (failures[e.code] ?? 0) + 1;
+              lastFailure = Date.now();
+            }),
+          ),
+        );
         i++;
         await sleep(10);
       }
@@ -172,12 +219,17 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
     stop = true;
     await load;
     const expected = Object.fromEntries(MAPS.map((id) => [id, 90]));
-    const replicatedAt = await waitFor('replica count restored by state transfer', () => fullyReplicated(survivors, expected).then((x) => (x ? Date.now() : undefined)));
+    const replicatedAt = await waitFor('replica count restored by state transfer', () =>
+      fullyReplicated(survivors, expected).then((x) => (x ? Date.now() : undefined)),
+    );
     const failedAfterDetection = lastFailure > detectedAt + 500;
-    t.diagnostic(`SIGKILL: detection ${detectedAt - killedAt} ms; calls ${calls}, ok ${ok}, failed ${JSON.stringify(failures)}; full replication ${replicatedAt - killedAt} ms after the kill`);
-    console.log(`# SIGKILL figures: detection_ms=${detectedAt - killedAt} calls=${calls} failed=${JSON.stringify(failures)} full_replication_ms=${replicatedAt - killedAt}`);
+    t.diagnostic(
+      `SIGKILL: detection ${detectedAt - killedAt} ms; calls ${calls}, ok ${ok}, failed ${JSON.stringify(failures)}; full replication ${replicatedAt - killedAt} ms after the kill`,
+    );
+    console.log(
+      `# SIGKILL figures: detection_ms=${detectedAt - killedAt} calls=${calls} failed=${JSON.stringify(failures)} full_replication_ms=${replicatedAt - killedAt}`,
+    );
     assert.equal(failedAfterDetection, false, `calls still failed ${lastFailure - detectedAt} ms after detection`);
-
   });
 
   await t.test('no acknowledged driver state is lost by the SIGKILL', async () => {
@@ -192,13 +244,15 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
         assert.ok(d, `${driverId} lost on ${r}`);
         if (d.timestampMs !== want.ts) {
           const acked = ackedAt.get(driverId) ?? 0;
-          assert.ok(Math.abs(acked - killedAt) < 100, `${driverId} on ${r} has ts ${d.timestampMs}, newest acknowledged ${want.ts} (acked ${acked - killedAt} ms from the kill)`);
+          assert.ok(
+            Math.abs(acked - killedAt) < 100,
+            `${driverId} on ${r} has ts ${d.timestampMs}, newest acknowledged ${want.ts} (acked ${acked - killedAt} ms from the kill)`,
+          );
           window++;
         }
       }
     }
     console.log(`# drivers whose newest update was acked within 100 ms of the kill and did not survive: ${window}`);
-
   });
 
   await t.test('the killed instance restarts and gets its maps and drivers back', async () => {
@@ -210,9 +264,11 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
     driversNow = Object.fromEntries(MAPS.map((id) => [id, [...latest.values()].filter((x) => x.mapId === id).length]));
     await waitFor('the restarted instance to hold its maps again', () => fullyReplicated([0, 1, 2], driversNow));
     const back = await cluster.peerClient(victimAddr, survivors[0]).status(1000);
-    assert.ok(back.maps.some((m) => m.state === 'SERVING' && Number(m.drivers) === 90), `restarted instance serves no map with its drivers: ${JSON.stringify(back.maps)}`);
+    assert.ok(
+      back.maps.some((m) => m.state === 'SERVING' && Number(m.drivers) === 90),
+      `restarted instance serves no map with its drivers: ${JSON.stringify(back.maps)}`,
+    );
     console.log(`# restart: rejoined with its maps and drivers ${Date.now() - restartAt} ms after starting again`);
-
   });
 
   await t.test('SIGSTOP: a frozen instance is routed around, then rejoins and resyncs', async () => {
@@ -244,7 +300,14 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
       for (const i of [0, 1, 2]) {
         const reps = (await call(clients[i], 'listMaps', {})).maps.find((m: { mapId: string }) => m.mapId === mapId).replicas as string[];
         for (const r of reps) {
-          const d = await waitFor(`${r} to have the newest ${mapId}:d5`, async () => { const x = await cluster.peerClient(r, others[0]).getLocal(mapId, `${mapId}:d5`, 1000); return x && x.timestampMs === want.ts ? x : undefined; }, 10_000);
+          const d = await waitFor(
+            `${r} to have the newest ${mapId}:d5`,
+            async () => {
+              const x = await cluster.peerClient(r, others[0]).getLocal(mapId, `${mapId}:d5`, 1000);
+              return x && x.timestampMs === want.ts ? x : undefined;
+            },
+            10_000,
+          );
           assert.equal(d.timestampMs, want.ts);
         }
       }

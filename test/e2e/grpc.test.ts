@@ -3,17 +3,34 @@
 // row of src/api/ERRORS.md, deadlines, health, reflection, metrics moving.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, call, callError, farosClient, healthClient, reflectionClient, stream, httpJson, parseMetrics, POINTS, type Booted, type FarosClient } from './helpers.js';
+import {
+  boot,
+  call,
+  callError,
+  farosClient,
+  healthClient,
+  reflectionClient,
+  stream,
+  httpJson,
+  parseMetrics,
+  POINTS,
+  type Booted,
+  type FarosClient,
+} from './helpers.js';
 
 let srv: Booted;
 let c: FarosClient;
-const M = 'monaco-car', B = 'bayfront_singapore-car';
+const M = 'monaco-car',
+  B = 'bayfront_singapore-car';
 
 before(async () => {
   srv = await boot(['--map', B, '--map', M, '--max-message-bytes', '262144', '--max-batch-size', '2000']);
   c = farosClient(srv.addr);
 });
-after(async () => { c?.close(); if (srv) assert.equal(await srv.stop(), 0); });
+after(async () => {
+  c?.close();
+  if (srv) assert.equal(await srv.stop(), 0);
+});
 
 const upd = (driverId: string, p = POINTS.monaco, extra: Record<string, unknown> = {}) => ({ mapId: M, driverId, location: p, ...extra });
 
@@ -29,18 +46,24 @@ test('UpdateDriver, GetDriver, Nearby, RemoveDriver, ListMaps', async () => {
   assert.deepEqual(g.driver.metadata, { status: 'free' });
   assert.deepEqual(g.driver.location, POINTS.monaco);
   // An older timestamp is stale and leaves the driver alone.
-  const s = await call(c, 'updateDriver', upd('d1', { lat: 43.7390, lng: 7.4250 }, { timestampMs: String(ts - 5000) }));
+  const s = await call(c, 'updateDriver', upd('d1', { lat: 43.739, lng: 7.425 }, { timestampMs: String(ts - 5000) }));
   assert.equal(s.stale, true);
   assert.deepEqual((await call(c, 'getDriver', { mapId: M, driverId: 'd1' })).driver.location, POINTS.monaco);
   const n = await call(c, 'nearby', { mapId: M, location: POINTS.monaco, k: 5, filter: { status: 'free' } });
-  assert.deepEqual(n.drivers.map((d: any) => d.driver.driverId), ['d1']);
+  assert.deepEqual(
+    n.drivers.map((d: any) => d.driver.driverId),
+    ['d1'],
+  );
   assert.equal(n.drivers[0].distanceM, 0);
   assert.ok(n.stats.edgesExpanded >= 0);
   assert.match(n.stats.servedBy, /:\d+$/);
   const eta = await call(c, 'nearby', { mapId: M, location: POINTS.monaco, metric: 'METRIC_ETA', maxEtaS: 60 });
   assert.equal(eta.drivers.length, 1);
   const maps = await call(c, 'listMaps', {});
-  assert.deepEqual(maps.maps.map((m: any) => m.mapId), [B, M]);
+  assert.deepEqual(
+    maps.maps.map((m: any) => m.mapId),
+    [B, M],
+  );
   const mm = maps.maps.find((m: any) => m.mapId === M);
   assert.equal(mm.profile, 'car');
   assert.ok(Number(mm.drivers) >= 1);
@@ -53,22 +76,29 @@ test('UpdateDriver, GetDriver, Nearby, RemoveDriver, ListMaps', async () => {
 test('stream: one response per batch, in order; bad items rejected with exact indices and codes', async () => {
   const future = String(Date.now() + 10 * 60_000);
   const bad = [
-    upd('s0'),                                              // 0 ok
-    { mapId: M, driverId: '', location: POINTS.monaco },    // 1 empty driver id
-    upd('s2', { lat: 43.70, lng: 7.60 }),                   // 2 at sea: OUT_OF_RANGE
+    upd('s0'), // 0 ok
+    { mapId: M, driverId: '', location: POINTS.monaco }, // 1 empty driver id
+    upd('s2', { lat: 43.7, lng: 7.6 }), // 2 at sea: OUT_OF_RANGE
     { mapId: 'nope-car', driverId: 's3', location: POINTS.monaco }, // 3 unknown map
-    upd('s4', { lat: 91, lng: 7.42 }),                      // 4 bad latitude
-    upd('s5', POINTS.monaco, { timestampMs: future }),      // 5 future timestamp
-    { mapId: M, driverId: 's6' },                           // 6 no location
-    { ...upd('s7', POINTS.bayfront), mapId: B },            // 7 ok, other map
+    upd('s4', { lat: 91, lng: 7.42 }), // 4 bad latitude
+    upd('s5', POINTS.monaco, { timestampMs: future }), // 5 future timestamp
+    { mapId: M, driverId: 's6' }, // 6 no location
+    { ...upd('s7', POINTS.bayfront), mapId: B }, // 7 ok, other map
   ];
   const res = await stream(c, [{ updates: bad }, { updates: [upd('s8')] }, { updates: [] }]);
   assert.equal(res.length, 3);
   assert.equal(res[0].accepted, 2);
-  assert.deepEqual(res[0].rejected.map((r: any) => [r.index, r.driverId, r.code]), [
-    [1, '', 'INVALID_ARGUMENT'], [2, 's2', 'OUT_OF_RANGE'], [3, 's3', 'NOT_FOUND'], [4, 's4', 'INVALID_ARGUMENT'],
-    [5, 's5', 'INVALID_ARGUMENT'], [6, 's6', 'INVALID_ARGUMENT'],
-  ]);
+  assert.deepEqual(
+    res[0].rejected.map((r: any) => [r.index, r.driverId, r.code]),
+    [
+      [1, '', 'INVALID_ARGUMENT'],
+      [2, 's2', 'OUT_OF_RANGE'],
+      [3, 's3', 'NOT_FOUND'],
+      [4, 's4', 'INVALID_ARGUMENT'],
+      [5, 's5', 'INVALID_ARGUMENT'],
+      [6, 's6', 'INVALID_ARGUMENT'],
+    ],
+  );
   assert.match(res[0].rejected[1].message, /m from the nearest road/);
   assert.match(res[0].rejected[3].message, /latitude/);
   assert.deepEqual([res[1].accepted, res[1].rejected.length, res[2].accepted], [1, 0, 0]);
@@ -86,7 +116,7 @@ test('a refused update alters no stored driver', async () => {
   await call(c, 'updateDriver', upd('keep', POINTS.monaco, { timestampMs: String(ts), metadata: { a: '1' } }));
   const before = (await call(c, 'getDriver', { mapId: M, driverId: 'keep' })).driver;
   const refusals = [
-    upd('keep', { lat: 43.70, lng: 7.60 }),
+    upd('keep', { lat: 43.7, lng: 7.6 }),
     upd('keep', { lat: Number.NaN, lng: 7.42 }),
     upd('keep', POINTS.monaco, { timestampMs: '-5' }),
     upd('keep', POINTS.monaco, { metadata: { '': 'x' } }),
@@ -108,12 +138,24 @@ const ERROR_ROWS: [string, string, unknown, string, RegExp][] = [
   ['missing location', 'updateDriver', { mapId: M, driverId: 'a' }, 'INVALID_ARGUMENT', /location is missing/],
   ['NaN latitude', 'updateDriver', upd('a', { lat: Number.NaN, lng: 7 }), 'INVALID_ARGUMENT', /location.lat = NaN/],
   ['longitude out of range', 'nearby', { mapId: M, location: { lat: 43, lng: 181 } }, 'INVALID_ARGUMENT', /\[-180, 180\]/],
-  ['metadata over 32 pairs', 'updateDriver', upd('a', POINTS.monaco, { metadata: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) }), 'INVALID_ARGUMENT', /33 pairs/],
+  [
+    'metadata over 32 pairs',
+    'updateDriver',
+    upd('a', POINTS.monaco, { metadata: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) }),
+    'INVALID_ARGUMENT',
+    /33 pairs/,
+  ],
   ['metadata over 1 KiB', 'updateDriver', upd('a', POINTS.monaco, { metadata: { big: 'v'.repeat(1100) } }), 'INVALID_ARGUMENT', /limit is 1024/],
   ['empty metadata key', 'updateDriver', upd('a', POINTS.monaco, { metadata: { '': 'v' } }), 'INVALID_ARGUMENT', /empty key/],
   ['negative timestamp', 'updateDriver', upd('a', POINTS.monaco, { timestampMs: '-1' }), 'INVALID_ARGUMENT', /negative/],
   ['timestamp > 5 min ahead', 'updateDriver', upd('a', POINTS.monaco, { timestampMs: String(Date.now() + 400_000) }), 'INVALID_ARGUMENT', /in the future/],
-  ['update older than the map TTL (it could never be returned)', 'updateDriver', upd('a', POINTS.monaco, { timestampMs: String(Date.now() - 400_000) }), 'INVALID_ARGUMENT', /older than the TTL of map "monaco-car" \(300 s\)/],
+  [
+    'update older than the map TTL (it could never be returned)',
+    'updateDriver',
+    upd('a', POINTS.monaco, { timestampMs: String(Date.now() - 400_000) }),
+    'INVALID_ARGUMENT',
+    /older than the TTL of map "monaco-car" \(300 s\)/,
+  ],
   ['driver ID that was not UTF-8 (a lone surrogate arrives as U+FFFD)', 'updateDriver', upd('\ud800'), 'INVALID_ARGUMENT', /U\+FFFD/],
   ['k above 1000', 'nearby', { mapId: M, location: POINTS.monaco, k: 1001 }, 'INVALID_ARGUMENT', /k = 1001/],
   ['max_distance_m above 100000', 'nearby', { mapId: M, location: POINTS.monaco, maxDistanceM: 100_001 }, 'INVALID_ARGUMENT', /max_distance_m/],
@@ -121,10 +163,16 @@ const ERROR_ROWS: [string, string, unknown, string, RegExp][] = [
   ['NaN max_eta_s', 'nearby', { mapId: M, location: POINTS.monaco, maxEtaS: Number.NaN }, 'INVALID_ARGUMENT', /max_eta_s = NaN/],
   ['max_eta_s above 7200', 'nearby', { mapId: M, location: POINTS.monaco, maxEtaS: 7201 }, 'INVALID_ARGUMENT', /max_eta_s/],
   ['filter with an empty key', 'nearby', { mapId: M, location: POINTS.monaco, filter: { '': 'x' } }, 'INVALID_ARGUMENT', /filter has an empty key/],
-  ['update point off the road', 'updateDriver', upd('a', { lat: 43.70, lng: 7.60 }), 'OUT_OF_RANGE', /m from the nearest road, beyond the snap radius/],
-  ['nearby point off the road', 'nearby', { mapId: M, location: { lat: 43.70, lng: 7.60 } }, 'OUT_OF_RANGE', /m from the nearest road/],
+  ['update point off the road', 'updateDriver', upd('a', { lat: 43.7, lng: 7.6 }), 'OUT_OF_RANGE', /m from the nearest road, beyond the snap radius/],
+  ['nearby point off the road', 'nearby', { mapId: M, location: { lat: 43.7, lng: 7.6 } }, 'OUT_OF_RANGE', /m from the nearest road/],
   ['unknown driver', 'getDriver', { mapId: M, driverId: 'ghost' }, 'NOT_FOUND', /driver "ghost" is not on map/],
-  ['message over --max-message-bytes', 'updateDriver', upd('a', POINTS.monaco, { metadata: { big: 'v'.repeat(300_000) } }), 'RESOURCE_EXHAUSTED', /larger than max/i],
+  [
+    'message over --max-message-bytes',
+    'updateDriver',
+    upd('a', POINTS.monaco, { metadata: { big: 'v'.repeat(300_000) } }),
+    'RESOURCE_EXHAUSTED',
+    /larger than max/i,
+  ],
 ];
 
 for (const [name, method, req, code, msg] of ERROR_ROWS) {
@@ -153,7 +201,10 @@ test('health: SERVING after ready, per-map names, unknown service NOT_FOUND', as
 test('reflection lists the services (grpcurl works without the proto)', async () => {
   const r = reflectionClient(srv.addr);
   const s = r.serverReflectionInfo();
-  const got = new Promise<any>((resolve, reject) => { s.on('data', resolve); s.on('error', reject); });
+  const got = new Promise<any>((resolve, reject) => {
+    s.on('data', resolve);
+    s.on('error', reject);
+  });
   s.write({ listServices: '' });
   const res = await got;
   s.end();
@@ -161,7 +212,10 @@ test('reflection lists the services (grpcurl works without the proto)', async ()
   assert.ok(names.includes('faros.v1.Faros'), names.join());
   assert.ok(names.includes('grpc.health.v1.Health'), names.join());
   const s2 = r.serverReflectionInfo();
-  const got2 = new Promise<any>((resolve, reject) => { s2.on('data', resolve); s2.on('error', reject); });
+  const got2 = new Promise<any>((resolve, reject) => {
+    s2.on('data', resolve);
+    s2.on('error', reject);
+  });
   s2.write({ fileContainingSymbol: 'faros.v1.Faros' });
   const fd = await got2;
   s2.end();
@@ -172,7 +226,23 @@ test('reflection lists the services (grpcurl works without the proto)', async ()
 test('metrics: counters moved after calls', async () => {
   const text = (await httpJson(srv.http, 'GET', '/metrics')).json as string;
   const m = parseMetrics(text);
-  for (const name of ['faros_grpc_requests_total', 'faros_grpc_request_duration_seconds', 'faros_updates_total', 'faros_nearby_total', 'faros_drivers', 'faros_snap_distance_meters', 'faros_nearby_edges_expanded', 'faros_nearby_phase_seconds', 'faros_worker_queue_depth', 'faros_map_load_seconds', 'faros_arena_bytes', 'faros_interned', 'faros_in_flight_requests', 'faros_event_loop_delay_p99_seconds', 'nodejs_eventloop_lag_seconds']) {
+  for (const name of [
+    'faros_grpc_requests_total',
+    'faros_grpc_request_duration_seconds',
+    'faros_updates_total',
+    'faros_nearby_total',
+    'faros_drivers',
+    'faros_snap_distance_meters',
+    'faros_nearby_edges_expanded',
+    'faros_nearby_phase_seconds',
+    'faros_worker_queue_depth',
+    'faros_map_load_seconds',
+    'faros_arena_bytes',
+    'faros_interned',
+    'faros_in_flight_requests',
+    'faros_event_loop_delay_p99_seconds',
+    'nodejs_eventloop_lag_seconds',
+  ]) {
     assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
   }
   assert.ok(m.get('faros_grpc_requests_total{method="UpdateDriver",code="OK"}')! >= 2);

@@ -28,29 +28,51 @@ export interface Booted {
 export async function boot(args: string[], timeoutMs = 40_000): Promise<Booted> {
   const env: NodeJS.ProcessEnv = { ...process.env, FAROS_LOG_LEVEL: process.env.FAROS_LOG_LEVEL ?? 'warn' };
   delete env.NODE_TEST_CONTEXT;
-  const proc = spawn(process.execPath, [MAIN, '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN, '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
-  proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  proc.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const ready = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
-    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server not ready in ${timeoutMs} ms:\n${err}`)); }, timeoutMs);
-    void exited.then((code) => { clearTimeout(t); reject(new Error(`server exited with ${code} before ready:\n${err}`)); });
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server not ready in ${timeoutMs} ms:\n${err}`));
+    }, timeoutMs);
+    void exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`server exited with ${code} before ready:\n${err}`));
+    });
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       const m = JSON.parse(line) as { event?: string; grpcPort: number; httpPort: number };
-      if (m.event === 'ready') { clearTimeout(t); resolve(m); }
+      if (m.event === 'ready') {
+        clearTimeout(t);
+        resolve(m);
+      }
     });
   });
   return {
-    proc, ...ready, addr: `127.0.0.1:${ready.grpcPort}`, http: `http://127.0.0.1:${ready.httpPort}`, stderr: () => err,
-    stop: () => { proc.kill('SIGTERM'); return exited; },
+    proc,
+    ...ready,
+    addr: `127.0.0.1:${ready.grpcPort}`,
+    http: `http://127.0.0.1:${ready.httpPort}`,
+    stderr: () => err,
+    stop: () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
 type Cb = (err: grpc.ServiceError | null, res: unknown) => void;
-export type FarosClient = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Cb) => grpc.ClientUnaryCall> & {
-  streamDriverUpdates(opts?: grpc.CallOptions): grpc.ClientDuplexStream<unknown, any>;
-};
+export type FarosClient = grpc.Client &
+  Record<string, (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Cb) => grpc.ClientUnaryCall> & {
+    streamDriverUpdates(opts?: grpc.CallOptions): grpc.ClientDuplexStream<unknown, any>;
+  };
 
 const farosPkg = grpc.loadPackageDefinition(protoLoader.loadSync(FAROS_PROTO, LOADER_OPTIONS)) as any;
 const healthPkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, LOADER_OPTIONS)) as any;
@@ -97,11 +119,25 @@ export async function stream(client: FarosClient, batches: unknown[]): Promise<a
   return out;
 }
 
-export async function httpJson(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
-  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+export async function httpJson(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: unknown;
-  try { json = JSON.parse(text); } catch { json = text; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: res.status, json, headers: res.headers };
 }
 

@@ -21,8 +21,14 @@ const rng = mulberry32;
 
 let srv: Booted;
 let c: FarosClient;
-before(async () => { srv = await boot(MAPS.flatMap((m) => ['--map', m.id])); c = farosClient(srv.addr); });
-after(async () => { c?.close(); if (srv) await srv.stop(); });
+before(async () => {
+  srv = await boot(MAPS.flatMap((m) => ['--map', m.id]));
+  c = farosClient(srv.addr);
+});
+after(async () => {
+  c?.close();
+  if (srv) await srv.stop();
+});
 
 for (const [mi, map] of MAPS.entries()) {
   test(`server answers equal the library on ${map.id} (seed ${SEED})`, async () => {
@@ -39,11 +45,22 @@ for (const [mi, map] of MAPS.entries()) {
     const expectedResults = model.updateBatch(updates);
     const batches = [];
     for (let i = 0; i < updates.length; i += 100) {
-      batches.push({ updates: updates.slice(i, i + 100).map((u) => ({ mapId: map.id, driverId: u.driverId, location: { lat: u.lat, lng: u.lng }, timestampMs: String(u.timestampMs), metadata: u.metadata })) });
+      batches.push({
+        updates: updates.slice(i, i + 100).map((u) => ({
+          mapId: map.id,
+          driverId: u.driverId,
+          location: { lat: u.lat, lng: u.lng },
+          timestampMs: String(u.timestampMs),
+          metadata: u.metadata,
+        })),
+      });
     }
     const res = await stream(c, batches);
     const refused = res.flatMap((b, bi) => b.rejected.map((x: any) => bi * 100 + x.index));
-    assert.deepEqual(refused, expectedResults.flatMap((x, i) => (x.ok ? [] : [i])));
+    assert.deepEqual(
+      refused,
+      expectedResults.flatMap((x, i) => (x.ok ? [] : [i])),
+    );
     assert.ok(refused.length < updates.length / 2, 'most seeded drivers snap');
 
     let compared = 0;
@@ -59,7 +76,11 @@ for (const [mi, map] of MAPS.entries()) {
         continue;
       }
       const got = await call(c, 'nearby', req);
-      assert.deepEqual(got.drivers.map((d: any) => d.driver.driverId), want.drivers.map((d) => d.driver.driverId), `query ${q}`);
+      assert.deepEqual(
+        got.drivers.map((d: any) => d.driver.driverId),
+        want.drivers.map((d) => d.driver.driverId),
+        `query ${q}`,
+      );
       got.drivers.forEach((d: any, i: number) => {
         assert.ok(Math.abs(d.distanceM - want.drivers[i]!.distanceM) <= 1e-6, `query ${q} #${i} distance`);
         assert.ok(Math.abs(d.etaS - want.drivers[i]!.etaS) <= 1e-6, `query ${q} #${i} eta`);

@@ -23,15 +23,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   cluster = await startCluster({
-    nodes: 3, replication: 2, grpcPort: 0, httpPort: 0,
+    nodes: 3,
+    replication: 2,
+    grpcPort: 0,
+    httpPort: 0,
     serveArgs: ['--map', M, '--workers', '1', '--max-snapshot-pin-ms', '1500', '--log-level', 'info'],
     log: (l) => logs.push(l),
   });
   clients = cluster.nodes.map((n) => farosClient(n.address));
 });
-after(async () => { for (const c of [...clients, ...raw]) c.close(); await cluster?.stop(); });
+after(async () => {
+  for (const c of [...clients, ...raw]) c.close();
+  await cluster?.stop();
+});
 
-const tlsOf = (dir: string): PeerCredentials => peerChannelCredentials(readPeerTls({ caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }));
+const tlsOf = (dir: string): PeerCredentials =>
+  peerChannelCredentials(readPeerTls({ caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }));
 /** A raw Peer client (any credentials), to call methods with any message. */
 function peerRaw(address: string, creds: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): grpc.Client & Record<string, any> {
   const Ctor = peerPackage().Peer as grpc.ServiceClientConstructor;
@@ -39,7 +46,10 @@ function peerRaw(address: string, creds: grpc.ChannelCredentials, options: grpc.
   raw.push(c);
   return c;
 }
-const asMember = (address: string, node = 0) => { const { creds, options } = tlsOf(cluster.nodes[node]!.tlsDir)(address); return peerRaw(address, creds, options); };
+const asMember = (address: string, node = 0) => {
+  const { creds, options } = tlsOf(cluster.nodes[node]!.tlsDir)(address);
+  return peerRaw(address, creds, options);
+};
 const alive = () => cluster.nodes.every((n) => n.child.exitCode === null && n.child.signalCode === null);
 const replicasOf = async (): Promise<string[]> => (await call(clients[0], 'listMaps', {})).maps.find((m: { mapId: string }) => m.mapId === M).replicas;
 
@@ -53,7 +63,7 @@ test('the Peer service is not on the public ports', async () => {
   }
 });
 
-test('the peer port refuses a caller without a certificate, with another CA\'s, or from a non-member', async () => {
+test("the peer port refuses a caller without a certificate, with another CA's, or from a non-member", async () => {
   const other = join(cluster.certsDir, 'elsewhere');
   await issueCertificate(join(other, 'ca'), cluster.nodes[0]!.peerAddress, join(other, 'node'));
   const intruder = join(cluster.certsDir, 'intruder');
@@ -64,19 +74,31 @@ test('the peer port refuses a caller without a certificate, with another CA\'s, 
     const plain = peerRaw(n.peerAddress, grpc.credentials.createInsecure());
     const o = tlsOf(join(other, 'node'))(n.peerAddress);
     const otherCa = peerRaw(n.peerAddress, o.creds, o.options);
-    for (const [who, c] of [['no certificate', noCert], ['plaintext', plain], ['another CA', otherCa]] as const) {
+    for (const [who, c] of [
+      ['no certificate', noCert],
+      ['plaintext', plain],
+      ['another CA', otherCa],
+    ] as const) {
       const e = await callError(c, 'Status', {}, 3000);
       assert.equal(e.code, 'UNAVAILABLE', `${who} on ${n.peerAddress}: refused at the TLS layer (${e.details})`);
     }
     const i = tlsOf(intruder)(n.peerAddress);
     const stranger = peerRaw(n.peerAddress, i.creds, i.options);
-    for (const [method, req] of [['Status', {}], ['RemoveDrivers', { mapId: M, driverIds: ['x'] }], ['ApplyRecords', { mapId: M, records: [] }], ['GetLocal', { mapId: M, driverId: 'x' }]] as const) {
+    for (const [method, req] of [
+      ['Status', {}],
+      ['RemoveDrivers', { mapId: M, driverIds: ['x'] }],
+      ['ApplyRecords', { mapId: M, records: [] }],
+      ['GetLocal', { mapId: M, driverId: 'x' }],
+    ] as const) {
       const e = await callError(stranger, method, req, 3000);
       assert.equal(e.code, 'PERMISSION_DENIED', `${method} from a non-member on ${n.peerAddress}`);
       assert.match(e.details, /not a member/);
     }
     const s = stranger.PullSnapshot({ mapId: M, requester: '127.0.0.1:1' });
-    const err = await new Promise<grpc.ServiceError>((resolve) => { s.on('error', resolve); s.on('data', () => {}); });
+    const err = await new Promise<grpc.ServiceError>((resolve) => {
+      s.on('error', resolve);
+      s.on('data', () => {});
+    });
     assert.equal(grpc.status[err.code], 'PERMISSION_DENIED');
   }
   assert.ok(alive());
@@ -86,13 +108,19 @@ test('the issue\'s crash: PullSnapshot with requester "a\\nb", then a public upd
   const reps = await replicasOf();
   const src = cluster.nodes.find((n) => n.peerAddress === reps[0])!;
   const s = asMember(src.peerAddress).PullSnapshot({ mapId: M, requester: 'a\nb' });
-  const err = await new Promise<grpc.ServiceError>((resolve) => { s.on('error', resolve); s.on('data', () => {}); });
+  const err = await new Promise<grpc.ServiceError>((resolve) => {
+    s.on('error', resolve);
+    s.on('data', () => {});
+  });
   assert.equal(grpc.status[err.code], 'INVALID_ARGUMENT');
   assert.match(err.details, /not host:port/);
   // A member's certificate cannot pull on another member's behalf either.
   const other = cluster.nodes.find((n) => n !== src)!;
   const s2 = asMember(src.peerAddress, cluster.nodes.indexOf(other)).PullSnapshot({ mapId: M, requester: src.peerAddress });
-  const err2 = await new Promise<grpc.ServiceError>((resolve) => { s2.on('error', resolve); s2.on('data', () => {}); });
+  const err2 = await new Promise<grpc.ServiceError>((resolve) => {
+    s2.on('error', resolve);
+    s2.on('data', () => {});
+  });
   assert.equal(grpc.status[err2.code], 'PERMISSION_DENIED');
   assert.match(err2.details, /not the instance the certificate names/);
   for (const c of clients) await call(c, 'updateDriver', { mapId: M, driverId: 'after-crash-case', location: POINTS.monaco }, 5000);
@@ -102,7 +130,10 @@ test('the issue\'s crash: PullSnapshot with requester "a\\nb", then a public upd
 
 test('ApplyRecords is validated like a client update: timestamp 1e300 and other bad records change nothing', async () => {
   const reps = await replicasOf();
-  const target = asMember(reps[0]!, cluster.nodes.findIndex((n) => n.peerAddress === reps[1]));
+  const target = asMember(
+    reps[0]!,
+    cluster.nodes.findIndex((n) => n.peerAddress === reps[1]),
+  );
   const good = { driverId: 'pinned', lat: POINTS.monaco.lat, lng: POINTS.monaco.lng, timestampMs: Date.now(), metadata: {}, segment: 0, t: 0.5, snapM: 1 };
   const bad: [string, object, RegExp][] = [
     ['timestamp 1e300', { ...good, timestampMs: 1e300 }, /timestamp_ms/],
@@ -131,31 +162,59 @@ test('a stalled snapshot pull releases its pin after --max-snapshot-pin-ms; the 
   // Enough drivers that a reader who stops reading fills the flow-control window.
   const s = clients[0].streamDriverUpdates();
   const acks: number[] = [];
-  const done = new Promise<void>((resolve, reject) => { s.on('data', (r: { accepted: number }) => acks.push(r.accepted)); s.on('end', resolve); s.on('error', reject); });
+  const done = new Promise<void>((resolve, reject) => {
+    s.on('data', (r: { accepted: number }) => acks.push(r.accepted));
+    s.on('end', resolve);
+    s.on('error', reject);
+  });
   for (let b = 0; b < 100; b++) {
-    s.write({ updates: Array.from({ length: 1000 }, (_, i) => ({ mapId: M, driverId: `bulk-${b}-${i}`, location: { lat: POINTS.monaco.lat + (i % 50) * 1e-5, lng: POINTS.monaco.lng }, metadata: { fleet: 'bulk', note: 'n'.repeat(100) } })) });
+    s.write({
+      updates: Array.from({ length: 1000 }, (_, i) => ({
+        mapId: M,
+        driverId: `bulk-${b}-${i}`,
+        location: { lat: POINTS.monaco.lat + (i % 50) * 1e-5, lng: POINTS.monaco.lng },
+        metadata: { fleet: 'bulk', note: 'n'.repeat(100) },
+      })),
+    });
   }
   s.end();
   await done;
-  assert.equal(acks.reduce((a, b) => a + b, 0), 100_000);
+  assert.equal(
+    acks.reduce((a, b) => a + b, 0),
+    100_000,
+  );
   const reps = await replicasOf();
   const src = cluster.nodes.find((n) => n.peerAddress === reps[0])!;
   const requester = cluster.nodes.find((n) => n.peerAddress === reps[1])!;
   // The source must hold the whole fleet first (replication is asynchronous), or its snapshot may fit in the puller's buffers.
-  const held = async (): Promise<number> => { const pc = cluster.peerClient(src.peerAddress, cluster.nodes.indexOf(requester)); try { return Number((await pc.status(2000)).maps.find((m) => m.mapId === M)?.drivers ?? 0); } finally { pc.close(); } };
+  const held = async (): Promise<number> => {
+    const pc = cluster.peerClient(src.peerAddress, cluster.nodes.indexOf(requester));
+    try {
+      return Number((await pc.status(2000)).maps.find((m) => m.mapId === M)?.drivers ?? 0);
+    } finally {
+      pc.close();
+    }
+  };
   for (let t = 0; t < 200 && (await held()) < 100_000; t++) await sleep(100);
   assert.ok((await held()) >= 100_000, 'the source holds the whole fleet');
-  const metric = async (): Promise<number> => parseMetrics((await httpJson(`http://127.0.0.1:${src.httpPort}`, 'GET', '/metrics')).json as string).get('faros_snapshot_pulls_active') ?? -1;
+  const metric = async (): Promise<number> =>
+    parseMetrics((await httpJson(`http://127.0.0.1:${src.httpPort}`, 'GET', '/metrics')).json as string).get('faros_snapshot_pulls_active') ?? -1;
   const stream = asMember(src.peerAddress, cluster.nodes.indexOf(requester)).PullSnapshot({ mapId: M, requester: requester.peerAddress });
   let got = 0;
   // 'status' carries the final code whichever of 'end' and 'error' comes first.
-  const ended = new Promise<grpc.StatusObject>((resolve) => { stream.on('status', resolve); stream.on('error', () => {}); });
+  const ended = new Promise<grpc.StatusObject>((resolve) => {
+    stream.on('status', resolve);
+    stream.on('error', () => {});
+  });
   let stall = true;
-  stream.on('data', () => { got++; if (stall) stream.pause(); }); // read one chunk, then stall
+  stream.on('data', () => {
+    got++;
+    if (stall) stream.pause();
+  }); // read one chunk, then stall
   const t0 = Date.now();
-  while (await metric() !== 1 && Date.now() - t0 < 5000) await sleep(50);
+  while ((await metric()) !== 1 && Date.now() - t0 < 5000) await sleep(50);
   assert.equal(await metric(), 1, 'the pull holds a snapshot');
-  while (await metric() !== 0 && Date.now() - t0 < 10_000) await sleep(100);
+  while ((await metric()) !== 0 && Date.now() - t0 < 10_000) await sleep(100);
   const releasedMs = Date.now() - t0;
   assert.equal(await metric(), 0, 'the stalled pull released its snapshot');
   stall = false;
@@ -171,25 +230,43 @@ test('a 10,000-update batch near the 4 MiB limit, sent to an instance holding no
   const reps = await replicasOf();
   const outsider = cluster.nodes.findIndex((n) => !reps.includes(n.peerAddress));
   assert.ok(outsider >= 0, 'with 3 instances and 2 replicas one instance holds none');
-  const updates = Array.from({ length: 10_000 }, (_, i) => ({ mapId: M, driverId: `big-${String(i).padStart(5, '0')}-${'i'.repeat(60)}`, location: POINTS.monaco, metadata: { a: 'v'.repeat(150), b: 'w'.repeat(100) } }));
+  const updates = Array.from({ length: 10_000 }, (_, i) => ({
+    mapId: M,
+    driverId: `big-${String(i).padStart(5, '0')}-${'i'.repeat(60)}`,
+    location: POINTS.monaco,
+    metadata: { a: 'v'.repeat(150), b: 'w'.repeat(100) },
+  }));
   const s = clients[outsider].streamDriverUpdates();
-  const out = new Promise<any>((resolve, reject) => { s.on('data', resolve); s.on('error', reject); });
+  const out = new Promise<any>((resolve, reject) => {
+    s.on('data', resolve);
+    s.on('error', reject);
+  });
   s.write({ updates });
   s.end();
   const r = await out;
   assert.equal(r.accepted, 10_000, JSON.stringify(r.rejected?.slice(0, 2)));
   const count = async (addr: string): Promise<number> => {
     const pc: PeerClient = cluster.peerClient(addr, outsider);
-    try { return Number((await pc.status(2000)).maps.find((m) => m.mapId === M)?.drivers ?? 0); } finally { pc.close(); }
+    try {
+      return Number((await pc.status(2000)).maps.find((m) => m.mapId === M)?.drivers ?? 0);
+    } finally {
+      pc.close();
+    }
   };
   const t0 = Date.now();
   let counts: number[] = [];
   for (;;) {
     counts = await Promise.all(reps.map(count));
-    const big = await Promise.all(reps.map(async (a) => {
-      const pc = cluster.peerClient(a, outsider);
-      try { return (await pc.getLocal(M, updates[9_999]!.driverId, 2000)) !== undefined; } finally { pc.close(); }
-    }));
+    const big = await Promise.all(
+      reps.map(async (a) => {
+        const pc = cluster.peerClient(a, outsider);
+        try {
+          return (await pc.getLocal(M, updates[9_999]!.driverId, 2000)) !== undefined;
+        } finally {
+          pc.close();
+        }
+      }),
+    );
     if (big.every(Boolean) && counts[0] === counts[1]) break;
     if (Date.now() - t0 > 15_000) assert.fail(`replicas hold ${counts} drivers; the last of the batch on each: ${big}\n${logs.slice(-10).join('\n')}`);
     await sleep(200);

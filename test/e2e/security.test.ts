@@ -35,11 +35,26 @@ let client: any;
 before(async () => {
   await issueCertificate(join(dir, 'ca'), 'localhost', join(dir, 'server'), ['127.0.0.1', 'localhost']);
   ca = readFileSync(join(dir, 'server', 'ca.crt'));
-  srv = await boot(['--map', M, '--tokens', tokensFile, '--tls-cert', join(dir, 'server', 'tls.crt'), '--tls-key', join(dir, 'server', 'tls.key'),
-    '--http-request-timeout-ms', '1500', '--max-connections', '64']);
+  srv = await boot([
+    '--map',
+    M,
+    '--tokens',
+    tokensFile,
+    '--tls-cert',
+    join(dir, 'server', 'tls.crt'),
+    '--tls-key',
+    join(dir, 'server', 'tls.key'),
+    '--http-request-timeout-ms',
+    '1500',
+    '--max-connections',
+    '64',
+  ]);
   client = new pkg.faros.v1.Faros(srv.addr, grpc.credentials.createSsl(ca));
 });
-after(async () => { client?.close(); if (srv) assert.equal(await srv.stop(), 0); });
+after(async () => {
+  client?.close();
+  if (srv) assert.equal(await srv.stop(), 0);
+});
 
 const md = (token?: string): grpc.Metadata => {
   const m = new grpc.Metadata();
@@ -53,7 +68,13 @@ function rpc(method: string, req: unknown, token?: string, c = client): Promise<
   });
 }
 async function rpcCode(method: string, req: unknown, token?: string): Promise<[string, string]> {
-  try { await rpc(method, req, token); return ['OK', '']; } catch (e) { const se = e as grpc.ServiceError; return [grpc.status[se.code]!, se.details]; }
+  try {
+    await rpc(method, req, token);
+    return ['OK', ''];
+  } catch (e) {
+    const se = e as grpc.ServiceError;
+    return [grpc.status[se.code]!, se.details];
+  }
 }
 
 /** HTTPS request trusting the test CA. */
@@ -63,8 +84,18 @@ function https(method: string, path: string, body?: unknown, token?: string): Pr
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     const r = request({ host: '127.0.0.1', port: srv.httpPort, method, path, ca, servername: 'localhost', headers }, (res) => {
       let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => { let json: unknown; try { json = JSON.parse(text); } catch { json = text; } resolve({ status: res.statusCode!, json }); });
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => {
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = text;
+        }
+        resolve({ status: res.statusCode!, json });
+      });
     });
     r.on('error', reject);
     r.end(body === undefined ? undefined : JSON.stringify(body));
@@ -127,12 +158,15 @@ test('a token revoked by a SIGHUP reload ends its open stream; new tokens work w
   while (answers.length < 1) await new Promise((r) => setTimeout(r, 20));
   assert.equal(answers[0].accepted, 1);
   // Revoke "ingest", keep the others, add one.
-  const kept = readFileSync(tokensFile, 'utf8').split('\n').filter((l) => !l.startsWith('ingest ')).join('\n');
+  const kept = readFileSync(tokensFile, 'utf8')
+    .split('\n')
+    .filter((l) => !l.startsWith('ingest '))
+    .join('\n');
   writeFileSync(tokensFile, kept);
   const fresh = createToken(tokensFile, 'late', ['query']);
   const reloads = async (): Promise<number> => parseMetrics((await https('GET', '/metrics')).json as string).get('faros_token_reloads_total{result="ok"}') ?? 0;
   srv.proc.kill('SIGHUP');
-  while (await reloads() < 1) await new Promise((r) => setTimeout(r, 50));
+  while ((await reloads()) < 1) await new Promise((r) => setTimeout(r, 50));
   s.write({ updates: [upd('r2')] });
   const e = await ended;
   assert.ok(e, 'the stream ended with an error');
@@ -145,8 +179,9 @@ test('a token revoked by a SIGHUP reload ends its open stream; new tokens work w
   // A broken file: the reload fails and the tokens in force stay.
   writeFileSync(tokensFile, 'this is not a tokens file\n');
   srv.proc.kill('SIGHUP');
-  const failed = async (): Promise<number> => parseMetrics((await https('GET', '/metrics')).json as string).get('faros_token_reloads_total{result="failed"}') ?? 0;
-  while (await failed() < 1) await new Promise((r) => setTimeout(r, 50));
+  const failed = async (): Promise<number> =>
+    parseMetrics((await https('GET', '/metrics')).json as string).get('faros_token_reloads_total{result="failed"}') ?? 0;
+  while ((await failed()) < 1) await new Promise((r) => setTimeout(r, 50));
   assert.equal((await rpc('listMaps', {}, fresh)).maps.length, 1);
 });
 
@@ -157,11 +192,15 @@ test('slowloris on HTTP (more slow sockets than --max-connections) does not stop
     // A full TLS handshake, then headers that never end.
     const s = tlsConnect({ port: srv.httpPort, host: '127.0.0.1', ca, servername: 'localhost' });
     s.on('error', () => {});
-    s.on('close', () => { closed++; });
+    s.on('close', () => {
+      closed++;
+    });
     s.write('GET /healthz HTTP/1.1\r\nhost: x\r\n');
     sockets.push(s);
   }
-  const drip = setInterval(() => { for (const s of sockets) if (!s.destroyed) s.write('x-slow: 1\r\n'); }, 200);
+  const drip = setInterval(() => {
+    for (const s of sockets) if (!s.destroyed) s.write('x-slow: 1\r\n');
+  }, 200);
   try {
     const t0 = Date.now();
     for (let i = 0; i < 20; i++) await rpc('nearby', near, T.query);
@@ -181,9 +220,14 @@ test('slowloris on HTTP (more slow sockets than --max-connections) does not stop
 test('on a non-loopback host without tokens, serve refuses to start and says how to fix it', async () => {
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
-  const p = spawn(process.execPath, [join(ROOT, 'dist/test/e2e/serve-main.js'), '--map', M, '--host', '0.0.0.0', '--grpc-port', '0', '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const p = spawn(process.execPath, [join(ROOT, 'dist/test/e2e/serve-main.js'), '--map', M, '--host', '0.0.0.0', '--grpc-port', '0', '--http-port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let err = '';
-  p.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  p.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   const code = await new Promise<number | null>((resolve) => p.on('exit', resolve));
   assert.equal(code, 2);
   assert.match(err, /--tokens FILE/);

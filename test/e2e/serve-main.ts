@@ -6,6 +6,9 @@ import { runServe } from '../../src/cli/serve.js';
 if (process.env.NODE_TEST_CONTEXT === undefined) {
   runServe(process.argv.slice(2), process.env).then(
     (code) => process.exit(code),
-    (e: unknown) => { process.stderr.write(`faros serve: ${(e as Error).stack ?? String(e)}\n`); process.exit(1); },
+    (e: unknown) => {
+      process.stderr.write(`faros serve: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
   );
 }

@@ -1,18 +1,35 @@
 // The two implementations under comparison, behind one small interface:
 // the reference (test/reference) and the library (src/model/model.ts).
 import { readOsm, type OsmData } from '../../src/mapbuild/osm.js';
-import {
-  buildReference, readRefProfile, refNearby, refSnap, type RefMap, type RefDriver, type Metric,
-} from '../reference/index.js';
+import { buildReference, readRefProfile, refNearby, refSnap, type RefMap, type RefDriver, type Metric } from '../reference/index.js';
 
 export const PKG_ROOT = new URL('../../../', import.meta.url); // dist/test/helpers → package root
 export const MAPS = new URL('maps/', PKG_ROOT);
 export const CAR_JSON = new URL('maps/profiles/car.json', PKG_ROOT);
 
-export interface SnapOut { wayId: string; segIndex: number; t: number; distanceM: number; lat: number; lng: number }
+export interface SnapOut {
+  wayId: string;
+  segIndex: number;
+  t: number;
+  distanceM: number;
+  lat: number;
+  lng: number;
+}
 export type SnapAnswer = SnapOut | { miss: true; nearestM: number };
-export interface NearbyIn { lat: number; lng: number; k: number; metric: Metric; limit: number; otherLimit?: number; filter?: Record<string, string> }
-export interface NearbyRow { id: string; distanceM: number; etaS: number }
+export interface NearbyIn {
+  lat: number;
+  lng: number;
+  k: number;
+  metric: Metric;
+  limit: number;
+  otherLimit?: number;
+  filter?: Record<string, string>;
+}
+export interface NearbyRow {
+  id: string;
+  distanceM: number;
+  etaS: number;
+}
 export type NearbyAnswer = { error: string } | { results: NearbyRow[] };
 
 export interface Side {
@@ -82,7 +99,10 @@ export async function libSideFromGraph(graph: Graph, radiusM?: number): Promise<
         if (!u.ok) refused.push(d.id);
       }
       const r = model.nearby({
-        lat: q.lat, lng: q.lng, k: q.k, metric: q.metric,
+        lat: q.lat,
+        lng: q.lng,
+        k: q.k,
+        metric: q.metric,
         maxDistanceM: q.metric === 'distance' ? q.limit : (q.otherLimit ?? 3000),
         maxEtaS: q.metric === 'eta' ? q.limit : (q.otherLimit ?? 300),
         ...(q.filter ? { filter: q.filter } : {}),

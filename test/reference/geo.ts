@@ -18,7 +18,11 @@ export function haversine(lat1: number, lng1: number, lat2: number, lng2: number
 }
 
 /** A point in the plane centred on (lat0, lng0): x = R·Δλ·cos φ0, y = R·Δφ. */
-export interface Plane { lat0: number; lng0: number; cos0: number }
+export interface Plane {
+  lat0: number;
+  lng0: number;
+  cos0: number;
+}
 
 export function plane(lat0: number, lng0: number): Plane {
   return { lat0, lng0, cos0: Math.cos(toRad(lat0)) };

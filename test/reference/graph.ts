@@ -87,9 +87,22 @@ export function speedKmhRef(p: RefProfile, tags: Tags): number {
 
 export function buildReference(osm: OsmData, prof: RefProfile): RefMap {
   const m: RefMap = {
-    lat: osm.lat, lon: osm.lon,
-    segWayId: [], segWayBig: [], segIndex: [], segA: [], segB: [], segLen: [], segSpeed: [], segFwd: [], segBwd: [],
-    arriving: new Map(), forbidden: new Set(), onlyAllowed: new Map(), D: 0, appliedRestrictions: [],
+    lat: osm.lat,
+    lon: osm.lon,
+    segWayId: [],
+    segWayBig: [],
+    segIndex: [],
+    segA: [],
+    segB: [],
+    segLen: [],
+    segSpeed: [],
+    segFwd: [],
+    segBwd: [],
+    arriving: new Map(),
+    forbidden: new Set(),
+    onlyAllowed: new Map(),
+    D: 0,
+    appliedRestrictions: [],
   };
   // Road ways by id (way ids are their own namespace).
   const roadWays = new Map<string, { refs: number[]; firstSeg: number }>();
@@ -124,7 +137,10 @@ export function buildReference(osm: OsmData, prof: RefProfile): RefMap {
     if (!dirAllowed(m, d)) continue;
     const h = head(m, d);
     let list = m.arriving.get(h);
-    if (list === undefined) { list = []; m.arriving.set(h, list); }
+    if (list === undefined) {
+      list = [];
+      m.arriving.set(h, list);
+    }
     list.push(d);
   }
 
@@ -136,9 +152,13 @@ export function buildReference(osm: OsmData, prof: RefProfile): RefMap {
     return out;
   };
   const arrivingOf = (wayId: string, v: number): number[] =>
-    segsOf(wayId).flatMap((s) => [2 * s, 2 * s + 1]).filter((d) => dirAllowed(m, d) && head(m, d) === v);
+    segsOf(wayId)
+      .flatMap((s) => [2 * s, 2 * s + 1])
+      .filter((d) => dirAllowed(m, d) && head(m, d) === v);
   const leavingOf = (wayId: string, v: number): number[] =>
-    segsOf(wayId).flatMap((s) => [2 * s, 2 * s + 1]).filter((d) => dirAllowed(m, d) && tail(m, d) === v);
+    segsOf(wayId)
+      .flatMap((s) => [2 * s, 2 * s + 1])
+      .filter((d) => dirAllowed(m, d) && tail(m, d) === v);
 
   for (const rel of osm.relations) {
     if (rel.tags.type !== 'restriction') continue;
@@ -154,7 +174,10 @@ export function buildReference(osm: OsmData, prof: RefProfile): RefMap {
     if (!fromW.refs.includes(v) || !toW.refs.includes(v)) continue;
     let value: string | undefined;
     for (const key of prof.restrictionTags) {
-      if (rel.tags[key] !== undefined) { value = rel.tags[key]; break; }
+      if (rel.tags[key] !== undefined) {
+        value = rel.tags[key];
+        break;
+      }
     }
     if (value === undefined) continue;
     const isNo = value.startsWith('no_');
@@ -180,7 +203,10 @@ export function buildReference(osm: OsmData, prof: RefProfile): RefMap {
       // `to` segments leaving via; several only_* with the same from+via unite.
       for (const e of arr) {
         let set = m.onlyAllowed.get(e);
-        if (set === undefined) { set = new Set(); m.onlyAllowed.set(e, set); }
+        if (set === undefined) {
+          set = new Set();
+          m.onlyAllowed.set(e, set);
+        }
         for (const f of lea) set.add(f);
       }
     }

@@ -11,10 +11,14 @@ export class MinHeap {
   private k1: number[] = [];
   private it: number[] = [];
 
-  get size(): number { return this.it.length; }
+  get size(): number {
+    return this.it.length;
+  }
 
   push(a: number, b: number, item: number): void {
-    this.k0.push(a); this.k1.push(b); this.it.push(item);
+    this.k0.push(a);
+    this.k1.push(b);
+    this.it.push(item);
     let i = this.it.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -29,9 +33,13 @@ export class MinHeap {
     const n = this.it.length;
     if (n === 0) return -1;
     const top = this.it[0]!;
-    const a = this.k0.pop()!, b = this.k1.pop()!, c = this.it.pop()!;
+    const a = this.k0.pop()!,
+      b = this.k1.pop()!,
+      c = this.it.pop()!;
     if (n > 1) {
-      this.k0[0] = a; this.k1[0] = b; this.it[0] = c;
+      this.k0[0] = a;
+      this.k1[0] = b;
+      this.it[0] = c;
       let i = 0;
       const m = n - 1;
       for (;;) {
@@ -53,8 +61,14 @@ export class MinHeap {
   }
 
   private swap(i: number, j: number): void {
-    let t = this.k0[i]!; this.k0[i] = this.k0[j]!; this.k0[j] = t;
-    t = this.k1[i]!; this.k1[i] = this.k1[j]!; this.k1[j] = t;
-    t = this.it[i]!; this.it[i] = this.it[j]!; this.it[j] = t;
+    let t = this.k0[i]!;
+    this.k0[i] = this.k0[j]!;
+    this.k0[j] = t;
+    t = this.k1[i]!;
+    this.k1[i] = this.k1[j]!;
+    this.k1[j] = t;
+    t = this.it[i]!;
+    this.it[i] = this.it[j]!;
+    this.it[j] = t;
   }
 }

@@ -14,5 +14,11 @@ import type { RefProfile } from './graph.js';
 /** Read a profile's tables straight from its JSON file. */
 export function readRefProfile(file: string | URL): RefProfile {
   const j = JSON.parse(readFileSync(file, 'utf8')) as RefProfile;
-  return { roadClasses: j.roadClasses, accessTags: j.accessTags, deniedAccess: j.deniedAccess, impliedOneway: j.impliedOneway, restrictionTags: j.restrictionTags };
+  return {
+    roadClasses: j.roadClasses,
+    accessTags: j.accessTags,
+    deniedAccess: j.deniedAccess,
+    impliedOneway: j.impliedOneway,
+    restrictionTags: j.restrictionTags,
+  };
 }

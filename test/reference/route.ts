@@ -16,9 +16,19 @@ import { refSnap, type RefSnapHit } from './snap.js';
 
 export type Metric = 'distance' | 'eta';
 
-export interface RefDriver { id: string; lat: number; lng: number; metadata: Record<string, string> }
+export interface RefDriver {
+  id: string;
+  lat: number;
+  lng: number;
+  metadata: Record<string, string>;
+}
 export interface RefQuery {
-  lat: number; lng: number; k: number; metric: Metric; limit: number; filter?: Record<string, string>;
+  lat: number;
+  lng: number;
+  k: number;
+  metric: Metric;
+  limit: number;
+  filter?: Record<string, string>;
 }
 export interface RefResult {
   id: string;
@@ -41,7 +51,10 @@ function segCost(m: RefMap, seg: number, metric: Metric): [number, number] {
 }
 
 /** Least [ranked, sign·other] cost to the query after arriving along each directed segment. */
-export interface Backward { g0: Float64Array; g1: Float64Array }
+export interface Backward {
+  g0: Float64Array;
+  g1: Float64Array;
+}
 
 /**
  * g[e] for every directed segment, for costs [ranked, sign·other]: sign = +1
@@ -56,7 +69,8 @@ export function backward(m: RefMap, q: RefSnapHit, metric: Metric, sign: 1 | -1)
   const heap = new MinHeap();
   const [qr, qo] = segCost(m, q.seg, metric);
   const start = (f: number, frac: number) => {
-    w0[f] = qr * frac; w1[f] = sign * qo * frac;
+    w0[f] = qr * frac;
+    w1[f] = sign * qo * frac;
     heap.push(w0[f]!, w1[f]!, f);
   };
   if (dirAllowed(m, 2 * q.seg)) start(2 * q.seg, q.t);
@@ -66,13 +80,22 @@ export function backward(m: RefMap, q: RefSnapHit, metric: Metric, sign: 1 | -1)
     if (f < 0) break;
     if (done[f]) continue;
     done[f] = 1;
-    const a = w0[f]!, b = w1[f]!;
+    const a = w0[f]!,
+      b = w1[f]!;
     for (const e of m.arriving.get(tail(m, f)) ?? []) {
       if (!turnAllowed(m, e, f)) continue;
-      if (lexLess(a, b, g0[e]!, g1[e]!)) { g0[e] = a; g1[e] = b; }
+      if (lexLess(a, b, g0[e]!, g1[e]!)) {
+        g0[e] = a;
+        g1[e] = b;
+      }
       const [er, eo] = segCost(m, e >> 1, metric);
-      const c0 = er + a, c1 = sign * eo + b;
-      if (lexLess(c0, c1, w0[e]!, w1[e]!)) { w0[e] = c0; w1[e] = c1; heap.push(c0, c1, e); }
+      const c0 = er + a,
+        c1 = sign * eo + b;
+      if (lexLess(c0, c1, w0[e]!, w1[e]!)) {
+        w0[e] = c0;
+        w1[e] = c1;
+        heap.push(c0, c1, e);
+      }
     }
   }
   return { g0, g1 };
@@ -81,8 +104,14 @@ export function backward(m: RefMap, q: RefSnapHit, metric: Metric, sign: 1 | -1)
 /** The driver's [ranked, sign·other] cost to the query, or undefined if it has no path. */
 export function driverCost(m: RefMap, g: Backward, d: RefSnapHit, q: RefSnapHit, metric: Metric, sign: 1 | -1): [number, number] | undefined {
   const [cr, co] = segCost(m, d.seg, metric);
-  let b0 = Infinity, b1 = Infinity;
-  const consider = (x0: number, x1: number) => { if (lexLess(x0, x1, b0, b1)) { b0 = x0; b1 = x1; } };
+  let b0 = Infinity,
+    b1 = Infinity;
+  const consider = (x0: number, x1: number) => {
+    if (lexLess(x0, x1, b0, b1)) {
+      b0 = x0;
+      b1 = x1;
+    }
+  };
   // Leave toward b at (1−t)·L, toward a at t·L, each if that direction is allowed.
   if (dirAllowed(m, 2 * d.seg)) consider(cr * (1 - d.t) + g.g0[2 * d.seg]!, sign * co * (1 - d.t) + g.g1[2 * d.seg]!);
   if (dirAllowed(m, 2 * d.seg + 1)) consider(cr * d.t + g.g0[2 * d.seg + 1]!, sign * co * d.t + g.g1[2 * d.seg + 1]!);
@@ -103,16 +132,20 @@ const snapCache = new WeakMap<RefMap, Map<string, ReturnType<typeof refSnap>>>()
 /** refSnap, memoised per map (property tests snap the same drivers many times). */
 export function refSnapCached(m: RefMap, lat: number, lng: number, radiusM: number): ReturnType<typeof refSnap> {
   let c = snapCache.get(m);
-  if (c === undefined) { c = new Map(); snapCache.set(m, c); }
+  if (c === undefined) {
+    c = new Map();
+    snapCache.set(m, c);
+  }
   const key = `${lat},${lng},${radiusM}`;
   let r = c.get(key);
-  if (r === undefined) { r = refSnap(m, lat, lng, radiusM); c.set(key, r); }
+  if (r === undefined) {
+    r = refSnap(m, lat, lng, radiusM);
+    c.set(key, r);
+  }
   return r;
 }
 
-export function refNearby(
-  m: RefMap, drivers: RefDriver[], q: RefQuery, radiusM = 200,
-): { error: string } | { results: RefResult[] } {
+export function refNearby(m: RefMap, drivers: RefDriver[], q: RefQuery, radiusM = 200): { error: string } | { results: RefResult[] } {
   if (!Number.isInteger(q.k) || q.k < 1 || q.k > 1000) return { error: 'k out of range' };
   const maxLimit = q.metric === 'distance' ? 100_000 : 7_200;
   if (!(q.limit > 0 && q.limit <= maxLimit)) return { error: 'limit out of range' };

@@ -11,7 +11,10 @@ export interface RefSnapHit {
   lat: number;
   lng: number;
 }
-export interface RefSnapMiss { miss: true; nearestM: number }
+export interface RefSnapMiss {
+  miss: true;
+  nearestM: number;
+}
 
 /** Distances closer than this are tied (SEMANTICS.md: "less than 1 mm"). */
 export const TIE_M = 0.001;
@@ -19,7 +22,10 @@ export const TIE_M = 0.001;
 /** Projection of the point onto every segment: t, distance, projected x/y. */
 export function projectAll(m: RefMap, lat: number, lng: number): { t: Float64Array; d: Float64Array; x: Float64Array; y: Float64Array } {
   const n = m.segA.length;
-  const T = new Float64Array(n), Dd = new Float64Array(n), X = new Float64Array(n), Y = new Float64Array(n);
+  const T = new Float64Array(n),
+    Dd = new Float64Array(n),
+    X = new Float64Array(n),
+    Y = new Float64Array(n);
   // Node coordinates in the plane centred on the point: x = R·Δλ·cos φ, y = R·Δφ.
   const cos0 = Math.cos(toRad(lat));
   const px = (i: number) => R * toRad(m.lon[i]! - lng) * cos0;
@@ -27,7 +33,10 @@ export function projectAll(m: RefMap, lat: number, lng: number): { t: Float64Arr
   for (let s = 0; s < n; s++) {
     const a = m.segA[s]!;
     const b = m.segB[s]!;
-    const ax = px(a), ay = py(a), bx = px(b), by = py(b);
+    const ax = px(a),
+      ay = py(a),
+      bx = px(b),
+      by = py(b);
     const dx = bx - ax;
     const dy = by - ay;
     const len2 = dx * dx + dy * dy;
@@ -37,7 +46,10 @@ export function projectAll(m: RefMap, lat: number, lng: number): { t: Float64Arr
     if (t > 1) t = 1;
     const x = t === 1 ? bx : ax + t * dx;
     const y = t === 1 ? by : ay + t * dy;
-    T[s] = t; X[s] = x; Y[s] = y; Dd[s] = Math.hypot(x, y);
+    T[s] = t;
+    X[s] = x;
+    Y[s] = y;
+    Dd[s] = Math.hypot(x, y);
   }
   return { t: T, d: Dd, x: X, y: Y };
 }
@@ -53,7 +65,10 @@ export function refSnap(m: RefMap, lat: number, lng: number, radiusM = 200): Ref
   let w = -1;
   for (let s = 0; s < n; s++) {
     if (p.d[s]! - best >= TIE_M) continue;
-    if (w < 0) { w = s; continue; }
+    if (w < 0) {
+      w = s;
+      continue;
+    }
     const a = m.segWayBig[s]!;
     const b = m.segWayBig[w]!;
     if (a < b || (a === b && m.segIndex[s]! < m.segIndex[w]!)) w = s;

@@ -8,14 +8,42 @@
 // One writer thread per arena; any number of reader threads (ArtReader).
 
 import {
-  H_CAP, H_DATA, H_FREE_WORDS, H_LIVE_NODES, H_LIVE_WORDS, H_MAGIC, H_ROOTS,
-  H_SEQ, H_SLOTS, H_TOP, H_TREE_BASE, H_TREES, H_VERSION, MAGIC, MAX_SLOTS, MAX_TREES, VERSION,
-  dataBase, ArtCapacityError,
+  H_CAP,
+  H_DATA,
+  H_FREE_WORDS,
+  H_LIVE_NODES,
+  H_LIVE_WORDS,
+  H_MAGIC,
+  H_ROOTS,
+  H_SEQ,
+  H_SLOTS,
+  H_TOP,
+  H_TREE_BASE,
+  H_TREES,
+  H_VERSION,
+  MAGIC,
+  MAX_SLOTS,
+  MAX_TREES,
+  VERSION,
+  dataBase,
+  ArtCapacityError,
 } from './header.js';
 import { RetireQueue, freeSlot, nextSeq, oldestPin, pinnedReaders } from './epoch.js';
 import {
-  COUNT_SHIFT, MAX_RECORD_WORDS, ROOTS_FIRST, ROOT_NODE, ROOT_SIZE, ROOT_TREE, ROOT_WORDS, FREE_NEXT,
-  T_FREE, T_ROOT, T_ROOTS, header, recordWords, rootsWords,
+  COUNT_SHIFT,
+  MAX_RECORD_WORDS,
+  ROOTS_FIRST,
+  ROOT_NODE,
+  ROOT_SIZE,
+  ROOT_TREE,
+  ROOT_WORDS,
+  FREE_NEXT,
+  T_FREE,
+  T_ROOT,
+  T_ROOTS,
+  header,
+  recordWords,
+  rootsWords,
 } from './nodes.js';
 import { ArtView } from './read.js';
 import { ArtReader } from './reader.js';
@@ -197,8 +225,10 @@ export class ArtArena extends ArtView {
     } else {
       off = this.top;
       if (off + words > this.capWords) {
-        throw new ArtCapacityError(`RESOURCE_EXHAUSTED: ART arena full (${this.capWords * 4} bytes, ${this.liveWords * 4} live, ` +
-          `${this.retired.pending} records waiting for readers); raise maxBytes, or release() readers holding old snapshots. Abort the open txn.`);
+        throw new ArtCapacityError(
+          `RESOURCE_EXHAUSTED: ART arena full (${this.capWords * 4} bytes, ${this.liveWords * 4} live, ` +
+            `${this.retired.pending} records waiting for readers); raise maxBytes, or release() readers holding old snapshots. Abort the open txn.`,
+        );
       }
       this.top = off + words;
     }

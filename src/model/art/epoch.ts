@@ -68,7 +68,10 @@ export function oldestPin(i32: Int32Array, seq: number): number {
     const p = Atomics.load(i32, H_SLOT_BASE + s * SLOT_STRIDE + SLOT_PIN);
     if (p === 0) continue;
     const a = (seq - p) | 0;
-    if (a > age) { age = a; oldest = p; }
+    if (a > age) {
+      age = a;
+      oldest = p;
+    }
   }
   return oldest;
 }

@@ -51,5 +51,8 @@ export function checkHeader(i32: Int32Array): void {
 
 /** The arena or its reader slots are full: a capacity limit, not a bug (callers map it to RESOURCE_EXHAUSTED). */
 export class ArtCapacityError extends Error {
-  constructor(message: string) { super(message); this.name = 'ArtCapacityError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArtCapacityError';
+  }
 }

@@ -82,13 +82,20 @@ export function header(type: number, count: number, depth: number): number {
 /** Record size in words, from its header. */
 export function recordWords(h: number): number {
   switch (h & TYPE_MASK) {
-    case T_N4: return N4_WORDS;
-    case T_N16: return N16_WORDS;
-    case T_N48: return N48_WORDS;
-    case T_N256: return N256_WORDS;
-    case T_ROOT: return ROOT_WORDS;
-    case T_ROOTS: return rootsWords((h >>> COUNT_SHIFT) & COUNT_MASK);
-    default: return (h >>> COUNT_SHIFT) & COUNT_MASK; // LEAF and FREE carry their size
+    case T_N4:
+      return N4_WORDS;
+    case T_N16:
+      return N16_WORDS;
+    case T_N48:
+      return N48_WORDS;
+    case T_N256:
+      return N256_WORDS;
+    case T_ROOT:
+      return ROOT_WORDS;
+    case T_ROOTS:
+      return rootsWords((h >>> COUNT_SHIFT) & COUNT_MASK);
+    default:
+      return (h >>> COUNT_SHIFT) & COUNT_MASK; // LEAF and FREE carry their size
   }
 }
 

@@ -4,9 +4,30 @@
 // entries(), the convenience generator.
 
 import {
-  COUNT_MASK, COUNT_SHIFT, DEPTH_SHIFT, KEY_HI, KEY_LO, KEYS, LEAF_VALUE, N16_CHILD, N256_CHILD,
-  N48_CHILD, N4_CHILD, ROOT_NODE, ROOT_SIZE, ROOT_TREE, T_LEAF, T_N16, T_N256, T_N4, T_N48,
-  TYPE_MASK, byteAt, hiMask, keyLE, loMask,
+  COUNT_MASK,
+  COUNT_SHIFT,
+  DEPTH_SHIFT,
+  KEY_HI,
+  KEY_LO,
+  KEYS,
+  LEAF_VALUE,
+  N16_CHILD,
+  N256_CHILD,
+  N48_CHILD,
+  N4_CHILD,
+  ROOT_NODE,
+  ROOT_SIZE,
+  ROOT_TREE,
+  T_LEAF,
+  T_N16,
+  T_N256,
+  T_N4,
+  T_N48,
+  TYPE_MASK,
+  byteAt,
+  hiMask,
+  keyLE,
+  loMask,
 } from './nodes.js';
 import { H_TREE_BASE, H_TREES } from './header.js';
 import { keyHi, keyLo } from './keys.js';
@@ -111,7 +132,9 @@ export class ArtView {
 
   *entries(root: number): IterableIterator<ArtEntry> {
     const out: ArtEntry[] = [];
-    this.forEach(root, (hi, lo, valueOffset) => { out.push({ hi, lo, valueOffset }); });
+    this.forEach(root, (hi, lo, valueOffset) => {
+      out.push({ hi, lo, valueOffset });
+    });
     yield* out;
   }
 

@@ -16,9 +16,35 @@ export interface TreeArena {
 }
 import type { RetireQueue } from './epoch.js';
 import {
-  COUNT_MASK, COUNT_SHIFT, DEPTH_SHIFT, KEY_HI, KEY_LO, KEYS, LEAF_VALUE, N16_CHILD, N16_WORDS,
-  N256_CHILD, N256_WORDS, N48_CHILD, N48_WORDS, N4_CHILD, N4_WORDS, ROOT_NODE, ROOT_SIZE, T_LEAF,
-  T_N16, T_N256, T_N4, T_N48, TYPE_MASK, byteAt, diffByte, header, hiMask, leafWords, loMask,
+  COUNT_MASK,
+  COUNT_SHIFT,
+  DEPTH_SHIFT,
+  KEY_HI,
+  KEY_LO,
+  KEYS,
+  LEAF_VALUE,
+  N16_CHILD,
+  N16_WORDS,
+  N256_CHILD,
+  N256_WORDS,
+  N48_CHILD,
+  N48_WORDS,
+  N4_CHILD,
+  N4_WORDS,
+  ROOT_NODE,
+  ROOT_SIZE,
+  T_LEAF,
+  T_N16,
+  T_N256,
+  T_N4,
+  T_N48,
+  TYPE_MASK,
+  byteAt,
+  diffByte,
+  header,
+  hiMask,
+  leafWords,
+  loMask,
   recordWords,
 } from './nodes.js';
 import { keyHi, keyLo } from './keys.js';
@@ -249,9 +275,15 @@ export class ArtTxn {
     i32[n + KEY_LO] = lo;
     const k = (n + KEYS) << 2;
     if (b1 < b2) {
-      this.u8[k] = b1; this.u8[k + 1] = b2; i32[n + N4_CHILD] = c1; i32[n + N4_CHILD + 1] = c2;
+      this.u8[k] = b1;
+      this.u8[k + 1] = b2;
+      i32[n + N4_CHILD] = c1;
+      i32[n + N4_CHILD + 1] = c2;
     } else {
-      this.u8[k] = b2; this.u8[k + 1] = b1; i32[n + N4_CHILD] = c2; i32[n + N4_CHILD + 1] = c1;
+      this.u8[k] = b2;
+      this.u8[k + 1] = b1;
+      i32[n + N4_CHILD] = c2;
+      i32[n + N4_CHILD + 1] = c1;
     }
     return n;
   }

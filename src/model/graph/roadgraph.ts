@@ -24,21 +24,40 @@ const CTOR = { f64: Float64Array, u32: Uint32Array, i32: Int32Array, u8: Uint8Ar
 /** Every array of the graph, with its element type. Order = layout order. */
 export const ARRAYS = {
   // Road vertices (every node of a road; junctions are a subset).
-  vLat: 'f64', vLng: 'f64',
+  vLat: 'f64',
+  vLng: 'f64',
   // Road ways, sorted by OSM ID.
   wayIds: 'f64',
   // Segments: consecutive node pairs of a road way.
-  segA: 'u32', segB: 'u32', segWay: 'u32', segIdx: 'u32',
-  segLen: 'f64', segTime: 'f64', segDirs: 'u8',
+  segA: 'u32',
+  segB: 'u32',
+  segWay: 'u32',
+  segIdx: 'u32',
+  segLen: 'f64',
+  segTime: 'f64',
+  segDirs: 'u8',
   // Where each segment lies in its compressed edge.
-  segEdge: 'u32', segRev: 'u8', segOff: 'f64', segOffT: 'f64',
+  segEdge: 'u32',
+  segRev: 'u8',
+  segOff: 'f64',
+  segOffT: 'f64',
   // Compressed edges: chains of segments between junction vertices.
-  eTail: 'u32', eHead: 'u32', eLen: 'f64', eTime: 'f64', eDirs: 'u8',
-  eSegStart: 'u32', eSegs: 'u32',
+  eTail: 'u32',
+  eHead: 'u32',
+  eLen: 'f64',
+  eTime: 'f64',
+  eDirs: 'u8',
+  eSegStart: 'u32',
+  eSegs: 'u32',
   // CSR per vertex of the directed edges arriving (in) and leaving (out).
-  inStart: 'u32', inList: 'u32', outStart: 'u32', outList: 'u32',
+  inStart: 'u32',
+  inList: 'u32',
+  outStart: 'u32',
+  outList: 'u32',
   // Forbidden turns per via vertex: (directed edge in, directed edge out).
-  fbStart: 'u32', fbIn: 'u32', fbOut: 'u32',
+  fbStart: 'u32',
+  fbIn: 'u32',
+  fbOut: 'u32',
   // Serialised flatbush over segment boxes in (lng·kx, lat).
   spatial: 'u8',
 } as const satisfies Record<string, ArrayKind>;
@@ -58,21 +77,44 @@ export interface GraphMeta {
   builtAt: string;
 }
 
-interface Header { meta: GraphMeta; arrays: Record<string, { offset: number; length: number }> }
+interface Header {
+  meta: GraphMeta;
+  arrays: Record<string, { offset: number; length: number }>;
+}
 
 /** Directed edge d = 2e (tail → head) or 2e + 1 (head → tail). */
 export class RoadGraph implements GraphArrays {
   readonly buffer: ArrayBufferLike;
   readonly meta: GraphMeta;
   readonly index: Flatbush;
-  declare vLat: Float64Array; declare vLng: Float64Array; declare wayIds: Float64Array;
-  declare segA: Uint32Array; declare segB: Uint32Array; declare segWay: Uint32Array; declare segIdx: Uint32Array;
-  declare segLen: Float64Array; declare segTime: Float64Array; declare segDirs: Uint8Array;
-  declare segEdge: Uint32Array; declare segRev: Uint8Array; declare segOff: Float64Array; declare segOffT: Float64Array;
-  declare eTail: Uint32Array; declare eHead: Uint32Array; declare eLen: Float64Array; declare eTime: Float64Array; declare eDirs: Uint8Array;
-  declare eSegStart: Uint32Array; declare eSegs: Uint32Array;
-  declare inStart: Uint32Array; declare inList: Uint32Array; declare outStart: Uint32Array; declare outList: Uint32Array;
-  declare fbStart: Uint32Array; declare fbIn: Uint32Array; declare fbOut: Uint32Array;
+  declare vLat: Float64Array;
+  declare vLng: Float64Array;
+  declare wayIds: Float64Array;
+  declare segA: Uint32Array;
+  declare segB: Uint32Array;
+  declare segWay: Uint32Array;
+  declare segIdx: Uint32Array;
+  declare segLen: Float64Array;
+  declare segTime: Float64Array;
+  declare segDirs: Uint8Array;
+  declare segEdge: Uint32Array;
+  declare segRev: Uint8Array;
+  declare segOff: Float64Array;
+  declare segOffT: Float64Array;
+  declare eTail: Uint32Array;
+  declare eHead: Uint32Array;
+  declare eLen: Float64Array;
+  declare eTime: Float64Array;
+  declare eDirs: Uint8Array;
+  declare eSegStart: Uint32Array;
+  declare eSegs: Uint32Array;
+  declare inStart: Uint32Array;
+  declare inList: Uint32Array;
+  declare outStart: Uint32Array;
+  declare outList: Uint32Array;
+  declare fbStart: Uint32Array;
+  declare fbIn: Uint32Array;
+  declare fbOut: Uint32Array;
   declare spatial: Uint8Array;
 
   private constructor(buffer: ArrayBufferLike, header: Header) {
@@ -88,14 +130,24 @@ export class RoadGraph implements GraphArrays {
     this.index = Flatbush.from(buffer as ArrayBuffer, header.arrays.spatial.offset);
   }
 
-  get vertexCount(): number { return this.vLat.length; }
-  get segmentCount(): number { return this.segA.length; }
-  get edgeCount(): number { return this.eTail.length; }
+  get vertexCount(): number {
+    return this.vLat.length;
+  }
+  get segmentCount(): number {
+    return this.segA.length;
+  }
+  get edgeCount(): number {
+    return this.eTail.length;
+  }
 
   /** Vertex a directed edge starts from. */
-  from(d: number): number { return (d & 1) === 0 ? this.eTail[d >> 1] : this.eHead[d >> 1]; }
+  from(d: number): number {
+    return (d & 1) === 0 ? this.eTail[d >> 1] : this.eHead[d >> 1];
+  }
   /** Vertex a directed edge arrives at. */
-  to(d: number): number { return (d & 1) === 0 ? this.eHead[d >> 1] : this.eTail[d >> 1]; }
+  to(d: number): number {
+    return (d & 1) === 0 ? this.eHead[d >> 1] : this.eTail[d >> 1];
+  }
 
   /** Serialise arrays + metadata into one buffer (SharedArrayBuffer if asked). */
   static serialize(arrays: GraphArrays, meta: GraphMeta, shared = false): ArrayBufferLike {
@@ -105,7 +157,10 @@ export class RoadGraph implements GraphArrays {
     // reserve generous room for the JSON and pad.
     const draft = JSON.stringify({ meta, arrays: Object.fromEntries(names.map((n) => [n, { offset: 1e12, length: 1e12 }])) });
     let pos = align8(16 + Buffer.byteLength(draft) + 64);
-    for (const n of names) { table[n] = { offset: pos, length: arrays[n].length }; pos = align8(pos + arrays[n].byteLength); }
+    for (const n of names) {
+      table[n] = { offset: pos, length: arrays[n].length };
+      pos = align8(pos + arrays[n].byteLength);
+    }
     const json = Buffer.from(JSON.stringify({ meta, arrays: table } satisfies Header));
     const buf = shared ? new SharedArrayBuffer(pos) : new ArrayBuffer(pos);
     const u8 = new Uint8Array(buf);
@@ -125,7 +180,8 @@ export class RoadGraph implements GraphArrays {
     if (Buffer.from(u8.subarray(0, 8)).toString('latin1') !== MAGIC) throw new Error('not a Faros map file: bad magic');
     const dv = new DataView(buffer);
     const version = dv.getUint32(8, true);
-    if (version !== FORMAT_VERSION) throw new Error(`Faros map file has format version ${version}, this build reads ${FORMAT_VERSION}: rebuild it with "faros build-map"`);
+    if (version !== FORMAT_VERSION)
+      throw new Error(`Faros map file has format version ${version}, this build reads ${FORMAT_VERSION}: rebuild it with "faros build-map"`);
     const jlen = dv.getUint32(12, true);
     if (16 + jlen > buffer.byteLength) throw new Error('Faros map file is truncated');
     const header = JSON.parse(Buffer.from(u8.subarray(16, 16 + jlen)).toString('utf8')) as Header;
@@ -137,4 +193,6 @@ export class RoadGraph implements GraphArrays {
   }
 }
 
-function align8(n: number): number { return (n + 7) & ~7; }
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
