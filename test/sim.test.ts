@@ -1,4 +1,4 @@
-// The fleet simulator (bench/sim): deterministic for a seed, drivers stay on
+// The fleet simulator (tools/sim): deterministic for a seed, drivers stay on
 // roads and move only along allowed directed edges (one-ways, forbidden
 // turns), speeds within 5–20 m/s, GPS noise within 15 m.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMap } from '../src/mapbuild/build.js';
 import { haversine } from '../src/mapbuild/geo.js';
-import { Fleet, Schedule, pointOn, query, slice, type Report } from '../bench/sim/fleet.js';
+import { Fleet, Schedule, pointOn, query, slice, type Report } from '../tools/sim/fleet.js';
 import type { RoadGraph } from '../src/model/graph/roadgraph.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

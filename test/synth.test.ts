@@ -1,4 +1,4 @@
-// The synthetic city generator (bench/synth): deterministic bytes for a seed,
+// The synthetic city generator (tools/synth): deterministic bytes for a seed,
 // a real OSM file that osm-read parses back to exactly what was generated, and
 // the features SEMANTICS.md cares about actually present.
 import { test } from 'node:test';
@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCity, type CityResult } from '../bench/synth/city.js';
-import { tagObject } from '../bench/synth/model.js';
-import { isCarRoad } from '../bench/synth/roads.js';
+import { generateCity, type CityResult } from '../tools/synth/city.js';
+import { tagObject } from '../tools/synth/model.js';
+import { isCarRoad } from '../tools/synth/roads.js';
 import { readOsm, type OsmData } from '../src/mapbuild/osm.js';
 
 const SEED = Number(process.env.SYNTH_SEED ?? 42);

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadFarosDefinition } from '../../src/api/proto.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { Fleet, query, type Report } from '../sim/fleet.js';
+import { Fleet, query, type Report } from '../../tools/sim/fleet.js';
 import { type Resp, RedisError } from './resp.js';
 import { quantile } from '../lib/common.js';
 

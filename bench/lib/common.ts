@@ -4,7 +4,7 @@ import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../synth/prng.js';
+import { Rng } from '../../tools/synth/prng.js';
 import { R, DEG } from '../../src/mapbuild/geo.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 

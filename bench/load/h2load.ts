@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import { loadFarosDefinition } from '../../src/api/proto.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { query } from '../sim/fleet.js';
+import { query } from '../../tools/sim/fleet.js';
 import { parseProm, scraper, summarise, type PhaseResult } from './lib.js';
 
 export interface H2loadSpec {

@@ -4,7 +4,7 @@
 // are peak throughput and latency at that concurrency, not open-loop latency.
 import { createRequire } from 'node:module';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { Fleet, Schedule, query, slice } from '../sim/fleet.js';
+import { Fleet, Schedule, query, slice } from '../../tools/sim/fleet.js';
 import type { PhaseResult } from './lib.js';
 
 const require = createRequire(import.meta.url);

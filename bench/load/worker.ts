@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadFarosDefinition } from '../../src/api/proto.js';
 import { loadMap } from '../../src/mapbuild/build.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { Fleet, Schedule, query, slice, type Report } from '../sim/fleet.js';
+import { Fleet, Schedule, query, slice, type Report } from '../../tools/sim/fleet.js';
 import { Resp, RedisError, type Reply } from '../compare/resp.js';
 
 export type Role = 'faros-updates' | 'faros-nearby' | 'redis-updates' | 'redis-nearby';

@@ -34,7 +34,7 @@ export function writeXml(fd: number, m: CityModel, progress?: WriteProgress): nu
     minLon = Math.min(minLon, m.lon[i]!);
     maxLon = Math.max(maxLon, m.lon[i]!);
   }
-  buf += '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="faros bench/synth">\n';
+  buf += '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="faros tools/synth">\n';
   buf += ` <bounds minlat="${deg(minLat)}" minlon="${deg(minLon)}" maxlat="${deg(maxLat)}" maxlon="${deg(maxLon)}"/>\n`;
   for (let i = 0; i < m.nodeCount; i++) {
     const head = ` <node id="${m.nodeIdBase + i}" version="1" lat="${deg(m.lat[i]!)}" lon="${deg(m.lon[i]!)}"`;

@@ -1,4 +1,4 @@
-// CLI: node dist/bench/synth/main.js --vertices 1000000 --seed 42 --out /tmp/city.osm.pbf [--format xml] [--lat0 N --lng0 N]
+// CLI: node dist/tools/synth/main.js --vertices 1000000 --seed 42 --out /tmp/city.osm.pbf [--format xml] [--lat0 N --lng0 N]
 import { parseArgs } from 'node:util';
 import { generateCity } from './city.js';
 

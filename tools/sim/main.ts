@@ -1,5 +1,5 @@
 // Write a fleet scenario to files so other systems replay exactly the same work.
-//   node dist/bench/sim/main.js --out DIR [--map maps/andorra.osm.pbf] [--drivers 50000]
+//   node dist/tools/sim/main.js --out DIR [--map maps/andorra.osm.pbf] [--drivers 50000]
 //        [--seconds 60] [--queries-per-s 2000] [--seed 42] [--rate-hz 1] [--noise-m 15]
 // Files (CSV, header first; drivers.csv and queries.csv are also `faros knn` input):
 //   drivers.csv  id,lat,lng,status                 first report of every driver (t = its phase)
@@ -71,7 +71,7 @@ function parse(argv: string[]): SimArgs {
         a.noiseM = num();
         break;
       default:
-        throw new Error(`unknown flag ${k}; see the header of bench/sim/main.ts`);
+        throw new Error(`unknown flag ${k}; see the header of tools/sim/main.ts`);
     }
   }
   if (!a.out) throw new Error('--out DIR is required');
