@@ -223,9 +223,20 @@ test('reflection lists the services (grpcurl works without the proto)', async ()
   r.close();
 });
 
-test('metrics: counters moved after calls', async () => {
+test('metrics: counters move with the calls this test makes', async () => {
+  const scrape = async () => parseMetrics((await httpJson(srv.http, 'GET', '/metrics')).json as string);
+  const before = await scrape();
+  const now = Date.now();
+  await call(c, 'updateDriver', upd('metrics-a', POINTS.monaco, { timestampMs: String(now) }));
+  await call(c, 'updateDriver', upd('metrics-a', POINTS.monaco, { timestampMs: String(now - 1000) })); // stale
+  await call(c, 'updateDriver', { mapId: B, driverId: 'metrics-b', location: POINTS.bayfront });
+  await callError(c, 'updateDriver', upd('metrics-off', { lat: 43.7, lng: 7.6 })); // off the road
+  await callError(c, 'updateDriver', upd('metrics-bad', { lat: 95, lng: 7 })); // invalid
+  await call(c, 'nearby', { mapId: M, location: POINTS.monaco, k: 3 });
+  await callError(c, 'nearby', { mapId: M, location: POINTS.monaco, k: 5000 });
   const text = (await httpJson(srv.http, 'GET', '/metrics')).json as string;
   const m = parseMetrics(text);
+  const moved = (series: string, by: number): void => assert.ok((m.get(series) ?? 0) - (before.get(series) ?? 0) >= by, `${series} moved by less than ${by}`);
   for (const name of [
     'faros_grpc_requests_total',
     'faros_grpc_request_duration_seconds',
@@ -245,13 +256,13 @@ test('metrics: counters moved after calls', async () => {
   ]) {
     assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
   }
-  assert.ok(m.get('faros_grpc_requests_total{method="UpdateDriver",code="OK"}')! >= 2);
-  assert.ok(m.get('faros_grpc_requests_total{method="Nearby",code="INVALID_ARGUMENT"}')! >= 1);
-  assert.ok(m.get(`faros_updates_total{map_id="${M}",result="applied"}`)! >= 2);
-  assert.ok(m.get(`faros_updates_total{map_id="${M}",result="stale"}`)! >= 1);
-  assert.ok(m.get(`faros_updates_total{map_id="${M}",result="refused_out_of_range"}`)! >= 1);
-  assert.ok(m.get(`faros_updates_total{map_id="${M}",result="invalid"}`)! >= 1);
-  assert.ok(m.get(`faros_nearby_total{map_id="${M}",result="ok"}`)! >= 1);
+  moved('faros_grpc_requests_total{method="UpdateDriver",code="OK"}', 3);
+  moved('faros_grpc_requests_total{method="Nearby",code="INVALID_ARGUMENT"}', 1);
+  moved(`faros_updates_total{map_id="${M}",result="applied"}`, 1);
+  moved(`faros_updates_total{map_id="${M}",result="stale"}`, 1);
+  moved(`faros_updates_total{map_id="${M}",result="refused_out_of_range"}`, 1);
+  moved(`faros_updates_total{map_id="${M}",result="invalid"}`, 1);
+  moved(`faros_nearby_total{map_id="${M}",result="ok"}`, 1);
   assert.ok(m.get(`faros_interned{map_id="${M}",kind="driver_ids"}`)! >= 1, 'interned driver IDs are exported');
   for (const phase of ['queued', 'search', 'reply']) assert.ok(m.get(`faros_nearby_phase_seconds_count{phase="${phase}"}`)! >= 1, phase);
   assert.ok(m.get(`faros_drivers{map_id="${B}"}`)! >= 1);
