@@ -95,7 +95,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       catalog: opts.maps,
       replication: c.replication,
       seeds: c.seeds,
-      dns: c.dns ? { name: c.dns.name, port: c.dns.port ?? servers.grpcPort } : undefined,
+      dns: c.dns ? { name: c.dns.name, port: c.dns.port ?? peer!.port } : undefined,
       probeIntervalMs: c.probeIntervalMs,
       probeTimeoutMs: c.probeTimeoutMs,
       suspectMs: c.suspectMs,
