@@ -22,6 +22,8 @@ import { RouteTable } from '../proxy/route-table.js';
 import { PeerClient } from '../proxy/peer-client.js';
 import type { PeerCredentials } from '../proxy/peer-tls.js';
 import { Forwarder, recordBytes, splitBySize } from '../proxy/forward.js';
+import type { PeerHost } from '../proxy/peer-service.js';
+import type { Shard } from '../model/shard.js';
 import { ShardSet, type TransferEvent } from './shards.js';
 import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from './host.js';
 
@@ -55,7 +57,7 @@ export interface ClusterHostOptions {
 /** Codes after which the next replica is tried. */
 const RETRY = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED', 'CANCELLED']);
 
-export class ClusterHost implements ShardHost {
+export class ClusterHost implements ShardHost, PeerHost {
   readonly name: string;
   readonly pool: WorkerPool;
   readonly shards: ShardSet;
@@ -165,6 +167,23 @@ export class ClusterHost implements ShardHost {
       }),
     );
     return serving.filter((m): m is string => m !== undefined).map((m) => this.client(m));
+  }
+
+  replica(mapId: string): { state: string; writable?: Shard; serving?: Shard; exportable?: Shard } | undefined {
+    const r = this.shards.get(mapId);
+    return r && { state: r.state, writable: this.shards.writable(mapId), serving: this.shards.serving(mapId), exportable: this.shards.exportable(mapId) };
+  }
+
+  replicas(): { mapId: string; state: string; shard?: Shard }[] {
+    return this.shards.all().map((r) => ({ mapId: r.entry.id, state: r.state, shard: r.shard }));
+  }
+
+  confirmMember(address: string): Promise<boolean> {
+    return this.membership.confirm(address);
+  }
+
+  knowsMember(address: string): boolean {
+    return this.membership.knows(address);
   }
 
   checkMap(mapId: string): void {
@@ -353,7 +372,7 @@ export class ClusterHost implements ShardHost {
   }
 
   /** Loaded local shards (metrics). */
-  shardList(): { mapId: string; shard: import('../model/shard.js').Shard }[] {
+  shardList(): { mapId: string; shard: Shard }[] {
     return this.shards
       .all()
       .filter((r) => r.shard)

@@ -8,7 +8,29 @@ import * as v from '../api/validate.js';
 import { nearbyResponse, driver as driverMsg, snappedPoint } from '../api/wire.js';
 import type { InFlightGate } from '../api/context.js';
 import type { Metrics } from '../metrics.js';
-import type { ClusterHost } from '../node/cluster-host.js';
+import type { Shard } from '../model/shard.js';
+import type { DriverUpdate, NearbyQuery, UpdateResult } from '../model/types.js';
+import type { CallOptions, NearbyAnswer } from '../node/host.js';
+
+/** What the Peer service needs of the instance it runs in (ClusterHost implements it). */
+export interface PeerHost {
+  readonly name: string;
+  /** Throws NOT_FOUND for a map the cluster does not serve. */
+  checkMap(mapId: string): void;
+  /** This instance's replica of a map, by what it may do now, and its state. */
+  replica(mapId: string): { state: string; writable?: Shard; serving?: Shard; exportable?: Shard } | undefined;
+  /** Every replica this instance holds (Status). */
+  replicas(): { mapId: string; state: string; shard?: Shard }[];
+  /** A live member, or a seed that answers a probe now. */
+  confirmMember(address: string): Promise<boolean>;
+  /** A seed, a DNS-discovered instance or a live member (no probe). */
+  knowsMember(address: string): boolean;
+  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void;
+  forwardRemoves(mapId: string, driverIds: string[]): void;
+  localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer>;
+  /** Forward this map's updates to `peer` for a while (it is pulling our snapshot). */
+  subscribe(mapId: string, peer: string): void;
+}
 import { fromRecordMsg, toRecordMsg, type RecordMsg } from './peer-client.js';
 import { certificateAddress, parseAddress } from './peer-tls.js';
 import { quote } from '../quote.js';
@@ -19,7 +41,7 @@ type Req = Record<string, unknown>;
 type AnyCall = grpc.ServerUnaryCall<unknown, object> | grpc.ServerWritableStream<unknown, object>;
 
 export interface PeerServiceDeps {
-  host: ClusterHost;
+  host: PeerHost;
   gate: InFlightGate;
   metrics: Metrics;
   /** A snapshot pull may hold its pinned snapshot this long (--max-snapshot-pin-ms). */
@@ -43,11 +65,11 @@ function signalOf(call: AnyCall): { signal: AbortSignal; dispose(): void } {
  * probe itself, only needs a known seed or member: confirming would probe
  * the caller, whose Status would probe us back.
  */
-async function callerOf(host: ClusterHost, call: AnyCall, method: string): Promise<string | undefined> {
+async function callerOf(host: PeerHost, call: AnyCall, method: string): Promise<string | undefined> {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   if (!cert) throw new FarosError('UNAUTHENTICATED', 'peer calls need a client certificate from the cluster CA');
   const named = certificateAddress(cert);
-  if (named !== undefined && !(method === 'Status' ? host.membership.knows(named) : await host.membership.confirm(named))) {
+  if (named !== undefined && !(method === 'Status' ? host.knowsMember(named) : await host.confirmMember(named))) {
     throw new FarosError('PERMISSION_DENIED', `the certificate names ${quote(named)}, which is not a member of this cluster`);
   }
   return named;
@@ -91,22 +113,16 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
         });
     };
 
-  const writable = (mapId: string) => {
+  /** This instance's replica of mapId that may do `what`, or FAILED_PRECONDITION naming its state. */
+  const replica = (mapId: string, what: 'writable' | 'serving' | 'exportable', refusal: string): Shard => {
     host.checkMap(mapId);
-    const s = host.shards.writable(mapId);
-    if (!s)
-      throw new FarosError(
-        'FAILED_PRECONDITION',
-        `${host.name} holds no writable replica of ${quote(mapId)} (state ${host.shards.get(mapId)?.state ?? 'none'})`,
-      );
+    const r = host.replica(mapId);
+    const s = r?.[what];
+    if (!s) throw new FarosError('FAILED_PRECONDITION', `${host.name} ${refusal} ${quote(mapId)} (state ${r?.state ?? 'none'})`);
     return s;
   };
-  const serving = (mapId: string) => {
-    host.checkMap(mapId);
-    const s = host.shards.serving(mapId);
-    if (!s) throw new FarosError('FAILED_PRECONDITION', `${host.name} does not serve ${quote(mapId)} now (state ${host.shards.get(mapId)?.state ?? 'none'})`);
-    return s;
-  };
+  const writable = (mapId: string): Shard => replica(mapId, 'writable', 'holds no writable replica of');
+  const serving = (mapId: string): Shard => replica(mapId, 'serving', 'does not serve now');
 
   return {
     applyRecords: unary('ApplyRecords', (req) => {
@@ -157,10 +173,10 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
     }),
     status: unary('Status', () => ({
       instance: host.name,
-      maps: host.shards.all().map((r) => {
+      maps: host.replicas().map((r) => {
         const b = r.shard?.graph.meta.bounds;
         return {
-          mapId: r.entry.id,
+          mapId: r.mapId,
           state: r.state,
           drivers: String(r.shard?.size ?? 0),
           bounds: b ? { min: { lat: b.minLat, lng: b.minLng }, max: { lat: b.maxLat, lng: b.maxLng } } : null,
@@ -181,13 +197,10 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
           throw new FarosError('INVALID_ARGUMENT', `requester ${quote(req.requester)} is not host:port; send this instance's advertised peer address`);
         if (caller !== undefined && caller !== requester)
           throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not the instance the certificate names (${quote(caller)})`);
-        if (!(await host.membership.confirm(requester)))
-          throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not a member of this cluster`);
+        if (!(await host.confirmMember(requester))) throw new FarosError('PERMISSION_DENIED', `requester ${quote(requester)} is not a member of this cluster`);
         gate.enter();
         entered = true;
-        host.checkMap(mapId);
-        const shard = host.shards.exportable(mapId);
-        if (!shard) throw new FarosError('FAILED_PRECONDITION', `${host.name} holds no copy of ${quote(mapId)} to export`);
+        const shard = replica(mapId, 'exportable', 'holds no copy to export of');
         // Before the snapshot is taken, so no update falls between the two.
         host.subscribe(mapId, requester);
         // WATCH OUT: the export pins an arena snapshot until it ends; a puller
