@@ -2,7 +2,7 @@
 // hostname:<actual gRPC port>, known only after binding). Until the host is
 // attached every call is UNAVAILABLE and health says NOT_SERVING.
 import { FarosError } from '../errors.js';
-import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from '../node/host.js';
+import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from '../node/host.js';
 import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export class HostSlot implements ShardHost {
@@ -44,7 +44,7 @@ export class HostSlot implements ShardHost {
   get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> {
     return this.h.get(mapId, driverId, opts);
   }
-  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
+  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     return this.h.nearby(mapId, q, opts);
   }
   async close(): Promise<void> {

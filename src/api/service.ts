@@ -4,7 +4,7 @@
 import { FarosError } from '../errors.js';
 import type { Metrics, MapMetrics } from '../metrics.js';
 import type { Limits } from '../config.js';
-import type { ShardHost } from '../node/host.js';
+import type { NearbyOutcome, ShardHost } from '../node/host.js';
 import type { DriverUpdate, UpdateResult } from '../model/types.js';
 import * as v from './validate.js';
 import * as wire from './wire.js';
@@ -168,19 +168,20 @@ export class FarosService {
     }
     this.host.checkMap(q.mapId);
     const m = this.mapMetrics(q.mapId);
+    let a: NearbyOutcome;
     try {
-      const a = await untilAborted(this.host.nearby(q.mapId, q.query, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
-      m?.nearby.ok.inc();
-      m?.edgesExpanded.observe(a.stats.edgesExpanded);
-      return wire.nearbyResponse(a);
+      a = await untilAborted(this.host.nearby(q.mapId, q.query, { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
     } catch (e) {
-      if (e instanceof FarosError && e.code === 'OUT_OF_RANGE') {
-        m?.nearby.refused_out_of_range.inc();
-        throw outOfRange(e.message, q.mapId);
-      }
       m?.nearby.error.inc();
       throw e;
     }
+    if (!a.ok) {
+      m?.nearby.refused_out_of_range.inc();
+      throw outOfRange(a.message, q.mapId);
+    }
+    m?.nearby.ok.inc();
+    m?.edgesExpanded.observe(a.stats.edgesExpanded);
+    return wire.nearbyResponse(a);
   }
 
   async listMaps(_req: unknown, _ctx: CallContext): Promise<{ maps: wire.MapInfoMsg[] }> {

@@ -25,7 +25,7 @@ import { Forwarder, recordBytes, splitBySize } from '../proxy/forward.js';
 import type { PeerHost } from '../proxy/peer-service.js';
 import type { Shard } from '../model/shard.js';
 import { ShardSet, type TransferEvent } from './shards.js';
-import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from './host.js';
+import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from './host.js';
 
 export interface ClusterHostOptions {
   /** Advertised address (host:grpcPort): member identity and served_by. */
@@ -355,7 +355,7 @@ export class ClusterHost implements ShardHost, PeerHost {
     return this.failover(mapId, 'the lookup', opts?.signal, (p) => p.getLocal(mapId, driverId, this.o.perTryTimeoutMs, opts?.signal));
   }
 
-  async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
+  async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     this.checkMap(mapId);
     const local = this.table.holds(this.name, mapId) ? this.shards.serving(mapId) : undefined;
     if (local) return this.localNearby(mapId, q, opts);
@@ -363,12 +363,12 @@ export class ClusterHost implements ShardHost, PeerHost {
   }
 
   /** Nearby on this instance's replica (also what Peer.NearbyLocal runs). */
-  async localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
+  async localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     const shard = this.shards.serving(mapId);
     if (!shard) throw new FarosError('FAILED_PRECONDITION', `${this.name} does not serve map "${mapId}" now`);
     const r = await shard.nearby(q, opts?.signal, opts?.deadline);
-    if (!r.ok) throw new FarosError('OUT_OF_RANGE', r.message);
-    return { drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
+    if (!r.ok) return r;
+    return { ok: true, drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
   }
 
   /** Loaded local shards (metrics). */

@@ -17,6 +17,13 @@ export interface NearbyAnswer {
   stats: NearbyStats & { servedBy: string };
 }
 
+/**
+ * A nearby answer, or: the query point does not snap. Like an update's
+ * refused point, that is a result (with the distance to the nearest road)
+ * from the model up to the API, which alone turns it into OUT_OF_RANGE.
+ */
+export type NearbyOutcome = ({ ok: true } & NearbyAnswer) | { ok: false; code: 'OUT_OF_RANGE'; nearestM: number; message: string };
+
 export interface CallOptions {
   /** Aborted when the caller's deadline passes or it cancels. */
   signal?: AbortSignal;
@@ -36,8 +43,8 @@ export interface ShardHost {
   update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]>;
   remove(mapId: string, driverId: string, opts?: CallOptions): Promise<boolean>;
   get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined>;
-  /** Throws OUT_OF_RANGE when the query point does not snap. */
-  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer>;
+  /** A query point that does not snap is an `ok: false` outcome, not a throw. */
+  nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome>;
   close(): Promise<void>;
 }
 

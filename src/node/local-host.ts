@@ -6,7 +6,7 @@ import type { MapEntry } from '../mapbuild/catalog.js';
 import { Shard } from '../model/shard.js';
 import { WorkerPool } from '../model/pool.js';
 import { FarosError } from '../errors.js';
-import type { CallOptions, MapInfoView, NearbyAnswer, ShardHost } from './host.js';
+import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from './host.js';
 import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export interface LocalHostOptions {
@@ -96,10 +96,10 @@ export class LocalHost implements ShardHost {
     return this.shard(mapId).get(driverId);
   }
 
-  async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer> {
+  async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     const r = await this.shard(mapId).nearby(q, opts?.signal, opts?.deadline);
-    if (!r.ok) throw new FarosError('OUT_OF_RANGE', r.message);
-    return { drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
+    if (!r.ok) return r;
+    return { ok: true, drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
   }
 
   /** Loaded shards (metrics). */

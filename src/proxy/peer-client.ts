@@ -7,7 +7,7 @@ import { LOADER_OPTIONS } from '../api/proto.js';
 import { FarosError, type ErrorCode } from '../errors.js';
 import type { DriverRecord } from '../model/store.js';
 import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } from '../model/types.js';
-import type { NearbyAnswer } from '../node/host.js';
+import type { NearbyOutcome } from '../node/host.js';
 import { parseAddress, type PeerCredentials } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { driverRecord, peerList } from '../api/validate.js';
@@ -107,7 +107,18 @@ export function peerError(e: unknown, peer: string): FarosError {
     'CANCELLED',
   ];
   const code: ErrorCode = known.includes(name as ErrorCode) ? (name as ErrorCode) : 'UNAVAILABLE';
-  return new FarosError(code, `${peer}: ${err.details || err.message}`);
+  return new PeerCallError(code, peer, err.details || err.message);
+}
+
+/** A peer's status, with the peer's own message kept apart from the address it is prefixed with. */
+export class PeerCallError extends FarosError {
+  constructor(
+    code: ErrorCode,
+    readonly peer: string,
+    readonly details: string,
+  ) {
+    super(code, `${peer}: ${details}`);
+  }
 }
 
 type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
@@ -186,7 +197,8 @@ export class PeerClient {
     return r.driver ? driverFrom(r.driver) : undefined;
   }
 
-  async nearbyLocal(mapId: string, q: NearbyQuery, timeoutMs: number, signal?: AbortSignal): Promise<NearbyAnswer> {
+  /** A query point that does not snap comes back as the OUT_OF_RANGE status; it is turned back into an outcome. */
+  async nearbyLocal(mapId: string, q: NearbyQuery, timeoutMs: number, signal?: AbortSignal): Promise<NearbyOutcome> {
     const req = {
       mapId,
       location: { lat: q.lat, lng: q.lng },
@@ -196,12 +208,19 @@ export class PeerClient {
       maxEtaS: q.maxEtaS,
       filter: q.filter ?? {},
     };
-    const r = await this.call<{
+    let r: {
       drivers: { driver: DriverMsg; distanceM: number; etaS: number }[];
       querySnapped: SnappedMsg | null;
       stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string };
-    }>('NearbyLocal', req, timeoutMs, signal);
+    };
+    try {
+      r = await this.call('NearbyLocal', req, timeoutMs, signal);
+    } catch (e) {
+      if (e instanceof PeerCallError && e.code === 'OUT_OF_RANGE') return { ok: false, code: 'OUT_OF_RANGE', nearestM: Number.NaN, message: e.details };
+      throw e;
+    }
     return {
+      ok: true,
       drivers: r.drivers.map((d) => ({ driver: driverFrom(d.driver), distanceM: d.distanceM, etaS: d.etaS })),
       querySnapped: phantomFrom(r.querySnapped),
       stats: { edgesExpanded: r.stats?.edgesExpanded ?? 0, candidatesSeen: r.stats?.candidatesSeen ?? 0, servedBy: r.stats?.servedBy || this.address },

@@ -10,7 +10,7 @@ import type { InFlightGate } from '../api/context.js';
 import type { Metrics } from '../metrics.js';
 import type { Shard } from '../model/shard.js';
 import type { DriverUpdate, NearbyQuery, UpdateResult } from '../model/types.js';
-import type { CallOptions, NearbyAnswer } from '../node/host.js';
+import type { CallOptions, NearbyOutcome } from '../node/host.js';
 
 /** What the Peer service needs of the instance it runs in (ClusterHost implements it). */
 export interface PeerHost {
@@ -27,7 +27,7 @@ export interface PeerHost {
   knowsMember(address: string): boolean;
   replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void;
   forwardRemoves(mapId: string, driverIds: string[]): void;
-  localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyAnswer>;
+  localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome>;
   /** Forward this map's updates to `peer` for a while (it is pulling our snapshot). */
   subscribe(mapId: string, peer: string): void;
 }
@@ -169,7 +169,10 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
     }),
     nearbyLocal: unary('NearbyLocal', async (req, _call, signal) => {
       const { mapId, query } = v.nearbyRequest(req);
-      return nearbyResponse(await host.localNearby(mapId, query, { signal }));
+      const a = await host.localNearby(mapId, query, { signal });
+      // The wire has no field for "does not snap": its status is OUT_OF_RANGE (PeerClient turns it back).
+      if (!a.ok) throw new FarosError('OUT_OF_RANGE', a.message);
+      return nearbyResponse(a);
     }),
     status: unary('Status', () => ({
       instance: host.name,

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { startApi, type ApiServers } from '../../src/api/server.js';
 import { HostSlot } from '../../src/api/host-slot.js';
 import { FarosError } from '../../src/errors.js';
-import type { ShardHost, MapInfoView, NearbyAnswer } from '../../src/node/host.js';
+import type { ShardHost, MapInfoView, NearbyOutcome } from '../../src/node/host.js';
 import type { UpdateResult } from '../../src/model/types.js';
 import { call, callError, farosClient, healthClient, httpJson, POINTS, type FarosClient } from './helpers.js';
 
@@ -39,11 +39,12 @@ class ScriptedHost implements ShardHost {
     return undefined;
   }
   /** Slow: resolves after 300 ms unless aborted. */
-  nearby(_m: string, _q: unknown, opts?: { signal?: AbortSignal }): Promise<NearbyAnswer> {
+  nearby(_m: string, _q: unknown, opts?: { signal?: AbortSignal }): Promise<NearbyOutcome> {
     return new Promise((resolve, reject) => {
       const t = setTimeout(
         () =>
           resolve({
+            ok: true,
             drivers: [],
             querySnapped: { segment: 0, wayId: '1', segIndex: 0, t: 0, lat: 0, lng: 0, distanceM: 0 },
             stats: { edgesExpanded: 0, candidatesSeen: 0, servedBy: this.name },

@@ -276,3 +276,14 @@ test('a 10,000-update batch near the 4 MiB limit, sent to an instance holding no
     assert.equal(m.get('faros_forwarded_updates_total{result="dropped"}') ?? 0, 0, `nothing acknowledged was dropped by ${n.peerAddress}`);
   }
 });
+
+test('a query point that does not snap is OUT_OF_RANGE with the same message through a replica and through an instance holding none', async () => {
+  const reps = await replicasOf();
+  const outsider = cluster.nodes.findIndex((n) => !reps.includes(n.peerAddress));
+  const holder = cluster.nodes.findIndex((n) => reps.includes(n.peerAddress));
+  const off = { mapId: M, location: { lat: 43.7, lng: 7.6 } };
+  const [a, b] = [await callError(clients[holder]!, 'nearby', off), await callError(clients[outsider]!, 'nearby', off)];
+  assert.deepEqual([a.code, b.code], ['OUT_OF_RANGE', 'OUT_OF_RANGE']);
+  assert.match(a.details, /^query point \(43\.7, 7\.6\) is [\d.]+ m from the nearest road/);
+  assert.equal(b.details, a.details, "the proxied answer carries the replica's words, not a peer address");
+});
