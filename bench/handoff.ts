@@ -9,8 +9,8 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadMap } from '../src/mapbuild/build.js';
-import { WorkerPool } from '../src/model/pool.js';
-import { Shard } from '../src/model/shard.js';
+import { WorkerPool } from '../src/threads/pool.js';
+import { Shard } from '../src/threads/shard.js';
 import { ROOT, fmt, header, parseArgs, printTable, quantile, saveResult } from './lib/common.js';
 
 interface Row {

@@ -1,4 +1,4 @@
-// The snapping side of the worker pool (src/model/pool.ts): requests of one
+// The snapping side of the worker pool (src/threads/pool.ts): requests of one
 // map that arrive while its threads are busy are merged into one task; every
 // caller still gets exactly its own points' answers, in order. A request
 // whose deadline passed while it waited is dropped with DEADLINE_EXCEEDED;
@@ -7,10 +7,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadMap } from '../src/mapbuild/build.js';
-import { Shard } from '../src/model/shard.js';
-import { WorkerPool } from '../src/model/pool.js';
+import { Shard } from '../src/threads/shard.js';
+import { WorkerPool } from '../src/threads/pool.js';
 import { Snapper, isMiss } from '../src/model/snap.js';
-import { SNAP_FIELDS } from '../src/model/messages.js';
+import { SNAP_FIELDS } from '../src/threads/messages.js';
 import { mulberry32 } from '../src/rng.js';
 import { MAPS } from './helpers/sides.js';
 

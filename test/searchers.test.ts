@@ -1,4 +1,4 @@
-// The search threads (src/model/searchers.ts): answers equal the
+// The search threads (src/threads/searchers.ts): answers equal the
 // single-thread model's, also with many searches in flight per thread, the queue is bounded with a clear error, a filter too
 // large is refused, a lost thread fails only its own search and is replaced,
 // and close() lets queued searches finish, then refuses new ones.
@@ -6,9 +6,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadMap } from '../src/mapbuild/build.js';
-import { Shard } from '../src/model/shard.js';
+import { Shard } from '../src/threads/shard.js';
 import { Model } from '../src/model/model.js';
-import { WorkerPool } from '../src/model/pool.js';
+import { WorkerPool } from '../src/threads/pool.js';
 import { mulberry32 } from '../src/rng.js';
 import { MAPS } from './helpers/sides.js';
 import type { RoadGraph } from '../src/model/graph/roadgraph.js';

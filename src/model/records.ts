@@ -43,3 +43,6 @@ export function setF64(i32: Int32Array, at: number, x: number): void {
   i32[at] = W[0];
   i32[at + 1] = W[1];
 }
+
+/** Fields per snapped point in a snap task's output (and the store's applySnapped input): segment (−1 = miss), t, distance. */
+export const SNAP_FIELDS = 3;

@@ -6,7 +6,7 @@ import type { RoadGraph } from './graph/roadgraph.js';
 import type { DriverSource, EdgeVisitor } from './knn.js';
 import { DRIVERS, EDGES, E_SEG, E_T, E_TS, E_MS } from './records.js';
 import { getF64 } from './records.js';
-import type { StoreBuffers } from './messages.js';
+import type { StoreBuffers } from './store.js';
 
 export class StoreReader implements DriverSource {
   readonly art: ArtReader;

@@ -13,7 +13,7 @@
 import { quote } from '../quote.js';
 import type { Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
-import { WorkerPool } from '../model/pool.js';
+import { WorkerPool } from '../threads/pool.js';
 import type { DriverRecord } from '../model/store.js';
 import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
 import { FarosError } from '../errors.js';
@@ -23,7 +23,7 @@ import { PeerClient } from '../proxy/peer-client.js';
 import type { PeerCredentials } from '../proxy/peer-tls.js';
 import { Forwarder, recordBytes, splitBySize } from '../proxy/forward.js';
 import type { PeerHost } from '../proxy/peer-service.js';
-import type { Shard } from '../model/shard.js';
+import type { Shard } from '../threads/shard.js';
 import { ShardSet, type TransferEvent } from './shards.js';
 import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from './host.js';
 

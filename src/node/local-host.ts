@@ -3,8 +3,8 @@
 import { quote } from '../quote.js';
 import { loadMap, type Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
-import { Shard } from '../model/shard.js';
-import { WorkerPool } from '../model/pool.js';
+import { Shard } from '../threads/shard.js';
+import { WorkerPool } from '../threads/pool.js';
 import { FarosError } from '../errors.js';
 import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from './host.js';
 import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';

@@ -9,8 +9,8 @@
 // then is dropped.
 import { loadMap, type Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
-import { Shard } from '../model/shard.js';
-import type { WorkerPool } from '../model/pool.js';
+import { Shard } from '../threads/shard.js';
+import type { WorkerPool } from '../threads/pool.js';
 import type { PeerClient } from '../proxy/peer-client.js';
 
 /** Rounds over every source before a transfer gives up (waits 1 s, 2 s between them). */

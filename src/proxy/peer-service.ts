@@ -8,7 +8,7 @@ import * as v from '../api/validate.js';
 import { nearbyResponse, driver as driverMsg, snappedPoint } from '../api/wire.js';
 import type { InFlightGate } from '../api/context.js';
 import type { Metrics } from '../metrics.js';
-import type { Shard } from '../model/shard.js';
+import type { Shard } from '../threads/shard.js';
 import type { DriverUpdate, NearbyQuery, UpdateResult } from '../model/types.js';
 import type { CallOptions, NearbyOutcome } from '../node/host.js';
 

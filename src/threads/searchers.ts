@@ -14,11 +14,11 @@
 // metaset) has run its microtasks.
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FarosError } from '../errors.js';
-import { RoadGraph } from './graph/roadgraph.js';
-import { InternView, ReuseHold, type HoldRun } from './intern.js';
-import { phantomOf } from './store.js';
-import { freeSlot } from './art/epoch.js';
-import type { SearchPhases } from './types.js';
+import { RoadGraph } from '../model/graph/roadgraph.js';
+import { InternView, ReuseHold, type HoldRun } from '../model/intern.js';
+import { phantomOf } from '../model/store.js';
+import { freeSlot } from '../model/art/epoch.js';
+import type { SearchPhases } from '../model/types.js';
 import type { MapHandle, NearbyReply, NearbyTask, ExpiredReply } from './messages.js';
 import type { SearchThreadMessage } from './search-thread.js';
 import * as M from './search-mailbox.js';

@@ -12,7 +12,7 @@ import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
 import { FarosError } from '../errors.js';
 import { Searchers } from './searchers.js';
-import type { SearchPhases } from './types.js';
+import type { SearchPhases } from '../model/types.js';
 import {
   SNAP_FIELDS,
   type WorkerReply,

@@ -19,7 +19,7 @@
 // / P99 0.43 ms and ~120 µs of CPU, a trivial piscina task 228 µs / 0.97 ms /
 // 236 µs — more than a typical search — so searches get their own threads and
 // this channel, while snapping stays in piscina.
-import { LIMITS } from './limits.js';
+import { LIMITS } from '../model/limits.js';
 
 /** Requests one thread holds at once (being searched or waiting for it). */
 export const SLOTS = 4;

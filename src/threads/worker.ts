@@ -1,8 +1,8 @@
 // Piscina worker: snaps batches of points over the shared graph. Per map it
 // keeps a view of the graph and a snapper, created on the first task that
 // brings the map's handle (tasks name maps by key; see messages.ts).
-import { RoadGraph } from './graph/roadgraph.js';
-import { Snapper, isMiss } from './snap.js';
+import { RoadGraph } from '../model/graph/roadgraph.js';
+import { Snapper, isMiss } from '../model/snap.js';
 import { SNAP_FIELDS, type MapRef, type SnapReply, type SnapTask, type WorkerReply, type WorkerTask } from './messages.js';
 
 interface MapState {

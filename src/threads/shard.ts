@@ -2,15 +2,15 @@
 // of the driver store; snapping and nearby searches run in the worker pool
 // over the same shared memory. Readers never block the writer: a search pins
 // a snapshot (ART epoch) and the writer keeps publishing new roots.
-import type { RoadGraph } from './graph/roadgraph.js';
-import { DriverStore, type DriverRecord, type StoreOptions } from './store.js';
-import { outOfRange } from './model.js';
-import { filterFor } from './nearby.js';
+import type { RoadGraph } from '../model/graph/roadgraph.js';
+import { DriverStore, type DriverRecord, type StoreOptions } from '../model/store.js';
+import { outOfRange } from '../model/model.js';
+import { filterFor } from '../model/nearby.js';
 
 const NO_FILTER = new Uint32Array(0);
 import type { WorkerPool } from './pool.js';
 import { SNAP_FIELDS, type MapHandle } from './messages.js';
-import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, UpdateResult } from './types.js';
+import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, UpdateResult } from '../model/types.js';
 import { FarosError } from '../errors.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 

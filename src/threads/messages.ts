@@ -1,14 +1,11 @@
 // The thread boundary: every message between a shard (main thread) and the
 // piscina workers (snapping) or the search threads (nearby, answered through
 // search-mailbox.ts) has a named type. Buffers are SharedArrayBuffers (no copy).
-import type { InternBuffers } from './intern.js';
+import type { StoreBuffers } from '../model/store.js';
+import { SNAP_FIELDS } from '../model/records.js';
 
-/** Everything a reader thread needs to attach to a store. */
-export interface StoreBuffers {
-  arena: SharedArrayBuffer;
-  intern: InternBuffers;
-}
-import type { Metric, NearbyStats, Phantom } from './types.js';
+export { SNAP_FIELDS };
+import type { Metric, NearbyStats, Phantom } from '../model/types.js';
 
 /** What a worker needs to serve one map; cached per `key` in each worker. */
 export interface MapHandle {
@@ -40,8 +37,6 @@ export interface SnapTask {
   points: Float64Array;
   deadline: number;
 }
-/** Fields per point in SnapReply.out. */
-export const SNAP_FIELDS = 3;
 /** Per point: segment (−1 = miss), t, distance (the nearest road's when missed). */
 export interface SnapReply {
   kind: 'snap';
