@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ArtArena, type Prefix32Callback } from '../src/model/art/index.js';
+import { ArtArena, type Prefix32Callback } from '../src/model/store/art/index.js';
 import { asciiPlot, svgPlot } from './art-plot.js';
 import { mulberry32 } from '../src/rng.js';
 

@@ -29,8 +29,8 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadMap } from '../src/mapbuild/build.js';
-import { Snapper, isMiss } from '../src/model/snap.js';
-import type { DriverStore as StoreType, SnappedUpdate } from '../src/model/store.js';
+import { Snapper, isMiss } from '../src/model/snap/snap.js';
+import type { DriverStore as StoreType, SnappedUpdate } from '../src/model/store/store.js';
 import type { RoadGraph } from '../src/model/graph/roadgraph.js';
 import { asciiPlot, svgPlot, type Series } from './art-plot.js';
 import { ROOT, RESULTS_DIR, Rng, fmt, header, machine, median, parseArgs, pointsNearRoads, printTable, quantile, sink } from './lib/common.js';
@@ -119,8 +119,8 @@ function internStats(
 async function main(): Promise<void> {
   header(`ID churn: ${fmt(IDS)} distinct driver IDs through ${fmt(LIVE)} live drivers [${label}]`, quick);
   const { DriverStore } = (await import(
-    storePath ? pathToFileURL(resolve(storePath)).href : '../src/model/store.js'
-  )) as typeof import('../src/model/store.js');
+    storePath ? pathToFileURL(resolve(storePath)).href : '../src/model/store/store.js'
+  )) as typeof import('../src/model/store/store.js');
   const g: RoadGraph = await loadMap(MAP, 'car', { shared: true });
 
   // Positions snapped beforehand (the store's input), seeded.
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < LIVE; i += SLICE) hotBatches.push(Array.from({ length: Math.min(SLICE, LIVE - i) }, (_, j) => update(i + j, 0)));
   let hotTs = LIVE;
   const hotStores: Record<string, StoreType> = { [label]: store };
-  if (abPath) hotStores.other = new ((await import(pathToFileURL(resolve(abPath)).href)) as typeof import('../src/model/store.js')).DriverStore(g, {});
+  if (abPath) hotStores.other = new ((await import(pathToFileURL(resolve(abPath)).href)) as typeof import('../src/model/store/store.js')).DriverStore(g, {});
   const hotRates: Record<string, number[]> = {};
   for (const [k, s] of Object.entries(hotStores)) {
     hotRates[k] = [];
@@ -325,7 +325,7 @@ async function main(): Promise<void> {
           readerPinnedForBatches: PIN_BATCHES,
           idBytes: 36,
           metadata: '12 common sets; every 10th driver adds a trip value of its own',
-          store: storePath ?? 'src/model/store.ts (this build)',
+          store: storePath ?? 'src/model/store/store.ts (this build)',
         },
         hotPath: hot,
         failed,

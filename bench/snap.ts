@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadMap } from '../src/mapbuild/build.js';
 import { MAPS_DIR } from '../src/mapbuild/profile.js';
-import { Snapper } from '../src/model/snap.js';
+import { Snapper } from '../src/model/snap/snap.js';
 import { DEFAULT_MODEL_OPTIONS } from '../src/model/model.js';
 import type { RoadGraph } from '../src/model/graph/roadgraph.js';
 import { R, DEG } from '../src/mapbuild/geo.js';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { ArtArena } from '../src/model/art/index.js';
+import { ArtArena } from '../src/model/store/art/index.js';
 import { SEED, rng } from './art/helpers.js';
 import { CTRL_SNAPSHOTS, CTRL_STOP, mix, type ReaderDone, type ReaderStart } from './art/protocol.js';
 

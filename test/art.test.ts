@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArtArena, ArtCapacityError, type ArtTree, type ArtView, driverKeyBytes, edgeKeyBytes, keyHi, keyLo } from '../src/model/art/index.js';
+import { ArtArena, ArtCapacityError, type ArtTree, type ArtView, driverKeyBytes, edgeKeyBytes, keyHi, keyLo } from '../src/model/store/art/index.js';
 import { SEED, checkTree, dump, k64, rng, split, type Histogram } from './art/helpers.js';
 
 const V = 3; // value words per leaf in these tests

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type * as grpc from '@grpc/grpc-js';
 import { Forwarder, MAX_BATCH_BYTES, recordBytes, splitBySize } from '../src/proxy/forward.js';
 import { PEER_MAX_MESSAGE_BYTES, peerServiceDefinition, toRecordMsg, type PeerClient } from '../src/proxy/peer-client.js';
-import type { DriverRecord } from '../src/model/store.js';
+import type { DriverRecord } from '../src/model/store/store.js';
 
 const encode = (peerServiceDefinition().ApplyRecords as grpc.MethodDefinition<unknown, unknown>).requestSerialize;
 const big = (i: number): DriverRecord => ({

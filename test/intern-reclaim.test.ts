@@ -1,4 +1,4 @@
-// Reclaiming interned driver IDs, metadata sets and strings (src/model/intern.ts):
+// Reclaiming interned driver IDs, metadata sets and strings (src/model/store/intern.ts):
 // ID churn through a small live set keeps the tables bounded (with a small
 // capacity, the append-only tables overflowed); entries are not reused while
 // a pinned reader, an export across awaits, or the main thread decoding a
@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { loadMap } from '../src/mapbuild/build.js';
-import { DriverStore, type SnappedUpdate } from '../src/model/store.js';
-import { StoreReader } from '../src/model/store-reader.js';
-import { Snapper, isMiss } from '../src/model/snap.js';
+import { DriverStore, type SnappedUpdate } from '../src/model/store/store.js';
+import { StoreReader } from '../src/model/store/store-reader.js';
+import { Snapper, isMiss } from '../src/model/snap/snap.js';
 import { Shard } from '../src/threads/shard.js';
 import { WorkerPool } from '../src/threads/pool.js';
 import { Model } from '../src/model/model.js';

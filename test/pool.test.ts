@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadMap } from '../src/mapbuild/build.js';
 import { Shard } from '../src/threads/shard.js';
 import { WorkerPool } from '../src/threads/pool.js';
-import { Snapper, isMiss } from '../src/model/snap.js';
+import { Snapper, isMiss } from '../src/model/snap/snap.js';
 import { SNAP_FIELDS } from '../src/threads/messages.js';
 import { mulberry32 } from '../src/rng.js';
 import { MAPS } from './helpers/sides.js';

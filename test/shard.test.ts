@@ -174,7 +174,7 @@ test('export a snapshot while writes continue, import it elsewhere', { timeout: 
   for (const id of ['d0', 'd1234', 'd2999']) assert.deepEqual(b.get(id, now), a.get(id, now));
   // Import keeps the newest timestamp: an older record does not overwrite.
   const older = {
-    ...(await new Promise<import('../src/model/store.js').DriverRecord>((res) => a.exportSnapshot((r) => res(r[0]), 1))),
+    ...(await new Promise<import('../src/model/store/store.js').DriverRecord>((res) => a.exportSnapshot((r) => res(r[0]), 1))),
     timestampMs: now - 1000,
     lat: 0,
   };
@@ -192,7 +192,7 @@ test('a remove is not undone by a snapshot taken before it (tombstones)', { time
   const now = Date.now();
   const at = (v: number) => ({ lat: graph.vLat[v], lng: graph.vLng[v] });
   await a.update(['x', 'y', 'z'].map((id, i) => ({ driverId: id, ...at(10 * i), timestampMs: now - 5000, metadata: {} })));
-  const snapshot: import('../src/model/store.js').DriverRecord[] = [];
+  const snapshot: import('../src/model/store/store.js').DriverRecord[] = [];
   await a.exportSnapshot((recs) => {
     snapshot.push(...recs);
   });

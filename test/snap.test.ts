@@ -1,4 +1,4 @@
-// Snapping's grid fast path (src/model/snap-grid.ts) against the brute-force
+// Snapping's grid fast path (src/model/snap/snap-grid.ts) against the brute-force
 // reference and against itself with very small and very large cells: on
 // real maps, points near roads, on vertices, anywhere in the bounding box and
 // far outside it (where the grid hands over to the flatbush descent).
@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadMap } from '../src/mapbuild/build.js';
-import { Snapper, isMiss } from '../src/model/snap.js';
-import { SnapGrid } from '../src/model/snap-grid.js';
+import { Snapper, isMiss } from '../src/model/snap/snap.js';
+import { SnapGrid } from '../src/model/snap/snap-grid.js';
 import { mulberry32 } from '../src/rng.js';
 import { MAPS, carRef, readAll } from './helpers/sides.js';
 import { refSnap, TIE_M } from './reference/index.js';

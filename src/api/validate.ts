@@ -5,7 +5,7 @@
 import { FarosError } from '../errors.js';
 import { LIMITS } from '../model/limits.js';
 import type { DriverUpdate, Metric, NearbyQuery } from '../model/types.js';
-import type { DriverRecord } from '../model/store.js';
+import type { DriverRecord } from '../model/store/store.js';
 import { quote } from '../quote.js';
 
 export const MAX_ID_BYTES = 128;

@@ -5,12 +5,12 @@
 // shard (shard.ts) splits the same parts over a writer and worker threads;
 // this class is what `faros knn` and the tests use directly.
 import type { RoadGraph } from './graph/roadgraph.js';
-import { Snapper, isMiss } from './snap.js';
-import { KnnSearch } from './knn.js';
-import { filterFor, searchNearby, type NearbyParts } from './nearby.js';
-import { DriverStore, driverView, type SnappedUpdate, type StoreOptions } from './store.js';
-import { StoreReader } from './store-reader.js';
-import { D_MS } from './records.js';
+import { Snapper, isMiss } from './snap/snap.js';
+import { KnnSearch } from './knn/knn.js';
+import { filterFor, searchNearby, type NearbyParts } from './knn/nearby.js';
+import { DriverStore, driverView, type SnappedUpdate, type StoreOptions } from './store/store.js';
+import { StoreReader } from './store/store-reader.js';
+import { D_MS } from './store/records.js';
 import type { DriverUpdate, DriverView, ModelOptions, NearbyDriver, NearbyQuery, NearbyResult, Phantom, SnapMiss, UpdateResult } from './types.js';
 
 export const DEFAULT_MODEL_OPTIONS: Readonly<ModelOptions> = Object.freeze({ snapRadiusM: 200, ttlMs: 300_000 });

@@ -14,7 +14,7 @@ import { quote } from '../quote.js';
 import type { Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { WorkerPool } from '../threads/pool.js';
-import type { DriverRecord } from '../model/store.js';
+import type { DriverRecord } from '../model/store/store.js';
 import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
 import { FarosError } from '../errors.js';
 import { Membership } from '../membership/membership.js';

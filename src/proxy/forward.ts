@@ -6,7 +6,7 @@
 // keeps failing loses batches (counted) and is refilled by state transfer when
 // it rejoins. Replicas keep the newest timestamp per driver, so batches may
 // arrive in any order.
-import type { DriverRecord } from '../model/store.js';
+import type { DriverRecord } from '../model/store/store.js';
 import { PEER_MAX_MESSAGE_BYTES, type PeerClient } from './peer-client.js';
 
 const MAX_BATCH = 2000;

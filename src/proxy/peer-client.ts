@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { LOADER_OPTIONS } from '../api/proto.js';
 import { FarosError, type ErrorCode } from '../errors.js';
-import type { DriverRecord } from '../model/store.js';
+import type { DriverRecord } from '../model/store/store.js';
 import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } from '../model/types.js';
 import type { NearbyOutcome } from '../node/host.js';
 import { parseAddress, type PeerCredentials } from './peer-tls.js';

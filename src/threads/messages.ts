@@ -1,8 +1,8 @@
 // The thread boundary: every message between a shard (main thread) and the
 // piscina workers (snapping) or the search threads (nearby, answered through
 // search-mailbox.ts) has a named type. Buffers are SharedArrayBuffers (no copy).
-import type { StoreBuffers } from '../model/store.js';
-import { SNAP_FIELDS } from '../model/records.js';
+import type { StoreBuffers } from '../model/store/store.js';
+import { SNAP_FIELDS } from '../model/store/records.js';
 
 export { SNAP_FIELDS };
 import type { Metric, NearbyStats, Phantom } from '../model/types.js';

@@ -6,11 +6,11 @@
 // posts them before the first request that needs them.
 import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { RoadGraph } from '../model/graph/roadgraph.js';
-import { Snapper } from '../model/snap.js';
-import { KnnSearch } from '../model/knn.js';
-import { searchNearby } from '../model/nearby.js';
-import { StoreReader } from '../model/store-reader.js';
-import { D_LAT, D_LNG, D_MS, D_SEG, D_SNAP, D_T, D_TS, getF64 } from '../model/records.js';
+import { Snapper } from '../model/snap/snap.js';
+import { KnnSearch } from '../model/knn/knn.js';
+import { searchNearby } from '../model/knn/nearby.js';
+import { StoreReader } from '../model/store/store-reader.js';
+import { D_LAT, D_LNG, D_MS, D_SEG, D_SNAP, D_T, D_TS, getF64 } from '../model/store/records.js';
 import type { MapHandle } from './messages.js';
 import * as M from './search-mailbox.js';
 

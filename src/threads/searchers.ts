@@ -15,9 +15,9 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FarosError } from '../errors.js';
 import { RoadGraph } from '../model/graph/roadgraph.js';
-import { InternView, ReuseHold, type HoldRun } from '../model/intern.js';
-import { phantomOf } from '../model/store.js';
-import { freeSlot } from '../model/art/epoch.js';
+import { InternView, ReuseHold, type HoldRun } from '../model/store/intern.js';
+import { phantomOf } from '../model/store/store.js';
+import { freeSlot } from '../model/store/art/epoch.js';
 import type { SearchPhases } from '../model/types.js';
 import type { MapHandle, NearbyReply, NearbyTask, ExpiredReply } from './messages.js';
 import type { SearchThreadMessage } from './search-thread.js';

@@ -3,9 +3,9 @@
 // over the same shared memory. Readers never block the writer: a search pins
 // a snapshot (ART epoch) and the writer keeps publishing new roots.
 import type { RoadGraph } from '../model/graph/roadgraph.js';
-import { DriverStore, type DriverRecord, type StoreOptions } from '../model/store.js';
+import { DriverStore, type DriverRecord, type StoreOptions } from '../model/store/store.js';
 import { outOfRange } from '../model/model.js';
-import { filterFor } from '../model/nearby.js';
+import { filterFor } from '../model/knn/nearby.js';
 
 const NO_FILTER = new Uint32Array(0);
 import type { WorkerPool } from './pool.js';

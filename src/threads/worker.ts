@@ -2,7 +2,7 @@
 // keeps a view of the graph and a snapper, created on the first task that
 // brings the map's handle (tasks name maps by key; see messages.ts).
 import { RoadGraph } from '../model/graph/roadgraph.js';
-import { Snapper, isMiss } from '../model/snap.js';
+import { Snapper, isMiss } from '../model/snap/snap.js';
 import { SNAP_FIELDS, type MapRef, type SnapReply, type SnapTask, type WorkerReply, type WorkerTask } from './messages.js';
 
 interface MapState {

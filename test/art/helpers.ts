@@ -1,7 +1,7 @@
 // Test helpers for the ART: a seeded PRNG, a BigInt-keyed oracle, and a
 // structural checker that walks the raw arena records.
 
-import type { ArtView } from '../../src/model/art/index.js';
+import type { ArtView } from '../../src/model/store/art/index.js';
 import {
   COUNT_MASK,
   COUNT_SHIFT,
@@ -22,7 +22,7 @@ import {
   TYPE_MASK,
   hiMask,
   loMask,
-} from '../../src/model/art/nodes.js';
+} from '../../src/model/store/art/nodes.js';
 import { mulberry32 } from '../../src/rng.js';
 
 export const SEED = Number(process.env.FAROS_SEED ?? 0x5eed) >>> 0;

@@ -5,7 +5,7 @@
 // Any torn or reclaimed-while-read snapshot breaks one of them.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { ArtReader } from '../../src/model/art/index.js';
+import { ArtReader } from '../../src/model/store/art/index.js';
 import { mix, type ReaderDone, type ReaderStart, CTRL_STOP, CTRL_SNAPSHOTS } from './protocol.js';
 
 const { sab, ctrl: ctrlSab, index } = workerData as ReaderStart;

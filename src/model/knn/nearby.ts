@@ -2,12 +2,12 @@
 // the KNN expansion, hand each hit's stored record to the caller while the
 // snapshot is still pinned. The search threads (what the server runs), the
 // single-thread Model (`faros knn`) and therefore every test go through here.
-import type { RoadGraph } from './graph/roadgraph.js';
-import { isMiss, type Snapper } from './snap.js';
+import type { RoadGraph } from '../graph/roadgraph.js';
+import { isMiss, type Snapper } from '../snap/snap.js';
 import { edgePos, type KnnHit, type KnnSearch } from './knn.js';
-import type { StoreReader } from './store-reader.js';
-import type { Metric, Phantom } from './types.js';
-import type { InternTable } from './intern.js';
+import type { StoreReader } from '../store/store-reader.js';
+import type { Metric, Phantom } from '../types.js';
+import type { InternTable } from '../store/intern.js';
 
 /** A filter pair no driver carries (interned numbers stay far below 2^32 − 1). */
 const IMPOSSIBLE = new Uint32Array([0xffffffff, 0xffffffff]);

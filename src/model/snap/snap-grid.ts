@@ -8,7 +8,7 @@
 //
 // Built per thread on first use (milliseconds per map), not stored in the map
 // file: it is derived data and would only grow the file format.
-import type { RoadGraph } from './graph/roadgraph.js';
+import type { RoadGraph } from '../graph/roadgraph.js';
 
 /** Cell side in metres, and the cap on cells (big maps get larger cells). */
 const CELL_M = 30;

@@ -7,11 +7,11 @@
 // this class counts the uses (driver number stored or not, metaset refcount)
 // and, after each commit, lets the intern free what no reader can reach.
 import { ArtArena, ArtCapacityError, type ArtReader, type ArtTree, type ArtTxn } from './art/index.js';
-import { FarosError } from '../errors.js';
+import { FarosError } from '../../errors.js';
 import { InternTable, type InternBuffers, type InternCapacity, DEFAULT_INTERN_CAPACITY } from './intern.js';
-import type { RoadGraph } from './graph/roadgraph.js';
+import type { RoadGraph } from '../graph/roadgraph.js';
 import { DRIVERS, EDGES, D_SEG, D_T, D_LAT, D_LNG, D_SNAP, D_TS, D_MS, D_WORDS, E_SEG, E_T, E_TS, E_MS, E_WORDS, getF64, setF64 } from './records.js';
-import type { DriverUpdate, DriverView, Phantom } from './types.js';
+import type { DriverUpdate, DriverView, Phantom } from '../types.js';
 import { SNAP_FIELDS } from './records.js';
 
 /** Everything a reader thread needs to attach to a store. */

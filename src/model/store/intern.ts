@@ -32,7 +32,7 @@
 // a longer one in 128-byte overflow slots; a metadata set's pairs sit in a
 // chain of 8-word chunks. These tables keep their own capacities and
 // RESOURCE_EXHAUSTED messages, apart from the tree arena's.
-import { FarosError } from '../errors.js';
+import { FarosError } from '../../errors.js';
 import { oldestPin } from './art/epoch.js';
 import { H_SEQ } from './art/header.js';
 

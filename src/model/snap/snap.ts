@@ -8,11 +8,11 @@
 // rings (far from roads, or beyond the snap radius), a best-first descent of flatbush's tree (its own arrays, read in place) with
 // lower bounds in metres of that same plane, so far points cost no more than
 // near ones. Both collect every segment within 1 mm of the closest.
-import type { RoadGraph } from './graph/roadgraph.js';
+import type { RoadGraph } from '../graph/roadgraph.js';
 import { SnapGrid } from './snap-grid.js';
-import type { Phantom, SnapMiss } from './types.js';
-import { R, DEG } from '../mapbuild/geo.js';
-import { MinHeap } from './graph/heap.js';
+import type { Phantom, SnapMiss } from '../types.js';
+import { R, DEG } from '../../mapbuild/geo.js';
+import { MinHeap } from '../graph/heap.js';
 
 /** The parts of a flatbush index the descent reads (flatbush 4 internals). */
 interface FlatbushTree {

@@ -2,8 +2,8 @@
 // and serves the KNN search (drivers per edge, TTL + filter check, ID order).
 import { ArtReader } from './art/index.js';
 import { InternView } from './intern.js';
-import type { RoadGraph } from './graph/roadgraph.js';
-import type { DriverSource, EdgeVisitor } from './knn.js';
+import type { RoadGraph } from '../graph/roadgraph.js';
+import type { DriverSource, EdgeVisitor } from '../knn/knn.js';
 import { DRIVERS, EDGES, E_SEG, E_T, E_TS, E_MS } from './records.js';
 import { getF64 } from './records.js';
 import type { StoreBuffers } from './store.js';

@@ -9,9 +9,9 @@
 // once its cost is below every unsettled edge's dist: nothing later can beat
 // it. Final candidates come out in (cost, UTF-8 id) order, so the search stops
 // the moment it has k of them or the frontier passes the limit.
-import type { RoadGraph } from './graph/roadgraph.js';
-import { MinHeap } from './graph/heap.js';
-import type { Metric, NearbyStats } from './types.js';
+import type { RoadGraph } from '../graph/roadgraph.js';
+import { MinHeap } from '../graph/heap.js';
+import type { Metric, NearbyStats } from '../types.js';
 
 /** Where a point lies on its compressed edge (from a Phantom). */
 export interface EdgePos {
