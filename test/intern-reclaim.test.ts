@@ -217,8 +217,8 @@ test("exportSnapshot across awaits exports its snapshot's IDs and metadata while
 
 /** The search thread of a 1-thread pool: its mailbox header and how many requests were posted to it. */
 function thread0(pool: WorkerPool): { hdr: Int32Array; seq: number } {
-  const t = (pool as unknown as { searchers: { threads: { box: { hdr: Int32Array }; seq: number }[] } }).searchers.threads[0]!;
-  return { hdr: t.box.hdr, seq: t.seq };
+  const t = pool.searchThreadForTest(0);
+  return { hdr: t.hdr, seq: t.posted() };
 }
 
 /** Spin (this thread does nothing else meanwhile) until the search thread has answered everything posted. */

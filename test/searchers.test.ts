@@ -142,7 +142,6 @@ test('a full search queue is refused with RESOURCE_EXHAUSTED, a huge filter with
 test('a lost search thread fails only its search and is replaced', async () => {
   const { pool, shard, point } = await setup({ searchThreads: 1 });
   const before = pool.threadIds();
-  const inner = (pool as unknown as { searchers: { threads: { worker: { terminate(): Promise<number> } }[] } }).searchers;
   // Kill the thread while it holds a snapshot pin (poll the shared slot table until it does).
   let running: Promise<unknown> | undefined;
   for (let attempt = 0; attempt < 50 && !running; attempt++) {
@@ -155,7 +154,7 @@ test('a lost search thread fails only its search and is replaced', async () => {
     else await p;
   }
   assert.ok(running, 'caught the search thread inside a search');
-  await inner.threads[0]!.worker.terminate();
+  await pool.searchThreadForTest(0).terminate();
   await assert.rejects(running, (e: { code?: string }) => e.code === 'INTERNAL');
   const r = await shard.nearby({ ...point(), k: 5, metric: 'distance', maxDistanceM: 3000, maxEtaS: 300 });
   assert.ok(r.ok && r.drivers.length === 5, 'the replacement thread answers');

@@ -11,7 +11,7 @@
 import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
 import { FarosError } from '../errors.js';
-import { Searchers } from './searchers.js';
+import { Searchers, type SearchThreadHandle } from './searchers.js';
 import type { SearchPhases } from '../model/types.js';
 import {
   SNAP_FIELDS,
@@ -180,6 +180,11 @@ export class WorkerPool {
   get utilization(): number {
     return this.pool.utilization;
   }
+  /** Test hook: search thread i (to watch its mailbox or kill it). */
+  searchThreadForTest(i: number): SearchThreadHandle {
+    return this.searchers.threadForTest(i);
+  }
+
   /** Thread IDs of the live threads (a replaced thread shows up as a new ID). */
   threadIds(): number[] {
     return [...this.pool.threads.map((t) => t.threadId), ...this.searchers.threadIds()].sort((a, b) => a - b);

@@ -62,6 +62,13 @@ interface MapView {
   hold: ReuseHold;
 }
 
+/** What a test may see of a search thread (WorkerPool.searchThreadForTest). */
+export interface SearchThreadHandle {
+  readonly hdr: Int32Array;
+  posted(): number;
+  terminate(): Promise<number>;
+}
+
 export class Searchers {
   private readonly threads: Thread[] = [];
   private queue: Job[] = [];
@@ -95,6 +102,12 @@ export class Searchers {
   }
   threadIds(): number[] {
     return this.threads.map((t) => t.worker.threadId);
+  }
+
+  /** Test hook: search thread i's mailbox header, how many requests were posted to it, and a way to kill it. */
+  threadForTest(i: number): SearchThreadHandle {
+    const t = this.threads[i]!;
+    return { hdr: t.box.hdr, posted: () => t.seq, terminate: () => t.worker.terminate() };
   }
 
   /** Search on an idle thread, or queue; a queued search whose signal fired is dropped unsearched. */
