@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadFarosDefinition } from '../src/api/proto.js';
 import { loadMap } from '../src/mapbuild/build.js';
-import { spawnReady, runClientProc } from './lib/procs.js';
+import { closedLoop, spawnReady, runClientProc, type LoopResult } from './lib/procs.js';
 import { Rng, ROOT, header, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from './lib/common.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -31,10 +31,7 @@ interface ClientSpec {
   points: number[];
   seed: number;
 }
-interface ClientResult {
-  calls: number;
-  errors: number;
-  latUs: number[];
+interface ClientResult extends LoopResult {
   ms: number;
 }
 
@@ -66,36 +63,15 @@ async function runClient(file: string): Promise<void> {
   const c = new Faros(spec.addr, grpc.credentials.createInsecure(), CLIENT_OPTS) as any;
   const rng = new Rng(spec.seed);
   const n = spec.points.length / 2;
-  const lat: number[] = [];
-  let calls = 0,
-    errors = 0;
-  const t0 = performance.now();
-  const tStart = t0 + spec.warmupMs,
-    tEnd = tStart + spec.durationMs;
   let i = 0;
-  const one = (): Promise<void> =>
-    new Promise((resolve) => {
-      const p = rng.int(0, n - 1);
-      const location = { lat: spec.points[2 * p]!, lng: spec.points[2 * p + 1]! };
-      const req = spec.method === 'nearby' ? { mapId: MAP, location, k: 10 } : { mapId: MAP, driverId: `bench-${i++ % 10_000}`, location };
-      const s = performance.now();
-      c[spec.method](req, (err: Error | null) => {
-        const e = performance.now();
-        if (s >= tStart && e <= tEnd) {
-          calls++;
-          if (err) errors++;
-          lat.push((e - s) * 1000);
-        }
-        resolve();
-      });
-    });
-  const loop = async (): Promise<void> => {
-    while (performance.now() < tEnd) await one();
-  };
-  await Promise.all(Array.from({ length: spec.concurrency }, loop));
+  const r = await closedLoop(spec, (done) => {
+    const p = rng.int(0, n - 1);
+    const location = { lat: spec.points[2 * p]!, lng: spec.points[2 * p + 1]! };
+    const req = spec.method === 'nearby' ? { mapId: MAP, location, k: 10 } : { mapId: MAP, driverId: `bench-${i++ % 10_000}`, location };
+    c[spec.method](req, done);
+  });
   c.close();
-  const r: ClientResult = { calls, errors, latUs: lat, ms: spec.durationMs };
-  process.stdout.write(`${JSON.stringify(r)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...r, ms: spec.durationMs } satisfies ClientResult)}\n`);
 }
 
 // ── orchestration ──────────────────────────────────────────────────────────

@@ -14,7 +14,7 @@ import { loadFarosDefinition } from '../src/api/proto.js';
 import { loadMap } from '../src/mapbuild/build.js';
 import { createToken, TokenStore } from '../src/api/tokens.js';
 import { issueCertificate } from '../src/cli/certs.js';
-import { spawnReady, runClientProc } from './lib/procs.js';
+import { closedLoop, spawnReady, runClientProc, type LoopResult } from './lib/procs.js';
 import { Rng, ROOT, header, median, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from './lib/common.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -35,11 +35,7 @@ interface ClientSpec extends Conn {
   points: number[];
   seed: number;
 }
-interface ClientResult {
-  calls: number;
-  errors: number;
-  latUs: number[];
-}
+type ClientResult = LoopResult;
 
 function connect(c: Conn): any {
   const creds = c.caFile ? grpc.credentials.createSsl(readFileSync(c.caFile)) : grpc.credentials.createInsecure();
@@ -59,32 +55,12 @@ async function runClient(file: string): Promise<void> {
   const md = meta(spec);
   const rng = new Rng(spec.seed);
   const n = spec.points.length / 2;
-  const lat: number[] = [];
-  let calls = 0,
-    errors = 0;
-  const t0 = performance.now();
-  const tStart = t0 + spec.warmupMs,
-    tEnd = tStart + spec.durationMs;
-  const one = (): Promise<void> =>
-    new Promise((resolve) => {
-      const p = rng.int(0, n - 1);
-      const s = performance.now();
-      c.nearby({ mapId: MAP, location: { lat: spec.points[2 * p]!, lng: spec.points[2 * p + 1]! }, k: 10 }, md, (err: Error | null) => {
-        const e = performance.now();
-        if (s >= tStart && e <= tEnd) {
-          calls++;
-          if (err) errors++;
-          lat.push((e - s) * 1000);
-        }
-        resolve();
-      });
-    });
-  const loop = async (): Promise<void> => {
-    while (performance.now() < tEnd) await one();
-  };
-  await Promise.all(Array.from({ length: spec.concurrency }, loop));
+  const r = await closedLoop(spec, (done) => {
+    const p = rng.int(0, n - 1);
+    c.nearby({ mapId: MAP, location: { lat: spec.points[2 * p]!, lng: spec.points[2 * p + 1]! }, k: 10 }, md, done);
+  });
   c.close();
-  process.stdout.write(`${JSON.stringify({ calls, errors, latUs: lat } satisfies ClientResult)}\n`);
+  process.stdout.write(`${JSON.stringify(r satisfies ClientResult)}\n`);
 }
 
 /** Stream updates in batches of `batch`, 4 batches outstanding, for durationMs; updates/s. */

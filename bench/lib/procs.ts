@@ -32,3 +32,45 @@ export function runClientProc<R>(script: string, spec: object, dir: string, k: n
     p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as R) : reject(new Error(`client exited ${code}`))));
   });
 }
+
+/** What a closed-loop client measured: calls finished inside the window, their errors and latencies (µs). */
+export interface LoopResult {
+  calls: number;
+  errors: number;
+  latUs: number[];
+}
+
+/**
+ * `concurrency` calls outstanding for warmupMs + durationMs; only calls that
+ * start after the warm-up and end inside the window count. `send(done)` starts
+ * one call and calls done(err) when it ends.
+ */
+export async function closedLoop(
+  o: { concurrency: number; warmupMs: number; durationMs: number },
+  send: (done: (err: Error | null) => void) => void,
+): Promise<LoopResult> {
+  const latUs: number[] = [];
+  let calls = 0;
+  let errors = 0;
+  const tStart = performance.now() + o.warmupMs;
+  const tEnd = tStart + o.durationMs;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const s = performance.now();
+      send((err) => {
+        const e = performance.now();
+        if (s >= tStart && e <= tEnd) {
+          calls++;
+          if (err) errors++;
+          latUs.push((e - s) * 1000);
+        }
+        resolve();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: o.concurrency }, async () => {
+      while (performance.now() < tEnd) await one();
+    }),
+  );
+  return { calls, errors, latUs };
+}
