@@ -217,7 +217,7 @@ export class GrpcServer {
       // WATCH OUT: a plain `for await` destroys the call when the loop ends, and the OK status is never sent.
       for await (const batch of call.iterator({ destroyOnReturn: false })) {
         // A token revoked (SIGHUP reload) while its stream is open ends the stream.
-        if (token && !this.deps.tokens!.holds(token))
+        if (token && !this.deps.tokens!.stillAllows(token, RPC_TABLE[method].scope))
           throw new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this stream was open; reconnect with a valid token`);
         if (batch instanceof Undecodable) throw batch.error(method);
         // A batch refused as a whole (over --max-batch-size) ends the stream here, before any later batch is worked on.

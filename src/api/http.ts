@@ -38,12 +38,9 @@ interface Route {
   body?: JsonMessage;
   /** Answers with a message (JSON) unless it writes the response itself. */
   run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
-  /** An RPC route: counts against --max-in-flight and needs a token with the RPC's scope. */
-  gated: boolean;
+  /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
+  rpc?: RpcName;
 }
-
-// The batch route is the HTTP form of StreamDriverUpdates (one UpdateDriversRequest): it needs that RPC's scope.
-const rpcOf = (route: Route): RpcName => (route.name === 'UpdateDrivers' ? 'StreamDriverUpdates' : route.name) as RpcName;
 
 const seg = '([^/]+)';
 const ROUTES: Route[] = [
@@ -52,7 +49,7 @@ const ROUTES: Route[] = [
     method: 'POST',
     pattern: /^\/v1\/drivers:update$/,
     body: 'UpdateDriverRequest',
-    gated: true,
+    rpc: 'UpdateDriver',
     run: (d, r, s) => d.service.updateDriver(r.body, s),
   },
   {
@@ -60,42 +57,40 @@ const ROUTES: Route[] = [
     method: 'POST',
     pattern: /^\/v1\/drivers:batchUpdate$/,
     body: 'UpdateDriversRequest',
-    gated: true,
+    rpc: 'StreamDriverUpdates', // one batch of the stream
     run: (d, r, s) => d.service.updateDrivers(r.body, s),
   },
   {
     name: 'RemoveDriver',
     method: 'DELETE',
     pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`),
-    gated: true,
+    rpc: 'RemoveDriver',
     run: (d, r, s) => d.service.removeDriver(r.params, s),
   },
   {
     name: 'GetDriver',
     method: 'GET',
     pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`),
-    gated: true,
+    rpc: 'GetDriver',
     run: (d, r, s) => d.service.getDriver(r.params, s),
   },
-  { name: 'Nearby', method: 'POST', pattern: /^\/v1\/nearby$/, body: 'NearbyRequest', gated: true, run: (d, r, s) => d.service.nearby(r.body, s) },
-  { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, gated: true, run: (d, _r, s) => d.service.listMaps({}, s) },
+  { name: 'Nearby', method: 'POST', pattern: /^\/v1\/nearby$/, body: 'NearbyRequest', rpc: 'Nearby', run: (d, r, s) => d.service.nearby(r.body, s) },
+  { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, rpc: 'ListMaps', run: (d, _r, s) => d.service.listMaps({}, s) },
   {
     name: 'metrics',
     method: 'GET',
     pattern: /^\/metrics$/,
-    gated: false,
     run: async (d, _r, _s, res) => {
       const text = await d.metrics.text();
       res.writeHead(200, { 'content-type': d.metrics.contentType() }).end(text);
       return undefined;
     },
   },
-  { name: 'healthz', method: 'GET', pattern: /^\/healthz$/, gated: false, run: async () => ({ status: 'ok' }) },
+  { name: 'healthz', method: 'GET', pattern: /^\/healthz$/, run: async () => ({ status: 'ok' }) },
   {
     name: 'readyz',
     method: 'GET',
     pattern: /^\/readyz$/,
-    gated: false,
     run: async (d, _r, _s, res) => {
       if (d.host.ready()) return { status: 'ready' };
       const loading = d.host
@@ -236,11 +231,11 @@ export class HttpGateway {
     try {
       const { route, params } = match(req.method ?? 'GET', path);
       name = route.name;
-      if (route.gated && this.deps.tokens) this.deps.tokens.check(req.headers.authorization, RPC_TABLE[rpcOf(route)].scope, route.name);
+      if (route.rpc && this.deps.tokens) this.deps.tokens.check(req.headers.authorization, RPC_TABLE[route.rpc].scope, route.name);
       const deadline = deadlineOf(req);
       // The body is read before the in-flight gate: a slow sender holds a connection, not a slot.
       const body = route.body ? parseJsonBody(await readBody(req, this.deps.limits.maxMessageBytes), route.body) : {};
-      if (route.gated) {
+      if (route.rpc) {
         this.deps.gate.enter();
         gated = true;
       }

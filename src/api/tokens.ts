@@ -16,6 +16,8 @@ export type Scope = (typeof SCOPES)[number];
 export interface TokenEntry {
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** SHA-256 of the token (hex): its key in the file. */
+  readonly hash: string;
 }
 
 const LINE = /^(\S+)\s+(\S+)\s+([0-9a-f]{64})$/;
@@ -37,7 +39,7 @@ export function parseTokens(text: string, where: string): Map<string, TokenEntry
       scopes.add(s as Scope);
     }
     if (out.has(m[3]!)) throw new Error(`${where}:${i + 1}: the same token hash is listed twice`);
-    out.set(m[3]!, Object.freeze({ name: m[1]!, scopes }));
+    out.set(m[3]!, Object.freeze({ name: m[1]!, scopes, hash: m[3]! }));
   });
   return out;
 }
@@ -80,11 +82,14 @@ export class TokenStore {
     return entry;
   }
 
-  /** Is this entry still in the file (a stream re-checks after a reload)? */
-  holds(entry: TokenEntry): boolean {
-    for (const e of this.byHash.values()) if (e === entry) return true;
-    return false;
+  /**
+   * Does the token of `entry` still have `scope` (a stream re-checks after a
+   * reload)? By hash: a reload makes new entries for the tokens it keeps.
+   */
+  stillAllows(entry: TokenEntry, scope: Scope): boolean {
+    return this.byHash.get(entry.hash)?.scopes.has(scope) ?? false;
   }
+
 }
 
 /** Create a token, append its hash to `file` (created 0600), return the token (shown once). */

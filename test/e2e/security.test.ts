@@ -146,7 +146,9 @@ test('HTTPS: 401 without a token, 403 with the wrong scope, probes and metrics o
   assert.equal(m.get('faros_tokens'), 3);
 });
 
-test('a token revoked by a SIGHUP reload ends its open stream; new tokens work without a restart; a broken file keeps the old ones', async () => {
+test('a token revoked by a SIGHUP reload ends its open stream; new tokens work without a restart; a broken file keeps the old ones', {
+  timeout: 30_000,
+}, async () => {
   const s = client.streamDriverUpdates(md(T.all));
   const answers: any[] = [];
   const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
@@ -155,7 +157,13 @@ test('a token revoked by a SIGHUP reload ends its open stream; new tokens work w
     s.on('end', () => resolve(undefined));
   });
   s.write({ updates: [upd('r1')] });
-  while (answers.length < 1) await new Promise((r) => setTimeout(r, 20));
+  // A stream on a token the reload keeps ("drivers-app") must live on.
+  const kept$ = client.streamDriverUpdates(md(T.update));
+  const keptAnswers: any[] = [];
+  kept$.on('data', (r: any) => keptAnswers.push(r));
+  kept$.on('error', () => {});
+  kept$.write({ updates: [upd('k1')] });
+  while (answers.length < 1 || keptAnswers.length < 1) await new Promise((r) => setTimeout(r, 20));
   assert.equal(answers[0].accepted, 1);
   // Revoke "ingest", keep the others, add one.
   const kept = readFileSync(tokensFile, 'utf8')
@@ -173,6 +181,10 @@ test('a token revoked by a SIGHUP reload ends its open stream; new tokens work w
   assert.equal(grpc.status[e.code], 'UNAUTHENTICATED');
   assert.match(e.details, /revoked/);
   assert.equal(answers.length, 1, 'nothing after the revocation was answered');
+  kept$.write({ updates: [upd('k2')] });
+  while (keptAnswers.length < 2) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(keptAnswers[1].accepted, 1, 'a stream whose token the reload kept goes on');
+  kept$.end();
   assert.equal((await rpcCode('getDriver', { mapId: M, driverId: 'r2' }, T.query))[0], 'NOT_FOUND', 'the batch after the revocation stored nothing');
   assert.equal((await rpcCode('listMaps', {}, T.all))[0], 'UNAUTHENTICATED');
   assert.equal((await rpc('listMaps', {}, fresh)).maps.length, 1);
