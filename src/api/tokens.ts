@@ -89,7 +89,6 @@ export class TokenStore {
   stillAllows(entry: TokenEntry, scope: Scope): boolean {
     return this.byHash.get(entry.hash)?.scopes.has(scope) ?? false;
   }
-
 }
 
 /** Create a token, append its hash to `file` (created 0600), return the token (shown once). */
