@@ -1,7 +1,8 @@
 // Domain values → response messages. The same objects serve gRPC (proto-loader
 // accepts int64 as strings) and the HTTP gateway (proto3 JSON writes int64 as
 // strings), so both protocols answer with identical fields.
-import type { MapInfoView, NearbyAnswer } from '../node/host.js';
+import type { MapInfoView } from '../node/host.js';
+import type { NearbyAnswer } from '../model/types.js';
 import type { DriverView, Phantom, UpdateResult } from '../model/types.js';
 
 export interface LatLngMsg {

@@ -111,7 +111,11 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       onStateChange: () => servers.refreshHealth(),
     });
     host = cluster;
-    metrics.setClusterSource(() => ({ members: cluster!.membership.live().length, failovers: cluster!.stats.failovers, forwarded: cluster!.forwarder.stats }));
+    metrics.setClusterSource(() => ({
+      members: cluster!.membership.live().length,
+      failovers: cluster!.router.stats.failovers,
+      forwarded: cluster!.router.forwarder.stats,
+    }));
   } else {
     host = new LocalHost({
       name,

@@ -90,3 +90,23 @@ export interface ModelOptions {
   /** Drivers older than this are never returned and are swept. */
   ttlMs: number;
 }
+
+export interface NearbyAnswer {
+  drivers: NearbyDriver[];
+  querySnapped: Phantom;
+  stats: NearbyStats & { servedBy: string };
+}
+
+/**
+ * A nearby answer, or: the query point does not snap. Like an update's
+ * refused point, that is a result (with the distance to the nearest road)
+ * from the model up to the API, which alone turns it into OUT_OF_RANGE.
+ */
+export type NearbyOutcome = ({ ok: true } & NearbyAnswer) | { ok: false; code: 'OUT_OF_RANGE'; nearestM: number; message: string };
+
+export interface CallOptions {
+  /** Aborted when the caller's deadline passes or it cancels. */
+  signal?: AbortSignal;
+  /** The caller's deadline, ms since the epoch (work picked up later is skipped). */
+  deadline?: number;
+}

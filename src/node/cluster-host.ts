@@ -1,31 +1,21 @@
-// The proxy layer of a cluster instance: any instance accepts any request and
-// routes it by map ID over the RouteTable (consistent hashing over the live
-// members, RF replicas per map).
-//  - Update: applied by the first replica that can (this instance when it is
-//    one), answered then, and forwarded asynchronously in batches to the
-//    other replicas. The answer guarantees the update is on one replica; the
-//    others converge within milliseconds unless they fail meanwhile (then
-//    state transfer refills them). Newest timestamp wins everywhere.
-//  - Nearby / Get: served locally when this instance serves the map, else by
-//    one replica chosen round-robin, failing over to the next within the
-//    caller's deadline.
-//  - Remove: sent to every replica.
+// A cluster instance: which maps it holds (membership -> route table ->
+// ShardSet, with state transfer), and the Router that carries every request
+// to the replicas of its map (src/proxy/router.ts).
 import { quote } from '../quote.js';
 import type { Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { WorkerPool } from '../threads/pool.js';
-import type { DriverRecord } from '../model/store/store.js';
-import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
+import type { CallOptions, DriverUpdate, DriverView, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
 import { FarosError } from '../errors.js';
 import { Membership } from '../membership/membership.js';
 import { RouteTable } from '../proxy/route-table.js';
 import { PeerClient } from '../proxy/peer-client.js';
 import type { PeerCredentials } from '../proxy/peer-tls.js';
-import { Forwarder, recordBytes, splitBySize } from '../proxy/forward.js';
+import { Router } from '../proxy/router.js';
 import type { PeerHost } from '../proxy/peer-service.js';
 import type { Shard } from '../threads/shard.js';
 import { ShardSet, type TransferEvent } from './shards.js';
-import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from './host.js';
+import type { MapInfoView, ShardHost } from './host.js';
 
 export interface ClusterHostOptions {
   /** Advertised address (host:grpcPort): member identity and served_by. */
@@ -54,21 +44,17 @@ export interface ClusterHostOptions {
   onStateChange?: () => void;
 }
 
-/** Codes after which the next replica is tried. */
-const RETRY = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED', 'CANCELLED']);
-
 export class ClusterHost implements ShardHost, PeerHost {
   readonly name: string;
   readonly pool: WorkerPool;
   readonly shards: ShardSet;
-  readonly forwarder: Forwarder;
+  readonly router: Router;
   readonly membership: Membership;
   private table: RouteTable;
   private readonly clients = new Map<string, PeerClient>();
   private readonly catalog = new Map<string, MapEntry>();
-  private readonly rr = new Map<string, number>();
   private started = false;
-  readonly stats = { failovers: 0, forwardedUpdates: 0, tableChanges: 0 };
+  readonly stats = { tableChanges: 0 };
 
   constructor(private readonly o: ClusterHostOptions) {
     this.name = o.self;
@@ -86,10 +72,17 @@ export class ClusterHost implements ShardHost, PeerHost {
       self: o.self,
       catchUpMs: 2 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),
     });
-    this.forwarder = new Forwarder(
-      (a) => this.client(a),
-      (peer) => this.membership.live().includes(peer),
-    );
+    this.router = new Router({
+      self: o.self,
+      table: () => this.table,
+      client: (a) => this.client(a),
+      isLive: (peer) => this.membership.live().includes(peer),
+      writable: (mapId) => this.shards.writable(mapId),
+      serving: (mapId) => this.shards.serving(mapId),
+      perTryTimeoutMs: o.perTryTimeoutMs,
+      pullerTtlMs: 4 * (o.suspectMs + o.probeIntervalMs + o.probeTimeoutMs),
+      log: o.log,
+    });
     this.membership = new Membership({
       self: o.self,
       seeds: o.seeds,
@@ -143,7 +136,7 @@ export class ClusterHost implements ShardHost, PeerHost {
     }
     const gone = this.table.members.filter((m) => !next.members.includes(m));
     this.table = next;
-    for (const m of gone) this.forwarder.forget(m);
+    for (const m of gone) this.router.forget(m);
     for (const entry of this.catalog.values()) {
       if (next.holds(this.name, entry.id)) this.shards.ensure(entry, () => this.sources(entry.id));
       else this.shards.release(entry.id);
@@ -220,155 +213,41 @@ export class ClusterHost implements ShardHost, PeerHost {
     });
   }
 
-  /** Instances pulling a snapshot of a map from us: forwarded to until the table lists them. */
-  private readonly pullers = new Map<string, Map<string, number>>();
-
-  /** Forward this map's updates to `peer` for a while (it is pulling our snapshot). */
-  subscribe(mapId: string, peer: string): void {
-    if (!peer || peer === this.name) return;
-    let m = this.pullers.get(mapId);
-    if (!m) {
-      m = new Map();
-      this.pullers.set(mapId, m);
-    }
-    m.set(peer, Date.now() + 4 * (this.o.suspectMs + this.o.probeIntervalMs + this.o.probeTimeoutMs));
-  }
-
-  /** Replicas of mapId other than this instance. */
-  private others(mapId: string): string[] {
-    return this.table.replicas(mapId).filter((r) => r !== this.name);
-  }
-
-  /** Where updates of mapId applied here are forwarded: other replicas and recent pullers. */
-  private targets(mapId: string): string[] {
-    const out = this.others(mapId);
-    for (const peer of this.livePullers(mapId)) if (!out.includes(peer)) out.push(peer);
-    return out;
-  }
-
-  /** Instances pulling our snapshot of mapId now (expired subscriptions are dropped). */
-  private livePullers(mapId: string): string[] {
-    const m = this.pullers.get(mapId);
-    if (!m) return [];
-    const now = Date.now();
-    for (const [peer, until] of m) if (until < now) m.delete(peer);
-    return [...m.keys()];
-  }
-
-  /**
-   * Removes applied here for another instance: pass them on to the instances
-   * pulling our snapshot (the other replicas got them from that instance).
-   */
-  forwardRemoves(mapId: string, driverIds: string[]): void {
-    if (driverIds.length === 0) return;
-    for (const peer of this.livePullers(mapId)) {
-      this.client(peer)
-        .remove(mapId, driverIds, this.o.perTryTimeoutMs)
-        .catch((e: unknown) => {
-          this.o.log(`map ${mapId}: remove not passed on to ${peer}, which is pulling our snapshot: ${(e as Error).message}`);
-        });
-    }
-  }
-
-  /** Forward what a local replica applied to the other replicas. */
-  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void {
-    const records: DriverRecord[] = [];
-    results.forEach((r, i) => {
-      if (!r.ok || r.stale) return;
-      const u = updates[i];
-      records.push({
-        driverId: u.driverId,
-        lat: u.lat,
-        lng: u.lng,
-        timestampMs: u.timestampMs,
-        metadata: u.metadata,
-        segment: r.snapped.segment,
-        t: r.snapped.t,
-        snapM: r.snapped.distanceM,
-      });
-    });
-    if (records.length === 0) return;
-    for (const peer of this.targets(mapId)) this.forwarder.send(peer, mapId, records);
-    this.stats.forwardedUpdates += records.length;
-  }
-
-  /** Try fn on each replica in turn (round-robin start) until one answers. */
-  private async failover<T>(mapId: string, what: string, signal: AbortSignal | undefined, fn: (peer: PeerClient) => Promise<T>): Promise<T> {
-    const reps = this.others(mapId);
-    if (reps.length === 0) throw new FarosError('UNAVAILABLE', `no live replica of map "${mapId}"; retry shortly`);
-    const start = (this.rr.get(mapId) ?? 0) % reps.length;
-    this.rr.set(mapId, start + 1);
-    const errors: string[] = [];
-    let allDeadlines = true;
-    for (let i = 0; i < reps.length; i++) {
-      if (signal?.aborted) throw new FarosError('DEADLINE_EXCEEDED', `deadline exceeded during ${what}`);
-      const peer = this.client(reps[(start + i) % reps.length]);
-      try {
-        return await fn(peer);
-      } catch (e) {
-        const fe = e instanceof FarosError ? e : new FarosError('UNAVAILABLE', String(e));
-        if (!RETRY.has(fe.code) || signal?.aborted) throw fe;
-        this.stats.failovers++;
-        errors.push(fe.message);
-        if (fe.code !== 'DEADLINE_EXCEEDED') allDeadlines = false;
-      }
-    }
-    // Every replica ran out of time: the caller's deadline is the problem, not availability.
-    throw new FarosError(allDeadlines ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE', `no replica of map "${mapId}" could do ${what}: ${errors.join('; ')}`);
-  }
-
-  async update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
+  // The request paths (ShardHost) and the routing half of PeerHost go to the router.
+  update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
     this.checkMap(mapId);
-    const local = this.table.holds(this.name, mapId) ? this.shards.writable(mapId) : undefined;
-    if (local) {
-      const results = await local.update(updates, opts?.signal, opts?.deadline);
-      this.replicate(mapId, updates, results);
-      return results;
-    }
-    // The first replica applies and forwards to the rest, in messages that fit the peer's limit.
-    const parts = splitBySize(updates, (u) => recordBytes(u, mapId.length));
-    const results = await Promise.all(
-      parts.map((part) => this.failover(mapId, 'the update', opts?.signal, (p) => p.applyUpdates(mapId, part, this.o.perTryTimeoutMs, opts?.signal))),
-    );
-    return results.flat();
+    return this.router.update(mapId, updates, opts);
   }
 
   async remove(mapId: string, driverId: string): Promise<boolean> {
     this.checkMap(mapId);
-    let removed = false;
-    const local = this.table.holds(this.name, mapId) ? this.shards.writable(mapId) : undefined;
-    if (local) removed = local.remove(driverId);
-    // Instances pulling our snapshot too (targets): their copy may still hold the driver.
-    const remote = await Promise.allSettled(
-      (local ? this.targets(mapId) : this.others(mapId)).map((r) => this.client(r).remove(mapId, [driverId], this.o.perTryTimeoutMs)),
-    );
-    for (const r of remote) if (r.status === 'fulfilled' && r.value > 0) removed = true;
-    if (!local && remote.every((r) => r.status === 'rejected'))
-      throw new FarosError('UNAVAILABLE', `no replica of map "${mapId}" could remove the driver; retry`);
-    return removed;
+    return this.router.remove(mapId, driverId);
   }
 
   async get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> {
     this.checkMap(mapId);
-    const local = this.table.holds(this.name, mapId) ? this.shards.serving(mapId) : undefined;
-    if (local) return local.get(driverId);
-    return this.failover(mapId, 'the lookup', opts?.signal, (p) => p.getLocal(mapId, driverId, this.o.perTryTimeoutMs, opts?.signal));
+    return this.router.get(mapId, driverId, opts);
   }
 
   async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     this.checkMap(mapId);
-    const local = this.table.holds(this.name, mapId) ? this.shards.serving(mapId) : undefined;
-    if (local) return this.localNearby(mapId, q, opts);
-    return this.failover(mapId, 'the nearby query', opts?.signal, (p) => p.nearbyLocal(mapId, q, this.o.perTryTimeoutMs, opts?.signal));
+    return this.router.nearby(mapId, q, opts);
   }
 
-  /** Nearby on this instance's replica (also what Peer.NearbyLocal runs). */
-  async localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
-    const shard = this.shards.serving(mapId);
-    if (!shard) throw new FarosError('FAILED_PRECONDITION', `${this.name} does not serve map "${mapId}" now`);
-    const r = await shard.nearby(q, opts?.signal, opts?.deadline);
-    if (!r.ok) return r;
-    return { ok: true, drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
+  localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
+    return this.router.localNearby(mapId, q, opts);
+  }
+
+  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void {
+    this.router.replicate(mapId, updates, results);
+  }
+
+  forwardRemoves(mapId: string, driverIds: string[]): void {
+    this.router.forwardRemoves(mapId, driverIds);
+  }
+
+  subscribe(mapId: string, peer: string): void {
+    this.router.subscribe(mapId, peer);
   }
 
   /** Loaded local shards (metrics). */
@@ -381,7 +260,7 @@ export class ClusterHost implements ShardHost, PeerHost {
 
   async close(): Promise<void> {
     this.membership.stop();
-    this.forwarder.close();
+    this.router.close();
     this.shards.close();
     for (const c of this.clients.values()) c.close();
     await this.pool.close();

@@ -1,7 +1,7 @@
 // What the API layer calls: the maps this process serves (LocalHost) or
 // routes to their replicas (ClusterHost). Inputs arrive validated; failures
 // are FarosError with a code the API maps to a status.
-import type { DriverUpdate, DriverView, NearbyQuery, Phantom, NearbyDriver, NearbyStats, UpdateResult } from '../model/types.js';
+import type { CallOptions, DriverUpdate, DriverView, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export interface MapInfoView {
   mapId: string;
@@ -9,26 +9,6 @@ export interface MapInfoView {
   drivers: number;
   bounds: { minLat: number; minLng: number; maxLat: number; maxLng: number };
   replicas: string[];
-}
-
-export interface NearbyAnswer {
-  drivers: NearbyDriver[];
-  querySnapped: Phantom;
-  stats: NearbyStats & { servedBy: string };
-}
-
-/**
- * A nearby answer, or: the query point does not snap. Like an update's
- * refused point, that is a result (with the distance to the nearest road)
- * from the model up to the API, which alone turns it into OUT_OF_RANGE.
- */
-export type NearbyOutcome = ({ ok: true } & NearbyAnswer) | { ok: false; code: 'OUT_OF_RANGE'; nearestM: number; message: string };
-
-export interface CallOptions {
-  /** Aborted when the caller's deadline passes or it cancels. */
-  signal?: AbortSignal;
-  /** The caller's deadline, ms since the epoch (work picked up later is skipped). */
-  deadline?: number;
 }
 
 export interface ShardHost {
@@ -48,4 +28,4 @@ export interface ShardHost {
   close(): Promise<void>;
 }
 
-export type { DriverUpdate, DriverView, NearbyQuery, UpdateResult };
+export type { CallOptions, DriverUpdate, DriverView, NearbyAnswer, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';

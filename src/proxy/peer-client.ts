@@ -7,7 +7,7 @@ import { LOADER_OPTIONS } from '../api/proto.js';
 import { FarosError, type ErrorCode } from '../errors.js';
 import type { DriverRecord } from '../model/store/store.js';
 import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } from '../model/types.js';
-import type { NearbyOutcome } from '../node/host.js';
+import type { NearbyOutcome } from '../model/types.js';
 import { parseAddress, type PeerCredentials } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { driverRecord, peerList } from '../api/validate.js';

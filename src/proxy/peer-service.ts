@@ -10,7 +10,7 @@ import type { InFlightGate } from '../api/context.js';
 import type { Metrics } from '../metrics.js';
 import type { Shard } from '../threads/shard.js';
 import type { DriverUpdate, NearbyQuery, UpdateResult } from '../model/types.js';
-import type { CallOptions, NearbyOutcome } from '../node/host.js';
+import type { CallOptions, NearbyOutcome } from '../model/types.js';
 
 /** What the Peer service needs of the instance it runs in (ClusterHost implements it). */
 export interface PeerHost {
