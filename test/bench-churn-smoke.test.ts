@@ -1,4 +1,4 @@
-// Smoke test of the ID churn benchmark (bench/churn.ts --quick, fewer IDs):
+// Smoke test of the ID churn benchmark (bench/micro/churn.ts --quick, fewer IDs):
 // it completes, writes the JSON and the plots, and the intern tables stayed
 // bounded while 3 times the live set of distinct IDs went through (the
 // append-only tables handed out a number per ID ever seen). It does not judge
@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 test('bench/churn quick mode completes and the intern tables stay bounded', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'faros-churn-smoke-'));
-  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/churn.js'), '--quick', '--ids', '150000', '--results', dir], {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/micro/churn.js'), '--quick', '--ids', '150000', '--results', dir], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

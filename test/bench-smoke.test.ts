@@ -1,4 +1,4 @@
-// Smoke test of the load benchmark's quick mode (bench/load/run.ts --quick):
+// Smoke test of the load benchmark's quick mode (bench/system/load/run.ts --quick):
 // it completes, writes the JSON with the expected fields, and no call failed
 // for a reason other than load. It does NOT judge speed (CI machines vary, and
 // the suite runs two test files at once): a call that missed its deadline or
@@ -19,7 +19,7 @@ test('bench/load quick mode completes with no unexpected errors and the expected
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
   // Its own process group, so a timeout kill also ends the server and redis it started.
-  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/load/run.js'), '--quick', '--no-install', '--results', dir], {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/system/load/run.js'), '--quick', '--no-install', '--results', dir], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
