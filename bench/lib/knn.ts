@@ -1,4 +1,4 @@
-// KNN latency measurement shared by bench/knn.ts and bench/scaling.ts:
+// KNN latency measurement shared by bench/micro/knn.ts and bench/micro/scaling.ts:
 // seeded drivers and queries near random road vertices, per-query timing.
 import { performance } from 'node:perf_hooks';
 import { Model } from '../../src/model/model.js';

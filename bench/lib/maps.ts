@@ -1,5 +1,5 @@
 // Fresh-process map builds and compiled-map load measurements, shared by
-// bench/mapbuild.ts and bench/scaling.ts.
+// bench/micro/mapbuild.ts and bench/micro/scaling.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

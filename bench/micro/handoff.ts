@@ -5,13 +5,13 @@
 // per job and CPU per job (all threads of the process). This is why nearby
 // searches have their own threads (README "Search threads").
 //
-//   node --expose-gc dist/bench/handoff.js [--quick]
+//   node --expose-gc dist/bench/micro/handoff.js [--quick]
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadMap } from '../src/mapbuild/build.js';
-import { WorkerPool } from '../src/threads/pool.js';
-import { Shard } from '../src/threads/shard.js';
-import { ROOT, fmt, header, parseArgs, printTable, quantile, saveResult } from './lib/common.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { WorkerPool } from '../../src/threads/pool.js';
+import { Shard } from '../../src/threads/shard.js';
+import { ROOT, fmt, header, parseArgs, printTable, quantile, saveResult } from '../lib/common.js';
 
 interface Row {
   channel: string;

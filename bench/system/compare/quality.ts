@@ -4,11 +4,11 @@
 // straight line, and the road distance of each Redis pick (a large-k Faros
 // Nearby over the same filter).
 import * as grpc from '@grpc/grpc-js';
-import { loadFarosDefinition } from '../../src/api/proto.js';
-import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { Fleet, query, type Report } from '../../tools/sim/fleet.js';
+import { loadFarosDefinition } from '../../../src/api/proto.js';
+import type { RoadGraph } from '../../../src/model/graph/roadgraph.js';
+import { Fleet, query, type Report } from '../../../tools/sim/fleet.js';
 import { type Resp, RedisError } from './resp.js';
-import { quantile } from '../lib/common.js';
+import { quantile } from '../../lib/common.js';
 
 export interface Quality {
   queries: number;

@@ -4,17 +4,17 @@
 // (faros serve on monaco-car, 10k drivers) and, in the same run, an echo
 // server (same process type) answering with canned messages of the same
 // protobuf size, so the difference is the cost of Faros itself.
-//   node dist/bench/grpc.js [--quick] [--seed N]
+//   node dist/bench/system/grpc.js [--quick] [--seed N]
 //   roles (internal): --role echo <responses.json> | --role client <spec.json>
 import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { loadFarosDefinition } from '../src/api/proto.js';
-import { loadMap } from '../src/mapbuild/build.js';
-import { closedLoop, spawnReady, runClientProc, type LoopResult } from './lib/procs.js';
-import { Rng, ROOT, header, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from './lib/common.js';
+import { loadFarosDefinition } from '../../src/api/proto.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { closedLoop, spawnReady, runClientProc, type LoopResult } from '../lib/procs.js';
+import { Rng, ROOT, header, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from '../lib/common.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MAP = 'monaco-car';

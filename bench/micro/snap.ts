@@ -2,17 +2,17 @@
 // of a random road vertex, uniform points in the map's bounding box, and far
 // points 1–3 km outside it (every one a miss); plus a bare flatbush
 // neighbors(x, y, 1) over the near points for comparison. Target ≥ 150,000/s.
-//   npx tsc -p . && node --expose-gc dist/bench/snap.js [--quick]
+//   npx tsc -p . && node --expose-gc dist/bench/micro/snap.js [--quick]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadMap } from '../src/mapbuild/build.js';
-import { MAPS_DIR } from '../src/mapbuild/profile.js';
-import { Snapper } from '../src/model/snap/snap.js';
-import { DEFAULT_MODEL_OPTIONS } from '../src/model/model.js';
-import type { RoadGraph } from '../src/model/graph/roadgraph.js';
-import { R, DEG } from '../src/mapbuild/geo.js';
-import { Rng, fmt, gc, header, median, parseArgs, pointsNearRoads, printTable, saveResult, sink } from './lib/common.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { MAPS_DIR } from '../../src/mapbuild/profile.js';
+import { Snapper } from '../../src/model/snap/snap.js';
+import { DEFAULT_MODEL_OPTIONS } from '../../src/model/model.js';
+import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
+import { R, DEG } from '../../src/mapbuild/geo.js';
+import { Rng, fmt, gc, header, median, parseArgs, pointsNearRoads, printTable, saveResult, sink } from '../lib/common.js';
 
 const { quick, seed } = parseArgs();
 header('snap: points/s, one thread', quick);

@@ -1,4 +1,4 @@
-// One load-generator process (forked by bench/load/run.ts): drives Faros over
+// One load-generator process (forked by bench/system/load/run.ts): drives Faros over
 // gRPC or Redis over RESP with the fleet simulator's work, open-loop at a
 // target rate (latency from the intended send time, so a slow server cannot
 // slow the generator down and hide its queueing: no coordinated omission) or
@@ -12,10 +12,10 @@
 // Protocol: parent sends {spec}; child answers {ready}; parent sends {go,
 // startAt (epoch ms)}; child answers {result} and exits.
 import * as grpc from '@grpc/grpc-js';
-import { loadFarosDefinition } from '../../src/api/proto.js';
-import { loadMap } from '../../src/mapbuild/build.js';
-import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { Fleet, Schedule, query, slice, type Report } from '../../tools/sim/fleet.js';
+import { loadFarosDefinition } from '../../../src/api/proto.js';
+import { loadMap } from '../../../src/mapbuild/build.js';
+import type { RoadGraph } from '../../../src/model/graph/roadgraph.js';
+import { Fleet, Schedule, query, slice, type Report } from '../../../tools/sim/fleet.js';
 import { Resp, RedisError, type Reply } from '../compare/resp.js';
 
 export type Role = 'faros-updates' | 'faros-nearby' | 'redis-updates' | 'redis-nearby';

@@ -4,12 +4,12 @@
 // runs with --workers 1; the load generator is this process. Per-process CPU
 // (from /proc/<pid>/stat) says who had the cores.
 //
-//   node --expose-gc dist/bench/cluster-throughput.js [--quick] [--seed N]
+//   node --expose-gc dist/bench/system/cluster-throughput.js [--quick] [--seed N]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { loadMap } from '../src/mapbuild/build.js';
-import { ROOT, Rng, fmt, header, parseArgs, pointsNearRoads, printTable, quantile, saveResult } from './lib/common.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { ROOT, Rng, fmt, header, parseArgs, pointsNearRoads, printTable, quantile, saveResult } from '../lib/common.js';
 import { MAP_ID, cluster, farosGrpc, streamBatches, wireFleet, type FarosGrpc, type WireUpdate } from './transfer.js';
 
 const DRIVERS = 50_000;

@@ -1,12 +1,12 @@
 // Map build benchmark: per bundled map (car profile) the build time (parse +
 // compile, each run in a fresh process so peak RSS is real), compiled size,
 // load time of the compiled file, and memory per road vertex.
-//   npx tsc -p . && node --expose-gc dist/bench/mapbuild.js [--quick]
+//   npx tsc -p . && node --expose-gc dist/bench/micro/mapbuild.js [--quick]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAPS_DIR } from '../src/mapbuild/profile.js';
-import { buildInChildren, measureLoad, tempDir } from './lib/maps.js';
-import { fmt, gc, header, mb, parseArgs, printTable, saveResult, sink } from './lib/common.js';
+import { MAPS_DIR } from '../../src/mapbuild/profile.js';
+import { buildInChildren, measureLoad, tempDir } from '../lib/maps.js';
+import { fmt, gc, header, mb, parseArgs, printTable, saveResult, sink } from '../lib/common.js';
 
 const { quick } = parseArgs();
 header('mapbuild: parse + compile (fresh process), size, load', quick);

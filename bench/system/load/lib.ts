@@ -4,7 +4,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, quantile } from '../lib/common.js';
+import { ROOT, quantile } from '../../lib/common.js';
 import type { WorkerResult, WorkerSpec } from './worker.js';
 
 const WORKER = join(fileURLToPath(new URL('.', import.meta.url)), 'worker.js');

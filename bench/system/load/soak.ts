@@ -2,12 +2,12 @@
 // open-loop nearby together — sampling every 10 s the server's RSS, heap,
 // CPU and event-loop lag (/metrics) and the generators' latency per window;
 // plotted as SVG.
-//   node dist/bench/load/soak.js [--minutes 10] [--updates-per-s 25000] [--nearby-per-s 1000]
+//   node dist/bench/system/load/soak.js [--minutes 10] [--updates-per-s 25000] [--nearby-per-s 1000]
 //        [--drivers 25000] [--quick] [--grpc-targets h:p,... --http-targets http://h:p,...]
 // Defaults are 50% of the peaks measured by run.ts on this machine; --quick = 1 minute, small fleet.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, RESULTS_DIR, machine, fmt } from '../lib/common.js';
+import { ROOT, RESULTS_DIR, machine, fmt } from '../../lib/common.js';
 import { startFaros, scrape, runWorkers, summarise, type FarosProc, type Sample } from './lib.js';
 import { lineChart } from './svg.js';
 import type { WorkerSpec } from './worker.js';
@@ -70,7 +70,7 @@ function parse(argv: string[]): SoakArgs {
         i++;
         break;
       default:
-        throw new Error(`unknown flag ${k}; see the header of bench/load/soak.ts`);
+        throw new Error(`unknown flag ${k}; see the header of bench/system/load/soak.ts`);
     }
   }
   return a;

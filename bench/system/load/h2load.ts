@@ -30,9 +30,9 @@ import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
-import { loadFarosDefinition } from '../../src/api/proto.js';
-import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { query } from '../../tools/sim/fleet.js';
+import { loadFarosDefinition } from '../../../src/api/proto.js';
+import type { RoadGraph } from '../../../src/model/graph/roadgraph.js';
+import { query } from '../../../tools/sim/fleet.js';
 import { parseProm, scraper, summarise, type PhaseResult } from './lib.js';
 
 export interface H2loadSpec {

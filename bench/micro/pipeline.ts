@@ -7,22 +7,22 @@
 //      without and with updates flowing at 50,000/s (paced open loop);
 //  (c) arena bytes over a 1,000,000-update churn through Shard.update with
 //      concurrent readers (ASCII plot + SVG).
-// Every thread-scaling figure is meant to be read against bench/ceiling.ts.
+// Every thread-scaling figure is meant to be read against bench/micro/ceiling.ts.
 //
-//   node --expose-gc dist/bench/pipeline.js [--quick] [--seed N]
+//   node --expose-gc dist/bench/micro/pipeline.js [--quick] [--seed N]
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { loadMap } from '../src/mapbuild/build.js';
-import { WorkerPool } from '../src/threads/pool.js';
-import { Shard } from '../src/threads/shard.js';
-import { Model } from '../src/model/model.js';
-import { Snapper, isMiss } from '../src/model/snap/snap.js';
-import type { DriverStore, SnappedUpdate } from '../src/model/store/store.js';
-import type { DriverUpdate } from '../src/model/types.js';
-import type { RoadGraph } from '../src/model/graph/roadgraph.js';
-import { ROOT, RESULTS_DIR, Rng, fmt, gc, header, median, parseArgs, pointsNearRoads, printTable, quantile, saveResult, sink, mb } from './lib/common.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { WorkerPool } from '../../src/threads/pool.js';
+import { Shard } from '../../src/threads/shard.js';
+import { Model } from '../../src/model/model.js';
+import { Snapper, isMiss } from '../../src/model/snap/snap.js';
+import type { DriverStore, SnappedUpdate } from '../../src/model/store/store.js';
+import type { DriverUpdate } from '../../src/model/types.js';
+import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
+import { ROOT, RESULTS_DIR, Rng, fmt, gc, header, median, parseArgs, pointsNearRoads, printTable, quantile, saveResult, sink, mb } from '../lib/common.js';
 import { asciiPlot, svgPlot } from './art-plot.js';
 
 const DRIVERS = 50_000;
@@ -725,7 +725,7 @@ async function main(): Promise<void> {
     u1 = at(1, '50,000/s'),
     u2 = at(2, '50,000/s');
   console.log(
-    `\nreads: 2 threads = ${(q2 / q1).toFixed(2)}× one thread without updates, ${(u2 / u1).toFixed(2)}× with updates (compare bench/ceiling: the machine's own 2-thread ratio)`,
+    `\nreads: 2 threads = ${(q2 / q1).toFixed(2)}× one thread without updates, ${(u2 / u1).toFixed(2)}× with updates (compare bench/micro/ceiling: the machine's own 2-thread ratio)`,
   );
 
   if (!only.includes('c')) return;

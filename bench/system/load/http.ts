@@ -3,8 +3,8 @@
 // autocannon is closed-loop (connections × 1 outstanding request): its figures
 // are peak throughput and latency at that concurrency, not open-loop latency.
 import { createRequire } from 'node:module';
-import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { Fleet, Schedule, query, slice } from '../../tools/sim/fleet.js';
+import type { RoadGraph } from '../../../src/model/graph/roadgraph.js';
+import { Fleet, Schedule, query, slice } from '../../../tools/sim/fleet.js';
 import type { PhaseResult } from './lib.js';
 
 const require = createRequire(import.meta.url);

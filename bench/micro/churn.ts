@@ -14,11 +14,11 @@
 // the shards load it. Also measures the hot path first: updates of known
 // drivers with known metadata (nothing to intern or reclaim).
 //
-//   node dist/bench/churn.js [--quick] [--seed N] [--ids N] [--results DIR]
+//   node dist/bench/micro/churn.js [--quick] [--seed N] [--ids N] [--results DIR]
 //   the code before reclamation (another build, same DriverStore API), for comparison:
-//   node dist/bench/churn.js --store /tmp/faros-before/dist/src/model/store.js --label before
+//   node dist/bench/micro/churn.js --store /tmp/faros-before/dist/src/model/store.js --label before
 //   the hot path only, this build vs another in alternating reps (churn-hot-ab.json):
-//   node dist/bench/churn.js --hot-ab /tmp/faros-before/dist/src/model/store.js
+//   node dist/bench/micro/churn.js --hot-ab /tmp/faros-before/dist/src/model/store.js
 //
 // Results: bench/results/churn[-<label>][-quick].json; plots of every label
 // found there: churn-rss[-quick].svg (RSS vs IDs streamed) and
@@ -28,12 +28,12 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { loadMap } from '../src/mapbuild/build.js';
-import { Snapper, isMiss } from '../src/model/snap/snap.js';
-import type { DriverStore as StoreType, SnappedUpdate } from '../src/model/store/store.js';
-import type { RoadGraph } from '../src/model/graph/roadgraph.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { Snapper, isMiss } from '../../src/model/snap/snap.js';
+import type { DriverStore as StoreType, SnappedUpdate } from '../../src/model/store/store.js';
+import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { asciiPlot, svgPlot, type Series } from './art-plot.js';
-import { ROOT, RESULTS_DIR, Rng, fmt, header, machine, median, parseArgs, pointsNearRoads, printTable, quantile, sink } from './lib/common.js';
+import { ROOT, RESULTS_DIR, Rng, fmt, header, machine, median, parseArgs, pointsNearRoads, printTable, quantile, sink } from '../lib/common.js';
 
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
@@ -119,8 +119,8 @@ function internStats(
 async function main(): Promise<void> {
   header(`ID churn: ${fmt(IDS)} distinct driver IDs through ${fmt(LIVE)} live drivers [${label}]`, quick);
   const { DriverStore } = (await import(
-    storePath ? pathToFileURL(resolve(storePath)).href : '../src/model/store/store.js'
-  )) as typeof import('../src/model/store/store.js');
+    storePath ? pathToFileURL(resolve(storePath)).href : '../../src/model/store/store.js'
+  )) as typeof import('../../src/model/store/store.js');
   const g: RoadGraph = await loadMap(MAP, 'car', { shared: true });
 
   // Positions snapped beforehand (the store's input), seeded.
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < LIVE; i += SLICE) hotBatches.push(Array.from({ length: Math.min(SLICE, LIVE - i) }, (_, j) => update(i + j, 0)));
   let hotTs = LIVE;
   const hotStores: Record<string, StoreType> = { [label]: store };
-  if (abPath) hotStores.other = new ((await import(pathToFileURL(resolve(abPath)).href)) as typeof import('../src/model/store/store.js')).DriverStore(g, {});
+  if (abPath) hotStores.other = new ((await import(pathToFileURL(resolve(abPath)).href)) as typeof import('../../src/model/store/store.js')).DriverStore(g, {});
   const hotRates: Record<string, number[]> = {};
   for (const [k, s] of Object.entries(hotStores)) {
     hotRates[k] = [];

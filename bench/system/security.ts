@@ -3,19 +3,19 @@
 // up at once and measured in alternating order (ABCD, DCBA, ...) in the same
 // run: unary Nearby (2 client processes, 16 calls outstanding) and streamed
 // updates (batches of 500). Medians over rounds and ratios to plaintext.
-//   node dist/bench/security.js [--quick] [--seed N]
+//   node dist/bench/system/security.js [--quick] [--seed N]
 //   role (internal): --role client <spec.json>
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { loadFarosDefinition } from '../src/api/proto.js';
-import { loadMap } from '../src/mapbuild/build.js';
-import { createToken, TokenStore } from '../src/api/tokens.js';
-import { issueCertificate } from '../src/cli/certs.js';
-import { closedLoop, spawnReady, runClientProc, type LoopResult } from './lib/procs.js';
-import { Rng, ROOT, header, median, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from './lib/common.js';
+import { loadFarosDefinition } from '../../src/api/proto.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { createToken, TokenStore } from '../../src/api/tokens.js';
+import { issueCertificate } from '../../src/cli/certs.js';
+import { closedLoop, spawnReady, runClientProc, type LoopResult } from '../lib/procs.js';
+import { Rng, ROOT, header, median, parseArgs, pointsNearRoads, printTable, quantile, saveResult, fmt } from '../lib/common.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MAP = 'monaco-car';

@@ -5,21 +5,21 @@
 //    one node, timed until its Status shows the map SERVING with N drivers.
 // Wire MB = the PullSnapshot messages as the peer proto encodes them.
 //
-//   node --expose-gc dist/bench/transfer.js [--quick] [--seed N]
+//   node --expose-gc dist/bench/system/transfer.js [--quick] [--seed N]
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { loadMap } from '../src/mapbuild/build.js';
-import { WorkerPool } from '../src/threads/pool.js';
-import { Shard } from '../src/threads/shard.js';
-import { Snapper, isMiss } from '../src/model/snap/snap.js';
-import type { DriverRecord } from '../src/model/store/store.js';
-import type { RoadGraph } from '../src/model/graph/roadgraph.js';
-import { startCluster, type RunningCluster } from '../src/cli/cluster.js';
-import { peerServiceDefinition, toRecordMsg } from '../src/proxy/peer-client.js';
-import { FAROS_PROTO, LOADER_OPTIONS } from '../src/api/proto.js';
-import { ROOT, Rng, fmt, gc, header, median, parseArgs, pointsNearRoads, printTable, saveResult, sink } from './lib/common.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { WorkerPool } from '../../src/threads/pool.js';
+import { Shard } from '../../src/threads/shard.js';
+import { Snapper, isMiss } from '../../src/model/snap/snap.js';
+import type { DriverRecord } from '../../src/model/store/store.js';
+import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
+import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
+import { peerServiceDefinition, toRecordMsg } from '../../src/proxy/peer-client.js';
+import { FAROS_PROTO, LOADER_OPTIONS } from '../../src/api/proto.js';
+import { ROOT, Rng, fmt, gc, header, median, parseArgs, pointsNearRoads, printTable, saveResult, sink } from '../lib/common.js';
 
 export const MAP_ID = 'andorra-car';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

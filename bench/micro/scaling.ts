@@ -1,16 +1,16 @@
 // Scaling with map size: the seeded synthetic city (tools/synth, seed 42) at
 // 10k, 100k and 1M road vertices: build time and peak RSS (fresh process),
 // compiled size, load time, and KNN P50/P99 with 10,000 drivers.
-//   npx tsc -p . && node --expose-gc dist/bench/scaling.js [--quick]   (--quick: 10k and 100k)
+//   npx tsc -p . && node --expose-gc dist/bench/micro/scaling.js [--quick]   (--quick: 10k and 100k)
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { generateCity } from '../tools/synth/city.js';
-import { readMapFile } from '../src/mapbuild/build.js';
-import { buildInChildren, measureLoad, tempDir, type BuildStats, type LoadStats } from './lib/maps.js';
-import { measureKnn, placeDrivers, K, LIMIT_M, NOISE_M, type KnnLatency } from './lib/knn.js';
-import { Rng, fmt, gc, header, mb, parseArgs, printTable, saveResult, sink } from './lib/common.js';
+import { generateCity } from '../../tools/synth/city.js';
+import { readMapFile } from '../../src/mapbuild/build.js';
+import { buildInChildren, measureLoad, tempDir, type BuildStats, type LoadStats } from '../lib/maps.js';
+import { measureKnn, placeDrivers, K, LIMIT_M, NOISE_M, type KnnLatency } from '../lib/knn.js';
+import { Rng, fmt, gc, header, mb, parseArgs, printTable, saveResult, sink } from '../lib/common.js';
 
 const { quick } = parseArgs();
 header('scaling: synthetic city, build / load / KNN by size', quick);

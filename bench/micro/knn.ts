@@ -2,13 +2,13 @@
 // 1,000 / 10,000 / 100,000 drivers on Andorra and Monaco. Per-query timing
 // (performance.now) after a warm-up; the query's own snap is included.
 // Target: P99 ≤ 1 ms at 10,000 drivers.
-//   npx tsc -p . && node --expose-gc dist/bench/knn.js [--quick]
+//   npx tsc -p . && node --expose-gc dist/bench/micro/knn.js [--quick]
 import { join } from 'node:path';
-import { loadMap } from '../src/mapbuild/build.js';
-import { MAPS_DIR } from '../src/mapbuild/profile.js';
-import type { Metric } from '../src/model/types.js';
-import { Rng, fmt, gc, header, parseArgs, printTable, saveResult, sink } from './lib/common.js';
-import { K, LIMIT_M, LIMIT_S, NOISE_M, measureKnn, placeDrivers, type KnnLatency } from './lib/knn.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { MAPS_DIR } from '../../src/mapbuild/profile.js';
+import type { Metric } from '../../src/model/types.js';
+import { Rng, fmt, gc, header, parseArgs, printTable, saveResult, sink } from '../lib/common.js';
+import { K, LIMIT_M, LIMIT_S, NOISE_M, measureKnn, placeDrivers, type KnnLatency } from '../lib/knn.js';
 
 const { quick, seed } = parseArgs();
 header('knn: nearby() latency, one thread', quick);

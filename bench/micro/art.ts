@@ -2,7 +2,7 @@
 // 10^4..10^6 keys, against a JS Map and a sorted array in the same run, then a
 // 1M-update churn of 50k drivers with arena bytes sampled over time.
 //
-//   node dist/bench/art.js [--quick] [--seed N]
+//   node dist/bench/micro/art.js [--quick] [--seed N]
 //
 // Seeded data, one warm-up, median of repeated runs, results into a sink,
 // machine and Node version recorded; JSON in bench/results/art.json and
@@ -10,17 +10,13 @@
 
 import { cpus, platform, release } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ArtArena, type Prefix32Callback } from '../src/model/store/art/index.js';
+import { ArtArena, type Prefix32Callback } from '../../src/model/store/art/index.js';
 import { asciiPlot, svgPlot } from './art-plot.js';
-import { mulberry32 } from '../src/rng.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = here.includes('/dist/') ? join(here, '..', '..') : join(here, '..');
-const RESULTS = join(ROOT, 'bench', 'results');
+import { mulberry32 } from '../../src/rng.js';
+import { RESULTS_DIR as RESULTS } from '../lib/common.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');

@@ -1,6 +1,6 @@
 // Load scenarios against a real `faros serve` process and, side by side on the
 // same machine and the same simulated fleet, a Redis GEO peer.
-//   node dist/bench/load/run.js [--quick] [--seed N] [--no-redis] [--no-http]
+//   node dist/bench/system/load/run.js [--quick] [--seed N] [--no-redis] [--no-http]
 //        [--grpc-targets h:p,h:p,h:p --http-targets http://h:p,...]   (existing instances, e.g. a cluster; no server started)
 //        [--drivers 50000] [--name load] [--no-install] [--results DIR]
 //        [--phases target,sweep,peak,h2load,mix,http,redis]   (some scenarios only; default all)
@@ -10,8 +10,8 @@
 // and bench/results/compare[-quick].json with the Redis comparison.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadMap } from '../../src/mapbuild/build.js';
-import { ROOT, RESULTS_DIR, machine, printTable, fmt } from '../lib/common.js';
+import { loadMap } from '../../../src/mapbuild/build.js';
+import { ROOT, RESULTS_DIR, machine, printTable, fmt } from '../../lib/common.js';
 import { startFaros, scraper, runWorkers, merge, type PhaseResult, type FarosProc } from './lib.js';
 import { httpNearby, httpBatchUpdate } from './http.js';
 import { h2loadNearby, type H2loadDetail, type H2loadSpec } from './h2load.js';
@@ -101,7 +101,7 @@ function parse(argv: string[]): RunArgs {
         break;
       }
       default:
-        throw new Error(`unknown flag ${k}; see the header of bench/load/run.ts`);
+        throw new Error(`unknown flag ${k}; see the header of bench/system/load/run.ts`);
     }
   }
   if (!Number.isInteger(a.seed)) throw new Error('--seed must be an integer');

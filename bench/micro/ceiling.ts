@@ -3,10 +3,10 @@
 // bench/README.md is stated against this ratio (DESIGN.md: two busy threads
 // get ≈1.2 cores on this kind of machine, one ≈0.94).
 //
-//   node dist/bench/ceiling.js [--quick] [--seed N]
+//   node dist/bench/micro/ceiling.js [--quick] [--seed N]
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { header, median, parseArgs, printTable, saveResult, fmt, sink } from './lib/common.js';
+import { header, median, parseArgs, printTable, saveResult, fmt, sink } from '../lib/common.js';
 
 interface Job {
   seconds: number;
