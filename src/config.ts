@@ -19,6 +19,10 @@ export interface Limits {
   readonly maxInFlight: number;
   /** Updates per UpdateDriversRequest (stream message or HTTP batchUpdate). */
   readonly maxBatchSize: number;
+  /** Queries per NearbyBatch call (HTTP nearby:batch). */
+  readonly maxNearbyBatch: number;
+  /** Queries of one StreamNearby call being answered at once; more get RESOURCE_EXHAUSTED results. */
+  readonly maxStreamNearbyInFlight: number;
   /** Open HTTP connections; more are refused at accept. */
   readonly maxConnections: number;
   /** Concurrent gRPC streams (calls) per HTTP/2 connection. */
@@ -234,6 +238,26 @@ export const SETTINGS: readonly Setting[] = [
     min: 1,
     max: 1_000_000,
     help: 'updates per batch (stream message or batchUpdate)',
+  },
+  {
+    key: 'maxNearbyBatch',
+    flag: 'max-nearby-batch',
+    env: 'FAROS_MAX_NEARBY_BATCH',
+    kind: 'int',
+    def: 1000,
+    min: 1,
+    max: 100_000,
+    help: 'queries per NearbyBatch call',
+  },
+  {
+    key: 'maxStreamNearbyInFlight',
+    flag: 'max-stream-nearby-in-flight',
+    env: 'FAROS_MAX_STREAM_NEARBY_IN_FLIGHT',
+    kind: 'int',
+    def: 256,
+    min: 1,
+    max: 100_000,
+    help: 'queries of one StreamNearby call answered at once',
   },
   {
     key: 'maxConnections',
@@ -482,6 +506,8 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
       maxMessageBytes: v.maxMessageBytes as number,
       maxInFlight: v.maxInFlight as number,
       maxBatchSize: v.maxBatchSize as number,
+      maxNearbyBatch: v.maxNearbyBatch as number,
+      maxStreamNearbyInFlight: v.maxStreamNearbyInFlight as number,
       maxConnections: v.maxConnections as number,
       maxConcurrentStreams: v.maxConcurrentStreams as number,
       httpRequestTimeoutMs: v.httpRequestTimeoutMs as number,

@@ -63,3 +63,11 @@ export function asFarosError(e: unknown): FarosError {
   if (e instanceof FarosError) return e;
   return new FarosError('INTERNAL', e instanceof Error ? e.message : String(e));
 }
+
+/** The error one query of a batch met, as its own result (the batch goes on). */
+export function failedItem(e: unknown): { ok: false; code: Exclude<ErrorCode, 'OUT_OF_RANGE'>; message: string } {
+  const f = asFarosError(e);
+  // Below the API a point that does not snap is a result, never a throw; a stray one is a bug.
+  if (f.code === 'OUT_OF_RANGE') return { ok: false, code: 'INTERNAL', message: `internal error: ${f.message}` };
+  return { ok: false, code: f.code, message: e instanceof FarosError ? f.message : `internal error: ${f.message}` };
+}

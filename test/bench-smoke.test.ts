@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-test('bench/load quick mode completes with no unexpected errors and the expected JSON', { timeout: 90_000 }, async (t) => {
+test('bench/system/load quick mode completes with no unexpected errors and the expected JSON', { timeout: 90_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'faros-bench-smoke-'));
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_TEST_CONTEXT;

@@ -28,6 +28,8 @@ test('defaults', () => {
     maxMessageBytes: 4 * 1024 * 1024,
     maxInFlight: 1024,
     maxBatchSize: 10_000,
+    maxNearbyBatch: 1000,
+    maxStreamNearbyInFlight: 256,
     maxConnections: 2048,
     maxConcurrentStreams: 1000,
     httpRequestTimeoutMs: 30_000,

@@ -8,7 +8,7 @@ import type { RequestLogSampler } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../config.js';
 import { RPC_TABLE, type FarosService, type RpcName } from './service.js';
-import type { BatchItem } from './validate.js';
+import { streamTag, type BatchItem } from './validate.js';
 import type { TokenEntry, TokenStore } from './tokens.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { toStatus } from './status.js';
@@ -109,8 +109,12 @@ export class GrpcServer {
       getDriver: this.unary('GetDriver', (r, c) => s.getDriver(r, c)),
       nearby: this.unary('Nearby', (r, c) => s.nearby(r, c)),
       listMaps: this.unary('ListMaps', (r, c) => s.listMaps(r, c)),
+      nearbyBatch: this.unary('NearbyBatch', (r, c) => s.nearbyBatch(r, c)),
       streamDriverUpdates: (call: grpc.ServerDuplexStream<unknown, object>) => {
         this.stream(call).catch((e: unknown) => deps.log.error({ err: e, method: 'StreamDriverUpdates' }, 'stream handler failed'));
+      },
+      streamNearby: (call: grpc.ServerDuplexStream<unknown, object>) => {
+        this.nearbyStream(call).catch((e: unknown) => deps.log.error({ err: e, method: 'StreamNearby' }, 'stream handler failed'));
       },
     });
     const initial: Record<string, ServingStatus> = { '': 'NOT_SERVING', 'faros.v1.Faros': 'NOT_SERVING' };
@@ -248,6 +252,99 @@ export class GrpcServer {
       const s = toStatus(e);
       this.finish(method, process.hrtime.bigint(), s.grpc, s);
       if (!call.cancelled) call.emit('error', { code: s.grpc, details: s.message });
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  /**
+   * StreamNearby: each request is answered on its own as soon as it is done
+   * (answers carry the request's tag, in any order). At most
+   * --max-stream-nearby-in-flight requests of a stream are worked on at once;
+   * one beyond that is answered RESOURCE_EXHAUSTED at once. While the client
+   * does not read its answers the stream is not read either (HTTP/2 flow
+   * control holds the client back).
+   */
+  private async nearbyStream(call: grpc.ServerDuplexStream<unknown, object>): Promise<void> {
+    const method: RpcName = 'StreamNearby';
+    const { gate, limits, service } = this.deps;
+    let token: TokenEntry | undefined;
+    try {
+      token = authorize(this.deps.tokens, method, call.metadata);
+    } catch (e) {
+      const s = toStatus(e);
+      this.finish(method, process.hrtime.bigint(), s.grpc, s);
+      call.emit('error', { code: s.grpc, details: s.message });
+      return;
+    }
+    const t0 = process.hrtime.bigint();
+    const scope = new CallScope(deadlineOf(call), true);
+    call.on('cancelled', () => scope.cancel());
+    const pending = new Set<Promise<void>>();
+    let full = false;
+    const send = (tag: string, result: object): void => {
+      if (scope.signal.aborted || call.cancelled) return;
+      if (!call.write({ tag, result })) full = true;
+    };
+    const refuse = (tag: string, e: unknown): void => {
+      const s = toStatus(e);
+      send(tag, { code: s.code, message: s.message });
+    };
+    try {
+      for await (const msg of call.iterator({ destroyOnReturn: false })) {
+        if (token && !this.deps.tokens!.stillAllows(token, RPC_TABLE[method].scope))
+          throw new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this stream was open; reconnect with a valid token`);
+        if (msg instanceof Undecodable) throw msg.error(method);
+        const req = msg as { tag?: unknown; query?: unknown };
+        const tag = streamTag(req.tag);
+        if (pending.size >= limits.maxStreamNearbyInFlight) {
+          refuse(
+            tag,
+            new FarosError(
+              'RESOURCE_EXHAUSTED',
+              `${pending.size} queries of this stream are being answered (--max-stream-nearby-in-flight); wait for answers before sending more`,
+            ),
+          );
+        } else {
+          try {
+            gate.enter();
+          } catch (e) {
+            refuse(tag, e);
+            continue;
+          }
+          const p = service.nearbyResults([req.query ?? {}], scope).then(
+            ([result]) => send(tag, result!),
+            (e: unknown) => refuse(tag, e),
+          );
+          const tracked = p.finally(() => {
+            gate.leave();
+            pending.delete(tracked);
+          });
+          pending.add(tracked);
+        }
+        if (full) {
+          full = false;
+          await drained(call);
+        }
+        if (scope.signal.aborted) break;
+      }
+      await Promise.all(pending);
+      if (call.cancelled) {
+        this.finish(method, t0, grpc.status.CANCELLED);
+        return;
+      }
+      if (scope.signal.aborted) throw scope.signal.reason;
+      this.finish(method, t0, grpc.status.OK);
+      call.end();
+    } catch (e) {
+      await Promise.allSettled(pending);
+      if (call.cancelled || (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+        this.finish(method, t0, grpc.status.CANCELLED);
+        return;
+      }
+      const s = toStatus(e);
+      this.finish(method, t0, s.grpc, s);
+      call.emit('error', { code: s.grpc, details: s.message });
     } finally {
       scope.dispose();
     }

@@ -3,7 +3,7 @@
 // attached every call is UNAVAILABLE and health says NOT_SERVING.
 import { FarosError } from '../errors.js';
 import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from '../node/host.js';
-import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
+import type { DriverUpdate, DriverView, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export class HostSlot implements ShardHost {
   private target: ShardHost | undefined;
@@ -46,6 +46,9 @@ export class HostSlot implements ShardHost {
   }
   nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     return this.h.nearby(mapId, q, opts);
+  }
+  nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
+    return this.h.nearbyBatch(mapId, qs, opts);
   }
   async close(): Promise<void> {
     await this.target?.close();

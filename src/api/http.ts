@@ -75,6 +75,14 @@ const ROUTES: Route[] = [
     run: (d, r, s) => d.service.getDriver(r.params, s),
   },
   { name: 'Nearby', method: 'POST', pattern: /^\/v1\/nearby$/, body: 'NearbyRequest', rpc: 'Nearby', run: (d, r, s) => d.service.nearby(r.body, s) },
+  {
+    name: 'NearbyBatch',
+    method: 'POST',
+    pattern: /^\/v1\/nearby:batch$/,
+    body: 'NearbyBatchRequest',
+    rpc: 'NearbyBatch',
+    run: (d, r, s) => d.service.nearbyBatch(r.body, s),
+  },
   { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, rpc: 'ListMaps', run: (d, _r, s) => d.service.listMaps({}, s) },
   {
     name: 'metrics',

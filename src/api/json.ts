@@ -13,6 +13,7 @@ const SCHEMA: Schema = {
   UpdateDriverRequest: { mapId: 'scalar', driverId: 'scalar', location: { message: 'LatLng' }, timestampMs: 'scalar', metadata: 'map' },
   UpdateDriversRequest: { updates: { repeated: 'UpdateDriverRequest' } },
   NearbyRequest: { mapId: 'scalar', location: { message: 'LatLng' }, k: 'scalar', metric: 'scalar', maxDistanceM: 'scalar', maxEtaS: 'scalar', filter: 'map' },
+  NearbyBatchRequest: { queries: { repeated: 'NearbyRequest' } },
 };
 
 export type JsonMessage = keyof typeof SCHEMA;

@@ -1,18 +1,18 @@
 // The RPCs, written once for both protocols. Every handler reads the same
 // way: validate (args) → host call with the deadline signal (operation) →
 // response message. Errors are thrown as FarosError and mapped in status.ts.
-import { FarosError } from '../errors.js';
+import { FarosError, failedItem } from '../errors.js';
 import type { Metrics, MapMetrics } from '../metrics.js';
 import type { Limits } from '../config.js';
 import type { NearbyOutcome, ShardHost } from '../node/host.js';
-import type { DriverUpdate, UpdateResult } from '../model/types.js';
+import type { DriverUpdate, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 import * as v from './validate.js';
 import * as wire from './wire.js';
 import { untilAborted, type CallContext } from './context.js';
 import type { Scope } from './tokens.js';
 import { quote } from '../quote.js';
 
-export type RpcName = 'UpdateDriver' | 'StreamDriverUpdates' | 'RemoveDriver' | 'GetDriver' | 'Nearby' | 'ListMaps';
+export type RpcName = 'UpdateDriver' | 'StreamDriverUpdates' | 'RemoveDriver' | 'GetDriver' | 'Nearby' | 'NearbyBatch' | 'StreamNearby' | 'ListMaps';
 
 /** Which RPCs write, what routes them, and the token scope each needs. */
 export const RPC_TABLE: Readonly<Record<RpcName, { writes: boolean; routingKey: string; scope: Scope }>> = Object.freeze({
@@ -21,6 +21,8 @@ export const RPC_TABLE: Readonly<Record<RpcName, { writes: boolean; routingKey: 
   RemoveDriver: { writes: true, routingKey: 'map_id', scope: 'update' },
   GetDriver: { writes: false, routingKey: 'map_id', scope: 'query' },
   Nearby: { writes: false, routingKey: 'map_id', scope: 'query' },
+  NearbyBatch: { writes: false, routingKey: 'queries[].map_id (each query)', scope: 'query' },
+  StreamNearby: { writes: false, routingKey: 'query.map_id (each request)', scope: 'query' },
   ListMaps: { writes: false, routingKey: '(none: every map)', scope: 'query' },
 });
 
@@ -182,6 +184,64 @@ export class FarosService {
     m?.nearby.ok.inc();
     m?.edgesExpanded.observe(a.stats.edgesExpanded);
     return wire.nearbyResponse(a);
+  }
+
+  /** NearbyBatch: every query answered as Nearby would answer it alone; one result per query, in order. */
+  async nearbyBatch(req: unknown, ctx: CallContext): Promise<{ results: wire.NearbyResultMsg[] }> {
+    const queries = v.nearbyBatchRequest(req, this.limits.maxNearbyBatch);
+    return { results: await this.nearbyResults(queries, ctx) };
+  }
+
+  /**
+   * Nearby for many queries at once: each is validated alone (its error is its
+   * result), the valid ones are grouped by map and each group goes to the
+   * host as one batch (searched in parallel, routed like a single query).
+   */
+  async nearbyResults(queries: readonly unknown[], ctx: CallContext): Promise<wire.NearbyResultMsg[]> {
+    const results: wire.NearbyResultMsg[] = new Array(queries.length);
+    const groups = new Map<string, { index: number; query: NearbyQuery }[]>();
+    queries.forEach((raw, index) => {
+      try {
+        const { mapId, query } = v.nearbyRequest(raw, `queries[${index}]`);
+        this.host.checkMap(mapId);
+        let g = groups.get(mapId);
+        if (!g) {
+          g = [];
+          groups.set(mapId, g);
+        }
+        g.push({ index, query });
+      } catch (e) {
+        this.countInvalid(raw, 'nearby');
+        results[index] = wire.nearbyResult(failedItem(e), (m) => m);
+      }
+    });
+    const opts = { signal: ctx.signal, deadline: ctx.deadlineMs };
+    const work = [...groups].map(async ([mapId, group]) => {
+      let items: NearbyItem[];
+      try {
+        items = await this.host.nearbyBatch(
+          mapId,
+          group.map((x) => x.query),
+          opts,
+        );
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        items = group.map(() => failedItem(e));
+      }
+      const m = this.mapMetrics(mapId);
+      items.forEach((it, j) => {
+        if (m) {
+          if (it.ok) {
+            m.nearby.ok.inc();
+            m.edgesExpanded.observe(it.stats.edgesExpanded);
+          } else if (it.code === 'OUT_OF_RANGE') m.nearby.refused_out_of_range.inc();
+          else m.nearby.error.inc();
+        }
+        results[group[j]!.index] = wire.nearbyResult(it, (msg) => outOfRange(msg, mapId).message);
+      });
+    });
+    await untilAborted(Promise.all(work), ctx.signal);
+    return results;
   }
 
   async listMaps(_req: unknown, _ctx: CallContext): Promise<{ maps: wire.MapInfoMsg[] }> {

@@ -192,14 +192,39 @@ export function batchRequest(req: unknown, nowMs: number, maxBatchSize: number, 
   });
 }
 
+/** NearbyBatchRequest: its queries, each checked later on its own; over the limit the batch is refused whole. */
+export function nearbyBatchRequest(req: unknown, maxQueries: number): unknown[] {
+  const o = asObj(req, 'request');
+  const queries = o.queries ?? [];
+  if (!Array.isArray(queries)) throw invalid('queries must be a list of NearbyRequest');
+  if (queries.length > maxQueries)
+    throw new FarosError(
+      'RESOURCE_EXHAUSTED',
+      `batch of ${queries.length} queries exceeds the limit of ${maxQueries} (--max-nearby-batch); split it into smaller batches`,
+    );
+  return queries;
+}
+
+/** A StreamNearbyRequest's tag, echoed in its answer. */
+export const MAX_TAG_BYTES = 1024;
+export function streamTag(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw invalid('tag must be a string');
+  if (Buffer.byteLength(v) > MAX_TAG_BYTES) throw invalid(`tag is ${Buffer.byteLength(v)} bytes; at most ${MAX_TAG_BYTES}`);
+  return v;
+}
+
 /** RemoveDriverRequest / GetDriverRequest. */
 export function driverKey(req: unknown, driverField = 'driver_id'): { mapId: string; driverId: string } {
   const o = asObj(req, 'request');
   return { mapId: mapId(o.mapId), driverId: id(o.driverId, driverField, 'driver ID') };
 }
 
-export function nearbyRequest(req: unknown): { mapId: string; query: NearbyQuery } {
-  const o = asObj(req, 'request');
+export function nearbyRequest(req: unknown, field = 'request'): { mapId: string; query: NearbyQuery } {
+  const o = asObj(req, field);
+  // A batch item the JSON gateway could not read carries its error here.
+  const pre = (o as { [ITEM_ERROR]?: unknown })[ITEM_ERROR];
+  if (pre !== undefined) throw pre;
   const m = mapId(o.mapId);
   const { lat, lng } = latLng(o.location, 'location');
   return {

@@ -2,7 +2,7 @@
 // accepts int64 as strings) and the HTTP gateway (proto3 JSON writes int64 as
 // strings), so both protocols answer with identical fields.
 import type { MapInfoView } from '../node/host.js';
-import type { NearbyAnswer } from '../model/types.js';
+import type { NearbyAnswer, NearbyItem } from '../model/types.js';
 import type { DriverView, Phantom, UpdateResult } from '../model/types.js';
 
 export interface LatLngMsg {
@@ -40,6 +40,12 @@ export interface NearbyResponseMsg {
   querySnapped: SnappedPointMsg;
   stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string };
 }
+/** One query's result in a batch or a stream: a response, or a status code name and message. */
+export interface NearbyResultMsg {
+  response?: NearbyResponseMsg;
+  code: string;
+  message: string;
+}
 export interface MapInfoMsg {
   mapId: string;
   profile: string;
@@ -72,6 +78,12 @@ export function nearbyResponse(a: NearbyAnswer): NearbyResponseMsg {
     querySnapped: snappedPoint(a.querySnapped),
     stats: { edgesExpanded: a.stats.edgesExpanded, candidatesSeen: a.stats.candidatesSeen, servedBy: a.stats.servedBy },
   };
+}
+
+/** A batch item as a NearbyResult; `missMessage` words a point that does not snap. */
+export function nearbyResult(item: NearbyItem, missMessage: (message: string) => string): NearbyResultMsg {
+  if (item.ok) return { response: nearbyResponse(item), code: '', message: '' };
+  return { code: item.code, message: item.code === 'OUT_OF_RANGE' ? missMessage(item.message) : item.message };
 }
 
 export function mapInfo(m: MapInfoView): MapInfoMsg {

@@ -220,7 +220,9 @@ async function startPeerServer(opts: Options, cluster: () => ClusterHost | undef
   const server = new grpc.Server(serverOptions(opts.limits, PEER_MAX_MESSAGE_BYTES));
   const gate = new InFlightGate(opts.limits.maxInFlight, metrics, 'peer');
   let impl: grpc.UntypedServiceImplementation | undefined;
-  const methods = ['applyRecords', 'applyUpdates', 'removeDrivers', 'getLocal', 'nearbyLocal', 'status', 'pullSnapshot'];
+  const definition = tolerantDefinition(peerServiceDefinition());
+  // Every method of the proto (camelCase, as peerImplementation names them).
+  const methods = Object.values(definition).map((m) => m.originalName!);
   const late =
     (name: string) =>
     (call: { emit(event: 'error', e: unknown): void }, cb?: (e: unknown) => void): void => {
@@ -234,7 +236,7 @@ async function startPeerServer(opts: Options, cluster: () => ClusterHost | undef
       impl ??= peerImplementation({ host, gate, metrics, maxSnapshotPinMs: c.maxSnapshotPinMs, log });
       (impl[name] as (...a: unknown[]) => void)(call, cb);
     };
-  server.addService(tolerantDefinition(peerServiceDefinition()), Object.fromEntries(methods.map((n) => [n, late(n)])));
+  server.addService(definition, Object.fromEntries(methods.map((n) => [n, late(n)])));
   const port = await bindServer(server, opts.host, c.peerPort, peerServerCredentials(pem));
   return { server, port, credentials: peerChannelCredentials(pem) };
 }

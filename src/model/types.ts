@@ -1,5 +1,6 @@
 // Types shared by the map loader, the snapper, the driver store and the KNN
 // search. The Model (src/model/model.ts) is the one entry point above them.
+import type { ErrorCode } from '../errors.js';
 
 export type Metric = 'distance' | 'eta';
 
@@ -110,3 +111,9 @@ export interface CallOptions {
   /** The caller's deadline, ms since the epoch (work picked up later is skipped). */
   deadline?: number;
 }
+
+/**
+ * One query of a batch: its outcome, or the error that query alone met
+ * (a batch's other queries go on).
+ */
+export type NearbyItem = NearbyOutcome | { ok: false; code: Exclude<ErrorCode, 'OUT_OF_RANGE'>; message: string };

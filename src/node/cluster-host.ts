@@ -5,7 +5,7 @@ import { quote } from '../quote.js';
 import type { Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { WorkerPool } from '../threads/pool.js';
-import type { CallOptions, DriverUpdate, DriverView, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
 import { FarosError } from '../errors.js';
 import { Membership } from '../membership/membership.js';
 import { RouteTable } from '../proxy/route-table.js';
@@ -232,6 +232,15 @@ export class ClusterHost implements ShardHost, PeerHost {
   async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     this.checkMap(mapId);
     return this.router.nearby(mapId, q, opts);
+  }
+
+  async nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
+    this.checkMap(mapId);
+    return this.router.nearbyBatch(mapId, qs, opts);
+  }
+
+  localNearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
+    return this.router.localNearbyBatch(mapId, qs, opts);
   }
 
   localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {

@@ -1,7 +1,7 @@
 // What the API layer calls: the maps this process serves (LocalHost) or
 // routes to their replicas (ClusterHost). Inputs arrive validated; failures
 // are FarosError with a code the API maps to a status.
-import type { CallOptions, DriverUpdate, DriverView, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export interface MapInfoView {
   mapId: string;
@@ -25,7 +25,9 @@ export interface ShardHost {
   get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined>;
   /** A query point that does not snap is an `ok: false` outcome, not a throw. */
   nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome>;
+  /** Queries of one map, searched in parallel: one item per query, in order; a query's failure is its item. */
+  nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]>;
   close(): Promise<void>;
 }
 
-export type { CallOptions, DriverUpdate, DriverView, NearbyAnswer, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+export type { CallOptions, DriverUpdate, DriverView, NearbyAnswer, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';

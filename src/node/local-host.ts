@@ -5,9 +5,9 @@ import { loadMap, type Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { Shard } from '../threads/shard.js';
 import { WorkerPool } from '../threads/pool.js';
-import { FarosError } from '../errors.js';
+import { FarosError, failedItem } from '../errors.js';
 import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from './host.js';
-import type { DriverUpdate, DriverView, NearbyQuery, UpdateResult } from '../model/types.js';
+import type { DriverUpdate, DriverView, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export interface LocalHostOptions {
   name: string;
@@ -100,6 +100,10 @@ export class LocalHost implements ShardHost {
     const r = await this.shard(mapId).nearby(q, opts?.signal, opts?.deadline);
     if (!r.ok) return r;
     return { ok: true, drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.name } };
+  }
+
+  nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
+    return Promise.all(qs.map((q) => this.nearby(mapId, q, opts).catch(failedItem)));
   }
 
   /** Loaded shards (metrics). */

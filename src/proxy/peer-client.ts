@@ -7,7 +7,7 @@ import { LOADER_OPTIONS } from '../api/proto.js';
 import { FarosError, type ErrorCode } from '../errors.js';
 import type { DriverRecord } from '../model/store/store.js';
 import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } from '../model/types.js';
-import type { NearbyOutcome } from '../model/types.js';
+import type { NearbyItem, NearbyOutcome } from '../model/types.js';
 import { parseAddress, type PeerCredentials } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { driverRecord, peerList } from '../api/validate.js';
@@ -88,6 +88,23 @@ function driverFrom(d: DriverMsg): DriverView {
     timestampMs: Number(d.timestampMs),
     metadata: d.metadata ?? {},
     snapped: phantomFrom(d.snapped),
+  };
+}
+
+interface NearbyResponseMsg {
+  drivers: { driver: DriverMsg; distanceM: number; etaS: number }[];
+  querySnapped: SnappedMsg | null;
+  stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string } | null;
+}
+function nearbyRequestMsg(mapId: string, q: NearbyQuery): object {
+  return {
+    mapId,
+    location: { lat: q.lat, lng: q.lng },
+    k: q.k,
+    metric: q.metric === 'eta' ? 'METRIC_ETA' : 'METRIC_DISTANCE',
+    maxDistanceM: q.maxDistanceM,
+    maxEtaS: q.maxEtaS,
+    filter: q.filter ?? {},
   };
 }
 
@@ -199,26 +216,34 @@ export class PeerClient {
 
   /** A query point that does not snap comes back as the OUT_OF_RANGE status; it is turned back into an outcome. */
   async nearbyLocal(mapId: string, q: NearbyQuery, timeoutMs: number, signal?: AbortSignal): Promise<NearbyOutcome> {
-    const req = {
-      mapId,
-      location: { lat: q.lat, lng: q.lng },
-      k: q.k,
-      metric: q.metric === 'eta' ? 'METRIC_ETA' : 'METRIC_DISTANCE',
-      maxDistanceM: q.maxDistanceM,
-      maxEtaS: q.maxEtaS,
-      filter: q.filter ?? {},
-    };
-    let r: {
-      drivers: { driver: DriverMsg; distanceM: number; etaS: number }[];
-      querySnapped: SnappedMsg | null;
-      stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string };
-    };
+    let r: NearbyResponseMsg;
     try {
-      r = await this.call('NearbyLocal', req, timeoutMs, signal);
+      r = await this.call('NearbyLocal', nearbyRequestMsg(mapId, q), timeoutMs, signal);
     } catch (e) {
       if (e instanceof PeerCallError && e.code === 'OUT_OF_RANGE') return { ok: false, code: 'OUT_OF_RANGE', nearestM: Number.NaN, message: e.details };
       throw e;
     }
+    return this.outcomeFrom(r);
+  }
+
+  /** Queries of one map on this peer's replica: one item per query, in order. */
+  async nearbyBatchLocal(mapId: string, qs: readonly NearbyQuery[], timeoutMs: number, signal?: AbortSignal): Promise<NearbyItem[]> {
+    const r: { results: { response: NearbyResponseMsg | null; code: string; message: string }[] } = await this.call(
+      'NearbyBatchLocal',
+      { queries: qs.map((q) => nearbyRequestMsg(mapId, q)) },
+      timeoutMs,
+      signal,
+    );
+    if (r.results.length !== qs.length) throw new PeerCallError('UNAVAILABLE', this.address, `answered ${r.results.length} results for ${qs.length} queries`);
+    return r.results.map((x): NearbyItem => {
+      if (x.code === '') return this.outcomeFrom(x.response ?? { drivers: [], querySnapped: null, stats: null });
+      if (x.code === 'OUT_OF_RANGE') return { ok: false, code: 'OUT_OF_RANGE', nearestM: Number.NaN, message: x.message };
+      const code = peerError({ code: grpc.status[x.code as keyof typeof grpc.status] ?? grpc.status.UNAVAILABLE, details: x.message }, this.address).code;
+      return { ok: false, code: code === 'OUT_OF_RANGE' ? 'UNAVAILABLE' : code, message: x.message };
+    });
+  }
+
+  private outcomeFrom(r: NearbyResponseMsg): NearbyOutcome {
     return {
       ok: true,
       drivers: r.drivers.map((d) => ({ driver: driverFrom(d.driver), distanceM: d.distanceM, etaS: d.etaS })),

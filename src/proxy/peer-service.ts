@@ -5,12 +5,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { FarosError, GRPC_STATUS, asFarosError } from '../errors.js';
 import * as v from '../api/validate.js';
-import { nearbyResponse, driver as driverMsg, snappedPoint } from '../api/wire.js';
+import { nearbyResponse, nearbyResult, driver as driverMsg, snappedPoint } from '../api/wire.js';
 import type { InFlightGate } from '../api/context.js';
 import type { Metrics } from '../metrics.js';
 import type { Shard } from '../threads/shard.js';
 import type { DriverUpdate, NearbyQuery, UpdateResult } from '../model/types.js';
-import type { CallOptions, NearbyOutcome } from '../model/types.js';
+import type { CallOptions, NearbyItem, NearbyOutcome } from '../model/types.js';
 
 /** What the Peer service needs of the instance it runs in (ClusterHost implements it). */
 export interface PeerHost {
@@ -28,6 +28,7 @@ export interface PeerHost {
   replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void;
   forwardRemoves(mapId: string, driverIds: string[]): void;
   localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome>;
+  localNearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]>;
   /** Forward this map's updates to `peer` for a while (it is pulling our snapshot). */
   subscribe(mapId: string, peer: string): void;
 }
@@ -173,6 +174,29 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       // The wire has no field for "does not snap": its status is OUT_OF_RANGE (PeerClient turns it back).
       if (!a.ok) throw new FarosError('OUT_OF_RANGE', a.message);
       return nearbyResponse(a);
+    }),
+    nearbyBatchLocal: unary('NearbyBatchLocal', async (req, _call, signal) => {
+      const list = v.peerList(req.queries, 'queries');
+      if (list.length === 0) return { results: [] };
+      const valid = list.map((q, i) => {
+        try {
+          return v.nearbyRequest(q);
+        } catch (e) {
+          throw new FarosError('INVALID_ARGUMENT', `queries[${i}]: ${asFarosError(e).message}`);
+        }
+      });
+      const mapId = valid[0]!.mapId;
+      const other = valid.findIndex((q) => q.mapId !== mapId);
+      if (other >= 0)
+        throw new FarosError('INVALID_ARGUMENT', `queries[${other}].map_id ${quote(valid[other]!.mapId)} is not ${quote(mapId)}; one map per call`);
+      serving(mapId);
+      const items = await host.localNearbyBatch(
+        mapId,
+        valid.map((q) => q.query),
+        { signal },
+      );
+      // A point that does not snap keeps the replica's words; the proxy adds its own.
+      return { results: items.map((it) => nearbyResult(it, (m) => m)) };
     }),
     status: unary('Status', () => ({
       instance: host.name,

@@ -11,9 +11,9 @@
 //  - Remove: sent to every replica.
 // Instances pulling a snapshot from this one also get its updates and removes
 // until the table lists them as replicas.
-import { FarosError } from '../errors.js';
+import { FarosError, failedItem } from '../errors.js';
 import type { DriverRecord } from '../model/store/store.js';
-import type { CallOptions, DriverUpdate, DriverView, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
 import type { Shard } from '../threads/shard.js';
 import { Forwarder, recordBytes, splitBySize } from './forward.js';
 import type { PeerClient } from './peer-client.js';
@@ -37,6 +37,27 @@ export interface RouterDeps {
   /** How long a snapshot puller keeps receiving forwarded writes. */
   pullerTtlMs: number;
   log: (msg: string) => void;
+}
+
+/** Drivers asked for (sum of K) per proxied batch message, so answers stay a few MB. */
+const BATCH_PART_DRIVERS = 20_000;
+
+/** Cut queries, in order, into parts asking for at most `budget` drivers (a part holds at least one query). */
+export function splitByK<Q extends { k: number }>(qs: readonly Q[], budget: number): Q[][] {
+  const parts: Q[][] = [];
+  let part: Q[] = [],
+    sum = 0;
+  for (const q of qs) {
+    if (part.length > 0 && sum + q.k > budget) {
+      parts.push(part);
+      part = [];
+      sum = 0;
+    }
+    part.push(q);
+    sum += q.k;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }
 
 /** Codes after which the next replica is tried. */
@@ -107,6 +128,21 @@ export class Router {
     const r = await shard.nearby(q, opts?.signal, opts?.deadline);
     if (!r.ok) return r;
     return { ok: true, drivers: r.drivers, querySnapped: r.querySnapped, stats: { ...r.stats, servedBy: this.d.self } };
+  }
+
+  /** Queries of one map: on this replica, or on another in parts that fit a peer message, with failover. */
+  async nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
+    if (this.holds(mapId) && this.d.serving(mapId)) return this.localNearbyBatch(mapId, qs, opts);
+    const parts = splitByK(qs, BATCH_PART_DRIVERS);
+    const results = await Promise.all(
+      parts.map((part) => this.failover(mapId, 'the nearby batch', opts?.signal, (p) => p.nearbyBatchLocal(mapId, part, this.d.perTryTimeoutMs, opts?.signal))),
+    );
+    return results.flat();
+  }
+
+  /** A batch on this instance's replica (also what Peer.NearbyBatchLocal runs): every query at once on the search threads. */
+  localNearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
+    return Promise.all(qs.map((q) => this.localNearby(mapId, q, opts).catch(failedItem)));
   }
 
   /** Forward what a local replica applied to the other replicas. */

@@ -11,11 +11,11 @@
 // the main thread read the answer and handed it the next request. Under
 // writes the main thread is often busy for a few ms (a write slice, a GC), so
 // a burst of queries was served at the main thread's pace, not the search
-// thread's (bench/pipeline.ts (b), open loop: queue wait P99 43–80 ms at
+// thread's (bench/micro/pipeline.ts (b), open loop: queue wait P99 43–80 ms at
 // 1,000 queries/s). With SLOTS requests handed over at once, the thread goes
 // from one to the next on its own.
 //
-// Measured here (bench/handoff.ts), a trivial search this way takes P50 131 µs
+// Measured here (bench/micro/handoff.ts), a trivial search this way takes P50 131 µs
 // / P99 0.43 ms and ~120 µs of CPU, a trivial piscina task 228 µs / 0.97 ms /
 // 236 µs — more than a typical search — so searches get their own threads and
 // this channel, while snapping stays in piscina.

@@ -58,6 +58,9 @@ class ScriptedHost implements ShardHost {
       });
     });
   }
+  nearbyBatch(m: string, qs: readonly unknown[], opts?: { signal?: AbortSignal }): Promise<NearbyOutcome[]> {
+    return Promise.all(qs.map((q) => this.nearby(m, q, opts)));
+  }
   async close(): Promise<void> {}
 }
 

@@ -141,7 +141,7 @@ export async function httpJson(
   return { status: res.status, json, headers: res.headers };
 }
 
-/** Parse Prometheus text: series "name{labels}" → value . */
+/** Parse Prometheus text: series "name{labels}" → value. */
 export { parseProm as parseMetrics } from '../../tools/prom-text.js';
 
 /** A point on a road of each test map (snaps within a few metres). */

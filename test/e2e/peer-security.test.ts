@@ -3,7 +3,7 @@
 // without a certificate, with another CA's and from a non-member; peer input
 // validated (the issue's crash and pinning cases); a stalled snapshot pull
 // releases its pin; a 10,000-update batch near the 4 MiB limit reaches both
-// replicas through an instance that holds no replica.
+// replicas through an instance that holds no replica, and so does a NearbyBatch.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -286,4 +286,32 @@ test('a query point that does not snap is OUT_OF_RANGE with the same message thr
   assert.deepEqual([a.code, b.code], ['OUT_OF_RANGE', 'OUT_OF_RANGE']);
   assert.match(a.details, /^query point \(43\.7, 7\.6\) is [\d.]+ m from the nearest road/);
   assert.equal(b.details, a.details, "the proxied answer carries the replica's words, not a peer address");
+});
+
+test('NearbyBatch through an instance holding no replica equals the answers of a replica, per-query errors included', async () => {
+  const reps = await replicasOf();
+  const outsider = cluster.nodes.findIndex((n) => !reps.includes(n.peerAddress));
+  const holder = cluster.nodes.findIndex((n) => reps.includes(n.peerAddress));
+  const queries: unknown[] = [];
+  for (let i = 0; i < 30; i++)
+    queries.push({ mapId: M, location: { lat: POINTS.monaco.lat + (i % 6) * 0.001, lng: POINTS.monaco.lng + Math.floor(i / 6) * 0.001 }, k: 1 + (i % 5) });
+  queries.push(
+    { mapId: M, location: { lat: 43.7, lng: 7.6 } },
+    { mapId: 'atlantis-car', location: POINTS.monaco },
+    { mapId: M, location: { lat: 99, lng: 0 } },
+  );
+  const [a, b] = [await call(clients[holder]!, 'nearbyBatch', { queries }), await call(clients[outsider]!, 'nearbyBatch', { queries })];
+  const strip = (rs: any[]) =>
+    rs.map((r) => ({
+      code: r.code,
+      message: r.message,
+      drivers: r.response?.drivers.map((d: any) => [d.driver.driverId, d.distanceM]),
+      snapped: r.response?.querySnapped,
+    }));
+  assert.deepEqual(strip(b.results), strip(a.results));
+  assert.deepEqual(
+    a.results.slice(-3).map((r: any) => r.code),
+    ['OUT_OF_RANGE', 'NOT_FOUND', 'INVALID_ARGUMENT'],
+  );
+  for (const r of b.results.slice(0, 30)) assert.ok(reps.includes(r.response.stats.servedBy), `served by ${r.response.stats.servedBy}`);
 });

@@ -116,6 +116,9 @@ test('gRPC: no token UNAUTHENTICATED, unknown token UNAUTHENTICATED, wrong scope
   assert.equal((await rpcCode('getDriver', { mapId: M, driverId: 's1' }, T.all))[0], 'NOT_FOUND', 'the refused update stored nothing');
   assert.equal((await rpc('updateDriver', upd('s1'), T.update)).stale, false);
   assert.equal((await rpc('nearby', near, T.query)).drivers[0].driver.driverId, 's1');
+  assert.equal((await rpcCode('nearbyBatch', { queries: [near] }))[0], 'UNAUTHENTICATED');
+  assert.equal((await rpcCode('nearbyBatch', { queries: [near] }, T.update))[0], 'PERMISSION_DENIED');
+  assert.equal((await rpc('nearbyBatch', { queries: [near] }, T.query)).results[0].response.drivers[0].driver.driverId, 's1');
   assert.equal((await rpcCode('removeDriver', { mapId: M, driverId: 's1' }, T.query))[0], 'PERMISSION_DENIED');
   assert.equal((await rpcCode('listMaps', {}))[0], 'UNAUTHENTICATED');
   assert.equal((await rpc('listMaps', {}, T.query)).maps[0].mapId, M);
