@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT, quantile } from '../../lib/common.js';
 import type { WorkerResult, WorkerSpec } from './worker.js';
+import { parseProm } from '../../../tools/prom-text.js';
+
+export { parseProm };
 
 const WORKER = join(fileURLToPath(new URL('.', import.meta.url)), 'worker.js');
 export const FAROS_BIN = join(ROOT, 'dist', 'src', 'bin', 'faros.js');
@@ -68,15 +71,6 @@ export async function startFaros(args: string[], timeoutMs = 120_000): Promise<F
 }
 
 // ── /metrics ───────────────────────────────────────────────────────────────
-export function parseProm(text: string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
-}
 const sumOf = (m: Map<string, number>, name: string): number => {
   let s = 0,
     seen = false;
