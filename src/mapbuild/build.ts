@@ -50,7 +50,7 @@ function buildBuffer(osm: OsmData, profile: Profile, source: string, key: string
       junctions: c.junctions,
       ways: net.wayIds.length,
       segments: net.segA.length,
-      edges: c.arrays.eTail.length,
+      edges: c.arrays.eSegStart.length - 1,
       restrictions: net.stats.restrictions,
       forbiddenTurns: c.arrays.fbIn.length,
     },

@@ -73,11 +73,8 @@ export function pointOn(g: RoadGraph, d: number, along: number): [number, number
   const y = Math.min(len, Math.max(0, (d & 1) === 0 ? along : len - along));
   const s0 = g.eSegStart[e]!,
     s1 = g.eSegStart[e + 1]!;
-  let s = g.eSegs[s0]!;
-  for (let i = s0; i < s1; i++) {
-    s = g.eSegs[i]!;
-    if (y <= g.segOff[s]! + g.segLen[s]!) break;
-  }
+  let s = s0;
+  for (; s < s1 - 1; s++) if (y <= g.segOff[s]! + g.segLen[s]!) break;
   const sl = g.segLen[s]!;
   const t = sl > 0 ? Math.min(1, Math.max(0, (y - g.segOff[s]!) / sl)) : 0;
   // segRev = 1: the segment runs B → A in the edge's direction

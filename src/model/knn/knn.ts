@@ -84,6 +84,8 @@ export class KnnSearch {
 
   private forbidden(v: number, din: number, dout: number): boolean {
     const g = this.g;
+    // Only the first vertices (the via junctions) have forbidden turns: fbStart ends there.
+    if (v + 1 >= g.fbStart.length) return false;
     for (let i = g.fbStart[v], end = g.fbStart[v + 1]; i < end; i++) if (g.fbIn[i] === din && g.fbOut[i] === dout) return true;
     return false;
   }
@@ -123,7 +125,7 @@ export class KnnSearch {
       end = g.eSegStart[e + 1];
     if (end - first < 2 || !this.allowed(r)) return;
     // The segment of r next to its start vertex (= the head of d).
-    const s = g.eSegs[(r & 1) === 0 ? first : end - 1];
+    const s = (r & 1) === 0 ? first : end - 1;
     const len = g.segLen[s],
       time = g.segTime[s];
     this.relaxInto(r, p + 2 * (eta ? time : len), q + 2 * (eta ? len : time));

@@ -16,7 +16,7 @@ import { MinHeap } from '../graph/heap.js';
 
 /** The parts of a flatbush index the descent reads (flatbush 4 internals). */
 interface FlatbushTree {
-  _boxes: Float64Array;
+  _boxes: Float32Array | Float64Array;
   _indices: Uint16Array | Uint32Array;
   _levelBounds: number[];
   nodeSize: number;
@@ -196,13 +196,16 @@ export class Snapper {
     heap.push(0, boxes.length - 4);
     this.n = 0;
     let bestD = Infinity;
-    // Heap values: a node's box offset (≥ 0), or −1 − segment for a leaf,
-    // projected exactly only when it comes out (usually the first one wins).
+    // Heap values: a node's box offset (≥ 0), or −1 − item for a leaf (a run
+    // of segments), projected exactly only when it comes out (usually the
+    // first one wins).
     while (heap.size > 0 && heap.minKey <= bestD + TIE_M) {
       const top = heap.pop();
       if (top < 0) {
-        this.collect(-1 - top);
-        if (this.p.d < bestD) bestD = this.p.d;
+        for (let s = g.runStart(-1 - top), e = g.runEnd(s); s < e; s++) {
+          this.collect(s);
+          if (this.p.d < bestD) bestD = this.p.d;
+        }
         continue;
       }
       const leaf = top < leafEnd;
