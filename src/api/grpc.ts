@@ -281,10 +281,9 @@ export class GrpcServer {
     const scope = new CallScope(deadlineOf(call), true);
     call.on('cancelled', () => scope.cancel());
     const pending = new Set<Promise<void>>();
-    let full = false;
     const send = (tag: string, result: object): void => {
       if (scope.signal.aborted || call.cancelled) return;
-      if (!call.write({ tag, result })) full = true;
+      call.write({ tag, result });
     };
     const refuse = (tag: string, e: unknown): void => {
       const s = toStatus(e);
@@ -322,10 +321,8 @@ export class GrpcServer {
           });
           pending.add(tracked);
         }
-        if (full) {
-          full = false;
-          await drained(call);
-        }
+        // Answers are written from callbacks: ask the stream whether it is full now (a 'drain' may already have passed).
+        if (call.writableNeedDrain) await drained(call);
         if (scope.signal.aborted) break;
       }
       await Promise.all(pending);

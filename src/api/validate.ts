@@ -76,8 +76,9 @@ function stringMap(v: unknown, field: string): Record<string, string> {
     // JSON can carry it, protobuf decoders drop it, and as a property name it would set the prototype.
     if (k === '__proto__') throw invalid(`${field} has the key "__proto__", which is reserved; use another key`);
     if (typeof val !== 'string') throw invalid(`${field}[${quote(k)}] must be a string, not ${quote(val)}`);
-    unicode(k, `${field} key`);
-    unicode(val, `${field}[${quote(k)}]`);
+    // Labels built only on failure: this runs for every pair of every update.
+    if (!k.isWellFormed()) unicode(k, `${field} key`);
+    if (!val.isWellFormed()) unicode(val, `${field}[${quote(k)}]`);
     bytes += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(val, 'utf8');
     out[k] = val;
   }

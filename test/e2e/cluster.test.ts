@@ -163,13 +163,13 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
     }
   });
 
-  await t.test('SIGKILL of a replica under load: detected, failed over, re-replicated', async (t) => {
+  await t.test('SIGKILL of a replica under load (updates, Nearby, NearbyBatch over both maps): detected, failed over, re-replicated', async (t) => {
     // --- SIGKILL one instance under a steady stream of updates and queries.
     // The victim holds a replica of monaco-car (so its death matters).
     const monacoReps: string[] = maps.find((m) => m.mapId === 'monaco-car')!.replicas;
     victim = cluster.nodes.findIndex((x) => x.peerAddress === monacoReps[0]);
     survivors = [0, 1, 2].filter((i) => i !== victim);
-    const failures: Record<string, number> = {};
+    const failures: Record<string | number, number> = {};
     let calls = 0,
       ok = 0,
       stop = false,
@@ -182,7 +182,7 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
         const driverId = `${mapId}:d${i % 90}`;
         const p = roadPoint(mapId);
         const ts = Date.now();
-        calls += 2;
+        calls += 3;
         await Promise.all(
           [
             call(c, 'updateDriver', { mapId, driverId, location: p, timestampMs: String(ts), metadata: { status: 'available' } }, 3000).then(() => {
@@ -196,8 +196,17 @@ test('a 3-instance cluster routes by map ID, replicates, fails over and recovers
             call(c, 'nearby', { mapId, location: roadPoint(mapId), k: 5 }, 3000).then(() => {
               ok++;
             }),
+            // A batch over both maps (held on different instances): one answer per query, failing over like single queries.
+            call(c, 'nearbyBatch', { queries: [0, 1, 2, 3].map((j) => ({ mapId: MAPS[j % 2], location: roadPoint(MAPS[j % 2]!), k: 5 })) }, 3000).then(
+              (r: { results: { code: string }[] }) => {
+                assert.equal(r.results.length, 4);
+                const bad = r.results.filter((x) => x.code !== '' && x.code !== 'OUT_OF_RANGE');
+                if (bad.length > 0) throw { code: `batch item ${bad[0]!.code}` };
+                ok++;
+              },
+            ),
           ].map((x) =>
-            x.catch((e: { code: number }) => {
+            x.catch((e: { code: number | string }) => {
               failures[e.code] = (failures[e.code] ?? 0) + 1;
               lastFailure = Date.now();
             }),

@@ -1,28 +1,52 @@
 // NearbyBatch and StreamNearby over real gRPC and HTTP against one real
-// server: every result equals what Nearby answers for that query alone (no
-// update runs meanwhile, so both see the same drivers), errors stay in their
-// own query's place, and the limits refuse with RESOURCE_EXHAUSTED.
+// server holding every bundled map: every result equals what Nearby answers
+// for that query alone (no update runs meanwhile, so both see the same
+// drivers), on every map, both metrics, with filters, with invalid, unknown-map
+// and unsnappable queries mixed in; errors stay in their own query's place,
+// and the limits refuse with RESOURCE_EXHAUSTED.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { boot, call, callError, farosClient, httpJson, POINTS, stream, type Booted, type FarosClient } from './helpers.js';
+import { boot, call, callError, farosClient, httpJson, POINTS, ROOT, stream, type Booted, type FarosClient } from './helpers.js';
 import { mulberry32 } from '../../src/rng.js';
+import { loadMap } from '../../src/mapbuild/build.js';
+import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 
+/** Every map of the bundled catalog, with its file. */
+const MAPS: [string, string][] = [
+  ['andorra-car', 'andorra'],
+  ['andorra-motorbike', 'andorra'],
+  ['monaco-car', 'monaco'],
+  ['liechtenstein-car', 'liechtenstein'],
+  ['bayfront_singapore-car', 'bayfront_singapore'],
+];
 let srv: Booted;
 let c: FarosClient;
 const rand = mulberry32(20261202);
-const around = (p: { lat: number; lng: number }, d: number) => ({ lat: p.lat + (rand() - 0.5) * d, lng: p.lng + (rand() - 0.5) * d });
+const graphs = new Map<string, RoadGraph>();
+/** A point a few metres from a random road vertex of the map's file. */
+const roadPoint = (mapId: string) => {
+  const g = graphs.get(mapId)!;
+  const v = Math.floor(rand() * g.vertexCount);
+  return { lat: g.vLat[v]! + (rand() - 0.5) * 0.0004, lng: g.vLng[v]! + (rand() - 0.5) * 0.0004 };
+};
 
 before(async () => {
-  srv = await boot(['--map', 'monaco-car', '--map', 'bayfront_singapore-car', '--max-nearby-batch', '200', '--max-stream-nearby-in-flight', '4']);
+  srv = await boot([...MAPS.flatMap(([id]) => ['--map', id]), '--max-nearby-batch', '200', '--max-stream-nearby-in-flight', '4'], 120_000);
   c = farosClient(srv.addr);
+  const files = new Map<string, RoadGraph>();
+  for (const [id, file] of MAPS) {
+    if (!files.has(file)) files.set(file, await loadMap(`${ROOT}maps/${file}.osm.pbf`, 'car'));
+    graphs.set(id, files.get(file)!);
+  }
+  // Drivers clustered around a few spots per map, so answers are rarely empty.
   const updates = [];
-  for (let i = 0; i < 300; i++) {
-    const [mapId, p] = i % 2 === 0 ? ['monaco-car', POINTS.monaco] : ['bayfront_singapore-car', POINTS.bayfront];
-    updates.push({ mapId, driverId: `d${i}`, location: around(p, 0.01), timestampMs: 0, metadata: { kind: i % 3 === 0 ? 'van' : 'car' } });
+  for (let i = 0; i < 600; i++) {
+    const mapId = MAPS[i % MAPS.length]![0];
+    updates.push({ mapId, driverId: `d${i}`, location: roadPoint(mapId), timestampMs: 0, metadata: { kind: i % 3 === 0 ? 'van' : 'car' } });
   }
   const [r] = await stream(c, [{ updates }]);
-  assert.ok(r.accepted > 150, `only ${r.accepted} of 300 drivers snapped`);
+  assert.ok(r.accepted > 500, `only ${r.accepted} of 600 drivers snapped`);
 });
 
 after(async () => {
@@ -34,14 +58,14 @@ after(async () => {
 function queries(n: number): unknown[] {
   const out: unknown[] = [];
   for (let i = 0; i < n; i++) {
-    const [mapId, p] = i % 2 === 0 ? ['monaco-car', POINTS.monaco] : ['bayfront_singapore-car', POINTS.bayfront];
+    const mapId = MAPS[i % MAPS.length]![0];
     out.push({
       mapId,
-      location: around(p, 0.01),
+      location: roadPoint(mapId),
       k: 1 + (i % 12),
       metric: i % 4 === 1 ? 'METRIC_ETA' : 'METRIC_DISTANCE',
-      maxDistanceM: 2500,
-      maxEtaS: 400,
+      maxDistanceM: 4000,
+      maxEtaS: 600,
       filter: i % 5 === 0 ? { kind: 'van' } : {},
     });
   }
@@ -71,7 +95,7 @@ const shape = (r: { response?: any; code: string; message: string }) => ({
 });
 
 test('NearbyBatch answers each query as Nearby alone, in order, with per-query errors in place', async () => {
-  const qs = queries(80);
+  const qs = queries(150);
   const batch = await call(c, 'nearbyBatch', { queries: qs });
   assert.equal(batch.results.length, qs.length);
   let nonEmpty = 0;
@@ -80,7 +104,7 @@ test('NearbyBatch answers each query as Nearby alone, in order, with per-query e
     assert.deepEqual(shape(batch.results[i]), shape(want), `query ${i}`);
     if (want.response?.drivers.length > 0) nonEmpty++;
   }
-  assert.ok(nonEmpty >= 40, `only ${nonEmpty} non-empty answers`);
+  assert.ok(nonEmpty >= 75, `only ${nonEmpty} non-empty answers of ${qs.length}`);
   assert.equal(batch.results[3].code, 'NOT_FOUND');
   assert.equal(batch.results[7].code, 'INVALID_ARGUMENT');
   assert.equal(batch.results[11].code, 'OUT_OF_RANGE');
