@@ -1,10 +1,14 @@
 // Map build benchmark: per bundled map (car profile) the build time (parse +
 // compile, each run in a fresh process so peak RSS is real), compiled size,
-// load time of the compiled file, and memory per road vertex.
+// load time of the compiled file, and memory per road vertex: the compiled
+// buffer (shared by every thread) and the snap grid (built by each thread
+// that snaps or searches).
 //   npx tsc -p . && node --expose-gc dist/bench/micro/mapbuild.js [--quick]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAPS_DIR } from '../../src/mapbuild/profile.js';
+import { readMapFile } from '../../src/mapbuild/build.js';
+import { SnapGrid } from '../../src/model/snap/snap-grid.js';
 import { buildInChildren, measureLoad, tempDir } from '../lib/maps.js';
 import { fmt, gc, header, mb, parseArgs, printTable, saveResult, sink } from '../lib/common.js';
 
@@ -26,7 +30,10 @@ try {
     const b = buildInChildren(join(MAPS_DIR, f), 'car', out, BUILD_RUNS);
     gc();
     const l = measureLoad(out, LOAD_RUNS);
-    rows.push({ map: f, profile: 'car', ...b, ...l });
+    const g = readMapFile(out, false);
+    const grid = new SnapGrid(g);
+    const gridBytesPerVertex = (grid.start.byteLength + grid.segs.byteLength) / g.vertexCount;
+    rows.push({ map: f, profile: 'car', ...b, ...l, gridBytesPerVertex });
     console.error(`  ${f}: built in ${fmt(b.buildMsMedian)} ms`);
   }
 } finally {
@@ -34,7 +41,7 @@ try {
 }
 
 printTable(
-  ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'heap Δ KB'],
+  ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'grid B/vertex', 'heap Δ KB'],
   rows.map((r) => {
     const x = r as unknown as {
       map: string;
@@ -44,6 +51,7 @@ printTable(
       fileBytes: number;
       loadMsMedian: number;
       bytesPerVertex: number;
+      gridBytesPerVertex: number;
       heapDeltaBytes: number;
       rssDeltaBytes: number;
     };
@@ -54,13 +62,14 @@ printTable(
       mb(x.peakRssBytesMedian),
       mb(x.fileBytes),
       fmt(x.loadMsMedian, 2),
-      fmt(x.bytesPerVertex),
+      fmt(x.bytesPerVertex, 1),
+      fmt(x.gridBytesPerVertex, 1),
       fmt(x.heapDeltaBytes / 1024),
     ];
   }),
 );
 console.log(
-  `\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices; heap Δ around one more load (the map lives in a SharedArrayBuffer outside the JS heap; RSS Δ, in the JSON, is unreliable as freed buffers are reused).`,
+  `\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices (one per process, shared by its threads); grid B/vertex = the snap grid's arrays / road vertices (built by every snapping or searching thread); heap Δ around one more load (the map lives in a SharedArrayBuffer outside the JS heap; RSS Δ, in the JSON, is unreliable as freed buffers are reused).`,
 );
 const file = saveResult('mapbuild', quick, { buildRuns: BUILD_RUNS, loadRuns: LOAD_RUNS, maps: rows, sink: sink.v });
 console.log(`saved ${file}`);
