@@ -6,7 +6,7 @@
 // client latency (h2load's per-request log), the server's own phases
 // (faros_nearby_phase_seconds: queued / search / reply), event-loop delay and
 // GC time (prom-client's nodejs_gc_duration_seconds).
-//   node dist/bench/system/tail.js [--quick] [--rps 1000] [--seconds 10] [--rounds 3]
+//   node dist/bench/system/tail.js [--quick] [--rps 1000 | --rps 0 (closed loop: the peak)] [--seconds 10] [--rounds 3]
 //        [--drivers 20000] [--updates 0] [--configs base,semi64,...]
 // Settings (--configs): base = defaults (workers = cores); semi64 =
 // --max-semi-space-size=64 (a larger young generation: fewer scavenges);
@@ -30,12 +30,14 @@ const K = 10,
   RADIUS = 3000;
 
 /** Server settings compared: extra `faros serve` flags and NODE_OPTIONS. */
-const CONFIGS: Record<string, { flags?: string[]; nodeOptions?: string }> = {
+const CONFIGS: Record<string, { flags?: string[]; nodeOptions?: string; execArgv?: string[] }> = {
   base: {},
   semi64: { nodeOptions: '--max-semi-space-size=64' },
   semi16: { nodeOptions: '--max-semi-space-size=16' },
   threads1: { flags: ['--search-threads', '1'] },
   workers1: { flags: ['--workers', '1'] },
+  // Writes the server's CPU profiles (every thread) under /tmp/faros-tail-prof at its stop.
+  profile: { execArgv: ['--cpu-prof', '--cpu-prof-dir=/tmp/faros-tail-prof'] },
 };
 
 interface Args {
@@ -72,7 +74,7 @@ function parse(argv: string[]): Args {
     else throw new Error(`unknown flag ${k}; see the header of bench/system/tail.ts`);
   }
   for (const c of a.configs) if (!CONFIGS[c]) throw new Error(`unknown config ${c}; known: ${Object.keys(CONFIGS).join(', ')}`);
-  if (a.rps % 4 !== 0) throw new Error('--rps must be a multiple of 4 (4 connections)');
+  if (a.rps % 4 !== 0) throw new Error('--rps must be a multiple of 4 (4 connections); 0 = closed loop (the peak)');
   return a;
 }
 
@@ -104,12 +106,17 @@ async function seed(addr: string, pts: Float64Array, n: number, prefix: string):
   return accepted;
 }
 
-/** Updates at `perS`/s (batches every 10 ms on one stream) until stopped. */
-function streamUpdates(addr: string, pts: Float64Array, n: number, perS: number): { stop(): Promise<void> } {
-  if (perS <= 0) return { stop: async () => {} };
+/** Updates at `perS`/s (batches every 10 ms on one stream) until stopped; resolves with each batch's ack latency (ms). */
+function streamUpdates(addr: string, pts: Float64Array, n: number, perS: number): { stop(): Promise<number[]> } {
+  if (perS <= 0) return { stop: async () => [] };
   const c = new Faros(addr, grpc.credentials.createInsecure()) as any;
   const s = c.streamDriverUpdates();
-  s.on('data', () => {});
+  const sent: number[] = [],
+    acks: number[] = [];
+  s.on('data', () => {
+    const t = sent.shift();
+    if (t !== undefined) acks.push(performance.now() - t);
+  });
   s.on('error', () => {});
   const per = Math.max(1, Math.round(perS / 100));
   let i = 0;
@@ -120,6 +127,7 @@ function streamUpdates(addr: string, pts: Float64Array, n: number, perS: number)
         p = (i * 7919) % n;
       updates.push({ mapId: MAP_ID, driverId: `u${d}`, location: { lat: pts[2 * p]!, lng: pts[2 * p + 1]! }, metadata: { status: 'available' } });
     }
+    sent.push(performance.now());
     s.write({ updates });
   }, 10);
   return {
@@ -128,6 +136,7 @@ function streamUpdates(addr: string, pts: Float64Array, n: number, perS: number)
       s.end();
       await new Promise((r) => setTimeout(r, 200));
       c.close();
+      return acks;
     },
   };
 }
@@ -180,6 +189,9 @@ interface Row {
   max: number;
   answered: number;
   errors: Record<string, number>;
+  /** Update batches' ack latency while the nearby load ran (with --updates). */
+  ackP50?: number;
+  ackP99?: number;
   server?: {
     queuedP99Ms: number | null;
     searchP99Ms: number | null;
@@ -192,7 +204,10 @@ interface Row {
 
 async function main(): Promise<void> {
   const a = parse(process.argv.slice(2));
-  header(`Nearby tail under open loop: ${fmt(a.rps)}/s, ${a.updates ? `${fmt(a.updates)} updates/s` : 'no updates'}`, a.quick);
+  header(
+    `Nearby ${a.rps ? `tail under open loop: ${fmt(a.rps)}/s` : 'peak (closed loop, 64 in flight)'}, ${a.updates ? `${fmt(a.updates)} updates/s` : 'no updates'}`,
+    a.quick,
+  );
   const log = (m: string): void => console.error(m);
   const g = await loadMap(MAP_FILE, 'car');
   const pts = pointsNearRoads(g, new Rng(a.seed), a.drivers, 30);
@@ -204,7 +219,7 @@ async function main(): Promise<void> {
       if (cfg.nodeOptions) process.env.NODE_OPTIONS = `${prev ?? ''} ${cfg.nodeOptions}`.trim();
       let f: FarosProc;
       try {
-        f = await startFaros(['--map', `${MAP_ID}=maps/andorra.osm.pbf`, '--max-in-flight', '100000', ...(cfg.flags ?? [])]);
+        f = await startFaros(['--map', `${MAP_ID}=maps/andorra.osm.pbf`, '--max-in-flight', '100000', ...(cfg.flags ?? [])], 120_000, cfg.execArgv);
       } finally {
         if (prev === undefined) delete process.env.NODE_OPTIONS;
         else process.env.NODE_OPTIONS = prev;
@@ -227,7 +242,8 @@ async function main(): Promise<void> {
     for (let round = 1; round <= a.rounds; round++) {
       const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
       for (const s of order) {
-        const up = s.http ? streamUpdates(s.grpc, pts, a.drivers, a.updates) : { stop: async () => {} };
+        const up = s.http ? streamUpdates(s.grpc, pts, a.drivers, a.updates) : { stop: async () => [] as number[] };
+        if (s.http && a.updates > 0) await new Promise((r) => setTimeout(r, 1000)); // updates flowing before the queries start
         const before = await scrape(s.http);
         const t0 = Date.now();
         const out = await h2loadNearby({
@@ -238,18 +254,19 @@ async function main(): Promise<void> {
           mapId: MAP_ID,
           k: K,
           radiusM: RADIUS,
-          requests: a.rps * a.seconds,
+          // --rps 0: closed loop, 64 calls in flight (the peak); else open loop at that rate.
+          requests: a.rps ? a.rps * a.seconds : 2500 * a.seconds,
           bodies: 4,
-          clients: 4,
-          streams: 16,
+          clients: a.rps ? 4 : 2,
+          streams: a.rps ? 16 : 32,
           limitS: a.seconds * 3 + 30,
-          rps: a.rps,
+          rps: a.rps || undefined,
           install: true,
           log,
         });
         const secs = (Date.now() - t0) / 1000;
         const after = await scrape(s.http);
-        await up.stop();
+        const acks = (await up.stop()).sort((x, y) => x - y);
         const p = out.phase;
         if (!p) throw new Error(`h2load did not run: ${out.detail.skipped}`);
         const row: Row = {
@@ -261,6 +278,7 @@ async function main(): Promise<void> {
           max: p.latencyMs.max,
           answered: p.throughput,
           errors: p.errors,
+          ...(acks.length > 0 ? { ackP50: +acks[Math.floor(acks.length / 2)]!.toFixed(2), ackP99: +acks[Math.floor(acks.length * 0.99)]!.toFixed(2) } : {}),
         };
         if (s.http) {
           const H = 'faros_nearby_phase_seconds';
@@ -274,7 +292,9 @@ async function main(): Promise<void> {
           };
         }
         rows.push(row);
-        log(`round ${round} ${s.name}: P50 ${row.p50} P99 ${row.p99} P99.9 ${row.p999} ms ${row.server ? JSON.stringify(row.server) : ''}`);
+        log(
+          `round ${round} ${s.name}: P50 ${row.p50} P99 ${row.p99} P99.9 ${row.p999} ms${row.ackP99 === undefined ? '' : `, update ack P50 ${row.ackP50} P99 ${row.ackP99} ms`} ${row.server ? JSON.stringify(row.server) : ''}`,
+        );
       }
     }
     const med = (xs: number[]): number => {
@@ -290,15 +310,17 @@ async function main(): Promise<void> {
         p99: med(rs.map((r) => r.p99)),
         p999: med(rs.map((r) => r.p999)),
         p99Rounds: rs.map((r) => r.p99),
+        answeredPerS: med(rs.map((r) => r.answered)),
         queuedP99Ms: med(rs.map((r) => r.server?.queuedP99Ms ?? Number.NaN)),
         replyP99Ms: med(rs.map((r) => r.server?.replyP99Ms ?? Number.NaN)),
         gcMsPerS: med(rs.map((r) => r.server?.gcMsPerS ?? Number.NaN)),
+        ackP99: med(rs.map((r) => r.ackP99 ?? Number.NaN)),
       };
     });
     console.log();
     printTable(
-      ['server', 'P50 ms', 'P99 ms', 'P99.9 ms', 'P99 per round', 'queued P99 ms', 'reply P99 ms', 'GC ms/s'],
-      summary.map((s) => [s.config, s.p50, s.p99, s.p999, s.p99Rounds.join(' / '), s.queuedP99Ms, s.replyP99Ms, s.gcMsPerS]),
+      ['server', 'answered/s', 'P50 ms', 'P99 ms', 'P99.9 ms', 'P99 per round', 'queued P99 ms', 'reply P99 ms', 'GC ms/s', 'update ack P99 ms'],
+      summary.map((s) => [s.config, fmt(s.answeredPerS), s.p50, s.p99, s.p999, s.p99Rounds.join(' / '), s.queuedP99Ms, s.replyP99Ms, s.gcMsPerS, s.ackP99]),
     );
     const file = saveResult('tail', a.quick, { args: a, summary, rows });
     console.log(`\nsaved ${file}`);

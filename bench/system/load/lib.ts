@@ -22,11 +22,15 @@ export interface FarosProc {
 }
 
 /** `faros serve` on 127.0.0.1, ports picked by the kernel; resolves when it says ready. */
-export async function startFaros(args: string[], timeoutMs = 120_000): Promise<FarosProc> {
-  const proc = spawn(process.execPath, [FAROS_BIN, 'serve', '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'warn', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startFaros(args: string[], timeoutMs = 120_000, execArgv: string[] = []): Promise<FarosProc> {
+  const proc = spawn(
+    process.execPath,
+    [...execArgv, FAROS_BIN, 'serve', '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'warn', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => {
     err += c.toString();
