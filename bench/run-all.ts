@@ -25,6 +25,7 @@ const BENCHES = [
   'system/transfer',
   'system/cluster-throughput',
   'system/load/run',
+  'system/batch',
 ];
 const shortName = (b: string): string => b.slice(b.indexOf('/') + 1);
 

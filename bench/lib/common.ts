@@ -114,10 +114,10 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
   for (const r of cells.slice(1)) console.log(line(r));
 }
 
-/** Save under bench/results/<name>[-quick].json; returns the path. */
-export function saveResult(name: string, quick: boolean, data: object): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${name}${quick ? '-quick' : ''}.json`);
+/** Save under bench/results/<name>[-quick].json (or under `dir`); returns the path. */
+export function saveResult(name: string, quick: boolean, data: object, dir = RESULTS_DIR): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}${quick ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify({ bench: name, quick, machine: machine(), ...data }, null, 2)}\n`);
   return file;
 }

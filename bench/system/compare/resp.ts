@@ -28,13 +28,18 @@ export class Resp {
   /** Send one command; resolves with its reply (an error reply resolves as RedisError). */
   send(args: (string | number)[]): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('redis connection closed'));
-    let s = `*${args.length}\r\n`;
-    for (const a of args) {
-      const x = String(a);
-      s += `$${Buffer.byteLength(x)}\r\n${x}\r\n`;
-    }
-    this.sock.write(s);
+    this.sock.write(encode(args));
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** A pipeline: every command in one write; resolves with their replies, in order (error replies as RedisError). */
+  sendMany(cmds: (string | number)[][]): Promise<Reply[]> {
+    if (this.closed) return Promise.reject(new Error('redis connection closed'));
+    let s = '';
+    for (const args of cmds) s += encode(args);
+    const replies = cmds.map(() => new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject })));
+    this.sock.write(s);
+    return Promise.all(replies);
   }
 
   close(): void {
@@ -58,6 +63,16 @@ export class Resp {
     }
     this.buf = at === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(at);
   }
+}
+
+/** One command in RESP2: an array of bulk strings. */
+function encode(args: (string | number)[]): string {
+  let s = `*${args.length}\r\n`;
+  for (const a of args) {
+    const x = String(a);
+    s += `$${Buffer.byteLength(x)}\r\n${x}\r\n`;
+  }
+  return s;
 }
 
 /** Parse one reply at `at`: [reply, next offset], or undefined when incomplete. */
