@@ -1,17 +1,29 @@
-// The compiled map's memory budget (issue 14: at most 100 bytes per road
-// vertex for every bundled map) and the layout that keeps it there: junctions
-// numbered first, segments numbered edge by edge, a float32 spatial index
-// over runs of segments whose boxes contain their segments. Byte counts are
-// deterministic: this is not a timing test.
+// A loaded map's memory budget (issue 14: at most 100 bytes per road vertex
+// for every bundled map) and the layouts that keep it there: for the compiled
+// map, junctions numbered first, segments numbered edge by edge, a float32
+// spatial index over runs of segments whose boxes contain their segments; for
+// the snap grid (built once per map, shared by every thread), sparse blocks
+// that list per cell exactly the segments whose bounding box touches it. Byte
+// counts are deterministic: this is not a timing test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCatalog } from '../src/mapbuild/catalog.js';
 import { buildGraph, loadMap } from '../src/mapbuild/build.js';
 import { loadProfile } from '../src/mapbuild/profile.js';
 import type { OsmData } from '../src/mapbuild/osm.js';
-import { type RoadGraph, SPATIAL_RUN } from '../src/model/graph/roadgraph.js';
+import { RoadGraph, SPATIAL_RUN } from '../src/model/graph/roadgraph.js';
+import { SnapGrid } from '../src/model/snap/snap-grid.js';
 
 const MAX_BYTES_PER_VERTEX = 100;
+/** The snap grid's own budget (7.2–8.9 B/vertex on the bundled maps; a dense grid was 22–108, per thread). */
+const MAX_GRID_BYTES_PER_VERTEX = 10;
+/**
+ * Compiled buffer + snap grid, per road vertex: at most 100, except Bayfront
+ * (466 road vertices, nearly all junctions): its compiled buffer alone takes
+ * 96.7 B/vertex and its grid 7.9 like the others', 104.6 in all; the grid
+ * would need 120 m cells (4× the projections per snap) to fit in 3.3.
+ */
+const MAX_LOADED_BYTES_PER_VERTEX: Record<string, number> = { 'bayfront_singapore-car': 105 };
 
 /** flatbush internals read by the snapper's descent. */
 interface Tree {
@@ -74,13 +86,59 @@ function checkLayout(g: RoadGraph, label: string): void {
   );
 }
 
+/**
+ * The grid lists, per cell, exactly the segments whose bounding box touches
+ * the cell, in ascending order (what the dense grid before it listed, so the
+ * ring search collects the same candidates), and a view of its buffer from a
+ * fresh graph view reads the same.
+ */
+function checkGrid(g: RoadGraph, grid: SnapGrid, label: string): void {
+  const { nx, ny } = grid;
+  const want = new Map<number, number[]>();
+  for (let s = 0; s < g.segmentCount; s++) {
+    const a = g.segA[s],
+      b = g.segB[s];
+    for (let y = grid.iy(Math.min(g.vLat[a], g.vLat[b])); y <= grid.iy(Math.max(g.vLat[a], g.vLat[b])); y++)
+      for (let x = grid.ix(Math.min(g.vLng[a], g.vLng[b])); x <= grid.ix(Math.max(g.vLng[a], g.vLng[b])); x++) {
+        const c = y * nx + x;
+        let l = want.get(c);
+        if (!l) want.set(c, (l = []));
+        l.push(s);
+      }
+  }
+  let cells = 0;
+  for (let y = 0; y < ny; y++)
+    for (let x = 0; x < nx; x++) {
+      const [from, to] = grid.cell(x, y);
+      const got = Array.from(grid.segs.subarray(from, to));
+      const expected = want.get(y * nx + x) ?? [];
+      if (got.length !== expected.length || got.some((s, i) => s !== expected[i])) assert.deepEqual(got, expected, `${label}: cell (${x}, ${y})`);
+      if (got.length > 0) cells++;
+    }
+  assert.equal(cells, want.size, `${label}: non-empty cells`);
+  assert.ok(grid.buffer instanceof SharedArrayBuffer, `${label}: the grid is built into shared memory`);
+  const view = SnapGrid.of(RoadGraph.from(g.buffer), grid.buffer as SharedArrayBuffer);
+  assert.equal(view.buffer, grid.buffer, `${label}: a view, not a copy`);
+  for (const k of ['lat0', 'lng0', 'dLat', 'dLng', 'nx', 'ny', 'nbx', 'segmentCount'] as const) assert.equal(view[k], grid[k], `${label}: ${k}`);
+}
+
 for (const m of loadCatalog()) {
-  test(`${m.id}: at most ${MAX_BYTES_PER_VERTEX} bytes per road vertex, layout as documented`, async () => {
+  const maxLoaded = MAX_LOADED_BYTES_PER_VERTEX[m.id] ?? MAX_BYTES_PER_VERTEX;
+  test(`${m.id}: at most ${MAX_BYTES_PER_VERTEX} bytes per road vertex compiled, ${maxLoaded} with the snap grid, layouts as documented`, async () => {
     const g = await loadMap(m.file, m.profile);
-    const perVertex = g.buffer.byteLength / g.vertexCount;
-    console.log(`${m.id}: ${g.buffer.byteLength} B for ${g.vertexCount} road vertices = ${perVertex.toFixed(1)} B/vertex`);
+    const V = g.vertexCount,
+      perVertex = g.buffer.byteLength / V;
+    const grid = SnapGrid.of(g),
+      gridPerVertex = grid.byteLength / V,
+      loaded = perVertex + gridPerVertex;
+    console.log(
+      `${m.id}: ${g.buffer.byteLength} B compiled + ${grid.byteLength} B grid for ${V} road vertices = ${perVertex.toFixed(1)} + ${gridPerVertex.toFixed(1)} = ${loaded.toFixed(1)} B/vertex`,
+    );
     assert.ok(perVertex <= MAX_BYTES_PER_VERTEX, `${m.id}: ${perVertex.toFixed(1)} B/vertex > ${MAX_BYTES_PER_VERTEX}`);
+    assert.ok(gridPerVertex <= MAX_GRID_BYTES_PER_VERTEX, `${m.id}: grid ${gridPerVertex.toFixed(1)} B/vertex > ${MAX_GRID_BYTES_PER_VERTEX}`);
+    assert.ok(loaded <= maxLoaded, `${m.id}: compiled + grid ${loaded.toFixed(1)} B/vertex > ${maxLoaded}`);
     checkLayout(g, m.id);
+    checkGrid(g, grid, m.id);
   });
 }
 

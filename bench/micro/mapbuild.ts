@@ -1,8 +1,8 @@
 // Map build benchmark: per bundled map (car profile) the build time (parse +
 // compile, each run in a fresh process so peak RSS is real), compiled size,
-// load time of the compiled file, and memory per road vertex: the compiled
-// buffer (shared by every thread) and the snap grid (built by each thread
-// that snaps or searches).
+// load time of the compiled file, and memory per road vertex of a loaded map:
+// the compiled buffer and the snap grid (built once per map, both shared by
+// every thread), and their sum.
 //   npx tsc -p . && node --expose-gc dist/bench/micro/mapbuild.js [--quick]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,8 +32,16 @@ try {
     const l = measureLoad(out, LOAD_RUNS);
     const g = readMapFile(out, false);
     const grid = new SnapGrid(g);
-    const gridBytesPerVertex = (grid.start.byteLength + grid.segs.byteLength) / g.vertexCount;
-    rows.push({ map: f, profile: 'car', ...b, ...l, gridBytesPerVertex });
+    const gridBytesPerVertex = grid.byteLength / g.vertexCount;
+    rows.push({
+      map: f,
+      profile: 'car',
+      ...b,
+      ...l,
+      gridBytes: grid.byteLength,
+      gridBytesPerVertex,
+      loadedBytesPerVertex: l.bytesPerVertex + gridBytesPerVertex,
+    });
     console.error(`  ${f}: built in ${fmt(b.buildMsMedian)} ms`);
   }
 } finally {
@@ -41,7 +49,7 @@ try {
 }
 
 printTable(
-  ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'grid B/vertex', 'heap Δ KB'],
+  ['map (car)', 'road vertices', 'build ms', 'peak RSS MB', 'file MB', 'load ms', 'B/vertex', 'grid B/vertex', 'loaded B/vertex', 'heap Δ KB'],
   rows.map((r) => {
     const x = r as unknown as {
       map: string;
@@ -52,6 +60,7 @@ printTable(
       loadMsMedian: number;
       bytesPerVertex: number;
       gridBytesPerVertex: number;
+      loadedBytesPerVertex: number;
       heapDeltaBytes: number;
       rssDeltaBytes: number;
     };
@@ -64,12 +73,13 @@ printTable(
       fmt(x.loadMsMedian, 2),
       fmt(x.bytesPerVertex, 1),
       fmt(x.gridBytesPerVertex, 1),
+      fmt(x.loadedBytesPerVertex, 1),
       fmt(x.heapDeltaBytes / 1024),
     ];
   }),
 );
 console.log(
-  `\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices (one per process, shared by its threads); grid B/vertex = the snap grid's arrays / road vertices (built by every snapping or searching thread); heap Δ around one more load (the map lives in a SharedArrayBuffer outside the JS heap; RSS Δ, in the JSON, is unreliable as freed buffers are reused).`,
+  `\nbuild: median of ${BUILD_RUNS} fresh processes (wall clock of compileMap); peak RSS = child's maxRSS; load: readMapFile, median of ${LOAD_RUNS} after a warm-up (page cache hot); B/vertex = compiled buffer / road vertices (one per process, shared by its threads); grid B/vertex = the snap grid's buffer / road vertices (built once per map by the thread that loads it, viewed by every snapping or searching thread); loaded B/vertex = the two together, a loaded map's memory before drivers; heap Δ around one more load (the map lives in a SharedArrayBuffer outside the JS heap; RSS Δ, in the JSON, is unreliable as freed buffers are reused).`,
 );
 const file = saveResult('mapbuild', quick, { buildRuns: BUILD_RUNS, loadRuns: LOAD_RUNS, maps: rows, sink: sink.v });
 console.log(`saved ${file}`);

@@ -12,6 +12,11 @@ export interface MapHandle {
   /** Unique per loaded model (map ID + load generation). */
   key: string;
   graph: SharedArrayBuffer;
+  /**
+   * The map's snap grid (model/snap/snap-grid.ts), built once by the shard
+   * (main thread): every snapping and searching thread views this memory.
+   */
+  grid: SharedArrayBuffer;
   store: StoreBuffers;
   snapRadiusM: number;
   ttlMs: number;

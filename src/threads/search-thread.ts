@@ -7,6 +7,7 @@
 import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { RoadGraph } from '../model/graph/roadgraph.js';
 import { Snapper } from '../model/snap/snap.js';
+import { SnapGrid } from '../model/snap/snap-grid.js';
 import { KnnSearch } from '../model/knn/knn.js';
 import { searchNearby } from '../model/knn/nearby.js';
 import { StoreReader } from '../model/store/store-reader.js';
@@ -40,7 +41,7 @@ function drainPort(): void {
     const reader = new StoreReader(graph, h.store);
     maps.set(msg.no, {
       graph,
-      snapper: new Snapper(graph),
+      snapper: new Snapper(graph, SnapGrid.of(graph, h.grid)), // the main thread's grid, not a copy
       knn: new KnnSearch(graph),
       reader,
       closed: new Int32Array(h.closed),

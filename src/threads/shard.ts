@@ -3,6 +3,7 @@
 // over the same shared memory. Readers never block the writer: a search pins
 // a snapshot (ART epoch) and the writer keeps publishing new roots.
 import type { RoadGraph } from '../model/graph/roadgraph.js';
+import { SnapGrid } from '../model/snap/snap-grid.js';
 import { DriverStore, type DriverRecord, type StoreOptions } from '../model/store/store.js';
 import { outOfRange } from '../model/model.js';
 import { filterFor } from '../model/knn/nearby.js';
@@ -58,6 +59,8 @@ export class Shard {
     this.handle = {
       key,
       graph: graph.buffer,
+      // Built here once per map (this thread's own snapping reuses it), shared by every thread.
+      grid: SnapGrid.of(graph).buffer as SharedArrayBuffer,
       store: this.store.buffers,
       snapRadiusM: options.snapRadiusM,
       ttlMs: options.ttlMs,

@@ -1,8 +1,10 @@
 // Piscina worker: snaps batches of points over the shared graph. Per map it
-// keeps a view of the graph and a snapper, created on the first task that
-// brings the map's handle (tasks name maps by key; see messages.ts).
+// keeps a view of the graph and of its snap grid (both built on the main
+// thread) and a snapper, created on the first task that brings the map's
+// handle (tasks name maps by key; see messages.ts).
 import { RoadGraph } from '../model/graph/roadgraph.js';
 import { Snapper, isMiss } from '../model/snap/snap.js';
+import { SnapGrid } from '../model/snap/snap-grid.js';
 import { SNAP_FIELDS, type MapRef, type SnapReply, type SnapTask, type WorkerReply, type WorkerTask } from './messages.js';
 
 interface MapState {
@@ -21,7 +23,8 @@ function state(ref: MapRef): MapState | undefined {
     const h = ref.attach;
     if (!h) return undefined;
     if (Atomics.load(new Int32Array(h.closed), 0) === 1) throw new Error(`map ${ref.key} was dropped from this instance`);
-    s = { snapper: new Snapper(RoadGraph.from(h.graph)), closed: new Int32Array(h.closed), snapRadiusM: h.snapRadiusM };
+    const graph = RoadGraph.from(h.graph);
+    s = { snapper: new Snapper(graph, SnapGrid.of(graph, h.grid)), closed: new Int32Array(h.closed), snapRadiusM: h.snapRadiusM };
     maps.set(ref.key, s);
   }
   return s;

@@ -6,8 +6,26 @@
 // points not settled within two rings (no road within ~60 m, or none within
 // the snap radius, where the nearest road's distance must be reported).
 //
-// Built per thread on first use (milliseconds per map), not stored in the map
-// file: it is derived data and would only grow the file format.
+// A cell lists every segment whose bounding box touches it, in ascending
+// segment order. Built once per map (milliseconds) on the thread that loads
+// it, into one SharedArrayBuffer that the map's handle carries to every
+// snapping and searching thread (messages.ts): each views the same memory.
+// Not stored in the map file: it is derived data and would only grow the
+// file format.
+//
+// Layout (compact: most cells of a map's bounding box are empty, and an
+// empty cell costs next to nothing). Cells are grouped in blocks of 16 × 16:
+//   blocks[by · nbx + bx]  the block's record number, or −1 when all its cells are empty;
+//   recs[12 · k ...]       record k: 8 words of occupancy bits (bit ((y & 1) << 4) | (x & 15)
+//                          of word (y & 15) >> 1: cell (x, y) lists segments), then the count of
+//                          non-empty cells before each word (4 bytes per Uint32, 2 Uint32),
+//                          the block's first non-empty cell (its number among all of them),
+//                          and the block's first entry in segs;
+//   ends[i]                non-empty cell i's end in segs, relative to its block's first entry
+//                          (16 bits unless a block holds 65,536 entries or more);
+//   segs                   the cells' segments, non-empty cell after non-empty cell (16 bits
+//                          when the map has at most 65,536 segments).
+// A cell's segments are found in O(1): its block, its bit, a popcount.
 import type { RoadGraph } from '../graph/roadgraph.js';
 
 /** Cell side in metres, and the cap on cells (big maps get larger cells). */
@@ -15,7 +33,46 @@ const CELL_M = 30;
 const MAX_CELLS = 1 << 22;
 const M_PER_DEG_LAT = 111_195;
 
+/** Block side in cells (16 × 16 bits = the record's 8 words; snap.ts's ring search assumes 16), and Uint32s per block record. */
+export const BLOCK_SHIFT = 4;
+const BLOCK = 1 << BLOCK_SHIFT;
+export const REC = 12;
+/** Record fields after the 8 occupancy words. */
+export const REC_PREFIX = 8;
+export const REC_CELL = 10;
+export const REC_ENTRY = 11;
+
+/** Header: Float64s at the buffer's start. */
+const H_MAGIC = 0,
+  H_LAT0 = 1,
+  H_LNG0 = 2,
+  H_DLAT = 3,
+  H_DLNG = 4,
+  H_NX = 5,
+  H_NY = 6,
+  H_SEGMENTS = 7,
+  H_RECS = 8,
+  H_CELLS = 9,
+  H_ENTRIES = 10,
+  H_ENDS_BYTES = 11,
+  H_SEGS_BYTES = 12,
+  H_LEN = 13;
+/** Format of the grid buffer (only ever built and read by the same build). */
+const MAGIC = 0x46534731; // 'FSG1'
+
+/** Bits set in a 32-bit word. */
+export function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
 export class SnapGrid {
+  /** Everything below, in one buffer (shared when built for threads). */
+  readonly buffer: SharedArrayBuffer | ArrayBuffer;
   /** Grid origin and cell size in degrees. */
   readonly lat0: number;
   readonly lng0: number;
@@ -23,50 +80,44 @@ export class SnapGrid {
   readonly dLng: number;
   readonly nx: number;
   readonly ny: number;
-  /** CSR: segments of cell (iy · nx + ix) are segs[start[c] .. start[c+1]). */
-  readonly start: Uint32Array;
-  readonly segs: Uint32Array;
+  /** Blocks per row of blocks. */
+  readonly nbx: number;
+  /** The segment count of the graph the grid was built for. */
+  readonly segmentCount: number;
+  readonly blocks: Int32Array;
+  readonly recs: Uint32Array;
+  readonly ends: Uint16Array | Uint32Array;
+  readonly segs: Uint16Array | Uint32Array;
 
-  constructor(g: RoadGraph, cellM = CELL_M) {
-    const { minLat, minLng, maxLat, maxLng } = g.meta.bounds;
-    const midCos = Math.max(0.01, Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180));
-    let dLat = cellM / M_PER_DEG_LAT;
-    const spanLat = Math.max(maxLat - minLat, 1e-9),
-      spanLng = Math.max(maxLng - minLng, 1e-9);
-    // Square-ish cells; grow them until the grid fits the cap.
-    while (Math.ceil(spanLat / dLat) * Math.ceil(spanLng / (dLat / midCos)) > MAX_CELLS) dLat *= 1.5;
-    this.dLat = dLat;
-    this.dLng = dLat / midCos;
-    this.lat0 = minLat;
-    this.lng0 = minLng;
-    this.ny = Math.max(1, Math.ceil(spanLat / this.dLat) + 1);
-    this.nx = Math.max(1, Math.ceil(spanLng / this.dLng) + 1);
-    // Two passes (count, fill): each segment goes into every cell its bounding box touches.
-    const n = g.segmentCount,
-      nc = this.nx * this.ny;
-    const start = new Uint32Array(nc + 1);
-    const range = (s: number, f: (c: number) => void): void => {
-      const a = g.segA[s],
-        b = g.segB[s];
-      const x0 = this.ix(Math.min(g.vLng[a], g.vLng[b])),
-        x1 = this.ix(Math.max(g.vLng[a], g.vLng[b]));
-      const y0 = this.iy(Math.min(g.vLat[a], g.vLat[b])),
-        y1 = this.iy(Math.max(g.vLat[a], g.vLat[b]));
-      for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) f(y * this.nx + x);
-    };
-    for (let s = 0; s < n; s++)
-      range(s, (c) => {
-        start[c + 1]++;
-      });
-    for (let c = 0; c < nc; c++) start[c + 1] += start[c];
-    const fill = start.slice(0, nc);
-    const segs = new Uint32Array(start[nc]);
-    for (let s = 0; s < n; s++)
-      range(s, (c) => {
-        segs[fill[c]++] = s;
-      });
-    this.start = start;
-    this.segs = segs;
+  /**
+   * Build the grid of a graph (into a SharedArrayBuffer unless `shared` is
+   * false), or view one built before (its buffer, from any thread).
+   */
+  constructor(source: RoadGraph | SharedArrayBuffer | ArrayBuffer, cellM = CELL_M, shared = true) {
+    const buffer = source instanceof SharedArrayBuffer || source instanceof ArrayBuffer ? source : build(source, cellM, shared);
+    const h = new Float64Array(buffer, 0, H_LEN);
+    if (h[H_MAGIC] !== MAGIC) throw new Error('not a snap grid buffer');
+    this.buffer = buffer;
+    this.lat0 = h[H_LAT0];
+    this.lng0 = h[H_LNG0];
+    this.dLat = h[H_DLAT];
+    this.dLng = h[H_DLNG];
+    this.nx = h[H_NX];
+    this.ny = h[H_NY];
+    this.segmentCount = h[H_SEGMENTS];
+    this.nbx = (this.nx + BLOCK - 1) >> BLOCK_SHIFT;
+    const nb = this.nbx * ((this.ny + BLOCK - 1) >> BLOCK_SHIFT);
+    const o = sections(nb, h[H_RECS], h[H_CELLS], h[H_ENTRIES], h[H_ENDS_BYTES], h[H_SEGS_BYTES]);
+    if (o.total !== buffer.byteLength) throw new Error(`snap grid buffer is ${buffer.byteLength} bytes, its header says ${o.total}`);
+    this.blocks = new Int32Array(buffer, o.blocks, nb);
+    this.recs = new Uint32Array(buffer, o.recs, h[H_RECS] * REC);
+    this.ends = h[H_ENDS_BYTES] === 2 ? new Uint16Array(buffer, o.ends, h[H_CELLS]) : new Uint32Array(buffer, o.ends, h[H_CELLS]);
+    this.segs = h[H_SEGS_BYTES] === 2 ? new Uint16Array(buffer, o.segs, h[H_ENTRIES]) : new Uint32Array(buffer, o.segs, h[H_ENTRIES]);
+  }
+
+  /** Bytes of the grid (one copy per map, whatever the number of threads). */
+  get byteLength(): number {
+    return this.buffer.byteLength;
   }
 
   /** Column of a longitude, clamped to the grid. */
@@ -83,15 +134,167 @@ export class SnapGrid {
     return lat >= this.lat0 && lat < this.lat0 + this.ny * this.dLat && lng >= this.lng0 && lng < this.lng0 + this.nx * this.dLng;
   }
 
+  /**
+   * The segments of cell (x, y), as [from, to) in segs (from = to when the
+   * cell is empty). The snapper's ring search inlines this same lookup.
+   */
+  cell(x: number, y: number): [number, number] {
+    const k = this.blocks[(y >> BLOCK_SHIFT) * this.nbx + (x >> BLOCK_SHIFT)];
+    if (k < 0) return [0, 0];
+    const o = k * REC,
+      w = (y & (BLOCK - 1)) >> 1,
+      bits = this.recs[o + w],
+      b = ((y & 1) << 4) | (x & (BLOCK - 1));
+    if (((bits >>> b) & 1) === 0) return [0, 0];
+    const rk = ((this.recs[o + REC_PREFIX + (w >> 2)] >>> ((w & 3) << 3)) & 255) + popcount(bits & ((1 << b) - 1));
+    const i = this.recs[o + REC_CELL] + rk,
+      base = this.recs[o + REC_ENTRY];
+    return [base + (rk === 0 ? 0 : this.ends[i - 1]), base + this.ends[i]];
+  }
+
   private static readonly built = new WeakMap<RoadGraph, SnapGrid>();
 
-  /** The grid of a graph, built once per thread. */
-  static of(g: RoadGraph): SnapGrid {
+  /**
+   * The grid of a graph: the one this thread already has, else a view of
+   * `shared` (a grid buffer built for this graph by another thread), else
+   * built here (into a SharedArrayBuffer, for handing to other threads).
+   */
+  static of(g: RoadGraph, shared?: SharedArrayBuffer): SnapGrid {
     let grid = SnapGrid.built.get(g);
     if (!grid) {
-      grid = new SnapGrid(g);
+      grid = new SnapGrid(shared ?? g);
+      if (grid.segmentCount !== g.segmentCount) throw new Error(`snap grid of ${grid.segmentCount} segments given for a map of ${g.segmentCount}`);
       SnapGrid.built.set(g, grid);
     }
     return grid;
   }
+}
+
+/** Byte offsets of the buffer's sections, and its size. */
+function sections(nb: number, nrec: number, ncells: number, nentries: number, endsBytes: number, segsBytes: number) {
+  const blocks = H_LEN * 8,
+    recs = blocks + nb * 4,
+    ends = recs + nrec * REC * 4,
+    segs = align4(ends + ncells * endsBytes),
+    total = align4(segs + nentries * segsBytes);
+  return { blocks, recs, ends, segs, total };
+}
+
+/** Build the grid's buffer: a dense CSR over every cell first (transient), then its compact layout. */
+function build(g: RoadGraph, cellM: number, shared: boolean): SharedArrayBuffer | ArrayBuffer {
+  const { minLat, minLng, maxLat, maxLng } = g.meta.bounds;
+  const midCos = Math.max(0.01, Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180));
+  let dLat = cellM / M_PER_DEG_LAT;
+  const spanLat = Math.max(maxLat - minLat, 1e-9),
+    spanLng = Math.max(maxLng - minLng, 1e-9);
+  // Square-ish cells; grow them until the grid fits the cap.
+  while (Math.ceil(spanLat / dLat) * Math.ceil(spanLng / (dLat / midCos)) > MAX_CELLS) dLat *= 1.5;
+  const dLng = dLat / midCos,
+    lat0 = minLat,
+    lng0 = minLng;
+  const ny = Math.max(1, Math.ceil(spanLat / dLat) + 1),
+    nx = Math.max(1, Math.ceil(spanLng / dLng) + 1);
+  const ix = (lng: number): number => Math.min(nx - 1, Math.max(0, Math.floor((lng - lng0) / dLng)));
+  const iy = (lat: number): number => Math.min(ny - 1, Math.max(0, Math.floor((lat - lat0) / dLat)));
+
+  // Two passes (count, fill): each segment goes into every cell its bounding box touches.
+  const n = g.segmentCount,
+    nc = nx * ny;
+  const start = new Uint32Array(nc + 1);
+  const range = (s: number, f: (c: number) => void): void => {
+    const a = g.segA[s],
+      b = g.segB[s];
+    const x0 = ix(Math.min(g.vLng[a], g.vLng[b])),
+      x1 = ix(Math.max(g.vLng[a], g.vLng[b]));
+    const y0 = iy(Math.min(g.vLat[a], g.vLat[b])),
+      y1 = iy(Math.max(g.vLat[a], g.vLat[b]));
+    for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) f(y * nx + x);
+  };
+  for (let s = 0; s < n; s++)
+    range(s, (c) => {
+      start[c + 1]++;
+    });
+  for (let c = 0; c < nc; c++) start[c + 1] += start[c];
+  const fill = start.slice(0, nc);
+  const dense = new Uint32Array(start[nc]);
+  for (let s = 0; s < n; s++)
+    range(s, (c) => {
+      dense[fill[c]++] = s;
+    });
+
+  // Blocks in row-major order; a block's cells in bit order (row by row).
+  const nbx = (nx + BLOCK - 1) >> BLOCK_SHIFT,
+    nby = (ny + BLOCK - 1) >> BLOCK_SHIFT,
+    nb = nbx * nby;
+  const eachCell = (bx: number, by: number, f: (c: number, x: number, y: number) => void): void => {
+    for (let y = by << BLOCK_SHIFT; y < Math.min(ny, (by + 1) << BLOCK_SHIFT); y++)
+      for (let x = bx << BLOCK_SHIFT; x < Math.min(nx, (bx + 1) << BLOCK_SHIFT); x++) {
+        const c = y * nx + x;
+        if (start[c + 1] > start[c]) f(c, x, y);
+      }
+  };
+  let nrec = 0,
+    ncells = 0,
+    maxBlock = 0;
+  for (let by = 0; by < nby; by++)
+    for (let bx = 0; bx < nbx; bx++) {
+      let cells = 0,
+        entries = 0;
+      eachCell(bx, by, (c) => {
+        cells++;
+        entries += start[c + 1] - start[c];
+      });
+      if (cells === 0) continue;
+      nrec++;
+      ncells += cells;
+      maxBlock = Math.max(maxBlock, entries);
+    }
+  const nentries = start[nc],
+    endsBytes = maxBlock < 0x10000 ? 2 : 4,
+    segsBytes = n <= 0x10000 ? 2 : 4;
+  const o = sections(nb, nrec, ncells, nentries, endsBytes, segsBytes);
+  const buffer = shared ? new SharedArrayBuffer(o.total) : new ArrayBuffer(o.total);
+  const h = new Float64Array(buffer, 0, H_LEN);
+  h[H_MAGIC] = MAGIC;
+  h[H_LAT0] = lat0;
+  h[H_LNG0] = lng0;
+  h[H_DLAT] = dLat;
+  h[H_DLNG] = dLng;
+  h[H_NX] = nx;
+  h[H_NY] = ny;
+  h[H_SEGMENTS] = n;
+  h[H_RECS] = nrec;
+  h[H_CELLS] = ncells;
+  h[H_ENTRIES] = nentries;
+  h[H_ENDS_BYTES] = endsBytes;
+  h[H_SEGS_BYTES] = segsBytes;
+  const blocks = new Int32Array(buffer, o.blocks, nb).fill(-1);
+  const recs = new Uint32Array(buffer, o.recs, nrec * REC);
+  const ends = endsBytes === 2 ? new Uint16Array(buffer, o.ends, ncells) : new Uint32Array(buffer, o.ends, ncells);
+  const segs = segsBytes === 2 ? new Uint16Array(buffer, o.segs, nentries) : new Uint32Array(buffer, o.segs, nentries);
+  let k = 0,
+    cell = 0,
+    entry = 0;
+  for (let by = 0; by < nby; by++)
+    for (let bx = 0; bx < nbx; bx++) {
+      const r = k * REC,
+        firstCell = cell,
+        firstEntry = entry;
+      eachCell(bx, by, (c, x, y) => {
+        const w = (y & (BLOCK - 1)) >> 1;
+        recs[r + w] |= 1 << (((y & 1) << 4) | (x & (BLOCK - 1)));
+        for (let i = start[c]; i < start[c + 1]; i++) segs[entry++] = dense[i];
+        ends[cell++] = entry - firstEntry;
+      });
+      if (cell === firstCell) continue;
+      // Non-empty cells before each word (at most 7 · 32 = 224: a byte each).
+      for (let w = 1, before = 0; w < 8; w++) {
+        before += popcount(recs[r + w - 1]);
+        recs[r + REC_PREFIX + (w >> 2)] |= before << ((w & 3) << 3);
+      }
+      recs[r + REC_CELL] = firstCell;
+      recs[r + REC_ENTRY] = firstEntry;
+      blocks[by * nbx + bx] = k++;
+    }
+  return buffer;
 }

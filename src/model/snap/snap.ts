@@ -9,7 +9,7 @@
 // lower bounds in metres of that same plane, so far points cost no more than
 // near ones. Both collect every segment within 1 mm of the closest.
 import type { RoadGraph } from '../graph/roadgraph.js';
-import { SnapGrid } from './snap-grid.js';
+import { BLOCK_SHIFT, REC, REC_CELL, REC_ENTRY, REC_PREFIX, SnapGrid, popcount } from './snap-grid.js';
 import type { Phantom, SnapMiss } from '../types.js';
 import { R, DEG } from '../../mapbuild/geo.js';
 import { MinHeap } from '../graph/heap.js';
@@ -43,16 +43,21 @@ export class Snapper {
   private n = 0;
 
   private readonly grid: SnapGrid;
-  /** Per segment: the search that last collected it (no duplicates from overlapping cells). */
-  private readonly seen: Uint32Array;
+  /**
+   * Per segment: the search that last collected it (no duplicates from
+   * overlapping cells); 16 bits, cleared once every 65,535 searches.
+   */
+  private readonly seen: Uint16Array;
   private search = 0;
 
+  /** `grid`: the map's grid (e.g. a view of the one its loading thread built); default SnapGrid.of(g). */
   constructor(
     private readonly g: RoadGraph,
     grid?: SnapGrid,
   ) {
     this.grid = grid ?? SnapGrid.of(g);
-    this.seen = new Uint32Array(g.segmentCount);
+    if (this.grid.segmentCount !== g.segmentCount) throw new Error(`snap grid of ${this.grid.segmentCount} segments given for a map of ${g.segmentCount}`);
+    this.seen = new Uint16Array(g.segmentCount);
   }
 
   /** Exact projection of (qlat, qlng) on segment s into this.p. */
@@ -117,18 +122,21 @@ export class Snapper {
     const lat = this.qlat,
       lng = this.qlng;
     if (!grid.covers(lat, lng)) return false;
-    if (++this.search === 0xffffffff) {
+    if (++this.search === 0x10000) {
       this.seen.fill(0);
       this.search = 1;
     }
     const stamp = this.search,
       seen = this.seen,
-      start = grid.start,
+      blocks = grid.blocks,
+      recs = grid.recs,
+      ends = grid.ends,
       segs = grid.segs;
     const cx = grid.ix(lng),
       cy = grid.iy(lat),
       nx = grid.nx,
-      ny = grid.ny;
+      ny = grid.ny,
+      nbx = grid.nbx;
     const my = R * DEG,
       mx = my * this.cosq;
     // Distances (m) from the point to its own cell's four sides.
@@ -147,9 +155,24 @@ export class Snapper {
         y1 = cy + r;
       for (let y = Math.max(0, y0); y <= Math.min(ny - 1, y1); y++) {
         const edgeRow = y === y0 || y === y1;
+        // The row's blocks, its occupancy word in a block record, and the word's prefix byte (snap-grid.ts).
+        const rowBlocks = (y >> BLOCK_SHIFT) * nbx,
+          w = (y & 15) >> 1,
+          half = (y & 1) << 4,
+          prefixAt = REC_PREFIX + (w >> 2),
+          prefixShift = (w & 3) << 3;
         for (let x = Math.max(0, x0); x <= Math.min(nx - 1, x1); x += edgeRow || x === x1 ? 1 : x1 - x) {
-          const c = y * nx + x;
-          for (let i = start[c], e = start[c + 1]; i < e; i++) {
+          // Cell (x, y)'s segments, as SnapGrid.cell finds them.
+          const k = blocks[rowBlocks + (x >> BLOCK_SHIFT)];
+          if (k < 0) continue;
+          const o = k * REC,
+            bits = recs[o + w],
+            b = half | (x & 15);
+          if (((bits >>> b) & 1) === 0) continue;
+          const rk = ((recs[o + prefixAt] >>> prefixShift) & 255) + popcount(bits & ((1 << b) - 1));
+          const ci = recs[o + REC_CELL] + rk,
+            base = recs[o + REC_ENTRY];
+          for (let i = base + (rk === 0 ? 0 : ends[ci - 1]), e = base + ends[ci]; i < e; i++) {
             const s = segs[i];
             if (seen[s] === stamp) continue;
             seen[s] = stamp;
