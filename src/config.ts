@@ -56,6 +56,8 @@ export interface Options {
   readonly workers: number;
   /** Nearby search threads (searchers.ts); default = workers. */
   readonly searchThreads: number;
+  /** Main-thread ms per 100 ms that nearby searches may run inline while the search threads are idle. */
+  readonly inlineSearchMs: number;
   /** Compiled map cache; undefined = maps/.cache of the package. */
   readonly cacheDir: string | undefined;
   readonly logLevel: LogLevel;
@@ -188,6 +190,16 @@ export const SETTINGS: readonly Setting[] = [
     min: 1,
     max: 256,
     help: 'nearby search threads (default: --workers)',
+  },
+  {
+    key: 'inlineSearchMs',
+    flag: 'inline-search-ms',
+    env: 'FAROS_INLINE_SEARCH_MS',
+    kind: 'int',
+    def: 10,
+    min: 0,
+    max: 100,
+    help: 'ms per 100 ms a nearby search may run on the main thread while the search threads are idle (0 = never)',
   },
   { key: 'cacheDir', flag: 'cache-dir', env: 'FAROS_CACHE_DIR', kind: 'string', help: 'compiled map cache directory (default maps/.cache)' },
   {
@@ -498,6 +510,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     httpPort: v.httpPort as number,
     workers: (v.workers as number | undefined) ?? cores(),
     searchThreads: (v.searchThreads as number | undefined) ?? (v.workers as number | undefined) ?? cores(),
+    inlineSearchMs: v.inlineSearchMs as number,
     cacheDir: v.cacheDir === undefined ? undefined : resolve(bases.cacheDir ?? cwd, v.cacheDir as string),
     logLevel: logLevel as LogLevel,
     logSampleRate: v.logSampleRate as number,

@@ -19,7 +19,9 @@ console.log(`# shard test seed ${SEED} (override with FAROS_SEED)`);
 const rng = mulberry32;
 
 const pool = new WorkerPool({ threads: 2 });
-after(() => pool.close());
+// Searches on the calling thread while the search threads are idle (the server's default policy), with a large budget.
+const inlinePool = new WorkerPool({ threads: 2, inlineSearchMs: 50 });
+after(() => Promise.all([pool.close(), inlinePool.close()]));
 
 interface State {
   id: string;
@@ -43,12 +45,12 @@ function answersMatch(got: { id: string; cost: number }[], want: { id: string; c
   return undefined;
 }
 
-async function churn(mapFile: string, steps: number) {
+async function churn(mapFile: string, steps: number, on = pool) {
   const file = fileURLToPath(new URL(mapFile, MAPS));
   const graph: RoadGraph = await loadMap(file, 'car');
   const ref: RefMap = carRef(await readAll(file));
   const ttlMs = 60_000;
-  const shard = new Shard(`${mapFile}#test`, graph, pool, { snapRadiusM: 200, ttlMs, sweepIntervalMs: 3_600_000 });
+  const shard = new Shard(`${mapFile}#test`, graph, on, { snapRadiusM: 200, ttlMs, sweepIntervalMs: 3_600_000 });
   const rnd = rng(SEED);
   const now = Date.now();
   const point = () => {
@@ -147,6 +149,10 @@ async function churn(mapFile: string, steps: number) {
 
 test('threaded shard equals the reference on bayfront_singapore under churn', { timeout: 120_000 }, () => churn('bayfront_singapore.osm.pbf', 150));
 test('threaded shard equals the reference on monaco under churn', { timeout: 120_000 }, () => churn('monaco.osm.pbf', 40));
+test('searches run inline on the main thread (threads idle) equal the reference too', { timeout: 120_000 }, async () => {
+  await churn('monaco.osm.pbf', 40, inlinePool);
+  assert.ok(inlinePool.inlineSearches > 0, 'no search ran inline');
+});
 
 test('export a snapshot while writes continue, import it elsewhere', { timeout: 60_000 }, async () => {
   const file = fileURLToPath(new URL('monaco.osm.pbf', MAPS));

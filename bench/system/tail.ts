@@ -36,6 +36,8 @@ const CONFIGS: Record<string, { flags?: string[]; nodeOptions?: string; execArgv
   semi16: { nodeOptions: '--max-semi-space-size=16' },
   threads1: { flags: ['--search-threads', '1'] },
   workers1: { flags: ['--workers', '1'] },
+  // Every search handed to the search threads (the default runs a search on the main thread while they are idle).
+  noinline: { flags: ['--inline-search-ms', '0'] },
   // Writes the server's CPU profiles (every thread) under /tmp/faros-tail-prof at its stop.
   profile: { execArgv: ['--cpu-prof', '--cpu-prof-dir=/tmp/faros-tail-prof'] },
 };

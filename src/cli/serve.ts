@@ -104,6 +104,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       peerCredentials: peer!.credentials,
       workers: opts.workers,
       searchThreads: opts.searchThreads,
+      inlineSearchMs: opts.inlineSearchMs,
       cacheDir: opts.cacheDir,
       log: hostLog,
       onMapReady,
@@ -123,6 +124,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       cacheDir: opts.cacheDir,
       workers: opts.workers,
       searchThreads: opts.searchThreads,
+      inlineSearchMs: opts.inlineSearchMs,
       log: hostLog,
       onMapReady,
     });

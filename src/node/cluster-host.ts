@@ -35,6 +35,8 @@ export interface ClusterHostOptions {
   workers?: number;
   /** Nearby search threads; default = workers. */
   searchThreads?: number;
+  /** See PoolOptions.inlineSearchMs. */
+  inlineSearchMs?: number;
   maxQueue?: number;
   cacheDir?: string;
   arenaBytes?: number;
@@ -59,7 +61,7 @@ export class ClusterHost implements ShardHost, PeerHost {
   constructor(private readonly o: ClusterHostOptions) {
     this.name = o.self;
     for (const m of o.catalog) this.catalog.set(m.id, m);
-    this.pool = new WorkerPool({ threads: o.workers, searchThreads: o.searchThreads, maxQueue: o.maxQueue, log: o.log });
+    this.pool = new WorkerPool({ threads: o.workers, searchThreads: o.searchThreads, maxQueue: o.maxQueue, log: o.log, inlineSearchMs: o.inlineSearchMs });
     this.shards = new ShardSet({
       pool: this.pool,
       cacheDir: o.cacheDir,

@@ -18,6 +18,8 @@ export interface LocalHostOptions {
   workers?: number;
   /** Nearby search threads; default = workers. */
   searchThreads?: number;
+  /** See PoolOptions.inlineSearchMs. */
+  inlineSearchMs?: number;
   /** Queued worker tasks beyond which calls get RESOURCE_EXHAUSTED. */
   maxQueue?: number;
   /** Bytes reserved per map for the driver trees. */
@@ -34,7 +36,13 @@ export class LocalHost implements ShardHost {
 
   constructor(private readonly opts: LocalHostOptions) {
     this.name = opts.name;
-    this.pool = new WorkerPool({ threads: opts.workers, searchThreads: opts.searchThreads, maxQueue: opts.maxQueue, log: opts.log });
+    this.pool = new WorkerPool({
+      threads: opts.workers,
+      searchThreads: opts.searchThreads,
+      maxQueue: opts.maxQueue,
+      log: opts.log,
+      inlineSearchMs: opts.inlineSearchMs,
+    });
     for (const m of opts.maps) this.shards.set(m.id, { entry: m });
   }
 

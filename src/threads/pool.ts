@@ -55,7 +55,15 @@ export interface PoolOptions {
   maxQueue?: number;
   /** Where a failing search thread is reported. */
   log?: (msg: string) => void;
+  /**
+   * Main-thread ms per 100 ms that nearby searches may take on the main
+   * thread itself while every search thread is idle (0 = always hand over).
+   */
+  inlineSearchMs?: number;
 }
+
+/** Window of the inline-search budget, ms. */
+const INLINE_WINDOW_MS = 100;
 
 export class WorkerPool {
   private readonly pool: Piscina<WorkerTask, WorkerReply>;
@@ -65,8 +73,13 @@ export class WorkerPool {
   /** Snap requests per map key (see the header). */
   private readonly lanes = new Map<string, SnapLane>();
   private snapWaiting = 0;
+  private readonly inlineBudgetMs: number;
+  /** Inline search time spent, decaying with INLINE_WINDOW_MS, as of inlineAt. */
+  private inlineSpent = 0;
+  private inlineAt = 0;
 
   constructor(opts: PoolOptions = {}) {
+    this.inlineBudgetMs = opts.inlineSearchMs ?? 0;
     this.threads = opts.threads ?? availableParallelism();
     this.pool = new Piscina({
       filename: new URL('./worker.js', import.meta.url).href,
@@ -77,6 +90,8 @@ export class WorkerPool {
       concurrentTasksPerWorker: 1,
     });
     this.maxQueue = opts.maxQueue ?? 10_000;
+    if (!(this.inlineBudgetMs >= 0 && this.inlineBudgetMs <= INLINE_WINDOW_MS))
+      throw new RangeError(`inlineSearchMs must be in [0, ${INLINE_WINDOW_MS}], got ${this.inlineBudgetMs}`);
     this.searchers = new Searchers(opts.searchThreads ?? this.threads, this.maxQueue, opts.log);
   }
 
@@ -167,9 +182,34 @@ export class WorkerPool {
     if (lane.out === 0 && lane.waiting.length === 0) this.lanes.delete(lane.handle.key);
   }
 
-  /** Called with every threaded search's phases (metrics). */
+  /** Called with every search's phases (metrics). */
   set onSearchPhases(fn: ((p: SearchPhases) => void) | undefined) {
     this.searchers.onPhases = fn;
+  }
+
+  /**
+   * May the next search run on the calling (main) thread? Only when no
+   * search is with the threads (an inline search would overtake them) and
+   * the budget allows: at low load a hand-over costs more than the search
+   * (a thread wake-up, a message back, and on a busy machine the wait for a
+   * core), at high load the threads keep the event loop free.
+   */
+  mayInline(): boolean {
+    if (this.inlineBudgetMs <= 0 || this.searchers.inFlight > 0) return false;
+    const now = performance.now();
+    this.inlineSpent *= Math.exp(-(now - this.inlineAt) / INLINE_WINDOW_MS);
+    this.inlineAt = now;
+    return this.inlineSpent < this.inlineBudgetMs;
+  }
+
+  /** Searches run on the main thread so far. */
+  inlineSearches = 0;
+
+  /** An inline search took `ms` (counts against the budget; its phases go to the metrics). */
+  spentInline(ms: number): void {
+    this.inlineSearches++;
+    this.inlineSpent += ms;
+    this.searchers.onPhases?.({ queuedUs: 0, searchUs: ms * 1000, replyUs: 0 });
   }
 
   /** Tasks waiting for a thread (snap requests + searches). */

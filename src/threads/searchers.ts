@@ -100,6 +100,12 @@ export class Searchers {
   get queueSize(): number {
     return this.queue.length - this.head;
   }
+  /** Searches handed to a thread and not yet answered, plus those queued. */
+  get inFlight(): number {
+    let n = this.queueSize;
+    for (const t of this.threads) n += t.seq - t.answered;
+    return n;
+  }
   threadIds(): number[] {
     return this.threads.map((t) => t.worker.threadId);
   }

@@ -4,14 +4,18 @@
 // a snapshot (ART epoch) and the writer keeps publishing new roots.
 import type { RoadGraph } from '../model/graph/roadgraph.js';
 import { SnapGrid } from '../model/snap/snap-grid.js';
-import { DriverStore, type DriverRecord, type StoreOptions } from '../model/store/store.js';
+import { DriverStore, driverView, type DriverRecord, type StoreOptions } from '../model/store/store.js';
 import { outOfRange } from '../model/model.js';
-import { filterFor } from '../model/knn/nearby.js';
+import { filterFor, searchNearby, type NearbyParts } from '../model/knn/nearby.js';
+import { Snapper } from '../model/snap/snap.js';
+import { KnnSearch } from '../model/knn/knn.js';
+import { StoreReader } from '../model/store/store-reader.js';
+import { D_MS } from '../model/store/records.js';
 
 const NO_FILTER = new Uint32Array(0);
 import type { WorkerPool } from './pool.js';
 import { SNAP_FIELDS, type MapHandle } from './messages.js';
-import type { DriverUpdate, DriverView, ModelOptions, NearbyQuery, NearbyResult, Phantom, UpdateResult } from '../model/types.js';
+import type { DriverUpdate, DriverView, ModelOptions, NearbyDriver, NearbyQuery, NearbyResult, Phantom, UpdateResult } from '../model/types.js';
 import { FarosError } from '../errors.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
@@ -158,6 +162,7 @@ export class Shard {
 
   async nearby(q: NearbyQuery, signal?: AbortSignal, deadline?: number): Promise<NearbyResult> {
     this.check();
+    if (!signal?.aborted && this.pool.mayInline()) return this.nearbyHere(q);
     const r = await this.pool.run(
       {
         kind: 'nearby',
@@ -192,6 +197,63 @@ export class Shard {
         },
       })),
     };
+  }
+
+  /** This thread's own search parts (made on first use). */
+  private here: NearbyParts | undefined;
+
+  /** The same search (nearby.ts) on this thread, when the pool says a hand-over would cost more. */
+  private nearbyHere(q: NearbyQuery): NearbyResult {
+    const t0 = performance.now();
+    const g = this.graph;
+    this.here ??= {
+      graph: g,
+      snapper: new Snapper(g),
+      knn: new KnnSearch(g),
+      reader: new StoreReader(g, this.store.buffers),
+      snapRadiusM: this.options.snapRadiusM,
+      ttlMs: this.options.ttlMs,
+    };
+    const p = this.here,
+      intern = this.store.intern;
+    const drivers: NearbyDriver[] = [];
+    try {
+      const r = searchNearby(
+        p,
+        {
+          lat: q.lat,
+          lng: q.lng,
+          k: q.k,
+          metric: q.metric,
+          limit: q.metric === 'eta' ? q.maxEtaS : q.maxDistanceM,
+          nowMs: q.nowMs ?? Date.now(),
+          filter: filterFor(intern, q.filter),
+        },
+        (h, i32, v) => {
+          drivers.push({
+            driver: driverView(g, i32, v, p.reader.intern.driverId(h.driverNo), intern.metadataOf(i32[v + D_MS]) as Record<string, string>),
+            distanceM: h.distanceM,
+            etaS: h.etaS,
+          });
+        },
+      );
+      if (!r.ok)
+        return {
+          ok: false,
+          code: 'OUT_OF_RANGE',
+          nearestM: r.nearestM,
+          message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM),
+        };
+      const searchUs = (performance.now() - t0) * 1000;
+      return {
+        ok: true,
+        querySnapped: r.snapped,
+        stats: { edgesExpanded: r.edgesExpanded, candidatesSeen: r.candidatesSeen, phases: { queuedUs: 0, searchUs, replyUs: 0 } },
+        drivers,
+      };
+    } finally {
+      this.pool.spentInline(performance.now() - t0);
+    }
   }
 
   /** Remove expired drivers in slices, so reads and writes go on meanwhile. */
@@ -245,6 +307,7 @@ export class Shard {
     this.closed = true;
     clearInterval(this.sweeper);
     Atomics.store(new Int32Array(this.handle.closed), 0, 1);
+    this.here?.reader.close();
     this.store.close();
   }
 }
