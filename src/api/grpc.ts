@@ -13,6 +13,7 @@ import type { TokenEntry, TokenStore } from './tokens.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { toStatus } from './status.js';
 import { FarosError } from '../errors.js';
+import { encodeNearbyBatchResponse, encodeNearbyResponse, encodeStreamNearbyResponse } from './encode.js';
 import { Undecodable, loadFarosDefinition, loadReflectionDefinition, tolerantDefinition } from './proto.js';
 
 export interface GrpcDeps {
@@ -90,6 +91,17 @@ const drained = (call: grpc.ServerDuplexStream<unknown, object>): Promise<void> 
 
 const grpcCodeName = (code: number): string => grpc.status[code] ?? String(code);
 
+/** The nearby answers are encoded straight from the service's response objects (encode.ts). */
+function withFastEncoders(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const fast: Record<string, (v: never) => Buffer> = {
+    Nearby: encodeNearbyResponse,
+    NearbyBatch: encodeNearbyBatchResponse,
+    StreamNearby: encodeStreamNearbyResponse,
+  };
+  for (const name of Object.keys(fast)) if (!def[name]) throw new Error(`faros.v1.Faros has no method ${name}`);
+  return Object.fromEntries(Object.entries(def).map(([name, m]) => [name, fast[name] ? { ...m, responseSerialize: fast[name] as (v: unknown) => Buffer } : m]));
+}
+
 export class GrpcServer {
   readonly server: grpc.Server;
   readonly health: HealthImplementation;
@@ -101,7 +113,7 @@ export class GrpcServer {
   ) {
     this.server = new grpc.Server(serverOptions(deps.limits, deps.limits.maxMessageBytes));
     const pkg = grpc.loadPackageDefinition(loadFarosDefinition()) as unknown as { faros: { v1: { Faros: grpc.ServiceClientConstructor } } };
-    this.serviceDef = tolerantDefinition(pkg.faros.v1.Faros.service);
+    this.serviceDef = withFastEncoders(tolerantDefinition(pkg.faros.v1.Faros.service));
     const s = deps.service;
     this.server.addService(this.serviceDef, {
       updateDriver: this.unary('UpdateDriver', (r, c) => s.updateDriver(r, c)),
