@@ -85,6 +85,8 @@ export interface ClusterOptions {
   readonly probeIntervalMs: number;
   readonly probeTimeoutMs: number;
   readonly suspectMs: number;
+  /** Other members asked to probe a member that fails our probes, before it is evicted (0 = none). */
+  readonly indirectProbes: number;
   readonly dropGraceMs: number;
   /** A snapshot pull that holds its arena pin longer than this is ended (the puller retries). */
   readonly maxSnapshotPinMs: number;
@@ -362,6 +364,16 @@ export const SETTINGS: readonly Setting[] = [
     min: 100,
     max: 600_000,
     help: 'cluster: a member silent this long leaves the route table (also: a pause of this process longer than this makes it re-pull its maps)',
+  },
+  {
+    key: 'indirectProbes',
+    flag: 'indirect-probes',
+    env: 'FAROS_INDIRECT_PROBES',
+    kind: 'int',
+    def: 2,
+    min: 0,
+    max: 16,
+    help: 'cluster: before evicting a member that does not answer, ask this many other live members to probe it; it stays while one reaches it (0 = decide alone)',
   },
   {
     key: 'dropGraceMs',
@@ -677,6 +689,7 @@ function clusterOptions(v: Record<string, number | string | boolean | undefined>
     probeIntervalMs,
     probeTimeoutMs,
     suspectMs,
+    indirectProbes: v.indirectProbes as number,
     dropGraceMs: v.dropGraceMs as number,
     maxSnapshotPinMs: v.maxSnapshotPinMs as number,
   });

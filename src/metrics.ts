@@ -23,6 +23,8 @@ export interface ClusterFigures {
   members: number;
   failovers: number;
   forwarded: { sent: number; dropped: number };
+  /** Membership counters (monotonic) and members kept live only by indirect probes now. */
+  membership?: { indirectSent: number; indirectReachable: number; evictions: number; indirectOnly: number };
 }
 
 export class Metrics {
@@ -231,6 +233,47 @@ export class Metrics {
           this.inc({ result: 'dropped' }, f.dropped - seen.dropped);
           seen.dropped = f.dropped;
         }
+      },
+    });
+    // Membership under partial failures (src/membership/membership.ts).
+    const counterOf = (name: string, help: string, pick: (m: NonNullable<ClusterFigures['membership']>) => number): void => {
+      let last = 0;
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const m = self.clusterSource?.().membership;
+          if (!m) return;
+          const v = pick(m);
+          if (v > last) {
+            this.inc(v - last);
+            last = v;
+          }
+        },
+      });
+    };
+    counterOf(
+      'faros_membership_indirect_probes_total',
+      'Indirect probes (Peer.ProbeVia) this instance asked other members to make of a member that failed its own probes',
+      (m) => m.indirectSent,
+    );
+    counterOf(
+      'faros_membership_indirect_reachable_total',
+      'Indirect probes whose helper reached the member (it stayed live though this instance could not reach it)',
+      (m) => m.indirectReachable,
+    );
+    counterOf(
+      'faros_membership_evictions_total',
+      'Members this instance removed from its live set (no direct or indirect probe reached them)',
+      (m) => m.evictions,
+    );
+    new Gauge({
+      name: 'faros_membership_indirect_only_members',
+      help: 'Live members this instance cannot reach itself but other members still reach (a one-way or partial partition)',
+      registers: [this.registry],
+      collect() {
+        this.set(self.clusterSource?.().membership?.indirectOnly ?? 0);
       },
     });
     this.arenaBytes = new Gauge({

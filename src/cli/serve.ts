@@ -99,6 +99,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       probeIntervalMs: c.probeIntervalMs,
       probeTimeoutMs: c.probeTimeoutMs,
       suspectMs: c.suspectMs,
+      indirectProbes: c.indirectProbes,
       dropGraceMs: c.dropGraceMs,
       perTryTimeoutMs: 2000,
       peerCredentials: peer!.credentials,
@@ -116,6 +117,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       members: cluster!.membership.live().length,
       failovers: cluster!.router.stats.failovers,
       forwarded: cluster!.router.forwarder.stats,
+      membership: { ...cluster!.membership.stats, indirectOnly: cluster!.membership.indirectOnly().length },
     }));
   } else {
     host = new LocalHost({

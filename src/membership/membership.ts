@@ -1,11 +1,21 @@
 // Who is in the cluster. Candidates come from a static seed list and/or DNS
 // (the headless Service of a StatefulSet); liveness comes from probing every
-// candidate's Peer.Status with a timeout. A member that has not answered for
-// `suspectMs` leaves the live set; one that answers again rejoins at once.
-// Detection of a dead or frozen member therefore takes between suspectMs and
-// suspectMs + probeIntervalMs + probeTimeoutMs; meanwhile calls to it fail
-// over to other replicas and forwarded updates to it are dropped (it is
-// refilled by state transfer when it comes back).
+// candidate's Peer.Status with a timeout. A member that has not been heard
+// from for `suspectMs` leaves the live set; one that answers again rejoins at
+// once. Detection of a dead or frozen member therefore takes between
+// suspectMs and suspectMs + probeIntervalMs + probeTimeoutMs; meanwhile calls
+// to it fail over to other replicas and forwarded updates to it are dropped
+// (it is refilled by state transfer when it comes back).
+//
+// One broken link must not split the cluster (SWIM's indirect probes): while
+// a live member fails our direct probes, each round also asks up to
+// `indirectProbes` other live members to probe it for us (Peer.ProbeVia, in
+// parallel with the direct probe and bounded by the same timeout). "Heard
+// from" counts both, so a member that another member still reaches stays
+// live here (logged once, counted) and every instance keeps computing the
+// same route table; it is evicted only when neither our probes nor any
+// helper's reached it for suspectMs. Before the first eviction of a
+// suspicion at least one indirect round is always tried.
 import { EventEmitter } from 'node:events';
 import { resolve4 } from 'node:dns/promises';
 import type { PeerClient, StatusMsg } from '../proxy/peer-client.js';
@@ -19,8 +29,29 @@ export interface MembershipOptions {
   probeIntervalMs: number;
   probeTimeoutMs: number;
   suspectMs: number;
+  /** Other live members asked to probe a member that fails our direct probes (k of SWIM; 0 = none). */
+  indirectProbes: number;
   client: (address: string) => PeerClient;
   log: (msg: string) => void;
+  /** Random in [0, 1) (which helpers are asked); default Math.random. */
+  random?: () => number;
+}
+
+/** What a helper answers for an indirect probe (Peer.ProbeVia). */
+export interface ProbeViaResult {
+  reachable: boolean;
+  status?: StatusMsg;
+  error?: string;
+}
+
+/** Counters for /metrics (monotonic). */
+export interface MembershipStats {
+  /** ProbeVia calls sent to helpers. */
+  indirectSent: number;
+  /** ... of which the helper reached the member. */
+  indirectReachable: number;
+  /** Members this instance removed from its live set. */
+  evictions: number;
 }
 
 interface Member {
@@ -30,6 +61,12 @@ interface Member {
   status?: StatusMsg;
   failures: number;
   fromDns: boolean;
+  /** Last time a helper reached it for us (0 = never in this suspicion). */
+  lastIndirectOk: number;
+  /** Indirect probe rounds tried since its direct probes began to fail. */
+  indirectRounds: number;
+  /** Kept live only because other members reach it (logged once per episode). */
+  indirectOnly: boolean;
 }
 
 export class Membership extends EventEmitter {
@@ -40,10 +77,17 @@ export class Membership extends EventEmitter {
   private dnsFailures = 0;
   /** Last time this process ran a probe round (to notice being frozen). */
   private lastTick = Date.now();
+  /** Probes of a member running for a ProbeVia caller, shared by concurrent callers. */
+  private readonly forOthers = new Map<string, Promise<ProbeViaResult>>();
+  readonly stats: MembershipStats = { indirectSent: 0, indirectReachable: 0, evictions: 0 };
 
   constructor(private readonly o: MembershipOptions) {
     super();
-    for (const s of o.seeds) if (s !== o.self) this.members.set(s, { address: s, lastOk: 0, alive: false, failures: 0, fromDns: false });
+    for (const s of o.seeds) if (s !== o.self) this.members.set(s, this.candidate(s, false));
+  }
+
+  private candidate(address: string, fromDns: boolean): Member {
+    return { address, lastOk: 0, alive: false, failures: 0, fromDns, lastIndirectOk: 0, indirectRounds: 0, indirectOnly: false };
   }
 
   /** Live members, sorted, self included. */
@@ -59,6 +103,49 @@ export class Membership extends EventEmitter {
   /** A candidate (seed, DNS) or live member, without probing. */
   knows(address: string): boolean {
     return address === this.o.self || this.members.has(address);
+  }
+
+  /**
+   * Does this instance reach `address` itself? False for a live member whose
+   * direct probes fail now while others still reach it (a one-way or partial
+   * partition): the router tries such a replica last.
+   */
+  reachesDirectly(address: string): boolean {
+    const m = this.members.get(address);
+    return !m || m.failures === 0;
+  }
+
+  /** Live members this instance cannot reach itself but others do (kept live by indirect probes). */
+  indirectOnly(): string[] {
+    return [...this.members.values()].filter((m) => m.alive && m.indirectOnly).map((m) => m.address);
+  }
+
+  /**
+   * Peer.ProbeVia: probe a member for another instance. Only a known member
+   * or seed (never an arbitrary address: the caller must not make us connect
+   * anywhere); concurrent asks for one member share one probe.
+   */
+  probeFor(address: string, timeoutMs: number): Promise<ProbeViaResult> {
+    if (address === this.o.self) return Promise.resolve({ reachable: true });
+    const m = this.members.get(address);
+    if (!m) return Promise.reject(new Error(`${address} is not a member this instance knows`));
+    let p = this.forOthers.get(address);
+    if (!p) {
+      p = this.o
+        .client(address)
+        .status(timeoutMs)
+        .then(
+          (status): ProbeViaResult => {
+            m.status = status;
+            m.lastOk = Date.now();
+            return { reachable: true, status };
+          },
+          (e: unknown): ProbeViaResult => ({ reachable: false, error: (e as Error).message }),
+        )
+        .finally(() => this.forOthers.delete(address));
+      this.forOthers.set(address, p);
+    }
+    return p;
   }
 
   /**
@@ -102,7 +189,7 @@ export class Membership extends EventEmitter {
       const ips = await resolve4(this.o.dns.name);
       const found = new Set(ips.map((ip) => `${ip}:${this.o.dns!.port}`));
       for (const a of found) {
-        if (a !== this.o.self && !this.members.has(a)) this.members.set(a, { address: a, lastOk: 0, alive: false, failures: 0, fromDns: true });
+        if (a !== this.o.self && !this.members.has(a)) this.members.set(a, this.candidate(a, true));
       }
       // A pod that was replaced comes back with a new IP: forget the old one
       // once it is both dead and gone from DNS.
@@ -137,26 +224,7 @@ export class Membership extends EventEmitter {
     }
     try {
       await this.discover();
-      await Promise.all(
-        [...this.members.values()].map(async (m) => {
-          try {
-            m.status = await this.o.client(m.address).status(this.o.probeTimeoutMs);
-            m.lastOk = Date.now();
-            m.failures = 0;
-            if (!m.alive) {
-              m.alive = true;
-              this.o.log(`member ${m.address} is up`);
-            }
-          } catch (e) {
-            m.failures++;
-            if (m.alive && Date.now() - m.lastOk > this.o.suspectMs) {
-              m.alive = false;
-              m.status = undefined;
-              this.o.log(`member ${m.address} is down (no answer for ${Date.now() - m.lastOk} ms: ${(e as Error).message})`);
-            }
-          }
-        }),
-      );
+      await Promise.all([...this.members.values()].map((m) => this.probe(m)));
     } finally {
       this.probing = false;
       this.lastTick = Date.now();
@@ -166,6 +234,101 @@ export class Membership extends EventEmitter {
       this.liveKey = key;
       this.emit('change', this.live());
     }
+  }
+
+  /**
+   * One member, one round: the direct probe and, when it is live and
+   * already failed our last probe, indirect probes through other live
+   * members at the same time (so a round still takes at most probeTimeoutMs).
+   */
+  private async probe(m: Member): Promise<void> {
+    const indirect = m.alive && m.failures > 0 ? this.indirect(m) : undefined;
+    let failure: Error;
+    try {
+      m.status = await this.o.client(m.address).status(this.o.probeTimeoutMs);
+      m.lastOk = Date.now();
+      if (m.indirectOnly) this.o.log(`member ${m.address} answers our probes again`);
+      m.failures = 0;
+      m.indirectRounds = 0;
+      m.lastIndirectOk = 0;
+      m.indirectOnly = false;
+      if (!m.alive) {
+        m.alive = true;
+        this.o.log(`member ${m.address} is up`);
+      }
+      return;
+    } catch (e) {
+      failure = e as Error;
+      m.failures++;
+    }
+    if (!m.alive) return;
+    let via = await indirect;
+    // The suspicion ran out before any helper was asked (first failed probe took the whole window): ask now.
+    if (via === undefined && this.silentFor(m) > this.o.suspectMs && m.indirectRounds === 0) via = await this.indirect(m);
+    if (via !== undefined && via.length > 0 && !m.indirectOnly) {
+      m.indirectOnly = true;
+      this.o.log(
+        `member ${m.address} does not answer our probes (${failure.message}) but ${via.join(', ')} reaches it: keeping it live (a broken link between us, not a dead member)`,
+      );
+    }
+    const silent = this.silentFor(m);
+    if (silent > this.o.suspectMs) {
+      m.alive = false;
+      m.status = undefined;
+      m.indirectOnly = false;
+      m.indirectRounds = 0;
+      m.lastIndirectOk = 0;
+      this.stats.evictions++;
+      const asked = this.helpers(m.address).length;
+      this.o.log(
+        `member ${m.address} is down (no answer for ${silent} ms: ${failure.message}${asked > 0 ? `; no member asked to probe it reached it either` : ''})`,
+      );
+    }
+  }
+
+  /** Since when neither we nor a helper reached m. */
+  private silentFor(m: Member): number {
+    return Date.now() - Math.max(m.lastOk, m.lastIndirectOk);
+  }
+
+  /** Live members other than `target` that may be asked to probe it. */
+  private helpers(target: string): string[] {
+    return [...this.members.values()].filter((x) => x.alive && x.address !== target && x.failures === 0).map((x) => x.address);
+  }
+
+  /**
+   * Ask up to k random live members to probe m for us; resolves with the
+   * helpers that reached it (updating m.lastIndirectOk), or undefined when
+   * there is nobody to ask.
+   */
+  private async indirect(m: Member): Promise<string[] | undefined> {
+    const pool = this.helpers(m.address);
+    if (this.o.indirectProbes <= 0 || pool.length === 0) return undefined;
+    const rnd = this.o.random ?? Math.random;
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    const chosen = pool.slice(0, this.o.indirectProbes);
+    m.indirectRounds++;
+    // The helper's own probe gets 3/4 of our budget, so its answer arrives within probeTimeoutMs.
+    const helperTimeout = Math.max(10, Math.floor((this.o.probeTimeoutMs * 3) / 4));
+    const reached = await Promise.all(
+      chosen.map(async (h) => {
+        this.stats.indirectSent++;
+        try {
+          const r = await this.o.client(h).probeVia(m.address, helperTimeout, this.o.probeTimeoutMs);
+          if (!r.reachable) return undefined;
+          this.stats.indirectReachable++;
+          m.lastIndirectOk = Date.now();
+          if (r.status) m.status = r.status;
+          return h;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return reached.filter((h): h is string => h !== undefined);
   }
 
   stop(): void {

@@ -9,7 +9,7 @@ import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, 
 import { FarosError } from '../errors.js';
 import { Membership } from '../membership/membership.js';
 import { RouteTable } from '../proxy/route-table.js';
-import { PeerClient } from '../proxy/peer-client.js';
+import { PeerClient, type StatusMsg } from '../proxy/peer-client.js';
 import type { PeerCredentials } from '../proxy/peer-tls.js';
 import { Router } from '../proxy/router.js';
 import type { PeerHost } from '../proxy/peer-service.js';
@@ -27,6 +27,8 @@ export interface ClusterHostOptions {
   probeIntervalMs: number;
   probeTimeoutMs: number;
   suspectMs: number;
+  /** Members asked to probe a member that fails our direct probes before it is evicted (SWIM's k). */
+  indirectProbes: number;
   dropGraceMs: number;
   /** Per attempt when a call goes to another replica. */
   perTryTimeoutMs: number;
@@ -79,6 +81,7 @@ export class ClusterHost implements ShardHost, PeerHost {
       table: () => this.table,
       client: (a) => this.client(a),
       isLive: (peer) => this.membership.live().includes(peer),
+      reachable: (peer) => this.membership.reachesDirectly(peer),
       writable: (mapId) => this.shards.writable(mapId),
       serving: (mapId) => this.shards.serving(mapId),
       perTryTimeoutMs: o.perTryTimeoutMs,
@@ -92,6 +95,7 @@ export class ClusterHost implements ShardHost, PeerHost {
       probeIntervalMs: o.probeIntervalMs,
       probeTimeoutMs: o.probeTimeoutMs,
       suspectMs: o.suspectMs,
+      indirectProbes: o.indirectProbes,
       client: (a) => this.client(a),
       log: o.log,
     });
@@ -179,6 +183,14 @@ export class ClusterHost implements ShardHost, PeerHost {
 
   knowsMember(address: string): boolean {
     return this.membership.knows(address);
+  }
+
+  probeMember(address: string, timeoutMs: number): Promise<{ reachable: boolean; status?: StatusMsg; error?: string }> {
+    return this.membership.probeFor(address, timeoutMs);
+  }
+
+  get probeTimeoutMs(): number {
+    return this.o.probeTimeoutMs;
   }
 
   checkMap(mapId: string): void {

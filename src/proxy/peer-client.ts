@@ -178,6 +178,15 @@ export class PeerClient {
     return this.call('Status', {}, timeoutMs);
   }
 
+  /**
+   * Ask this peer to probe `target` (a member) for us: it probes with
+   * `probeTimeoutMs`, and the whole call is bounded by `timeoutMs`.
+   */
+  async probeVia(target: string, probeTimeoutMs: number, timeoutMs: number): Promise<{ reachable: boolean; status?: StatusMsg; error?: string }> {
+    const r = await this.call<{ reachable: boolean; status: StatusMsg | null; error: string }>('ProbeVia', { target, timeoutMs: probeTimeoutMs }, timeoutMs);
+    return { reachable: r.reachable === true, status: r.reachable && r.status ? r.status : undefined, error: r.error || undefined };
+  }
+
   async applyRecords(mapId: string, records: DriverRecord[], timeoutMs: number): Promise<number> {
     const r = await this.call<{ applied: number }>('ApplyRecords', { mapId, records: records.map(toRecordMsg) }, timeoutMs);
     return r.applied;

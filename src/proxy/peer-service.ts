@@ -25,6 +25,10 @@ export interface PeerHost {
   confirmMember(address: string): Promise<boolean>;
   /** A seed, a DNS-discovered instance or a live member (no probe). */
   knowsMember(address: string): boolean;
+  /** Probe a known member for another instance (Peer.ProbeVia); rejects for an address it does not know. */
+  probeMember(address: string, timeoutMs: number): Promise<{ reachable: boolean; status?: StatusMsg; error?: string }>;
+  /** This instance's own --probe-timeout-ms (the most a ProbeVia probe may take). */
+  readonly probeTimeoutMs: number;
   replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void;
   forwardRemoves(mapId: string, driverIds: string[]): void;
   localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome>;
@@ -32,7 +36,7 @@ export interface PeerHost {
   /** Forward this map's updates to `peer` for a while (it is pulling our snapshot). */
   subscribe(mapId: string, peer: string): void;
 }
-import { fromRecordMsg, toRecordMsg, type RecordMsg } from './peer-client.js';
+import { fromRecordMsg, toRecordMsg, type RecordMsg, type StatusMsg } from './peer-client.js';
 import { certificateAddress, parseAddress } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { Undecodable } from '../api/proto.js';
@@ -210,6 +214,20 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
         };
       }),
     })),
+    probeVia: unary('ProbeVia', async (req, call) => {
+      // WATCH OUT: the target comes from another instance; only members and
+      // seeds this instance already knows are probed, never an address it names.
+      const target = parseAddress(req.target);
+      if (target === undefined) throw new FarosError('INVALID_ARGUMENT', `target ${quote(req.target)} is not host:port; send a member's peer address`);
+      if (!host.knowsMember(target))
+        throw new FarosError('FAILED_PRECONDITION', `target ${quote(target)} is not a member or seed ${host.name} knows; it probes members only`);
+      const asked = typeof req.timeoutMs === 'number' && req.timeoutMs > 0 ? req.timeoutMs : host.probeTimeoutMs;
+      const d = call.getDeadline();
+      const left = (d instanceof Date ? d.getTime() : d) - Date.now();
+      const timeoutMs = Math.max(1, Math.min(asked, host.probeTimeoutMs, Number.isFinite(left) ? left - 10 : Number.POSITIVE_INFINITY));
+      const r = await host.probeMember(target, timeoutMs);
+      return r.reachable ? { reachable: true, status: r.status ?? null, error: '' } : { reachable: false, status: null, error: r.error ?? 'no answer' };
+    }),
     pullSnapshot: (call: grpc.ServerWritableStream<unknown, object>) => {
       const t0 = process.hrtime.bigint();
       let entered = false,

@@ -29,6 +29,11 @@ export interface RouterDeps {
   client(address: string): PeerClient;
   /** Is this member live now (forward queues to dead members are dropped). */
   isLive(address: string): boolean;
+  /**
+   * Does this instance reach the member itself now? A live member it does
+   * not (a one-way partition: others still reach it) is tried last.
+   */
+  reachable?(address: string): boolean;
   /** This instance's replica of mapId, when it may take writes / answer reads now. */
   writable(mapId: string): Shard | undefined;
   serving(mapId: string): Shard | undefined;
@@ -233,11 +238,14 @@ export class Router {
     if (reps.length === 0) throw new FarosError('UNAVAILABLE', `no live replica of map "${mapId}"; retry shortly`);
     const start = (this.rr.get(mapId) ?? 0) % reps.length;
     this.rr.set(mapId, start + 1);
+    const order = reps.map((_, i) => reps[(start + i) % reps.length]!);
+    // Replicas this instance cannot reach itself last (a stable sort keeps the round-robin among the rest).
+    if (this.d.reachable) order.sort((a, b) => Number(!this.d.reachable!(a)) - Number(!this.d.reachable!(b)));
     const errors: string[] = [];
     let allDeadlines = true;
-    for (let i = 0; i < reps.length; i++) {
+    for (const address of order) {
       if (signal?.aborted) throw new FarosError('DEADLINE_EXCEEDED', `deadline exceeded during ${what}`);
-      const peer = this.d.client(reps[(start + i) % reps.length]);
+      const peer = this.d.client(address);
       try {
         return await fn(peer);
       } catch (e) {

@@ -897,6 +897,12 @@ test('hostile clients on every RPC and route of a real 2-instance cluster: proce
             ? nodes[as]!.peerAddress
             : pick(r, [...nodes.map((n) => n.peerAddress), '127.0.0.1:1', 'a\nb', '', 'x:0', '[::1]:99999', HUGE]),
         }),
+      // The target must be a member the instance knows: anything else is refused, never dialed.
+      ProbeVia: () =>
+        mutate(r, {
+          target: pick(r, [...nodes.map((n) => n.peerAddress), '127.0.0.1:1', '10.255.255.1:51051', 'a\nb', '', 'x:0', '[::1]:99999', HUGE]),
+          timeoutMs: int(r, 0, 5000),
+        }),
     };
     const fuzzPeer = (raw: boolean): Call => {
       const method = pick(r, Object.keys(PEER_MSG));

@@ -89,6 +89,7 @@ test("the peer port refuses a caller without a certificate, with another CA's, o
       ['RemoveDrivers', { mapId: M, driverIds: ['x'] }],
       ['ApplyRecords', { mapId: M, records: [] }],
       ['GetLocal', { mapId: M, driverId: 'x' }],
+      ['ProbeVia', { target: cluster.nodes[1]!.peerAddress }],
     ] as const) {
       const e = await callError(stranger, method, req, 3000);
       assert.equal(e.code, 'PERMISSION_DENIED', `${method} from a non-member on ${n.peerAddress}`);
@@ -126,6 +127,36 @@ test('the issue\'s crash: PullSnapshot with requester "a\\nb", then a public upd
   for (const c of clients) await call(c, 'updateDriver', { mapId: M, driverId: 'after-crash-case', location: POINTS.monaco }, 5000);
   await sleep(300);
   assert.ok(alive(), 'no instance died');
+});
+
+test('ProbeVia probes members only: a member it knows is probed, any other address is refused without a connection', async () => {
+  const [a, b, c] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+  const helper = asMember(b.peerAddress, 0);
+  const ok = await new Promise<any>((resolve, reject) =>
+    helper.ProbeVia({ target: c.peerAddress, timeoutMs: 500 }, new grpc.Metadata(), { deadline: Date.now() + 2000 }, (e: unknown, r: unknown) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
+  assert.equal(ok.reachable, true);
+  assert.equal(ok.status.instance, c.peerAddress);
+  for (const [target, code, msg] of [
+    ['127.0.0.1:22', 'FAILED_PRECONDITION', /probes members only/],
+    ['evil.example:443', 'FAILED_PRECONDITION', /probes members only/],
+    ['a\nb', 'INVALID_ARGUMENT', /not host:port/],
+    ['', 'INVALID_ARGUMENT', /not host:port/],
+  ] as const) {
+    const e = await callError(helper, 'ProbeVia', { target, timeoutMs: 500 }, 3000);
+    assert.equal(e.code, code, `ProbeVia of ${JSON.stringify(target)}`);
+    assert.match(e.details, msg);
+  }
+  // Asked about itself: it answers, so it is reachable.
+  const self = await new Promise<any>((resolve, reject) =>
+    asMember(a.peerAddress, 1).ProbeVia({ target: a.peerAddress }, new grpc.Metadata(), { deadline: Date.now() + 2000 }, (e: unknown, r: unknown) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
+  assert.equal(self.reachable, true);
+  assert.ok(alive());
 });
 
 test('ApplyRecords is validated like a client update: timestamp 1e300 and other bad records change nothing', async () => {

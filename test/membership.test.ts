@@ -1,0 +1,167 @@
+// Membership with indirect probes (src/membership/membership.ts) over a fake
+// network of three instances: one broken link does not evict a live member,
+// a dead member is still evicted within suspectMs + probeIntervalMs +
+// probeTimeoutMs, and ProbeVia only probes members the helper knows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Membership, type MembershipOptions } from '../src/membership/membership.js';
+import type { PeerClient, StatusMsg } from '../src/proxy/peer-client.js';
+
+const A = '10.0.0.1:7151',
+  B = '10.0.0.2:7151',
+  C = '10.0.0.3:7151';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Who reaches whom: a link is cut one way with cut(from, to); a dead instance answers nobody. */
+class FakeNet {
+  readonly cuts = new Set<string>();
+  readonly dead = new Set<string>();
+  readonly members = new Map<string, Membership>();
+  cut(from: string, to: string): void {
+    this.cuts.add(`${from}>${to}`);
+  }
+  heal(): void {
+    this.cuts.clear();
+  }
+  reaches(from: string, to: string): boolean {
+    return !this.dead.has(to) && !this.dead.has(from) && !this.cuts.has(`${from}>${to}`);
+  }
+  /** A black hole: an unreachable peer answers nothing until the deadline. */
+  private attempt<T>(from: string, to: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    if (this.reaches(from, to)) return fn();
+    return new Promise((_, reject) => setTimeout(() => reject(new Error(`${to}: deadline exceeded`)), timeoutMs));
+  }
+  client(from: string): (to: string) => PeerClient {
+    return (to) =>
+      ({
+        status: (timeoutMs: number) => this.attempt(from, to, timeoutMs, async (): Promise<StatusMsg> => ({ instance: to, maps: [] })),
+        probeVia: (target: string, probeTimeoutMs: number, timeoutMs: number) =>
+          this.attempt(from, to, timeoutMs, () => {
+            const helper = this.members.get(to)!;
+            return helper.probeFor(target, probeTimeoutMs);
+          }),
+      }) as unknown as PeerClient;
+  }
+}
+
+function cluster(net: FakeNet, o: Partial<MembershipOptions> = {}): Map<string, Membership> {
+  for (const self of [A, B, C]) {
+    net.members.set(
+      self,
+      new Membership({
+        self,
+        seeds: [A, B, C],
+        probeIntervalMs: 50,
+        probeTimeoutMs: 80,
+        suspectMs: 300,
+        indirectProbes: 2,
+        client: net.client(self),
+        log: () => {},
+        ...o,
+      }),
+    );
+  }
+  return net.members;
+}
+
+async function started(ms: Map<string, Membership>): Promise<void> {
+  await Promise.all([...ms.values()].map((m) => m.start()));
+  // Every instance sees the others once a round has run everywhere.
+  for (let i = 0; i < 40 && ![...ms.values()].every((m) => m.live().length === 3); i++) await sleep(25);
+  for (const m of ms.values()) assert.deepEqual(m.live(), [A, B, C].sort());
+}
+
+test('one-way partition: A cannot reach B, C reaches both; nobody is evicted, A routes B last, healing clears it', async () => {
+  const net = new FakeNet();
+  const ms = cluster(net);
+  try {
+    await started(ms);
+    net.cut(A, B);
+    await sleep(1000); // more than three suspicion windows
+    for (const [self, m] of ms) assert.deepEqual(m.live(), [A, B, C].sort(), `${self} kept every member`);
+    const a = ms.get(A)!;
+    assert.equal(a.stats.evictions, 0);
+    assert.ok(a.stats.indirectSent > 0, 'A asked C to probe B');
+    assert.ok(a.stats.indirectReachable > 0, 'C reached B for A');
+    assert.deepEqual(a.indirectOnly(), [B]);
+    assert.equal(a.reachesDirectly(B), false);
+    assert.equal(a.reachesDirectly(C), true);
+    assert.equal(ms.get(B)!.stats.indirectSent, 0, 'B reaches A itself: it asks nobody');
+    net.heal();
+    await sleep(200);
+    assert.deepEqual(a.indirectOnly(), []);
+    assert.equal(a.reachesDirectly(B), true);
+  } finally {
+    for (const m of ms.values()) m.stop();
+  }
+});
+
+test('a dead member is still evicted everywhere within suspectMs + probeIntervalMs + probeTimeoutMs', async () => {
+  const net = new FakeNet();
+  const ms = cluster(net);
+  try {
+    await started(ms);
+    const killedAt = Date.now();
+    net.dead.add(B);
+    const evictedAt = new Map<string, number>();
+    while (evictedAt.size < 2 && Date.now() - killedAt < 3000) {
+      for (const self of [A, C]) if (!evictedAt.has(self) && !ms.get(self)!.isLive(B)) evictedAt.set(self, Date.now());
+      await sleep(5);
+    }
+    const bound = 300 + 50 + 80;
+    for (const self of [A, C]) {
+      const ms_ = (evictedAt.get(self) ?? Number.POSITIVE_INFINITY) - killedAt;
+      // Timers of a loaded machine: a little slack over the stated bound.
+      assert.ok(ms_ <= bound + 60, `${self} evicted the dead member after ${ms_} ms (bound ${bound} ms)`);
+      assert.ok(ms_ >= 300, `${self} evicted after ${ms_} ms, before the suspicion window`);
+      assert.equal(ms.get(self)!.stats.evictions, 1);
+      assert.ok(ms.get(self)!.stats.indirectSent > 0, `${self} asked the other member first`);
+      assert.equal(ms.get(self)!.stats.indirectReachable, 0);
+    }
+    console.log(`# fake network: dead member evicted after ${[...evictedAt.values()].map((t) => t - killedAt).join(', ')} ms (bound ${bound} ms)`);
+  } finally {
+    for (const m of ms.values()) m.stop();
+  }
+});
+
+test('with --indirect-probes 0 an instance decides alone: the broken link evicts the member on its side only', async () => {
+  const net = new FakeNet();
+  const ms = cluster(net, { indirectProbes: 0 });
+  try {
+    await started(ms);
+    net.cut(A, B);
+    await sleep(700);
+    assert.deepEqual(ms.get(A)!.live(), [A, C].sort());
+    assert.deepEqual(ms.get(C)!.live(), [A, B, C].sort(), 'the tables disagree: what indirect probes prevent');
+    assert.equal(ms.get(A)!.stats.indirectSent, 0);
+  } finally {
+    for (const m of ms.values()) m.stop();
+  }
+});
+
+test('ProbeVia probes only members the helper knows, and shares one probe between concurrent asks', async () => {
+  let probes = 0;
+  const m = new Membership({
+    self: A,
+    seeds: [A, B],
+    probeIntervalMs: 50,
+    probeTimeoutMs: 80,
+    suspectMs: 300,
+    indirectProbes: 2,
+    client: () =>
+      ({
+        status: async () => {
+          probes++;
+          await sleep(20);
+          return { instance: B, maps: [] };
+        },
+      }) as unknown as PeerClient,
+    log: () => {},
+  });
+  await assert.rejects(m.probeFor('192.0.2.7:80', 50), /not a member this instance knows/);
+  assert.equal(probes, 0, 'no connection to an address it does not know');
+  assert.deepEqual(await m.probeFor(A, 50), { reachable: true });
+  const both = await Promise.all([m.probeFor(B, 50), m.probeFor(B, 50)]);
+  assert.ok(both.every((r) => r.reachable));
+  assert.equal(probes, 1);
+});
