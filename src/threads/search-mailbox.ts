@@ -13,7 +13,11 @@
 // a burst of queries was served at the main thread's pace, not the search
 // thread's (bench/micro/pipeline.ts (b), open loop: queue wait P99 43–80 ms at
 // 1,000 queries/s). With SLOTS requests handed over at once, the thread goes
-// from one to the next on its own.
+// from one to the next on its own. A batch (NearbyBatch) fills every free
+// slot at once, so the threads have a chunk of its queries in hand and the
+// main thread refills them as answers come back: 16 slots keep two threads
+// busy through a wake-up latency of milliseconds on a loaded machine
+// (bench/system/batch.ts).
 //
 // Measured here (bench/micro/handoff.ts), a trivial search this way takes P50 131 µs
 // / P99 0.43 ms and ~120 µs of CPU, a trivial piscina task 228 µs / 0.97 ms /
@@ -22,7 +26,7 @@
 import { LIMITS } from '../model/limits.js';
 
 /** Requests one thread holds at once (being searched or waiting for it). */
-export const SLOTS = 4;
+export const SLOTS = 16;
 
 // Int32 header words.
 export const REQ = 0;
