@@ -1122,9 +1122,10 @@ test('hostile clients on every RPC and route of a real 2-instance cluster: proce
       const rpc = RPC_OF[route];
       let expect: readonly string[] | undefined;
       if (longPath || suffix === '#frag') expect = undefined;
+      // Node answers an Expect it does not know (417) before any route is matched.
+      else if (oddExpect) expect = ['417'];
       else if (/\/\/|\/$/.test(path.split('?')[0]!))
         expect = ['404']; // an empty map or driver ID segment matches no route
-      else if (oddExpect) expect = ['417'];
       else if (badEscape) expect = ['400'];
       // Then the token, then X-Server-Timeout, then the body.
       else if (rpc) expect = authExpect(cred, rpc, true) ?? (unknownField || badDeadline ? ['400'] : undefined);
