@@ -15,13 +15,13 @@ import { RoadGraph, SPATIAL_RUN } from '../src/model/graph/roadgraph.js';
 import { SnapGrid } from '../src/model/snap/snap-grid.js';
 
 const MAX_BYTES_PER_VERTEX = 100;
-/** The snap grid's own budget (7.2–8.9 B/vertex on the bundled maps; a dense grid was 22–108, per thread). */
+/** The snap grid's own budget (7.3–9.1 B/vertex on the bundled maps; the dense grid before it was 22–108, per thread). */
 const MAX_GRID_BYTES_PER_VERTEX = 10;
 /**
  * Compiled buffer + snap grid, per road vertex: at most 100, except Bayfront
  * (466 road vertices, nearly all junctions): its compiled buffer alone takes
- * 96.7 B/vertex and its grid 7.9 like the others', 104.6 in all; the grid
- * would need 120 m cells (4× the projections per snap) to fit in 3.3.
+ * 96.7 B/vertex and its grid 8.1 like the others', 104.8 in all; the grid
+ * would need ~120 m cells (16× the area per cell) to fit in 3.3.
  */
 const MAX_LOADED_BYTES_PER_VERTEX: Record<string, number> = { 'bayfront_singapore-car': 105 };
 

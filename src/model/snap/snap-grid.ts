@@ -16,16 +16,19 @@
 // Layout (compact: most cells of a map's bounding box are empty, and an
 // empty cell costs next to nothing). Cells are grouped in blocks of 16 × 16:
 //   blocks[by · nbx + bx]  the block's record number, or −1 when all its cells are empty;
-//   recs[12 · k ...]       record k: 8 words of occupancy bits (bit ((y & 1) << 4) | (x & 15)
-//                          of word (y & 15) >> 1: cell (x, y) lists segments), then the count of
-//                          non-empty cells before each word (4 bytes per Uint32, 2 Uint32),
-//                          the block's first non-empty cell (its number among all of them),
-//                          and the block's first entry in segs;
+//   record k               56 bytes: 16 × 16 bits of occupancy (rows[28k + (y & 15)], bit
+//                          x & 15: cell (x, y) lists segments), 16 bytes of non-empty cells
+//                          before each row of the block (pre[56k + 32 + (y & 15)]), then the
+//                          block's first non-empty cell (its number among all of them,
+//                          recs[14k + 12]) and its first entry in segs (recs[14k + 13]);
 //   ends[i]                non-empty cell i's end in segs, relative to its block's first entry
 //                          (16 bits unless a block holds 65,536 entries or more);
-//   segs                   the cells' segments, non-empty cell after non-empty cell (16 bits
-//                          when the map has at most 65,536 segments).
-// A cell's segments are found in O(1): its block, its bit, a popcount.
+//   segs                   the cells' segments, non-empty cell after non-empty cell (cells of a
+//                          block row by row, a row's by column; 16 bits when the map has at most
+//                          65,536 segments).
+// A cell's segments are found in O(1): its block, its row's bits, a 16-bit
+// popcount (two lookups in a 256-byte table). A run of cells of one row of one
+// block has its segments in one stretch of segs.
 import type { RoadGraph } from '../graph/roadgraph.js';
 
 /** Cell side in metres, and the cap on cells (big maps get larger cells). */
@@ -33,14 +36,16 @@ const CELL_M = 30;
 const MAX_CELLS = 1 << 22;
 const M_PER_DEG_LAT = 111_195;
 
-/** Block side in cells (16 × 16 bits = the record's 8 words; snap.ts's ring search assumes 16), and Uint32s per block record. */
+/** Block side in cells (16: a row of a block is one Uint16; snap.ts's ring search assumes it). */
 export const BLOCK_SHIFT = 4;
 const BLOCK = 1 << BLOCK_SHIFT;
-export const REC = 12;
-/** Record fields after the 8 occupancy words. */
-export const REC_PREFIX = 8;
-export const REC_CELL = 10;
-export const REC_ENTRY = 11;
+/** A block record in Uint32s; its rows in Uint16s and its row prefixes in bytes (see the layout above). */
+export const REC = 14;
+export const REC_ROWS = 2 * REC;
+export const REC_BYTES = 4 * REC;
+export const PRE_AT = 32;
+export const REC_CELL = 12;
+export const REC_ENTRY = 13;
 
 /** Header: Float64s at the buffer's start. */
 const H_MAGIC = 0,
@@ -60,13 +65,9 @@ const H_MAGIC = 0,
 /** Format of the grid buffer (only ever built and read by the same build). */
 const MAGIC = 0x46534731; // 'FSG1'
 
-/** Bits set in a 32-bit word. */
-export function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
-}
+/** Bits set per byte value: a 16-bit v has POP8[v & 255] + POP8[v >> 8]. */
+export const POP8 = new Uint8Array(256);
+for (let v = 1; v < 256; v++) POP8[v] = (v & 1) + POP8[v >> 1];
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -85,7 +86,10 @@ export class SnapGrid {
   /** The segment count of the graph the grid was built for. */
   readonly segmentCount: number;
   readonly blocks: Int32Array;
+  /** Block records, viewed as Uint32s, as Uint16s (occupancy rows) and as bytes (row prefixes). */
   readonly recs: Uint32Array;
+  readonly rows: Uint16Array;
+  readonly pre: Uint8Array;
   readonly ends: Uint16Array | Uint32Array;
   readonly segs: Uint16Array | Uint32Array;
 
@@ -111,6 +115,8 @@ export class SnapGrid {
     if (o.total !== buffer.byteLength) throw new Error(`snap grid buffer is ${buffer.byteLength} bytes, its header says ${o.total}`);
     this.blocks = new Int32Array(buffer, o.blocks, nb);
     this.recs = new Uint32Array(buffer, o.recs, h[H_RECS] * REC);
+    this.rows = new Uint16Array(buffer, o.recs, h[H_RECS] * REC_ROWS);
+    this.pre = new Uint8Array(buffer, o.recs, h[H_RECS] * REC_BYTES);
     this.ends = h[H_ENDS_BYTES] === 2 ? new Uint16Array(buffer, o.ends, h[H_CELLS]) : new Uint32Array(buffer, o.ends, h[H_CELLS]);
     this.segs = h[H_SEGS_BYTES] === 2 ? new Uint16Array(buffer, o.segs, h[H_ENTRIES]) : new Uint32Array(buffer, o.segs, h[H_ENTRIES]);
   }
@@ -141,14 +147,14 @@ export class SnapGrid {
   cell(x: number, y: number): [number, number] {
     const k = this.blocks[(y >> BLOCK_SHIFT) * this.nbx + (x >> BLOCK_SHIFT)];
     if (k < 0) return [0, 0];
-    const o = k * REC,
-      w = (y & (BLOCK - 1)) >> 1,
-      bits = this.recs[o + w],
-      b = ((y & 1) << 4) | (x & (BLOCK - 1));
-    if (((bits >>> b) & 1) === 0) return [0, 0];
-    const rk = ((this.recs[o + REC_PREFIX + (w >> 2)] >>> ((w & 3) << 3)) & 255) + popcount(bits & ((1 << b) - 1));
-    const i = this.recs[o + REC_CELL] + rk,
-      base = this.recs[o + REC_ENTRY];
+    const yy = y & (BLOCK - 1),
+      xx = x & (BLOCK - 1),
+      row = this.rows[k * REC_ROWS + yy];
+    if (((row >> xx) & 1) === 0) return [0, 0];
+    const before = row & ((1 << xx) - 1);
+    const rk = this.pre[k * REC_BYTES + PRE_AT + yy] + POP8[before & 255] + POP8[before >> 8];
+    const i = this.recs[k * REC + REC_CELL] + rk,
+      base = this.recs[k * REC + REC_ENTRY];
     return [base + (rk === 0 ? 0 : this.ends[i - 1]), base + this.ends[i]];
   }
 
@@ -269,7 +275,9 @@ function build(g: RoadGraph, cellM: number, shared: boolean): SharedArrayBuffer 
   h[H_ENDS_BYTES] = endsBytes;
   h[H_SEGS_BYTES] = segsBytes;
   const blocks = new Int32Array(buffer, o.blocks, nb).fill(-1);
-  const recs = new Uint32Array(buffer, o.recs, nrec * REC);
+  const recs = new Uint32Array(buffer, o.recs, nrec * REC),
+    rows = new Uint16Array(buffer, o.recs, nrec * REC_ROWS),
+    pre = new Uint8Array(buffer, o.recs, nrec * REC_BYTES);
   const ends = endsBytes === 2 ? new Uint16Array(buffer, o.ends, ncells) : new Uint32Array(buffer, o.ends, ncells);
   const segs = segsBytes === 2 ? new Uint16Array(buffer, o.segs, nentries) : new Uint32Array(buffer, o.segs, nentries);
   let k = 0,
@@ -281,16 +289,16 @@ function build(g: RoadGraph, cellM: number, shared: boolean): SharedArrayBuffer 
         firstCell = cell,
         firstEntry = entry;
       eachCell(bx, by, (c, x, y) => {
-        const w = (y & (BLOCK - 1)) >> 1;
-        recs[r + w] |= 1 << (((y & 1) << 4) | (x & (BLOCK - 1)));
+        rows[k * REC_ROWS + (y & (BLOCK - 1))] |= 1 << (x & (BLOCK - 1));
         for (let i = start[c]; i < start[c + 1]; i++) segs[entry++] = dense[i];
         ends[cell++] = entry - firstEntry;
       });
       if (cell === firstCell) continue;
-      // Non-empty cells before each word (at most 7 · 32 = 224: a byte each).
-      for (let w = 1, before = 0; w < 8; w++) {
-        before += popcount(recs[r + w - 1]);
-        recs[r + REC_PREFIX + (w >> 2)] |= before << ((w & 3) << 3);
+      // Non-empty cells before each row (at most 15 · 16 = 240: a byte each).
+      for (let yy = 1, before = 0; yy < BLOCK; yy++) {
+        const row = rows[k * REC_ROWS + yy - 1];
+        before += POP8[row & 255] + POP8[row >> 8];
+        pre[k * REC_BYTES + PRE_AT + yy] = before;
       }
       recs[r + REC_CELL] = firstCell;
       recs[r + REC_ENTRY] = firstEntry;

@@ -9,7 +9,7 @@
 // lower bounds in metres of that same plane, so far points cost no more than
 // near ones. Both collect every segment within 1 mm of the closest.
 import type { RoadGraph } from '../graph/roadgraph.js';
-import { BLOCK_SHIFT, REC, REC_CELL, REC_ENTRY, REC_PREFIX, SnapGrid, popcount } from './snap-grid.js';
+import { BLOCK_SHIFT, POP8, PRE_AT, REC, REC_BYTES, REC_CELL, REC_ENTRY, REC_ROWS, SnapGrid } from './snap-grid.js';
 import type { Phantom, SnapMiss } from '../types.js';
 import { R, DEG } from '../../mapbuild/geo.js';
 import { MinHeap } from '../graph/heap.js';
@@ -130,6 +130,8 @@ export class Snapper {
       seen = this.seen,
       blocks = grid.blocks,
       recs = grid.recs,
+      rows = grid.rows,
+      pre = grid.pre,
       ends = grid.ends,
       segs = grid.segs;
     const cx = grid.ix(lng),
@@ -153,32 +155,39 @@ export class Snapper {
         x1 = cx + r,
         y0 = cy - r,
         y1 = cy + r;
-      for (let y = Math.max(0, y0); y <= Math.min(ny - 1, y1); y++) {
+      for (let y = Math.max(0, y0), ye = Math.min(ny - 1, y1); y <= ye; y++) {
         const edgeRow = y === y0 || y === y1;
-        // The row's blocks, its occupancy word in a block record, and the word's prefix byte (snap-grid.ts).
+        // The row's blocks, and its place in a block record (snap-grid.ts).
         const rowBlocks = (y >> BLOCK_SHIFT) * nbx,
-          w = (y & 15) >> 1,
-          half = (y & 1) << 4,
-          prefixAt = REC_PREFIX + (w >> 2),
-          prefixShift = (w & 3) << 3;
-        for (let x = Math.max(0, x0); x <= Math.min(nx - 1, x1); x += edgeRow || x === x1 ? 1 : x1 - x) {
-          // Cell (x, y)'s segments, as SnapGrid.cell finds them.
-          const k = blocks[rowBlocks + (x >> BLOCK_SHIFT)];
-          if (k < 0) continue;
-          const o = k * REC,
-            bits = recs[o + w],
-            b = half | (x & 15);
-          if (((bits >>> b) & 1) === 0) continue;
-          const rk = ((recs[o + prefixAt] >>> prefixShift) & 255) + popcount(bits & ((1 << b) - 1));
-          const ci = recs[o + REC_CELL] + rk,
-            base = recs[o + REC_ENTRY];
-          for (let i = base + (rk === 0 ? 0 : ends[ci - 1]), e = base + ends[ci]; i < e; i++) {
-            const s = segs[i];
-            if (seen[s] === stamp) continue;
-            seen[s] = stamp;
-            this.collect(s);
-            if (this.p.d < bestD) bestD = this.p.d;
+          yy = y & 15,
+          preAt = PRE_AT + yy;
+        // Cells xa..xb of the row within one block at a time (their segments are
+        // contiguous in segs, cell after cell): an edge row of the ring whole,
+        // a middle row's two cells one by one.
+        const xe = Math.min(nx - 1, x1);
+        for (let xa = Math.max(0, x0); xa <= xe; ) {
+          const xb = edgeRow ? Math.min(xe, xa | 15) : xa;
+          const k = blocks[rowBlocks + (xa >> BLOCK_SHIFT)];
+          if (k >= 0) {
+            const row = rows[k * REC_ROWS + yy],
+              before = row & ((1 << (xa & 15)) - 1),
+              sel = row & ((2 << (xb & 15)) - 1) & ~before;
+            if (sel !== 0) {
+              // The first non-empty cell of the run (its rank in the block, its number), and the last.
+              const rk = pre[k * REC_BYTES + preAt] + POP8[before & 255] + POP8[before >> 8];
+              const ci = recs[k * REC + REC_CELL] + rk,
+                cl = xa === xb ? ci : ci + POP8[sel & 255] + POP8[sel >> 8] - 1,
+                base = recs[k * REC + REC_ENTRY];
+              for (let i = base + (rk === 0 ? 0 : ends[ci - 1]), e = base + ends[cl]; i < e; i++) {
+                const s = segs[i];
+                if (seen[s] === stamp) continue;
+                seen[s] = stamp;
+                this.collect(s);
+                if (this.p.d < bestD) bestD = this.p.d;
+              }
+            }
           }
+          xa = edgeRow || xb === x1 ? xb + 1 : x1;
         }
       }
       // Anything not yet seen lies in cells outside the block [x0, x1] × [y0, y1]:
