@@ -65,12 +65,23 @@ export function splitByK<Q extends { k: number }>(qs: readonly Q[], budget: numb
   return parts;
 }
 
+/** Smoothing of the per-peer latency average. */
+const LATENCY_ALPHA = 0.2;
+/** A replica is slow (demoted for reads) above this many times the fastest other one's latency, and at least SLOW_MIN_MS. */
+const SLOW_FACTOR = 4;
+const SLOW_MIN_MS = 20;
+/** A read is hedged to the next replica after this many times the first one's usual latency, at least HEDGE_MIN_MS. */
+const HEDGE_FACTOR = 4;
+const HEDGE_MIN_MS = 25;
+/** Shortest time given to one try. */
+const MIN_TRY_MS = 20;
+
 /** Codes after which the next replica is tried. */
 const RETRY = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED', 'CANCELLED']);
 
 export class Router {
   readonly forwarder: Forwarder;
-  readonly stats = { failovers: 0, forwardedUpdates: 0 };
+  readonly stats = { failovers: 0, hedges: 0, forwardedUpdates: 0 };
   private readonly rr = new Map<string, number>();
   /** Instances pulling a snapshot of a map from us, until when. */
   private readonly pullers = new Map<string, Map<string, number>>();
@@ -96,7 +107,7 @@ export class Router {
     // The first replica applies and forwards to the rest, in messages that fit the peer's limit.
     const parts = splitBySize(updates, (u) => recordBytes(u, mapId.length));
     const results = await Promise.all(
-      parts.map((part) => this.failover(mapId, 'the update', opts?.signal, (p) => p.applyUpdates(mapId, part, this.d.perTryTimeoutMs, opts?.signal))),
+      parts.map((part) => this.failover(mapId, 'the update', opts, (p, ms, signal) => p.applyUpdates(mapId, part, ms, signal), false)),
     );
     return results.flat();
   }
@@ -118,12 +129,12 @@ export class Router {
   async get(mapId: string, driverId: string, opts?: CallOptions): Promise<DriverView | undefined> {
     const local = this.holds(mapId) ? this.d.serving(mapId) : undefined;
     if (local) return local.get(driverId);
-    return this.failover(mapId, 'the lookup', opts?.signal, (p) => p.getLocal(mapId, driverId, this.d.perTryTimeoutMs, opts?.signal));
+    return this.failover(mapId, 'the lookup', opts, (p, ms, signal) => p.getLocal(mapId, driverId, ms, signal));
   }
 
   async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     if (this.holds(mapId) && this.d.serving(mapId)) return this.localNearby(mapId, q, opts);
-    return this.failover(mapId, 'the nearby query', opts?.signal, (p) => p.nearbyLocal(mapId, q, this.d.perTryTimeoutMs, opts?.signal));
+    return this.failover(mapId, 'the nearby query', opts, (p, ms, signal) => p.nearbyLocal(mapId, q, ms, signal));
   }
 
   /** Nearby on this instance's replica (also what Peer.NearbyLocal runs). */
@@ -140,7 +151,7 @@ export class Router {
     if (this.holds(mapId) && this.d.serving(mapId)) return this.localNearbyBatch(mapId, qs, opts);
     const parts = splitByK(qs, BATCH_PART_DRIVERS);
     const results = await Promise.all(
-      parts.map((part) => this.failover(mapId, 'the nearby batch', opts?.signal, (p) => p.nearbyBatchLocal(mapId, part, this.d.perTryTimeoutMs, opts?.signal))),
+      parts.map((part) => this.failover(mapId, 'the nearby batch', opts, (p, ms, signal) => p.nearbyBatchLocal(mapId, part, ms, signal))),
     );
     return results.flat();
   }
@@ -232,31 +243,125 @@ export class Router {
     return [...m.keys()];
   }
 
-  /** Try fn on each other replica in turn (round-robin start) until one answers. */
-  private async failover<T>(mapId: string, what: string, signal: AbortSignal | undefined, fn: (peer: PeerClient) => Promise<T>): Promise<T> {
+  /** Observed latency of successful calls per peer (EWMA, ms). */
+  private readonly latency = new Map<string, number>();
+
+  private observe(peer: string, ms: number): void {
+    const prev = this.latency.get(peer);
+    this.latency.set(peer, prev === undefined ? ms : prev + LATENCY_ALPHA * (ms - prev));
+  }
+
+  /**
+   * A replica that answers far slower than the others (gray failure: alive,
+   * probed fine, but slow) is demoted: tried after them for reads.
+   */
+  private slow(peer: string, among: readonly string[]): boolean {
+    const mine = this.latency.get(peer);
+    if (mine === undefined || mine < SLOW_MIN_MS) return false;
+    let best = Number.POSITIVE_INFINITY;
+    for (const p of among) if (p !== peer) best = Math.min(best, this.latency.get(p) ?? Number.POSITIVE_INFINITY);
+    return best < Number.POSITIVE_INFINITY && mine > SLOW_FACTOR * best;
+  }
+
+  /** The other replicas in the order to try: round-robin, then slow ones, then ones this instance cannot reach itself. */
+  private order(mapId: string, reads: boolean): string[] {
     const reps = this.others(mapId);
-    if (reps.length === 0) throw new FarosError('UNAVAILABLE', `no live replica of map "${mapId}"; retry shortly`);
-    const start = (this.rr.get(mapId) ?? 0) % reps.length;
+    const start = (this.rr.get(mapId) ?? 0) % Math.max(1, reps.length);
     this.rr.set(mapId, start + 1);
     const order = reps.map((_, i) => reps[(start + i) % reps.length]!);
-    // Replicas this instance cannot reach itself last (a stable sort keeps the round-robin among the rest).
-    if (this.d.reachable) order.sort((a, b) => Number(!this.d.reachable!(a)) - Number(!this.d.reachable!(b)));
-    const errors: string[] = [];
-    let allDeadlines = true;
-    for (const address of order) {
-      if (signal?.aborted) throw new FarosError('DEADLINE_EXCEEDED', `deadline exceeded during ${what}`);
-      const peer = this.d.client(address);
-      try {
-        return await fn(peer);
-      } catch (e) {
-        const fe = e instanceof FarosError ? e : new FarosError('UNAVAILABLE', String(e));
-        if (!RETRY.has(fe.code) || signal?.aborted) throw fe;
-        this.stats.failovers++;
-        errors.push(fe.message);
-        if (fe.code !== 'DEADLINE_EXCEEDED') allDeadlines = false;
-      }
-    }
-    // Every replica ran out of time: the caller's deadline is the problem, not availability.
-    throw new FarosError(allDeadlines ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE', `no replica of map "${mapId}" could do ${what}: ${errors.join('; ')}`);
+    const rank = (a: string): number => (this.d.reachable && !this.d.reachable(a) ? 2 : reads && this.slow(a, reps) ? 1 : 0);
+    // A stable sort keeps the round-robin within each rank.
+    return order.sort((a, b) => rank(a) - rank(b));
+  }
+
+  /**
+   * Time for one try: the caller's time left shared among the replicas not
+   * yet tried (so a replica that does not answer leaves time for the next),
+   * at most --per-try-timeout-ms.
+   */
+  private tryTimeout(deadline: number | undefined, untried: number): number {
+    const cap = this.d.perTryTimeoutMs;
+    if (deadline === undefined || !Number.isFinite(deadline)) return cap;
+    return Math.max(MIN_TRY_MS, Math.min(cap, (deadline - Date.now()) / Math.max(1, untried)));
+  }
+
+  /**
+   * Run fn on the other replicas until one answers. Each try gets its share of
+   * the caller's deadline. Reads are hedged: when the replica tried has not
+   * answered within a few times its usual latency, the next one is asked too
+   * and the first answer wins (the other try is cancelled).
+   */
+  private failover<T>(
+    mapId: string,
+    what: string,
+    opts: CallOptions | undefined,
+    fn: (peer: PeerClient, timeoutMs: number, signal: AbortSignal) => Promise<T>,
+    reads = true,
+  ): Promise<T> {
+    const order = this.order(mapId, reads);
+    if (order.length === 0) return Promise.reject(new FarosError('UNAVAILABLE', `no live replica of map "${mapId}"; retry shortly`));
+    const caller = opts?.signal;
+    return new Promise<T>((resolve, reject) => {
+      const tries: AbortController[] = [];
+      const errors: string[] = [];
+      let next = 0,
+        running = 0,
+        settled = false,
+        allDeadlines = true;
+      const end = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        for (const t of tries) t.abort();
+        caller?.removeEventListener('abort', onAbort);
+        f();
+      };
+      const onAbort = (): void => end(() => reject(new FarosError('DEADLINE_EXCEEDED', `deadline exceeded during ${what}`)));
+      caller?.addEventListener('abort', onAbort, { once: true });
+      const launch = (): boolean => {
+        if (settled || next >= order.length) return false;
+        const address = order[next++]!;
+        const ac = new AbortController();
+        tries.push(ac);
+        running++;
+        const t0 = performance.now();
+        const timeout = this.tryTimeout(opts?.deadline, order.length - next + 1);
+        fn(this.d.client(address), timeout, caller ? AbortSignal.any([caller, ac.signal]) : ac.signal).then(
+          (v) => {
+            running--;
+            this.observe(address, performance.now() - t0);
+            end(() => resolve(v));
+          },
+          (e: unknown) => {
+            running--;
+            if (settled) return;
+            const fe = e instanceof FarosError ? e : new FarosError('UNAVAILABLE', String(e));
+            // A slow or failed try counts against the replica's latency too.
+            this.observe(address, performance.now() - t0);
+            if (!RETRY.has(fe.code) || caller?.aborted) return end(() => reject(fe));
+            this.stats.failovers++;
+            errors.push(fe.message);
+            if (fe.code !== 'DEADLINE_EXCEEDED') allDeadlines = false;
+            if (!launch() && running === 0)
+              // Every replica ran out of time: the caller's deadline is the problem, not availability.
+              end(() =>
+                reject(
+                  new FarosError(allDeadlines ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE', `no replica of map "${mapId}" could do ${what}: ${errors.join('; ')}`),
+                ),
+              );
+          },
+        );
+        if (reads && next < order.length) {
+          const usual = this.latency.get(address);
+          const after = Math.max(HEDGE_MIN_MS, HEDGE_FACTOR * (usual ?? this.d.perTryTimeoutMs / HEDGE_FACTOR));
+          setTimeout(() => {
+            if (settled || running === 0) return;
+            this.stats.hedges++;
+            launch();
+          }, after).unref();
+        }
+        return true;
+      };
+      launch();
+    });
   }
 }
