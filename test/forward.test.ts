@@ -72,3 +72,40 @@ test('splitBySize keeps order and cuts before the budget is passed', () => {
     'an item larger than the budget travels alone',
   );
 });
+
+test('every drop is reported with its peer, count and reason: a failed batch sent twice, and what was queued for a peer that left', async () => {
+  const drops: [string, number, string][] = [];
+  const failing = { applyRecords: () => Promise.reject(new Error('down')) } as unknown as PeerClient;
+  const never = { applyRecords: () => new Promise(() => {}) } as unknown as PeerClient;
+  const f = new Forwarder(
+    (a) => (a === 'down:1' ? failing : never),
+    () => true,
+    1000,
+    (peer, n, why) => drops.push([peer, n, why]),
+  );
+  const record = (i: number): DriverRecord => ({
+    driverId: `d${i}`,
+    lat: 43.7,
+    lng: 7.4,
+    timestampMs: 1_700_000_000_000 + i,
+    metadata: {},
+    segment: i,
+    t: 0.5,
+    snapM: 3,
+  });
+  const recs = Array.from({ length: 300 }, (_, i) => record(i));
+  f.send('down:1', 'm', recs);
+  for (let i = 0; i < 50 && drops.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(drops[0], ['down:1', 300, 'sent twice without success']);
+  // MAX_IN_FLIGHT batches go out and never come back; the rest waits in the queue.
+  f.send(
+    'slow:1',
+    'm',
+    Array.from({ length: 20_000 }, (_, i) => record(i)),
+  );
+  f.forget('slow:1');
+  const left = drops.find((d) => d[0] === 'slow:1');
+  assert.ok(left && left[1] > 0 && left[2] === 'peer left the route table', JSON.stringify(drops));
+  assert.equal(f.stats.dropped, 300 + left[1]);
+  f.close();
+});

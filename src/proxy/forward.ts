@@ -68,7 +68,15 @@ export class Forwarder {
     /** Is the peer still worth sending to (a live member)? */
     private readonly wanted: (peer: string) => boolean = () => true,
     private readonly timeoutMs = 10_000,
+    /** Told of every drop (the records are then missing on that peer until anti-entropy or a transfer repairs them). */
+    private readonly onDrop: (peer: string, records: number, why: string) => void = () => {},
   ) {}
+
+  private dropped(peer: string, n: number, why: string): void {
+    if (n <= 0) return;
+    this.stats.dropped += n;
+    this.onDrop(peer, n, why);
+  }
 
   send(peer: string, mapId: string, records: readonly DriverRecord[]): void {
     if (records.length === 0) return;
@@ -93,7 +101,7 @@ export class Forwarder {
     while (q.size > MAX_QUEUED && q.items.length > 1) {
       const old = q.items.shift()!;
       q.size -= old.records.length;
-      this.stats.dropped += old.records.length;
+      this.dropped(peer, old.records.length, `queue over ${MAX_QUEUED} records (oldest dropped)`);
     }
     this.pump(peer, q, false);
   }
@@ -127,7 +135,7 @@ export class Forwarder {
               q.items.unshift(item);
               q.size += item.records.length;
             } else {
-              this.stats.dropped += item.records.length;
+              this.dropped(peer, item.records.length, item.retried ? 'sent twice without success' : 'peer no longer a live member');
             }
           },
         )
@@ -143,7 +151,7 @@ export class Forwarder {
     const q = this.queues.get(peer);
     if (!q) return;
     clearTimeout(q.timer);
-    this.stats.dropped += q.size;
+    this.dropped(peer, q.size, 'peer left the route table');
     this.queues.delete(peer);
   }
 

@@ -65,6 +65,8 @@ export function splitByK<Q extends { k: number }>(qs: readonly Q[], budget: numb
   return parts;
 }
 
+/** Forward drops are logged at most this often per peer. */
+const DROP_LOG_MS = 1000;
 /** Smoothing of the per-peer latency average. */
 const LATENCY_ALPHA = 0.2;
 /** A replica is slow (demoted for reads) above this many times the fastest other one's latency, and at least SLOW_MIN_MS. */
@@ -90,7 +92,26 @@ export class Router {
     this.forwarder = new Forwarder(
       (a) => d.client(a),
       (peer) => d.isLive(peer),
+      10_000,
+      (peer, n, why) => this.reportDrop(peer, n, why),
     );
+  }
+
+  /** Forwarded records dropped per peer since the last log line (one line per peer per DROP_LOG_MS). */
+  private readonly drops = new Map<string, { n: number; why: string; timer?: NodeJS.Timeout }>();
+
+  private reportDrop(peer: string, n: number, why: string): void {
+    let d = this.drops.get(peer);
+    if (!d) {
+      d = { n: 0, why };
+      this.drops.set(peer, d);
+    }
+    d.n += n;
+    d.why = why;
+    d.timer ??= setTimeout(() => {
+      this.drops.delete(peer);
+      this.d.log(`forwarding to ${peer}: ${d!.n} records dropped (${d!.why}); that replica misses them until anti-entropy or a state transfer repairs it`);
+    }, DROP_LOG_MS).unref();
   }
 
   private holds(mapId: string): boolean {
