@@ -29,7 +29,15 @@ export function runClientProc<R>(script: string, spec: object, dir: string, k: n
     p.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
     });
-    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as R) : reject(new Error(`client exited ${code}`))));
+    p.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`client exited ${code}`));
+      // A bad line rejects (the caller's cleanup runs) rather than throwing in this handler.
+      try {
+        resolve(JSON.parse(out) as R);
+      } catch (e) {
+        reject(new Error(`client printed no JSON result (${(e as Error).message}): ${out.slice(0, 200)}…`));
+      }
+    });
   });
 }
 

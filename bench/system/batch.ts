@@ -327,7 +327,9 @@ async function runClient(file: string): Promise<void> {
   await new Promise((r) => setTimeout(r, Math.max(0, spec.startAt - Date.now())));
   const out = await closedWindow(loop, send);
   close();
-  process.stdout.write(`${JSON.stringify({ ...out, checked } satisfies ClientOut)}\n`);
+  // Whole µs keep the line short; the write must be flushed before the process exits (a pipe's tail is lost otherwise).
+  const line = `${JSON.stringify({ ...out, latUs: out.latUs.map(Math.round), checked } satisfies ClientOut)}\n`;
+  await new Promise<void>((resolve, reject) => process.stdout.write(line, (e) => (e ? reject(e) : resolve())));
 }
 
 // ── orchestration ──────────────────────────────────────────────────────────
