@@ -25,6 +25,8 @@ export interface ClusterFigures {
   forwarded: { sent: number; dropped: number };
   /** Membership counters (monotonic) and members kept live only by indirect probes now. */
   membership?: { indirectSent: number; indirectReachable: number; evictions: number; indirectOnly: number };
+  /** Each live peer's clock minus this instance's (ms), from the last probe. */
+  clockSkews?: { peer: string; ms: number }[];
 }
 
 export class Metrics {
@@ -274,6 +276,18 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(self.clusterSource?.().membership?.indirectOnly ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'faros_peer_clock_skew_seconds',
+      help: "Each live peer's wall clock minus this instance's, estimated at every probe as its clock - (sent + round trip / 2)",
+      labelNames: ['peer'] as const,
+      registers: [this.registry],
+      collect() {
+        const skews = self.clusterSource?.().clockSkews;
+        if (!skews) return;
+        this.reset();
+        for (const x of skews) this.set({ peer: x.peer }, x.ms / 1000);
       },
     });
     this.arenaBytes = new Gauge({

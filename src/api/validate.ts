@@ -170,6 +170,25 @@ export function updateRequest(req: unknown, nowMs: number, ttlOf: TtlOf, prefix 
   return { mapId: m, update: { driverId, lat, lng, timestampMs, metadata } };
 }
 
+/**
+ * An UpdateDriverRequest forwarded by another instance (Peer.ApplyUpdates):
+ * checked like a client's (IDs, position, metadata, a whole non-negative
+ * timestamp) but not against this instance's clock. The instance that took
+ * the client's call stamped a server-time update (0) and refused timestamps
+ * too far in the future or older than the TTL by its own clock; re-judging
+ * here would refuse whole groups whenever the two clocks differ. A 0 that
+ * still arrives (an older instance) is stamped here.
+ */
+export function peerUpdateRequest(req: unknown, nowMs: number, prefix = ''): ValidUpdate {
+  const o = asObj(req, prefix === '' ? 'request' : prefix.slice(0, -1));
+  const m = mapId(o.mapId, `${prefix}map_id`);
+  const driverId = id(o.driverId, `${prefix}driver_id`, 'driver ID');
+  const { lat, lng } = latLng(o.location, `${prefix}location`);
+  const timestampMs = timestamp(o.timestampMs, `${prefix}timestamp_ms`, nowMs, undefined, Number.POSITIVE_INFINITY);
+  const metadata = stringMap(o.metadata, `${prefix}metadata`);
+  return { mapId: m, update: { driverId, lat, lng, timestampMs, metadata } };
+}
+
 export type BatchItem = { index: number; ok: true; valid: ValidUpdate } | { index: number; ok: false; driverId: string; mapId: string; error: FarosError };
 
 /** UpdateDriversRequest: the batch itself must be well formed; each item is checked on its own. */
@@ -242,9 +261,6 @@ export function nearbyRequest(req: unknown, field = 'request'): { mapId: string;
   };
 }
 
-/** Clock difference between instances tolerated on peer records (on top of the client's MAX_FUTURE_MS). */
-export const PEER_CLOCK_SLACK_MS = 60_000;
-
 /** Peer messages carry at most this many records / driver IDs (forwarded batches and snapshot chunks are far smaller). */
 export const MAX_PEER_ITEMS = 20_000;
 
@@ -258,10 +274,14 @@ export function peerList(v: unknown, field: string): unknown[] {
 
 /**
  * A driver record from another instance (ApplyRecords, a snapshot chunk),
- * checked as strictly as a client's update: a record skips snapping, so its
- * snapped position must be in range too (the segment against the map, by the shard).
+ * checked as strictly as a client's update except for its timestamp's age: a
+ * record skips snapping, so its snapped position must be in range too (the
+ * segment against the map, by the shard). Its timestamp must be a positive
+ * whole number of ms; how far it is from this instance's clock is not
+ * checked (the receiving instance checked the client's; an expired record is
+ * simply never returned and is swept).
  */
-export function driverRecord(m: unknown, nowMs: number, prefix: string): DriverRecord {
+export function driverRecord(m: unknown, prefix: string): DriverRecord {
   const o = asObj(m, prefix.slice(0, -1));
   const driverId = id(o.driverId, `${prefix}driver_id`, 'driver ID');
   const lat = double(o.lat, `${prefix}lat`),
@@ -269,10 +289,9 @@ export function driverRecord(m: unknown, nowMs: number, prefix: string): DriverR
   if (!(Number.isFinite(lat) && lat >= -90 && lat <= 90 && Number.isFinite(lng) && lng >= -180 && lng <= 180))
     throw invalid(`${prefix}lat/lng = ${quote(lat)}, ${quote(lng)} is not a position`);
   const ts = double(o.timestampMs, `${prefix}timestamp_ms`);
-  if (!(Number.isSafeInteger(ts) && ts > 0 && ts <= nowMs + MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS))
-    throw invalid(
-      `${prefix}timestamp_ms = ${quote(ts)} is not ms since the epoch within ${(MAX_FUTURE_MS + PEER_CLOCK_SLACK_MS) / 1000} s of this instance's clock`,
-    );
+  // Structure only: the instance that took the client's update judged its
+  // timestamp by its own clock; this one's clock may differ (see peerUpdateRequest).
+  if (!(Number.isSafeInteger(ts) && ts > 0)) throw invalid(`${prefix}timestamp_ms = ${quote(ts)} is not a positive whole number of ms since the epoch`);
   const segment = o.segment;
   if (!(typeof segment === 'number' && Number.isInteger(segment) && segment >= 0))
     throw invalid(`${prefix}segment = ${quote(segment)} is not a segment number`);

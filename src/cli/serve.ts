@@ -118,6 +118,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       failovers: cluster!.router.stats.failovers,
       forwarded: cluster!.router.forwarder.stats,
       membership: { ...cluster!.membership.stats, indirectOnly: cluster!.membership.indirectOnly().length },
+      clockSkews: cluster!.membership.clockSkews(),
     }));
   } else {
     host = new LocalHost({

@@ -67,6 +67,8 @@ interface Member {
   indirectRounds: number;
   /** Kept live only because other members reach it (logged once per episode). */
   indirectOnly: boolean;
+  /** Its clock minus ours (ms), estimated at its last direct probe; undefined before one. */
+  skewMs?: number;
 }
 
 export class Membership extends EventEmitter {
@@ -169,6 +171,15 @@ export class Membership extends EventEmitter {
     }
   }
 
+  /**
+   * The clock skew of each live member against this instance (its clock
+   * minus ours, ms), estimated at its last direct probe as
+   * clock − (sent + round trip / 2): accurate to about half a round trip.
+   */
+  clockSkews(): { peer: string; ms: number }[] {
+    return [...this.members.values()].filter((m) => m.alive && m.skewMs !== undefined).map((m) => ({ peer: m.address, ms: m.skewMs! }));
+  }
+
   /** The last status a live member reported. */
   statusOf(address: string): StatusMsg | undefined {
     return this.members.get(address)?.status;
@@ -245,8 +256,11 @@ export class Membership extends EventEmitter {
     const indirect = m.alive && m.failures > 0 ? this.indirect(m) : undefined;
     let failure: Error;
     try {
+      const sent = Date.now();
       m.status = await this.o.client(m.address).status(this.o.probeTimeoutMs);
       m.lastOk = Date.now();
+      // Its clock when it answered, against ours half-way through the round trip.
+      if (m.status.clockMs) m.skewMs = m.status.clockMs - (sent + (m.lastOk - sent) / 2);
       if (m.indirectOnly) this.o.log(`member ${m.address} answers our probes again`);
       m.failures = 0;
       m.indirectRounds = 0;

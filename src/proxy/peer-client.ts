@@ -37,6 +37,8 @@ export interface MapStatusMsg {
 export interface StatusMsg {
   instance: string;
   maps: MapStatusMsg[];
+  /** The responder's wall clock when it answered (0 from an instance that does not send it). */
+  clockMs?: number;
 }
 
 let definition: grpc.GrpcObject | undefined;
@@ -53,8 +55,8 @@ export function toRecordMsg(r: DriverRecord): RecordMsg {
   return { driverId: r.driverId, lat: r.lat, lng: r.lng, timestampMs: r.timestampMs, metadata: r.metadata, segment: r.segment, t: r.t, snapM: r.snapM };
 }
 /** A record from another instance, validated (INVALID_ARGUMENT naming the field otherwise). */
-export function fromRecordMsg(m: RecordMsg, nowMs: number, index: number): DriverRecord {
-  return driverRecord(m, nowMs, `records[${index}].`);
+export function fromRecordMsg(m: RecordMsg, index: number, field = 'records'): DriverRecord {
+  return driverRecord(m, `${field}[${index}].`);
 }
 
 interface SnappedMsg {
@@ -269,8 +271,7 @@ export class PeerClient {
       const stream = fn.call(this.client, { mapId, requester }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
       stream.on('data', (chunk: { records: RecordMsg[] }) => {
         try {
-          const now = Date.now();
-          const recs = peerList(chunk.records, 'records').map((r, i) => fromRecordMsg(r as RecordMsg, now, i));
+          const recs = peerList(chunk.records, 'records').map((r, i) => fromRecordMsg(r as RecordMsg, i));
           n += recs.length;
           onChunk(recs);
         } catch (e) {

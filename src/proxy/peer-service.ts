@@ -132,18 +132,18 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
   return {
     applyRecords: unary('ApplyRecords', (req) => {
       const mapId = v.mapId(req.mapId);
-      const now = Date.now();
-      const records = v.peerList(req.records, 'records').map((r, i) => fromRecordMsg(r as RecordMsg, now, i));
+      // Not judged by this instance's clock (validate.ts driverRecord).
+      const records = v.peerList(req.records, 'records').map((r, i) => fromRecordMsg(r as RecordMsg, i));
       return { applied: writable(mapId).importRecords(records) };
     }),
     applyUpdates: unary('ApplyUpdates', async (req, _call, signal) => {
       const mapId = v.mapId(req.mapId);
       const shard = writable(mapId);
       const now = Date.now();
-      const ttlMs = shard.options.ttlMs;
       const list = v.peerList(req.updates, 'updates');
       const updates = list.map((u, i) => {
-        const valid = v.updateRequest(u, now, () => ttlMs, `updates[${i}].`);
+        // Checked like a client's, but not against this instance's clock: the instance that took the call did that.
+        const valid = v.peerUpdateRequest(u, now, `updates[${i}].`);
         if (valid.mapId !== mapId)
           throw new FarosError('INVALID_ARGUMENT', `updates[${i}].map_id ${quote(valid.mapId)} is not the request's map ${quote(mapId)}`);
         return valid.update;
@@ -203,6 +203,7 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       return { results: items.map((it) => nearbyResult(it, (m) => m)) };
     }),
     status: unary('Status', () => ({
+      clockMs: Date.now(),
       instance: host.name,
       maps: host.replicas().map((r) => {
         const b = r.shard?.graph.meta.bounds;
