@@ -87,6 +87,8 @@ export interface ClusterOptions {
   readonly suspectMs: number;
   /** Other members asked to probe a member that fails our probes, before it is evicted (0 = none). */
   readonly indirectProbes: number;
+  /** Between anti-entropy rounds (replicas compare digests and pull what differs); 0 = off. */
+  readonly antiEntropyMs: number;
   readonly dropGraceMs: number;
   /** A snapshot pull that holds its arena pin longer than this is ended (the puller retries). */
   readonly maxSnapshotPinMs: number;
@@ -374,6 +376,16 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 16,
     help: 'cluster: before evicting a member that does not answer, ask this many other live members to probe it; it stays while one reaches it (0 = decide alone)',
+  },
+  {
+    key: 'antiEntropyMs',
+    flag: 'anti-entropy-ms',
+    env: 'FAROS_ANTI_ENTROPY_MS',
+    kind: 'int',
+    def: 5000,
+    min: 0,
+    max: 3_600_000,
+    help: 'cluster: how often each replica compares a digest of every map it serves with another replica and pulls what differs (0 = off)',
   },
   {
     key: 'dropGraceMs',
@@ -690,6 +702,7 @@ function clusterOptions(v: Record<string, number | string | boolean | undefined>
     probeTimeoutMs,
     suspectMs,
     indirectProbes: v.indirectProbes as number,
+    antiEntropyMs: v.antiEntropyMs as number,
     dropGraceMs: v.dropGraceMs as number,
     maxSnapshotPinMs: v.maxSnapshotPinMs as number,
   });

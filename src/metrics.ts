@@ -27,6 +27,14 @@ export interface ClusterFigures {
   membership?: { indirectSent: number; indirectReachable: number; evictions: number; indirectOnly: number };
   /** Each live peer's clock minus this instance's (ms), from the last probe. */
   clockSkews?: { peer: string; ms: number }[];
+  /** Anti-entropy (src/node/anti-entropy.ts): counters (monotonic) and per-map times. */
+  antiEntropy?: {
+    rounds: { equal: number; repaired: number; failed: number };
+    repaired: { record: number; remove: number };
+    buckets: number;
+    lastEqual: ReadonlyMap<string, number>;
+    lastConvergeMs: ReadonlyMap<string, number>;
+  };
 }
 
 export class Metrics {
@@ -288,6 +296,68 @@ export class Metrics {
         if (!skews) return;
         this.reset();
         for (const x of skews) this.set({ peer: x.peer }, x.ms / 1000);
+      },
+    });
+    // Anti-entropy (src/node/anti-entropy.ts).
+    const aeSeen = { equal: 0, repaired: 0, failed: 0, record: 0, remove: 0, buckets: 0 };
+    const bump = (c: Counter<string>, key: keyof typeof aeSeen, v: number, labels?: Record<string, string>): void => {
+      if (v <= aeSeen[key]) return;
+      if (labels) c.inc(labels, v - aeSeen[key]);
+      else c.inc(v - aeSeen[key]);
+      aeSeen[key] = v;
+    };
+    new Counter({
+      name: 'faros_anti_entropy_rounds_total',
+      help: 'Digest comparisons of a map with another replica, by result (equal, repaired: buckets differed and were pulled, failed)',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
+      collect() {
+        const a = self.clusterSource?.().antiEntropy;
+        if (!a) return;
+        for (const k of ['equal', 'repaired', 'failed'] as const) bump(this, k, a.rounds[k], { result: k });
+      },
+    });
+    new Counter({
+      name: 'faros_anti_entropy_repaired_records_total',
+      help: 'Drivers this instance stored (kind=record) or removed (kind=remove) because another replica held a newer state',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect() {
+        const a = self.clusterSource?.().antiEntropy;
+        if (!a) return;
+        for (const k of ['record', 'remove'] as const) bump(this, k, a.repaired[k], { kind: k });
+      },
+    });
+    new Counter({
+      name: 'faros_anti_entropy_buckets_pulled_total',
+      help: 'Digest buckets (1/256 of a map each) pulled from another replica because they differed',
+      registers: [this.registry],
+      collect() {
+        const a = self.clusterSource?.().antiEntropy;
+        if (a) bump(this, 'buckets', a.buckets);
+      },
+    });
+    new Gauge({
+      name: 'faros_anti_entropy_last_converged_seconds',
+      help: "Seconds since a comparison last found this instance's replica of the map equal to another replica's",
+      labelNames: ['map_id'] as const,
+      registers: [this.registry],
+      collect() {
+        const a = self.clusterSource?.().antiEntropy;
+        if (!a) return;
+        const now = Date.now();
+        for (const [mapId, at] of a.lastEqual) this.set({ map_id: mapId }, (now - at) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'faros_anti_entropy_converge_seconds',
+      help: 'The last divergence of the map on this instance: from the first comparison that found a difference to the next that found none',
+      labelNames: ['map_id'] as const,
+      registers: [this.registry],
+      collect() {
+        const a = self.clusterSource?.().antiEntropy;
+        if (!a) return;
+        for (const [mapId, ms] of a.lastConvergeMs) this.set({ map_id: mapId }, ms / 1000);
       },
     });
     this.arenaBytes = new Gauge({

@@ -4,7 +4,7 @@
 // timestamps; a replica whose clock differs must not refuse them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { driverRecord, peerUpdateRequest, updateRequest } from '../src/api/validate.js';
+import { driverRecord, peerClock, peerUpdateRequest, updateRequest } from '../src/api/validate.js';
 
 const NOW = 1_760_000_000_000;
 const TTL = () => 300_000;
@@ -37,4 +37,10 @@ test("a forwarded record (ApplyRecords, snapshot, anti-entropy) is not judged by
     assert.throws(() => driverRecord(rec(bad), 'records[0].'), /records\[0\]\.timestamp_ms/, String(bad));
   assert.throws(() => driverRecord({ ...rec(NOW), t: 7 }, 'records[0].'), /records\[0\]\.t/);
   assert.throws(() => driverRecord({ ...rec(NOW), segment: -1 }, 'records[0].'), /segment/);
+});
+
+test('peerClock: a positive whole number of ms', () => {
+  assert.equal(peerClock(NOW, 'now_ms'), NOW);
+  assert.equal(peerClock(String(NOW), 'now_ms'), NOW);
+  for (const bad of [0, -1, 1.5, Number.NaN, '', undefined, 1e300]) assert.throws(() => peerClock(bad, 'now_ms'), /now_ms/, String(bad));
 });

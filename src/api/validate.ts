@@ -261,6 +261,14 @@ export function nearbyRequest(req: unknown, field = 'request'): { mapId: string;
   };
 }
 
+/** Another instance's wall clock (ms since the epoch) sent as a reference instant (anti-entropy). */
+export function peerClock(v: unknown, field: string): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (!(typeof n === 'number' && Number.isSafeInteger(n) && n > 0))
+    throw invalid(`${field} = ${quote(v)} is not a positive whole number of ms since the epoch`);
+  return n;
+}
+
 /** Peer messages carry at most this many records / driver IDs (forwarded batches and snapshot chunks are far smaller). */
 export const MAX_PEER_ITEMS = 20_000;
 

@@ -100,6 +100,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       probeTimeoutMs: c.probeTimeoutMs,
       suspectMs: c.suspectMs,
       indirectProbes: c.indirectProbes,
+      antiEntropyMs: c.antiEntropyMs,
       dropGraceMs: c.dropGraceMs,
       perTryTimeoutMs: 2000,
       peerCredentials: peer!.credentials,
@@ -119,6 +120,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       forwarded: cluster!.router.forwarder.stats,
       membership: { ...cluster!.membership.stats, indirectOnly: cluster!.membership.indirectOnly().length },
       clockSkews: cluster!.membership.clockSkews(),
+      antiEntropy: cluster!.antiEntropy.stats,
     }));
   } else {
     host = new LocalHost({

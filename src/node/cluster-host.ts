@@ -15,6 +15,7 @@ import { Router } from '../proxy/router.js';
 import type { PeerHost } from '../proxy/peer-service.js';
 import type { Shard } from '../threads/shard.js';
 import { ShardSet, type TransferEvent } from './shards.js';
+import { AntiEntropy } from './anti-entropy.js';
 import type { MapInfoView, ShardHost } from './host.js';
 
 export interface ClusterHostOptions {
@@ -32,6 +33,8 @@ export interface ClusterHostOptions {
   dropGraceMs: number;
   /** Per attempt when a call goes to another replica. */
   perTryTimeoutMs: number;
+  /** Between anti-entropy rounds (digest comparison with another replica of each map); 0 = off. */
+  antiEntropyMs?: number;
   /** How this instance calls others (mutual TLS). */
   peerCredentials: PeerCredentials;
   workers?: number;
@@ -54,6 +57,7 @@ export class ClusterHost implements ShardHost, PeerHost {
   readonly shards: ShardSet;
   readonly router: Router;
   readonly membership: Membership;
+  readonly antiEntropy: AntiEntropy;
   private table: RouteTable;
   private readonly clients = new Map<string, PeerClient>();
   private readonly catalog = new Map<string, MapEntry>();
@@ -99,6 +103,23 @@ export class ClusterHost implements ShardHost, PeerHost {
       client: (a) => this.client(a),
       log: o.log,
     });
+    this.antiEntropy = new AntiEntropy({
+      intervalMs: o.antiEntropyMs ?? 0,
+      timeoutMs: Math.max(2000, o.perTryTimeoutMs),
+      serving: () =>
+        this.shards
+          .all()
+          .filter((r) => r.state === 'SERVING' && r.shard)
+          .map((r) => ({ mapId: r.entry.id, shard: r.shard! })),
+      peersOf: (mapId) => {
+        const others = this.table.replicas(mapId).filter((m) => m !== this.name && this.membership.isLive(m));
+        // A replica only other members reach now (a broken link) is asked only when no other is left.
+        const direct = others.filter((m) => this.membership.reachesDirectly(m));
+        return direct.length > 0 ? direct : others;
+      },
+      client: (a) => this.client(a),
+      log: o.log,
+    });
     this.table = new RouteTable([o.self], o.replication);
     this.membership.on('change', () => this.reconcile());
     this.membership.on('frozen', (ms: number) => {
@@ -125,6 +146,7 @@ export class ClusterHost implements ShardHost, PeerHost {
     await this.membership.start();
     this.started = true;
     this.reconcile();
+    this.antiEntropy.start();
     // Resolve once the maps this instance holds serve (maps load in the background).
     while (!this.ready()) {
       const [id, err] = [...this.shards.failed][0] ?? [];
@@ -283,6 +305,7 @@ export class ClusterHost implements ShardHost, PeerHost {
 
   async close(): Promise<void> {
     this.membership.stop();
+    this.antiEntropy.stop();
     this.router.close();
     this.shards.close();
     for (const c of this.clients.values()) c.close();

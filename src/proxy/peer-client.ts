@@ -10,7 +10,8 @@ import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } fro
 import type { NearbyItem, NearbyOutcome } from '../model/types.js';
 import { parseAddress, type PeerCredentials } from './peer-tls.js';
 import { quote } from '../quote.js';
-import { driverRecord, peerList } from '../api/validate.js';
+import { driverKey, driverRecord, peerClock, peerList } from '../api/validate.js';
+import { BUCKETS } from '../model/store/digest.js';
 
 /**
  * Largest message sent to and accepted from a peer. Forwarded batches are cut
@@ -284,7 +285,38 @@ export class PeerClient {
     });
   }
 
+  /** This peer's anti-entropy digest of mapId at `nowMs` (2 words per bucket). */
+  async digest(mapId: string, nowMs: number, timeoutMs: number): Promise<Uint32Array> {
+    const r = await this.call<{ digests: number[] }>('Digest', { mapId, nowMs }, timeoutMs);
+    if (r.digests.length !== 2 * BUCKETS)
+      throw new PeerCallError('UNAVAILABLE', this.address, `answered a digest of ${r.digests.length} words, not ${2 * BUCKETS}`);
+    return Uint32Array.from(r.digests);
+  }
+
+  /** This peer's drivers and removes of some buckets of mapId (validated like ApplyRecords). */
+  async pullBuckets(
+    mapId: string,
+    buckets: readonly number[],
+    nowMs: number,
+    timeoutMs: number,
+  ): Promise<{ records: DriverRecord[]; tombstones: { driverId: string; removedAtMs: number }[]; complete: number[] }> {
+    const r = await this.call<{ records: RecordMsg[]; tombstones: { driverId: string; removedAtMs: number }[]; complete: number[] }>(
+      'PullBuckets',
+      { mapId, buckets, nowMs },
+      timeoutMs,
+    );
+    const records = peerList(r.records, 'records').map((x, i) => fromRecordMsg(x as RecordMsg, i));
+    const tombstones = peerList(r.tombstones, 'tombstones').map((x, i) => tombstone(x, `tombstones[${i}]`));
+    return { records, tombstones, complete: r.complete.filter((b) => buckets.includes(b)) };
+  }
+
   close(): void {
     this.client.close();
   }
+}
+
+function tombstone(x: unknown, field: string): { driverId: string; removedAtMs: number } {
+  const o = x as { driverId?: unknown; removedAtMs?: unknown };
+  const { driverId } = driverKey({ mapId: '-', driverId: o?.driverId }, `${field}.driver_id`);
+  return { driverId, removedAtMs: peerClock(o.removedAtMs, `${field}.removed_at_ms`) };
 }

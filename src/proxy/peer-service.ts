@@ -40,6 +40,7 @@ import { fromRecordMsg, toRecordMsg, type RecordMsg, type StatusMsg } from './pe
 import { certificateAddress, parseAddress } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { Undecodable } from '../api/proto.js';
+import { BUCKETS } from '../model/store/digest.js';
 
 type Cb = grpc.sendUnaryData<object>;
 type Req = Record<string, unknown>;
@@ -201,6 +202,23 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       );
       // A point that does not snap keeps the replica's words; the proxy adds its own.
       return { results: items.map((it) => nearbyResult(it, (m) => m)) };
+    }),
+    digest: unary('Digest', async (req) => {
+      const mapId = v.mapId(req.mapId);
+      const nowMs = v.peerClock(req.nowMs, 'now_ms');
+      const d = await serving(mapId).digest(nowMs);
+      return { digests: Array.from(d.words) };
+    }),
+    pullBuckets: unary('PullBuckets', async (req) => {
+      const mapId = v.mapId(req.mapId);
+      const nowMs = v.peerClock(req.nowMs, 'now_ms');
+      const buckets = v.peerList(req.buckets, 'buckets').map((b, i) => {
+        if (!(typeof b === 'number' && Number.isInteger(b) && b >= 0 && b < BUCKETS))
+          throw new FarosError('INVALID_ARGUMENT', `buckets[${i}] = ${quote(b)} is not a bucket in [0, ${BUCKETS})`);
+        return b;
+      });
+      const c = await serving(mapId).bucketContents(buckets, nowMs, v.MAX_PEER_ITEMS);
+      return { records: c.records.map(toRecordMsg), tombstones: c.tombstones, complete: c.complete };
     }),
     status: unary('Status', () => ({
       clockMs: Date.now(),

@@ -11,6 +11,7 @@ import { Snapper } from '../model/snap/snap.js';
 import { KnnSearch } from '../model/knn/knn.js';
 import { StoreReader } from '../model/store/store-reader.js';
 import { D_MS } from '../model/store/records.js';
+import { Digest, bucketOf } from '../model/store/digest.js';
 
 const NO_FILTER = new Uint32Array(0);
 import type { WorkerPool } from './pool.js';
@@ -50,7 +51,7 @@ export class Shard {
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   /** Counters for metrics. */
-  readonly counts = { swept: 0 };
+  readonly counts = { swept: 0, deadRemoved: 0 };
 
   constructor(
     readonly key: string,
@@ -140,15 +141,146 @@ export class Shard {
    */
   remove(driverId: string, nowMs = Date.now()): boolean {
     this.check();
+    this.trimTombstones(nowMs);
+    this.tombstones.delete(driverId);
+    this.tombstones.set(driverId, nowMs);
+    return this.store.remove([driverId])[0];
+  }
+
+  /** Oldest first (Map order; a repeated remove moves to the end): drop the expired, and the oldest beyond MAX_TOMBSTONES. */
+  private trimTombstones(nowMs: number): void {
     const t = this.tombstones;
-    // Oldest first (Map order; a repeated remove moves to the end): drop the expired.
     for (const [id, at] of t) {
       if (nowMs - at <= TOMBSTONE_MS && t.size < MAX_TOMBSTONES) break;
       t.delete(id);
     }
-    t.delete(driverId);
-    t.set(driverId, nowMs);
-    return this.store.remove([driverId])[0];
+  }
+
+  /**
+   * This replica's anti-entropy digest (digest.ts) at `nowMs`: drivers not
+   * older than the TTL and removes not older than the tombstone window then.
+   * Scans a pinned snapshot in slices (writes go on meanwhile). Drivers not
+   * newer than a remove of them remembered here are removed (and left out).
+   */
+  async digest(nowMs = Date.now()): Promise<Digest> {
+    this.check();
+    const d = new Digest(),
+      ttl = this.options.ttlMs;
+    const t = this.tombstones;
+    for (const [id, at] of t) if (nowMs - at <= TOMBSTONE_MS) d.addRemove(id);
+    // A driver stored here not newer than a remove of it remembered here (a
+    // client's update timestamped before the remove) loses to that remove on
+    // every replica that knows both: it is left out and removed here too.
+    const dead: string[] = [];
+    await this.store.scan((id, ts) => {
+      const at = t.size === 0 ? undefined : t.get(id);
+      if (at !== undefined && ts <= at) dead.push(id);
+      else if (nowMs - ts <= ttl) d.addRecord(id, ts);
+    });
+    if (dead.length > 0 && !this.closed) {
+      const still = dead.filter((id) => {
+        const ts = this.store.timestampOf(id),
+          at = t.get(id);
+        return ts !== undefined && at !== undefined && ts <= at;
+      });
+      if (still.length) this.counts.deadRemoved += this.store.remove(still).filter(Boolean).length;
+    }
+    return d;
+  }
+
+  /**
+   * Everything of the given buckets that goes into the digest at `nowMs`:
+   * drivers (whole records) and removes (with their times). At most `max`
+   * records: whole buckets are left out past it (`complete` lists the
+   * buckets answered whole; a single bucket larger than `max` is cut).
+   */
+  async bucketContents(
+    buckets: readonly number[],
+    nowMs: number,
+    max: number,
+  ): Promise<{ records: DriverRecord[]; tombstones: { driverId: string; removedAtMs: number }[]; complete: number[] }> {
+    this.check();
+    const want = new Set(buckets);
+    const byBucket = new Map<number, { records: DriverRecord[]; tombstones: { driverId: string; removedAtMs: number }[] }>();
+    const of = (b: number) => {
+      let x = byBucket.get(b);
+      if (!x) byBucket.set(b, (x = { records: [], tombstones: [] }));
+      return x;
+    };
+    for (const [id, at] of this.tombstones) {
+      if (nowMs - at > TOMBSTONE_MS) continue;
+      const b = bucketOf(id);
+      if (want.has(b)) of(b).tombstones.push({ driverId: id, removedAtMs: at });
+    }
+    const ttl = this.options.ttlMs;
+    let bucket = 0;
+    await this.store.scan(
+      () => {},
+      5000,
+      (id) => want.has((bucket = bucketOf(id))),
+      (r) => {
+        if (nowMs - r.timestampMs <= ttl) of(bucket).records.push(r);
+      },
+    );
+    const out = { records: [] as DriverRecord[], tombstones: [] as { driverId: string; removedAtMs: number }[], complete: [] as number[] };
+    for (const b of buckets) {
+      const x = byBucket.get(b);
+      const n = x ? x.records.length + x.tombstones.length : 0;
+      if (out.records.length + out.tombstones.length + n > max) {
+        if (out.complete.length === 0 && x) {
+          out.records = x.records.slice(0, max);
+          out.tombstones = x.tombstones.slice(0, Math.max(0, max - out.records.length));
+        }
+        break;
+      }
+      if (x) {
+        out.records.push(...x.records);
+        out.tombstones.push(...x.tombstones);
+      }
+      out.complete.push(b);
+    }
+    return out;
+  }
+
+  /**
+   * Apply what another replica holds of some buckets (anti-entropy): a
+   * remove is remembered (the later of the two times when both know it) and
+   * removes a stored driver not newer than it; a driver newer than what
+   * is stored and than the remembered remove is stored. Drivers already
+   * older than the TTL at `nowMs`, and removes older than the tombstone
+   * window, are ignored: nothing expired comes back. Returns how many
+   * drivers were stored and how many removed.
+   */
+  applyRepair(
+    records: readonly DriverRecord[],
+    tombstones: readonly { driverId: string; removedAtMs: number }[],
+    nowMs = Date.now(),
+  ): { records: number; removes: number } {
+    this.check();
+    const t = this.tombstones;
+    const doomed: string[] = [];
+    if (tombstones.length) this.trimTombstones(nowMs);
+    for (const { driverId, removedAtMs } of tombstones) {
+      if (nowMs - removedAtMs > TOMBSTONE_MS) continue;
+      const mine = t.get(driverId);
+      const at = mine === undefined ? removedAtMs : Math.max(mine, removedAtMs);
+      if (mine !== at) {
+        t.delete(driverId);
+        t.set(driverId, at);
+      }
+      // Also when the remove was already known: a driver stored here since (a
+      // client's update timestamped before it) loses to it like everywhere else.
+      const ts = this.store.timestampOf(driverId);
+      if (ts !== undefined && ts <= at) doomed.push(driverId);
+    }
+    const removes = doomed.length ? this.store.remove(doomed).filter(Boolean).length : 0;
+    const ttl = this.options.ttlMs;
+    const newer = records.filter((r) => {
+      if (nowMs - r.timestampMs > ttl) return false;
+      const ts = this.store.timestampOf(r.driverId);
+      return ts === undefined || ts < r.timestampMs;
+    });
+    return { records: newer.length ? this.importRecords(newer) : 0, removes };
   }
 
   /** Removes remembered against state transfers (driver ID → removal time). */

@@ -220,6 +220,13 @@ export class DriverStore {
     }
   }
 
+  /** The stored timestamp of a driver (expired or not), from the writer's mirror; undefined when absent. */
+  timestampOf(driverId: string): number | undefined {
+    const no = this.intern.lookupDriver(driverId);
+    if (no === undefined || no >= this.edgeOf.length || this.edgeOf[no]! < 0) return undefined;
+    return this.tsOf[no];
+  }
+
   /** One driver as stored (expired or not). */
   get(driverId: string): DriverView | undefined {
     const no = this.intern.lookupDriver(driverId);
@@ -283,6 +290,51 @@ export class DriverStore {
         await onChunk(buf);
       }
       return total;
+    } finally {
+      r.close();
+    }
+  }
+
+  /**
+   * Visit (driver ID, timestamp) of every driver of one snapshot, `slice` at a
+   * time with a turn of the event loop between slices (the anti-entropy
+   * digest; writes go on meanwhile, the snapshot stays pinned until the end).
+   * `records` also passes the whole record for drivers whose ID `want` accepts.
+   */
+  async scan(
+    visit: (driverId: string, timestampMs: number) => void,
+    slice = 5000,
+    want?: (driverId: string) => boolean,
+    records?: (r: DriverRecord) => void,
+  ): Promise<void> {
+    const r = this.arena.reader();
+    r.acquire();
+    try {
+      const i32 = r.i32;
+      const nos: number[] = [];
+      const offs: number[] = [];
+      r.forEach(r.root(DRIVERS), (no, _lo, v) => {
+        nos.push(no);
+        offs.push(v);
+      });
+      for (let i = 0; i < nos.length; i++) {
+        if (i > 0 && i % slice === 0) await new Promise((res) => setImmediate(res));
+        const v = offs[i]!;
+        const id = this.intern.driverId(nos[i]!);
+        const ts = getF64(i32, v + D_TS);
+        visit(id, ts);
+        if (records && want?.(id))
+          records({
+            driverId: id,
+            lat: getF64(i32, v + D_LAT),
+            lng: getF64(i32, v + D_LNG),
+            timestampMs: ts,
+            metadata: { ...this.intern.metadataOf(i32[v + D_MS]!) },
+            segment: i32[v + D_SEG]!,
+            t: getF64(i32, v + D_T),
+            snapM: getF64(i32, v + D_SNAP),
+          });
+      }
     } finally {
       r.close();
     }
