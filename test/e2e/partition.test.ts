@@ -33,6 +33,8 @@ const PARTITION_MS = 10_000;
 const PROBE = { interval: 500, timeout: 1000, suspect: 3000 };
 const TICK_MS = 100;
 const DRIVERS_PER_MAP = 3000;
+/** Replicas compare digests this often; after the load stops they must compare equal within two intervals. */
+const ANTI_ENTROPY_MS = 2000;
 
 const reason = await netnsUnavailable();
 const logs: string[] = [];
@@ -107,7 +109,7 @@ function streamBatch(c: FarosClient, updates: unknown[]): Promise<{ accepted: nu
   });
 }
 
-test('one-way partition of one instance for 10 s under load: nobody evicted, calls fail over, tables identical after healing', {
+test('one-way partition of one instance for 10 s under load: nobody evicted, calls fail over, tables identical and replicas equal after healing', {
   timeout: 150_000,
 }, async (t) => {
   if (reason) {
@@ -132,6 +134,8 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
         String(PROBE.timeout),
         '--suspect-ms',
         String(PROBE.suspect),
+        '--anti-entropy-ms',
+        String(ANTI_ENTROPY_MS),
         '--log-level',
         'info',
       ],
@@ -283,6 +287,31 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
     await monitor;
     const loadMs = Date.now() - (partitionAt - 3000);
 
+    // --- Replica contents: once the load stops, every replica of every map compares equal
+    // with its other replica (anti-entropy digests at one instant: same drivers at the same timestamps).
+    const quietAt = Date.now();
+    const holders = [...table].flatMap(([mapId, reps]) => reps.map((r) => ({ mapId, node: nodes.findIndex((n) => n.peerAddress === r) })));
+    const equalAt = new Map<string, number>();
+    while (equalAt.size < holders.length && Date.now() - quietAt < 2 * ANTI_ENTROPY_MS + 8000) {
+      await Promise.all(
+        holders.map(async ({ mapId, node }) => {
+          const key = `${mapId}@${node}`;
+          if (equalAt.has(key)) return;
+          const m = await metricsOf(node).catch(() => undefined);
+          const age = m?.get(`faros_anti_entropy_last_converged_seconds{map_id="${mapId}"}`);
+          const now = Date.now();
+          if (age !== undefined && now - age * 1000 > quietAt) equalAt.set(key, now - age * 1000 - quietAt);
+        }),
+      );
+      if (equalAt.size < holders.length) await sleep(200);
+    }
+    const repairedTotal = (await Promise.all(nodes.map((_, i) => metricsOf(i))))
+      .map((m) => `${m.get('faros_anti_entropy_repaired_records_total{kind="record"}') ?? 0}`)
+      .join(', ');
+    console.log(
+      `# replicas equal (anti-entropy digests) after the load stopped: ${[...equalAt].map(([k, ms]) => `${k} ${ms} ms`).join(', ')} (--anti-entropy-ms ${ANTI_ENTROPY_MS}); records repaired per instance over the run: ${repairedTotal}`,
+    );
+
     // --- Figures.
     const after_ = await Promise.all(nodes.map((_, i) => metricsOf(i)));
     const evictions = after_.map((m, i) => evictionsAt(m) - evictionsAt(base[i]!));
@@ -378,6 +407,14 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
       )}`,
     );
     assert.ok(updatesOk.length > 0 && nearbyOk.length > 0);
+    assert.equal(
+      equalAt.size,
+      holders.length,
+      `replicas did not compare equal within ${2 * ANTI_ENTROPY_MS + 8000} ms after the load stopped: ${holders
+        .filter(({ mapId, node }) => !equalAt.has(`${mapId}@${node}`))
+        .map(({ mapId, node }) => `${mapId}@${node}`)
+        .join(', ')}`,
+    );
   } finally {
     loading = false;
     monitoring = false;
