@@ -39,6 +39,13 @@ before(async () => {
   });
   startedAt = Date.now();
   clients = cluster.nodes.map((n) => farosClient(n.address));
+  // Every instance counts the others as members before a member's certificate is used on it.
+  for (let i = 0; ; i++) {
+    const members = await Promise.all(cluster.nodes.map((_, k) => metricsOf(k).then((m) => m.get('faros_cluster_members'))));
+    if (members.every((m) => m === 3)) break;
+    assert.ok(i < 100, `members ${members.join(', ')} after 20 s`);
+    await sleep(200);
+  }
 });
 after(async () => {
   for (const c of [...clients, ...raw]) c.close();
