@@ -21,12 +21,13 @@ console.log(`# anti-entropy test seed ${SEED} (override with FAROS_SEED)`);
 const pool = new WorkerPool({ threads: 2 });
 after(() => pool.close());
 
-/** A PeerClient whose Digest and PullBuckets are answered by `shard` (as peer-service.ts does). */
+/** A PeerClient whose Digest, PullBuckets and PullRecords are answered by `shard` (as peer-service.ts does). */
 function peerOf(shard: Shard): PeerClient {
   return {
     address: shard.key,
     digest: async (_m: string, nowMs: number) => Uint32Array.from((await shard.digest(nowMs)).words),
-    pullBuckets: (_m: string, buckets: readonly number[], nowMs: number) => shard.bucketContents(buckets, nowMs, 20_000),
+    pullBuckets: (_m: string, buckets: readonly number[], nowMs: number) => shard.bucketVersions(buckets, nowMs, 20_000),
+    pullRecords: async (_m: string, ids: readonly string[], nowMs: number) => shard.records(ids, nowMs),
   } as unknown as PeerClient;
 }
 

@@ -6,16 +6,20 @@
 // live replica (in turn) for its digest (Peer.Digest: per bucket of driver
 // IDs, the XOR of a hash of (ID, timestamp) of its drivers and of the IDs of
 // its remembered removes; model/store/digest.ts) computed at this instance's
-// clock, compares it with its own at the same instant, pulls the buckets that
-// differ (Peer.PullBuckets) and applies them: newest timestamp wins, a remove
-// as new as a driver removes it (Shard.applyRepair). It only pulls; the other
+// clock, compares it with its own at the same instant, pulls the versions
+// (ID, timestamp) and removes of the buckets that differ (Peer.PullBuckets),
+// then the records it lacks or holds older (Peer.PullRecords), and applies
+// them: newest timestamp wins, a remove as new as a driver removes it
+// (Shard.applyRepair). Under a steady update stream most buckets differ at
+// any instant (updates in flight between replicas); only versions cross for
+// those, and the few records still in flight. It only pulls; the other
 // replica pulls from it in its own round, so one round each way repairs both
 // sides. Nothing older than the TTL is brought back.
 import type { PeerClient } from '../proxy/peer-client.js';
 import type { Shard } from '../threads/shard.js';
 
-/** Buckets asked for in one PullBuckets call. */
-const BUCKETS_PER_PULL = 32;
+/** Drivers asked for in one PullRecords call. */
+const RECORDS_PER_PULL = 5000;
 
 export interface AntiEntropyOptions {
   /** Between rounds; 0 = off. */
@@ -117,14 +121,19 @@ export class AntiEntropy {
     this.stats.rounds.repaired++;
     if (!this.divergedSince.has(mapId)) this.divergedSince.set(mapId, now);
     while (todo.length > 0) {
-      const ask = todo.slice(0, BUCKETS_PER_PULL);
-      const got = await peer.pullBuckets(mapId, ask, nowMs, this.o.timeoutMs);
-      const r = shard.applyRepair(got.records, got.tombstones);
-      this.stats.repaired.record += r.records;
+      const got = await peer.pullBuckets(mapId, todo, nowMs, this.o.timeoutMs);
+      // Removes first (a driver pulled below must be newer than them), then only the drivers the peer holds newer.
+      const r = shard.applyRepair([], got.tombstones, nowMs);
       this.stats.repaired.remove += r.removes;
+      const want = shard.newerThanHere(got.versions, nowMs);
+      for (let i = 0; i < want.length; i += RECORDS_PER_PULL) {
+        const recs = await peer.pullRecords(mapId, want.slice(i, i + RECORDS_PER_PULL), nowMs, this.o.timeoutMs);
+        const a = shard.applyRepair(recs, [], Date.now());
+        this.stats.repaired.record += a.records;
+      }
       this.stats.buckets += got.complete.length;
       // Buckets left out of the answer (it was full) are asked again; a bucket too big for one answer is taken as cut.
-      const done = new Set(got.complete.length > 0 ? got.complete : ask.slice(0, 1));
+      const done = new Set(got.complete.length > 0 ? got.complete : todo.slice(0, 1));
       todo = todo.filter((b) => !done.has(b));
     }
     return differing;

@@ -11,7 +11,7 @@ import type { NearbyItem, NearbyOutcome } from '../model/types.js';
 import { parseAddress, type PeerCredentials } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { driverKey, driverRecord, peerClock, peerList } from '../api/validate.js';
-import { BUCKETS } from '../model/store/digest.js';
+import { BUCKETS, type DriverVersion, type Tombstone } from '../model/store/digest.js';
 
 /**
  * Largest message sent to and accepted from a peer. Forwarded batches are cut
@@ -293,30 +293,34 @@ export class PeerClient {
     return Uint32Array.from(r.digests);
   }
 
-  /** This peer's drivers and removes of some buckets of mapId (validated like ApplyRecords). */
+  /** This peer's driver versions (ID, timestamp) and removes of some buckets of mapId, validated. */
   async pullBuckets(
     mapId: string,
     buckets: readonly number[],
     nowMs: number,
     timeoutMs: number,
-  ): Promise<{ records: DriverRecord[]; tombstones: { driverId: string; removedAtMs: number }[]; complete: number[] }> {
-    const r = await this.call<{ records: RecordMsg[]; tombstones: { driverId: string; removedAtMs: number }[]; complete: number[] }>(
-      'PullBuckets',
-      { mapId, buckets, nowMs },
-      timeoutMs,
-    );
-    const records = peerList(r.records, 'records').map((x, i) => fromRecordMsg(x as RecordMsg, i));
-    const tombstones = peerList(r.tombstones, 'tombstones').map((x, i) => tombstone(x, `tombstones[${i}]`));
-    return { records, tombstones, complete: r.complete.filter((b) => buckets.includes(b)) };
+  ): Promise<{ versions: DriverVersion[]; tombstones: Tombstone[]; complete: number[] }> {
+    const r = await this.call<{ versions: unknown[]; tombstones: unknown[]; complete: number[] }>('PullBuckets', { mapId, buckets, nowMs }, timeoutMs);
+    const versions = peerList(r.versions, 'versions').map((x, i) => {
+      const o = x as { driverId?: unknown; timestampMs?: unknown };
+      const { driverId } = driverKey({ mapId, driverId: o?.driverId }, `versions[${i}].driver_id`);
+      return { driverId, timestampMs: peerClock(o.timestampMs, `versions[${i}].timestamp_ms`) };
+    });
+    const tombstones = peerList(r.tombstones, 'tombstones').map((x, i) => {
+      const o = x as { driverId?: unknown; removedAtMs?: unknown };
+      const { driverId } = driverKey({ mapId, driverId: o?.driverId }, `tombstones[${i}].driver_id`);
+      return { driverId, removedAtMs: peerClock(o.removedAtMs, `tombstones[${i}].removed_at_ms`) };
+    });
+    return { versions, tombstones, complete: r.complete.filter((b) => buckets.includes(b)) };
+  }
+
+  /** This peer's records of these drivers of mapId (validated like ApplyRecords). */
+  async pullRecords(mapId: string, driverIds: readonly string[], nowMs: number, timeoutMs: number): Promise<DriverRecord[]> {
+    const r = await this.call<{ records: RecordMsg[] }>('PullRecords', { mapId, driverIds, nowMs }, timeoutMs);
+    return peerList(r.records, 'records').map((x, i) => fromRecordMsg(x as RecordMsg, i));
   }
 
   close(): void {
     this.client.close();
   }
-}
-
-function tombstone(x: unknown, field: string): { driverId: string; removedAtMs: number } {
-  const o = x as { driverId?: unknown; removedAtMs?: unknown };
-  const { driverId } = driverKey({ mapId: '-', driverId: o?.driverId }, `${field}.driver_id`);
-  return { driverId, removedAtMs: peerClock(o.removedAtMs, `${field}.removed_at_ms`) };
 }

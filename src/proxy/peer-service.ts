@@ -217,8 +217,13 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
           throw new FarosError('INVALID_ARGUMENT', `buckets[${i}] = ${quote(b)} is not a bucket in [0, ${BUCKETS})`);
         return b;
       });
-      const c = await serving(mapId).bucketContents(buckets, nowMs, v.MAX_PEER_ITEMS);
-      return { records: c.records.map(toRecordMsg), tombstones: c.tombstones, complete: c.complete };
+      return serving(mapId).bucketVersions(buckets, nowMs, v.MAX_PEER_ITEMS);
+    }),
+    pullRecords: unary('PullRecords', (req) => {
+      const mapId = v.mapId(req.mapId);
+      const nowMs = v.peerClock(req.nowMs, 'now_ms');
+      const ids = v.peerList(req.driverIds, 'driver_ids').map((id, i) => v.driverKey({ mapId, driverId: id }, `driver_ids[${i}]`).driverId);
+      return { records: serving(mapId).records(ids, nowMs).map(toRecordMsg) };
     }),
     status: unary('Status', () => ({
       clockMs: Date.now(),

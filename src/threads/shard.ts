@@ -11,7 +11,7 @@ import { Snapper } from '../model/snap/snap.js';
 import { KnnSearch } from '../model/knn/knn.js';
 import { StoreReader } from '../model/store/store-reader.js';
 import { D_MS } from '../model/store/records.js';
-import { Digest, bucketOf } from '../model/store/digest.js';
+import { Digest, bucketOf, type DriverVersion, type Tombstone } from '../model/store/digest.js';
 
 const NO_FILTER = new Uint32Array(0);
 import type { WorkerPool } from './pool.js';
@@ -189,22 +189,23 @@ export class Shard {
   }
 
   /**
-   * Everything of the given buckets that goes into the digest at `nowMs`:
-   * drivers (whole records) and removes (with their times). At most `max`
-   * records: whole buckets are left out past it (`complete` lists the
-   * buckets answered whole; a single bucket larger than `max` is cut).
+   * What of the given buckets goes into the digest at `nowMs`: each driver's
+   * ID and timestamp (not the whole record: most are equal on the asker) and
+   * each remove with its time. At most `max` items: whole buckets are left
+   * out past it (`complete` lists the buckets answered whole; a single
+   * bucket larger than `max` is cut).
    */
-  async bucketContents(
+  async bucketVersions(
     buckets: readonly number[],
     nowMs: number,
     max: number,
-  ): Promise<{ records: DriverRecord[]; tombstones: { driverId: string; removedAtMs: number }[]; complete: number[] }> {
+  ): Promise<{ versions: DriverVersion[]; tombstones: Tombstone[]; complete: number[] }> {
     this.check();
     const want = new Set(buckets);
-    const byBucket = new Map<number, { records: DriverRecord[]; tombstones: { driverId: string; removedAtMs: number }[] }>();
+    const byBucket = new Map<number, { versions: DriverVersion[]; tombstones: Tombstone[] }>();
     const of = (b: number) => {
       let x = byBucket.get(b);
-      if (!x) byBucket.set(b, (x = { records: [], tombstones: [] }));
+      if (!x) byBucket.set(b, (x = { versions: [], tombstones: [] }));
       return x;
     };
     for (const [id, at] of this.tombstones) {
@@ -213,31 +214,65 @@ export class Shard {
       if (want.has(b)) of(b).tombstones.push({ driverId: id, removedAtMs: at });
     }
     const ttl = this.options.ttlMs;
-    let bucket = 0;
-    await this.store.scan(
-      () => {},
-      5000,
-      (id) => want.has((bucket = bucketOf(id))),
-      (r) => {
-        if (nowMs - r.timestampMs <= ttl) of(bucket).records.push(r);
-      },
-    );
-    const out = { records: [] as DriverRecord[], tombstones: [] as { driverId: string; removedAtMs: number }[], complete: [] as number[] };
+    await this.store.scan((id, ts) => {
+      if (nowMs - ts > ttl) return;
+      const b = bucketOf(id);
+      if (want.has(b)) of(b).versions.push({ driverId: id, timestampMs: ts });
+    });
+    const out = { versions: [] as DriverVersion[], tombstones: [] as Tombstone[], complete: [] as number[] };
     for (const b of buckets) {
       const x = byBucket.get(b);
-      const n = x ? x.records.length + x.tombstones.length : 0;
-      if (out.records.length + out.tombstones.length + n > max) {
+      const n = x ? x.versions.length + x.tombstones.length : 0;
+      if (out.versions.length + out.tombstones.length + n > max) {
         if (out.complete.length === 0 && x) {
-          out.records = x.records.slice(0, max);
-          out.tombstones = x.tombstones.slice(0, Math.max(0, max - out.records.length));
+          out.versions = x.versions.slice(0, max);
+          out.tombstones = x.tombstones.slice(0, Math.max(0, max - out.versions.length));
         }
         break;
       }
       if (x) {
-        out.records.push(...x.records);
+        out.versions.push(...x.versions);
         out.tombstones.push(...x.tombstones);
       }
       out.complete.push(b);
+    }
+    return out;
+  }
+
+  /** Of another replica's versions, the drivers it holds newer than this replica (and than a remove remembered here), not expired at `nowMs`. */
+  newerThanHere(versions: readonly DriverVersion[], nowMs = Date.now()): string[] {
+    this.check();
+    const ttl = this.options.ttlMs,
+      t = this.tombstones;
+    const out: string[] = [];
+    for (const { driverId, timestampMs } of versions) {
+      if (nowMs - timestampMs > ttl) continue;
+      const mine = this.store.timestampOf(driverId);
+      if (mine !== undefined && mine >= timestampMs) continue;
+      const at = t.size === 0 ? undefined : t.get(driverId);
+      if (at !== undefined && timestampMs <= at) continue;
+      out.push(driverId);
+    }
+    return out;
+  }
+
+  /** The stored records of these drivers that are not older than the TTL at `nowMs` (absent ones left out). */
+  records(driverIds: readonly string[], nowMs = Date.now()): DriverRecord[] {
+    this.check();
+    const out: DriverRecord[] = [];
+    for (const id of driverIds) {
+      const d = this.store.get(id);
+      if (!d || nowMs - d.timestampMs > this.options.ttlMs) continue;
+      out.push({
+        driverId: id,
+        lat: d.lat,
+        lng: d.lng,
+        timestampMs: d.timestampMs,
+        metadata: { ...d.metadata },
+        segment: d.snapped.segment,
+        t: d.snapped.t,
+        snapM: d.snapped.distanceM,
+      });
     }
     return out;
   }
@@ -251,11 +286,7 @@ export class Shard {
    * window, are ignored: nothing expired comes back. Returns how many
    * drivers were stored and how many removed.
    */
-  applyRepair(
-    records: readonly DriverRecord[],
-    tombstones: readonly { driverId: string; removedAtMs: number }[],
-    nowMs = Date.now(),
-  ): { records: number; removes: number } {
+  applyRepair(records: readonly DriverRecord[], tombstones: readonly Tombstone[], nowMs = Date.now()): { records: number; removes: number } {
     this.check();
     const t = this.tombstones;
     const doomed: string[] = [];

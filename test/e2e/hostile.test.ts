@@ -907,7 +907,7 @@ test('hostile clients on every RPC and route of a real 2-instance cluster: proce
           timeoutMs: int(r, 0, 5000),
         }),
     };
-    // Read-only: a replica's digest at an instant (any now_ms), and the contents of some buckets.
+    // Read-only: a replica's digest at an instant (any now_ms), the versions of some buckets, some records.
     PEER_MSG.Digest = () => mutate(r, { mapId: mapIdOf(r), nowMs: pick(r, [Date.now(), 1, 0, -5, 1e300, Number.NaN, 2 ** 53]) });
     PEER_MSG.PullBuckets = () =>
       mutate(r, {
@@ -915,6 +915,8 @@ test('hostile clients on every RPC and route of a real 2-instance cluster: proce
         buckets: Array.from({ length: int(r, 0, 8) }, () => pick(r, [0, 1, 255, 256, 4_000_000_000, int(r, 0, 300)])),
         nowMs: pick(r, [Date.now(), 1, 0, 1e300]),
       });
+    PEER_MSG.PullRecords = () =>
+      mutate(r, { mapId: mapIdOf(r), driverIds: Array.from({ length: int(r, 0, 4) }, () => driverId(r)), nowMs: pick(r, [Date.now(), 1, 0, 1e300]) });
     const fuzzPeer = (raw: boolean): Call => {
       const method = pick(r, Object.keys(PEER_MSG));
       const m = PEER[method]!;

@@ -6,6 +6,17 @@
 // differs is pulled whole. Remove times are left out of the hash (each
 // replica stamps a forwarded remove with its own clock); they merge by max.
 
+/** A driver's ID and timestamp (what a digest hashes). */
+export interface DriverVersion {
+  driverId: string;
+  timestampMs: number;
+}
+/** A remembered remove. */
+export interface Tombstone {
+  driverId: string;
+  removedAtMs: number;
+}
+
 /** Buckets per map (a power of two). */
 export const BUCKETS = 256;
 

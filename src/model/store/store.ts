@@ -299,14 +299,8 @@ export class DriverStore {
    * Visit (driver ID, timestamp) of every driver of one snapshot, `slice` at a
    * time with a turn of the event loop between slices (the anti-entropy
    * digest; writes go on meanwhile, the snapshot stays pinned until the end).
-   * `records` also passes the whole record for drivers whose ID `want` accepts.
    */
-  async scan(
-    visit: (driverId: string, timestampMs: number) => void,
-    slice = 5000,
-    want?: (driverId: string) => boolean,
-    records?: (r: DriverRecord) => void,
-  ): Promise<void> {
+  async scan(visit: (driverId: string, timestampMs: number) => void, slice = 5000): Promise<void> {
     const r = this.arena.reader();
     r.acquire();
     try {
@@ -319,21 +313,7 @@ export class DriverStore {
       });
       for (let i = 0; i < nos.length; i++) {
         if (i > 0 && i % slice === 0) await new Promise((res) => setImmediate(res));
-        const v = offs[i]!;
-        const id = this.intern.driverId(nos[i]!);
-        const ts = getF64(i32, v + D_TS);
-        visit(id, ts);
-        if (records && want?.(id))
-          records({
-            driverId: id,
-            lat: getF64(i32, v + D_LAT),
-            lng: getF64(i32, v + D_LNG),
-            timestampMs: ts,
-            metadata: { ...this.intern.metadataOf(i32[v + D_MS]!) },
-            segment: i32[v + D_SEG]!,
-            t: getF64(i32, v + D_T),
-            snapM: getF64(i32, v + D_SNAP),
-          });
+        visit(this.intern.driverId(nos[i]!), getF64(i32, offs[i]! + D_TS));
       }
     } finally {
       r.close();
