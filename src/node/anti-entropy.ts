@@ -104,7 +104,7 @@ export class AntiEntropy {
   /** Compare this replica of mapId with `peer`'s and pull what differs. Returns the number of buckets that differed. */
   async compare(mapId: string, shard: Shard, peer: PeerClient): Promise<number> {
     const nowMs = Date.now();
-    const [theirs, mine] = await Promise.all([peer.digest(mapId, nowMs, this.o.timeoutMs), shard.digest(nowMs)]);
+    const [theirs, mine] = await Promise.all([peer.digest(mapId, nowMs, this.o.timeoutMs), shard.digest(nowMs, true)]);
     let todo = mine.differing(theirs);
     const differing = todo.length;
     const now = Date.now();

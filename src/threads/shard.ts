@@ -160,9 +160,11 @@ export class Shard {
    * This replica's anti-entropy digest (digest.ts) at `nowMs`: drivers not
    * older than the TTL and removes not older than the tombstone window then.
    * Scans a pinned snapshot in slices (writes go on meanwhile). Drivers not
-   * newer than a remove of them remembered here are removed (and left out).
+   * newer than a remove of them remembered here are left out, and with
+   * `removeDead` (this instance's own round, not a peer's Digest call, which
+   * changes nothing) removed.
    */
-  async digest(nowMs = Date.now()): Promise<Digest> {
+  async digest(nowMs = Date.now(), removeDead = false): Promise<Digest> {
     this.check();
     const d = new Digest(),
       ttl = this.options.ttlMs;
@@ -177,7 +179,7 @@ export class Shard {
       if (at !== undefined && ts <= at) dead.push(id);
       else if (nowMs - ts <= ttl) d.addRecord(id, ts);
     });
-    if (dead.length > 0 && !this.closed) {
+    if (removeDead && dead.length > 0 && !this.closed) {
       const still = dead.filter((id) => {
         const ts = this.store.timestampOf(id),
           at = t.get(id);
