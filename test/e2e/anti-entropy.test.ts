@@ -19,8 +19,12 @@ import { call, farosClient, parseMetrics, POINTS, type FarosClient } from './hel
 
 const M = 'monaco-car';
 const AE_MS = 1000;
-/** The state-transfer subscriptions of start-up (forwarding removes to a puller) are over by then (router pullerTtlMs after the catch-up pull). */
-const PULLERS_GONE_MS = 30_000;
+/**
+ * The state-transfer subscriptions of start-up (a replica passes removes on to
+ * an instance pulling its snapshot) are over by then: the catch-up pull comes
+ * 9 s after serving and subscribes for 18 s (router pullerTtlMs), so 27 s + the pull.
+ */
+const PULLERS_GONE_MS = 35_000;
 const logs: string[] = [];
 let cluster: RunningCluster;
 let startedAt = 0;
