@@ -165,3 +165,33 @@ test('ProbeVia probes only members the helper knows, and shares one probe betwee
   assert.ok(both.every((r) => r.reachable));
   assert.equal(probes, 1);
 });
+
+test('clock skew: each peer clock minus ours from Status.clock_ms, the shortest round trip of the last probes wins', async () => {
+  // B's clock is 10 s ahead, C's 1 s behind; each answer waits a random 0-40 ms on the way out and
+  // back, except that some probes are quick (the estimate is off by at most half the round trip).
+  const offset: Record<string, number> = { [A]: 0, [B]: 10_000, [C]: -1_000 };
+  const n: Record<string, number> = { [B]: 0, [C]: 0 };
+  const client = (to: string) =>
+    ({
+      status: async (): Promise<StatusMsg> => {
+        const quick = n[to]!++ % 4 === 0;
+        const out = quick ? 1 : 5 + Math.random() * 35,
+          back = quick ? 1 : Math.random() * 40;
+        await sleep(out);
+        const clockMs = Date.now() + offset[to]!;
+        await sleep(back);
+        return { instance: to, maps: [], clockMs };
+      },
+    }) as unknown as PeerClient;
+  const m = new Membership({ self: A, seeds: [A, B, C], probeIntervalMs: 20, probeTimeoutMs: 200, suspectMs: 500, indirectProbes: 0, client, log: () => {} });
+  try {
+    await m.start();
+    await sleep(300);
+    const skews = Object.fromEntries(m.clockSkews().map((x) => [x.peer, x.ms]));
+    assert.deepEqual(Object.keys(skews).sort(), [B, C].sort());
+    assert.ok(Math.abs(skews[B]! - 10_000) < 15, `B: ${skews[B]} ms`);
+    assert.ok(Math.abs(skews[C]! + 1_000) < 15, `C: ${skews[C]} ms`);
+  } finally {
+    m.stop();
+  }
+});

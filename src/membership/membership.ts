@@ -20,6 +20,9 @@ import { EventEmitter } from 'node:events';
 import { resolve4 } from 'node:dns/promises';
 import type { PeerClient, StatusMsg } from '../proxy/peer-client.js';
 
+/** Probes whose skew estimates are kept per member (the shortest round trip's is reported). */
+const SKEW_SAMPLES = 8;
+
 export interface MembershipOptions {
   /** This instance's advertised address (host:grpcPort); always live. */
   self: string;
@@ -67,8 +70,8 @@ interface Member {
   indirectRounds: number;
   /** Kept live only because other members reach it (logged once per episode). */
   indirectOnly: boolean;
-  /** Its clock minus ours (ms), estimated at its last direct probe; undefined before one. */
-  skewMs?: number;
+  /** Its clock minus ours (ms) and the round trip, of its last direct probes (at most SKEW_SAMPLES). */
+  skews?: { ms: number; rttMs: number }[];
 }
 
 export class Membership extends EventEmitter {
@@ -173,11 +176,19 @@ export class Membership extends EventEmitter {
 
   /**
    * The clock skew of each live member against this instance (its clock
-   * minus ours, ms), estimated at its last direct probe as
-   * clock − (sent + round trip / 2): accurate to about half a round trip.
+   * minus ours, ms), estimated at each direct probe as clock − (sent + round
+   * trip / 2), which is off by at most half that round trip: of the last
+   * SKEW_SAMPLES probes, the one with the shortest round trip (as NTP does).
    */
   clockSkews(): { peer: string; ms: number }[] {
-    return [...this.members.values()].filter((m) => m.alive && m.skewMs !== undefined).map((m) => ({ peer: m.address, ms: m.skewMs! }));
+    const out: { peer: string; ms: number }[] = [];
+    for (const m of this.members.values()) {
+      if (!m.alive || !m.skews?.length) continue;
+      let best = m.skews[0]!;
+      for (const x of m.skews) if (x.rttMs < best.rttMs) best = x;
+      out.push({ peer: m.address, ms: best.ms });
+    }
+    return out;
   }
 
   /** The last status a live member reported. */
@@ -260,7 +271,10 @@ export class Membership extends EventEmitter {
       m.status = await this.o.client(m.address).status(this.o.probeTimeoutMs);
       m.lastOk = Date.now();
       // Its clock when it answered, against ours half-way through the round trip.
-      if (m.status.clockMs) m.skewMs = m.status.clockMs - (sent + (m.lastOk - sent) / 2);
+      if (m.status.clockMs) {
+        (m.skews ??= []).push({ ms: m.status.clockMs - (sent + (m.lastOk - sent) / 2), rttMs: m.lastOk - sent });
+        if (m.skews.length > SKEW_SAMPLES) m.skews.shift();
+      }
       if (m.indirectOnly) this.o.log(`member ${m.address} answers our probes again`);
       m.failures = 0;
       m.indirectRounds = 0;

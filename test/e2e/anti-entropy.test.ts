@@ -113,9 +113,11 @@ test("a replica takes forwarded items by the receiving instance's clock; the clo
   );
   // Skew gauge: one series per peer, near 0 on one machine.
   let skews: [string, number][] = [];
-  for (let i = 0; i < 50 && skews.length < 2; i++) {
+  // The estimate is off by up to half a round trip: on a loaded machine one probe may read high, the next one low.
+  const near = () => skews.length === 2 && skews.every(([, v]) => Math.abs(v) < 0.25);
+  for (let i = 0; i < 50 && !near(); i++) {
     skews = [...(await metricsOf(0))].filter(([k]) => k.startsWith('faros_peer_clock_skew_seconds{'));
-    if (skews.length < 2) await sleep(200);
+    if (!near()) await sleep(200);
   }
   console.log(`# ${cluster.nodes[0]!.peerAddress} observes ${skews.map(([k, v]) => `${k} = ${v.toFixed(4)}`).join(', ')}`);
   assert.equal(skews.length, 2, 'one skew series per peer');
