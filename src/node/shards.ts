@@ -25,6 +25,8 @@ export interface Replica {
   dropTimer?: NodeJS.Timeout;
   /** Bumped when a newer life cycle replaces this one (drop, resync). */
   generation: number;
+  /** When loading started, until the replica first serves (map-ready timing). */
+  loadStart?: number;
 }
 
 export interface TransferEvent {
@@ -52,6 +54,8 @@ export interface ShardSetOptions {
   self: string;
   /** A second pull this long after serving catches what route-table skew between instances missed. */
   catchUpMs: number;
+  /** A transfer that failed while sources existed is tried again after this long (the replica proxies reads meanwhile). */
+  transferRetryMs?: number;
 }
 
 export class ShardSet {
@@ -98,9 +102,9 @@ export class ShardSet {
       if (cur.state === 'DRAINING') {
         clearTimeout(cur.dropTimer);
         cur.dropTimer = undefined;
-        cur.state = 'SERVING';
-        this.opts.log(`map ${entry.id}: owned again, drop cancelled`);
-        this.opts.onStateChange?.();
+        // It may have missed updates while it was not a replica: catch up (newest wins) before serving reads again.
+        this.opts.log(`map ${entry.id}: owned again, drop cancelled; catching up from the other replicas`);
+        this.transfer(cur, sources, true).catch((e: unknown) => this.opts.log(`map ${entry.id}: catch-up failed: ${(e as Error).message}`));
       }
       return;
     }
@@ -129,10 +133,8 @@ export class ShardSet {
       this.opts.onStateChange?.();
       return;
     }
+    r.loadStart = t0;
     await this.transfer(r, sources);
-    const ms = Date.now() - t0;
-    this.opts.log(`map ${r.entry.id} ready in ${ms} ms`);
-    this.opts.onMapReady?.(r.entry.id, ms);
   }
 
   /** Pull every driver from the first source that answers; then serve. */
@@ -141,7 +143,8 @@ export class ShardSet {
     r.state = 'TRANSFERRING';
     this.opts.onStateChange?.();
     const shard = r.shard!;
-    let done = false;
+    let done = false,
+      hadSources = false;
     // A pull that fails (the source is slow, restarting, or ended a pull that
     // held its snapshot too long) is tried again with the next source, then
     // in later rounds; no source at all means no one has drivers to give.
@@ -157,6 +160,7 @@ export class ShardSet {
         this.opts.log(`map ${r.entry.id}: cannot list transfer sources: ${(e as Error).message}`);
       }
       if (peers.length === 0) break;
+      hadSources = true;
       for (const peer of peers) {
         const t0 = Date.now();
         let n = 0;
@@ -179,10 +183,27 @@ export class ShardSet {
         }
       }
     }
+    if (!done && hadSources && this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'TRANSFERRING') {
+      // Replicas exist but none could give its drivers: serving now would answer from a partial copy.
+      // Stay TRANSFERRING (writes are applied, reads go to the other replicas) and try again.
+      const ms = this.opts.transferRetryMs ?? 5000;
+      this.opts.log(`map ${r.entry.id}: not caught up (every source failed); reads go to the other replicas; trying again in ${ms} ms`);
+      setTimeout(() => {
+        if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'TRANSFERRING')
+          this.transfer(r, sources, catchUp).catch((e: unknown) => this.opts.log(`map ${r.entry.id}: transfer retry failed: ${(e as Error).message}`));
+      }, ms).unref();
+      return;
+    }
     if (!done) this.opts.log(`map ${r.entry.id}: no live replica to transfer from; serving the drivers it receives from now on`);
     if (this.replicas.get(r.entry.id) === r && r.generation === gen && r.state === 'TRANSFERRING') {
       r.state = 'SERVING';
       this.opts.onStateChange?.();
+      if (r.loadStart !== undefined) {
+        const ms = Date.now() - r.loadStart;
+        r.loadStart = undefined;
+        this.opts.log(`map ${r.entry.id} ready in ${ms} ms`);
+        this.opts.onMapReady?.(r.entry.id, ms);
+      }
       if (done && !catchUp) {
         // WATCH OUT: instances detect membership changes up to a probe round
         // apart; one that still had the old table did not forward to us yet.
