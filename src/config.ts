@@ -61,6 +61,8 @@ export interface Options {
   /** Compiled map cache; undefined = maps/.cache of the package. */
   readonly cacheDir: string | undefined;
   readonly logLevel: LogLevel;
+  /** Default acknowledgement of writes in a cluster (a request's own ack overrides it). */
+  readonly writeAck: 'first' | 'all';
   /** Fraction of successful requests logged (errors are always logged at warn). */
   readonly logSampleRate: number;
   /** Instance name (stats.served_by, replicas); undefined = hostname:<actual gRPC port> (see instanceName()). */
@@ -212,6 +214,14 @@ export const SETTINGS: readonly Setting[] = [
     env: 'FAROS_MAPS',
     kind: 'string',
     help: 'map catalog JSON (default maps/maps.json); without --map every entry is served, with --map a bare ID is looked up in it',
+  },
+  {
+    key: 'writeAck',
+    flag: 'write-ack',
+    env: 'FAROS_WRITE_ACK',
+    kind: 'string',
+    def: 'first',
+    help: 'cluster: acknowledge a write after the first replica applied it (first) or after every live replica did (all); a request may ask for either',
   },
   { key: 'logLevel', flag: 'log-level', env: 'FAROS_LOG_LEVEL', kind: 'string', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },
   {
@@ -480,6 +490,8 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     v[s.key] = convert(s, src);
   }
 
+  const writeAck = v.writeAck as string;
+  if (writeAck !== 'first' && writeAck !== 'all') throw new ConfigError(`write ack "${writeAck}" (--write-ack / FAROS_WRITE_ACK) is not first or all`);
   const logLevel = v.logLevel as string;
   const file_ = (key: string): string | undefined => (v[key] === undefined ? undefined : resolve(bases[key] ?? cwd, v[key] as string));
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
@@ -537,6 +549,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     inlineSearchMs: v.inlineSearchMs as number,
     cacheDir: v.cacheDir === undefined ? undefined : resolve(bases.cacheDir ?? cwd, v.cacheDir as string),
     logLevel: logLevel as LogLevel,
+    writeAck,
     logSampleRate: v.logSampleRate as number,
     instanceName: v.instanceName as string | undefined,
     limits: Object.freeze({

@@ -10,8 +10,8 @@ type Schema = Record<string, Record<string, FieldKind>>;
 
 const SCHEMA: Schema = {
   LatLng: { lat: 'scalar', lng: 'scalar' },
-  UpdateDriverRequest: { mapId: 'scalar', driverId: 'scalar', location: { message: 'LatLng' }, timestampMs: 'scalar', metadata: 'map' },
-  UpdateDriversRequest: { updates: { repeated: 'UpdateDriverRequest' } },
+  UpdateDriverRequest: { mapId: 'scalar', driverId: 'scalar', location: { message: 'LatLng' }, timestampMs: 'scalar', metadata: 'map', ack: 'scalar' },
+  UpdateDriversRequest: { updates: { repeated: 'UpdateDriverRequest' }, ack: 'scalar' },
   NearbyRequest: { mapId: 'scalar', location: { message: 'LatLng' }, k: 'scalar', metric: 'scalar', maxDistanceM: 'scalar', maxEtaS: 'scalar', filter: 'map' },
   NearbyBatchRequest: { queries: { repeated: 'NearbyRequest' } },
 };

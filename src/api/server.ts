@@ -28,7 +28,7 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
   const grpcGate = new InFlightGate(opts.limits.maxInFlight, metrics, 'grpc');
   const httpGate = new InFlightGate(opts.limits.maxInFlight, metrics, 'http');
   const sampler = new RequestLogSampler(opts.logSampleRate);
-  const service = new FarosService(host, opts.limits, metrics, new Map(opts.maps.map((m) => [m.id, m.ttlS * 1000])));
+  const service = new FarosService(host, opts.limits, metrics, new Map(opts.maps.map((m) => [m.id, m.ttlS * 1000])), opts.writeAck);
   for (const m of opts.maps) metrics.forMap(m.id);
   const tlsFiles = opts.security.tls;
   const tls = tlsFiles ? { cert: readFileSync(tlsFiles.certFile), key: readFileSync(tlsFiles.keyFile) } : undefined;

@@ -38,6 +38,8 @@ export class FarosService {
     private readonly limits: Limits,
     private readonly metrics: Metrics,
     ttlMs: ReadonlyMap<string, number>,
+    /** Writes whose request does not say: acknowledged after the first replica, or after all (cluster). */
+    private readonly defaultAck: 'first' | 'all' = 'first',
   ) {
     this.ttlOf = (mapId) => ttlMs.get(mapId);
   }
@@ -55,8 +57,9 @@ export class FarosService {
       throw e;
     }
     const { mapId, update } = valid;
+    const ack = v.writeAck((req as { ack?: unknown }).ack) ?? this.defaultAck;
     this.host.checkMap(mapId);
-    const [r] = await untilAborted(this.host.update(mapId, [update], { signal: ctx.signal, deadline: ctx.deadlineMs }), ctx.signal);
+    const [r] = await untilAborted(this.host.update(mapId, [update], { signal: ctx.signal, deadline: ctx.deadlineMs, ack }), ctx.signal);
     const m = this.mapMetrics(mapId);
     if (!r) throw new FarosError('INTERNAL', 'the host returned no result for the update');
     if (!r.ok) {
@@ -77,6 +80,7 @@ export class FarosService {
 
   /** One UpdateDriversRequest (a stream message or an HTTP batchUpdate): a bad item rejects that item only. */
   async updateDrivers(req: unknown, ctx: CallContext, items = this.checkBatch(req)): Promise<wire.UpdateDriversResponseMsg> {
+    const ack = v.writeAck((req as { ack?: unknown }).ack) ?? this.defaultAck;
     const rejected: wire.UpdateErrorMsg[] = [];
     let accepted = 0;
     const groups = new Map<string, { index: number; update: DriverUpdate }[]>();
@@ -104,7 +108,7 @@ export class FarosService {
           this.host.update(
             mapId,
             group.map((x) => x.update),
-            { signal: ctx.signal, deadline: ctx.deadlineMs },
+            { signal: ctx.signal, deadline: ctx.deadlineMs, ack },
           ),
           ctx.signal,
         );

@@ -144,6 +144,25 @@ function metric(v: unknown, field: string): Metric {
   }
 }
 
+/** WriteAck: undefined = the server's default. */
+export function writeAck(v: unknown, field = 'ack'): 'first' | 'all' | undefined {
+  switch (v) {
+    case undefined:
+    case null:
+    case 0:
+    case 'WRITE_ACK_UNSPECIFIED':
+      return undefined;
+    case 1:
+    case 'WRITE_ACK_FIRST':
+      return 'first';
+    case 2:
+    case 'WRITE_ACK_ALL':
+      return 'all';
+    default:
+      throw invalid(`${field} = ${quote(v)} is not a write acknowledgement; use WRITE_ACK_FIRST or WRITE_ACK_ALL`);
+  }
+}
+
 export function mapId(v: unknown, field = 'map_id'): string {
   return id(v, field, 'map ID (see ListMaps)');
 }

@@ -108,6 +108,8 @@ export type NearbyOutcome = ({ ok: true } & NearbyAnswer) | { ok: false; code: '
 export interface CallOptions {
   /** Aborted when the caller's deadline passes or it cancels. */
   signal?: AbortSignal;
+  /** Writes: answer after the first replica applied them (default) or after every live replica did. */
+  ack?: 'first' | 'all';
   /** The caller's deadline, ms since the epoch (work picked up later is skipped). */
   deadline?: number;
 }

@@ -283,8 +283,8 @@ export class ClusterHost implements ShardHost, PeerHost {
     return this.router.localNearby(mapId, q, opts);
   }
 
-  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void {
-    this.router.replicate(mapId, updates, results);
+  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[], all?: CallOptions): Promise<void> {
+    return this.router.replicate(mapId, updates, results, all);
   }
 
   forwardRemoves(mapId: string, driverIds: string[]): void {

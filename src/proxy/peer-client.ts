@@ -195,9 +195,10 @@ export class PeerClient {
     return r.applied;
   }
 
-  async applyUpdates(mapId: string, updates: readonly DriverUpdate[], timeoutMs: number, signal?: AbortSignal): Promise<UpdateResult[]> {
+  async applyUpdates(mapId: string, updates: readonly DriverUpdate[], timeoutMs: number, signal?: AbortSignal, ackAll = false): Promise<UpdateResult[]> {
     const req = {
       mapId,
+      ackAll,
       updates: updates.map((u) => ({
         mapId,
         driverId: u.driverId,

@@ -29,7 +29,8 @@ export interface PeerHost {
   probeMember(address: string, timeoutMs: number): Promise<{ reachable: boolean; status?: StatusMsg; error?: string }>;
   /** This instance's own --probe-timeout-ms (the most a ProbeVia probe may take). */
   readonly probeTimeoutMs: number;
-  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void;
+  /** Forward to the other replicas: queued, or (ack ALL) now, resolving once they applied it. */
+  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[], all?: CallOptions): Promise<void>;
   forwardRemoves(mapId: string, driverIds: string[]): void;
   localNearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome>;
   localNearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]>;
@@ -53,6 +54,12 @@ export interface PeerServiceDeps {
   /** A snapshot pull may hold its pinned snapshot this long (--max-snapshot-pin-ms). */
   maxSnapshotPinMs: number;
   log: (msg: string) => void;
+}
+
+/** The caller's deadline, ms since the epoch (Infinity without one). */
+function callDeadline(call: AnyCall): number {
+  const d = call.getDeadline();
+  return d instanceof Date ? d.getTime() : d;
 }
 
 function signalOf(call: AnyCall): { signal: AbortSignal; dispose(): void } {
@@ -150,7 +157,7 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
         return valid.update;
       });
       const results = await shard.update(updates, signal);
-      host.replicate(mapId, updates, results);
+      await host.replicate(mapId, updates, results, req.ackAll === true ? { signal, deadline: callDeadline(_call) } : undefined);
       return {
         outcomes: results.map((r) =>
           r.ok

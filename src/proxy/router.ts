@@ -119,16 +119,17 @@ export class Router {
   }
 
   async update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
+    const all = opts?.ack === 'all';
     const local = this.holds(mapId) ? this.d.writable(mapId) : undefined;
     if (local) {
       const results = await local.update(updates, opts?.signal, opts?.deadline);
-      this.replicate(mapId, updates, results);
+      await this.replicate(mapId, updates, results, all ? opts : undefined);
       return results;
     }
-    // The first replica applies and forwards to the rest, in messages that fit the peer's limit.
+    // The first replica applies and forwards to the rest (with ack ALL: before it answers), in messages that fit the peer's limit.
     const parts = splitBySize(updates, (u) => recordBytes(u, mapId.length));
     const results = await Promise.all(
-      parts.map((part) => this.failover(mapId, 'the update', opts, (p, ms, signal) => p.applyUpdates(mapId, part, ms, signal), false)),
+      parts.map((part) => this.failover(mapId, 'the update', opts, (p, ms, signal) => p.applyUpdates(mapId, part, ms, signal, all), false)),
     );
     return results.flat();
   }
@@ -182,8 +183,14 @@ export class Router {
     return Promise.all(qs.map((q) => this.localNearby(mapId, q, opts).catch(failedItem)));
   }
 
-  /** Forward what a local replica applied to the other replicas. */
-  replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[]): void {
+  /**
+   * Forward what a local replica applied to the other replicas: queued in
+   * the background, or (`all` given: WRITE_ACK_ALL) sent now, resolving once
+   * every other replica applied it. A replica that did not is named in an
+   * UNAVAILABLE error; the write stays applied where it was and reaches the
+   * rest by anti-entropy (a retry of it is harmless: newest wins).
+   */
+  async replicate(mapId: string, updates: readonly DriverUpdate[], results: readonly UpdateResult[], all?: CallOptions): Promise<void> {
     const records: DriverRecord[] = [];
     results.forEach((r, i) => {
       if (!r.ok || r.stale) return;
@@ -200,8 +207,24 @@ export class Router {
       });
     });
     if (records.length === 0) return;
-    for (const peer of this.targets(mapId)) this.forwarder.send(peer, mapId, records);
+    const targets = this.targets(mapId);
     this.stats.forwardedUpdates += records.length;
+    if (!all) {
+      for (const peer of targets) this.forwarder.send(peer, mapId, records);
+      return;
+    }
+    const parts = splitBySize(records, (r) => recordBytes(r, mapId.length));
+    const outcomes = await Promise.allSettled(
+      targets.map(async (peer) => {
+        for (const part of parts) await this.d.client(peer).applyRecords(mapId, part, this.tryTimeout(all.deadline, 1));
+      }),
+    );
+    const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [`${targets[i]}: ${(o.reason as Error).message}`] : []));
+    if (failed.length > 0)
+      throw new FarosError(
+        'UNAVAILABLE',
+        `applied by ${this.d.self} and ${targets.length - failed.length} of ${targets.length} other replicas of map "${mapId}", not yet by ${failed.join('; ')}; the rest get it by anti-entropy, or retry (newest wins)`,
+      );
   }
 
   /**

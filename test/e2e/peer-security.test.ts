@@ -12,7 +12,7 @@ import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { issueCertificate } from '../../src/cli/certs.js';
 import { peerPackage, type PeerClient } from '../../src/proxy/peer-client.js';
 import { peerChannelCredentials, readPeerTls, type PeerCredentials } from '../../src/proxy/peer-tls.js';
-import { call, callError, farosClient, httpJson, parseMetrics, POINTS, type FarosClient } from './helpers.js';
+import { call, callError, farosClient, httpJson, parseMetrics, POINTS, stream, type FarosClient } from './helpers.js';
 
 const M = 'monaco-car';
 const logs: string[] = [];
@@ -345,4 +345,39 @@ test('NearbyBatch through an instance holding no replica equals the answers of a
     ['OUT_OF_RANGE', 'NOT_FOUND', 'INVALID_ARGUMENT'],
   );
   for (const r of b.results.slice(0, 30)) assert.ok(reps.includes(r.response.stats.servedBy), `served by ${r.response.stats.servedBy}`);
+});
+
+test('WRITE_ACK_ALL: once the update is acknowledged every replica holds it, through a replica and through an instance holding none', async () => {
+  const reps = await replicasOf();
+  const outsider = cluster.nodes.findIndex((n) => !reps.includes(n.peerAddress));
+  const holder = cluster.nodes.findIndex((n) => reps.includes(n.peerAddress));
+  const onEvery = async (driverId: string): Promise<boolean[]> =>
+    Promise.all(
+      reps.map(async (a) => {
+        const pc = cluster.peerClient(a, outsider);
+        try {
+          return (await pc.getLocal(M, driverId, 2000)) !== undefined;
+        } finally {
+          pc.close();
+        }
+      }),
+    );
+  for (const [via, name] of [
+    [outsider, 'outsider'],
+    [holder, 'holder'],
+  ] as const) {
+    for (let i = 0; i < 5; i++) {
+      const driverId = `ack-all-${name}-${i}`;
+      await call(clients[via]!, 'updateDriver', { mapId: M, driverId, location: POINTS.monaco, ack: 'WRITE_ACK_ALL' });
+      assert.deepEqual(await onEvery(driverId), [true, true], `${driverId} right after the acknowledgement`);
+    }
+  }
+  // A batch on the stream path, acknowledged after all.
+  const batch = Array.from({ length: 50 }, (_, i) => ({ mapId: M, driverId: `ack-all-batch-${i}`, location: POINTS.monaco }));
+  const [r] = await stream(clients[outsider]!, [{ updates: batch, ack: 'WRITE_ACK_ALL' }]);
+  assert.equal(r.accepted, 50);
+  assert.deepEqual(await onEvery('ack-all-batch-49'), [true, true]);
+  const bad = await callError(clients[holder]!, 'updateDriver', { mapId: M, driverId: 'ack-bad', location: POINTS.monaco, ack: 7 });
+  assert.equal(bad.code, 'INVALID_ARGUMENT');
+  assert.match(bad.details, /WRITE_ACK_ALL/);
 });
