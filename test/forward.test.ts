@@ -109,3 +109,30 @@ test('every drop is reported with its peer, count and reason: a failed batch sen
   assert.equal(f.stats.dropped, 300 + left[1]);
   f.close();
 });
+
+test('drain sends what is queued at once and waits until the peer took it (bounded when it never answers)', async () => {
+  const got: number[] = [];
+  const slow = {
+    applyRecords: (_m: string, recs: DriverRecord[]) => new Promise((r) => setTimeout(() => r(got.push(recs.length)), 30)),
+  } as unknown as PeerClient;
+  const never = { applyRecords: () => new Promise(() => {}) } as unknown as PeerClient;
+  const f = new Forwarder((a) => (a === 'slow:1' ? slow : never));
+  const rec = (i: number): DriverRecord => ({
+    driverId: `d${i}`,
+    lat: 43.7,
+    lng: 7.4,
+    timestampMs: 1_700_000_000_000 + i,
+    metadata: {},
+    segment: i,
+    t: 0.5,
+    snapM: 3,
+  });
+  f.send('slow:1', 'm', [rec(1), rec(2), rec(3)]); // a partial batch: would wait for company
+  await f.drain(2000);
+  assert.deepEqual(got, [3], 'the queued records reached the peer before drain returned');
+  f.send('never:1', 'm', [rec(4)]);
+  const t0 = Date.now();
+  await f.drain(200);
+  assert.ok(Date.now() - t0 < 1000, 'drain is bounded');
+  f.close();
+});

@@ -51,6 +51,9 @@ export interface ClusterHostOptions {
   onStateChange?: () => void;
 }
 
+/** How long a closing instance waits for its forward queues to empty. */
+const FORWARD_DRAIN_MS = 2000;
+
 export class ClusterHost implements ShardHost, PeerHost {
   readonly name: string;
   readonly pool: WorkerPool;
@@ -306,6 +309,8 @@ export class ClusterHost implements ShardHost, PeerHost {
   async close(): Promise<void> {
     this.membership.stop();
     this.antiEntropy.stop();
+    // Updates acknowledged in the last milliseconds may still be queued for the other replicas: send them first.
+    await this.router.forwarder.drain(FORWARD_DRAIN_MS);
     this.router.close();
     this.shards.close();
     for (const c of this.clients.values()) c.close();

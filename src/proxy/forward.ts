@@ -155,6 +155,17 @@ export class Forwarder {
     this.queues.delete(peer);
   }
 
+  /** Send what is queued now and wait (at most timeoutMs) until every queue is empty and nothing is in flight. */
+  async drain(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (const [peer, q] of this.queues) {
+      clearTimeout(q.timer);
+      q.timer = undefined;
+      this.pump(peer, q, true);
+    }
+    while (Date.now() < until && [...this.queues.values()].some((q) => q.items.length > 0 || q.inFlight > 0)) await new Promise((r) => setTimeout(r, 5));
+  }
+
   close(): void {
     for (const p of [...this.queues.keys()]) this.forget(p);
   }
