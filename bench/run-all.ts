@@ -26,6 +26,7 @@ const BENCHES = [
   'system/cluster-throughput',
   'system/load/run',
   'system/batch',
+  'system/tail',
 ];
 const shortName = (b: string): string => b.slice(b.indexOf('/') + 1);
 
