@@ -22,6 +22,8 @@ export interface MapMetrics {
 export interface ClusterFigures {
   members: number;
   failovers: number;
+  /** Reads also sent to the next replica because the first was slow to answer. */
+  hedges?: number;
   forwarded: { sent: number; dropped: number };
   /** Membership counters (monotonic) and members kept live only by indirect probes now. */
   membership?: { indirectSent: number; indirectReachable: number; evictions: number; indirectOnly: number };
@@ -211,6 +213,19 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(self.clusterSource ? self.clusterSource().members : 1);
+      },
+    });
+    let lastHedges = 0;
+    new Counter({
+      name: 'faros_replica_hedges_total',
+      help: 'Proxied reads also sent to the next replica because the first had not answered within 4x its usual latency',
+      registers: [this.registry],
+      collect() {
+        const h = self.clusterSource?.().hedges ?? 0;
+        if (h > lastHedges) {
+          this.inc(h - lastHedges);
+          lastHedges = h;
+        }
       },
     });
     let lastFailovers = 0;

@@ -117,6 +117,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
     metrics.setClusterSource(() => ({
       members: cluster!.membership.live().length,
       failovers: cluster!.router.stats.failovers,
+      hedges: cluster!.router.stats.hedges,
       forwarded: cluster!.router.forwarder.stats,
       membership: { ...cluster!.membership.stats, indirectOnly: cluster!.membership.indirectOnly().length },
       clockSkews: cluster!.membership.clockSkews(),
