@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, parseMetrics, type FarosClient } from './helpers.js';
+import { call, farosClient, parseMetrics, type FarosClient, streamBatch } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -99,21 +99,6 @@ interface Outcome {
   message: string;
 }
 
-/** One StreamDriverUpdates call carrying one batch, answered once. */
-function streamBatch(c: FarosClient, updates: unknown[]): Promise<{ accepted: number; rejected: { index: number; code: string }[] }> {
-  return new Promise((resolve, reject) => {
-    const s = c.streamDriverUpdates({ deadline: Date.now() + UPDATE_DEADLINE_MS });
-    let res: { accepted: number; rejected: { index: number; code: string }[] } | undefined;
-    s.on('data', (r: typeof res) => {
-      res = r;
-    });
-    s.on('error', reject);
-    s.on('end', () => (res ? resolve(res) : reject({ code: grpc.status.INTERNAL, details: 'stream ended without an answer' })));
-    s.write({ updates });
-    s.end();
-  });
-}
-
 test('a flapping replica (SIGSTOP 0.8 s / SIGCONT 0.2 s): healthy instances keep each other, 500 ms reads succeed', { timeout: 90_000 }, async () => {
   const t00 = Date.now();
   graph = await loadMap(fileURLToPath(new URL('../../../maps/monaco.osm.pbf', import.meta.url)), 'car');
@@ -155,6 +140,7 @@ test('a flapping replica (SIGSTOP 0.8 s / SIGCONT 0.2 s): healthy instances keep
     streamBatch(
       clients[via]!,
       ids.map((driverId) => ({ mapId: MAP, driverId, location: roadPoint(), timestampMs: String(Date.now()), metadata: { status: 'available' } })),
+      UPDATE_DEADLINE_MS,
     );
   await send(healthy[0]!, drivers);
   await waitForDrivers();

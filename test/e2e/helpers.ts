@@ -119,6 +119,25 @@ export async function stream(client: FarosClient, batches: unknown[]): Promise<a
   return out;
 }
 
+/** One StreamDriverUpdates call carrying one batch within a deadline; resolves with its one answer. */
+export function streamBatch(
+  c: FarosClient,
+  updates: unknown[],
+  deadlineMs: number,
+): Promise<{ accepted: number; rejected: { index: number; code: string }[] }> {
+  return new Promise((resolve, reject) => {
+    const s = c.streamDriverUpdates({ deadline: Date.now() + deadlineMs });
+    let res: { accepted: number; rejected: { index: number; code: string }[] } | undefined;
+    s.on('data', (r: typeof res) => {
+      res = r;
+    });
+    s.on('error', reject);
+    s.on('end', () => (res ? resolve(res) : reject({ code: grpc.status.INTERNAL, details: 'stream ended without an answer' })));
+    s.write({ updates });
+    s.end();
+  });
+}
+
 export async function httpJson(
   base: string,
   method: string,

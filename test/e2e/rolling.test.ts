@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, type FarosClient } from './helpers.js';
+import { call, farosClient, type FarosClient, streamBatch } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -108,21 +108,6 @@ interface Outcome {
   code: string;
 }
 
-/** One StreamDriverUpdates call (2 s deadline) carrying one batch, answered once. */
-function streamBatch(c: FarosClient, updates: unknown[]): Promise<{ accepted: number; rejected: { index: number; code: string }[] }> {
-  return new Promise((resolve, reject) => {
-    const s = c.streamDriverUpdates({ deadline: Date.now() + DEADLINE_MS });
-    let res: { accepted: number; rejected: { index: number; code: string }[] } | undefined;
-    s.on('data', (r: typeof res) => {
-      res = r;
-    });
-    s.on('error', reject);
-    s.on('end', () => (res ? resolve(res) : reject({ code: grpc.status.INTERNAL, details: 'stream ended without an answer' })));
-    s.write({ updates });
-    s.end();
-  });
-}
-
 test('rolling restart of all three instances under load: 0 drivers lost', { timeout: 150_000 }, async () => {
   const t00 = Date.now();
   for (const id of MAPS) graphs[id] = await loadMap(fileURLToPath(new URL(`../../../maps/${FILES[id]}`, import.meta.url)), 'car');
@@ -202,7 +187,7 @@ test('rolling restart of all three instances under load: 0 drivers lost', { time
         track(
           'update',
           n,
-          streamBatch(clients[n]!, updates).then((r) => {
+          streamBatch(clients[n]!, updates, DEADLINE_MS).then((r) => {
             const bad = new Map(r.rejected.map((x) => [x.index, x.code]));
             batch.forEach((d, j) => {
               if (bad.has(j)) return;
