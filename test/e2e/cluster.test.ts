@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, type FarosClient } from './helpers.js';
+import { call, farosClient, type FarosClient, nearRoad } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -20,11 +20,7 @@ let clients: FarosClient[] = [];
 const graphs: Record<string, RoadGraph> = {};
 
 const rnd = mulberry32(SEED);
-const roadPoint = (mapId: string) => {
-  const g = graphs[mapId];
-  const v = Math.floor(rnd() * g.vertexCount);
-  return { lat: g.vLat[v] + (rnd() - 0.5) * 0.0004, lng: g.vLng[v] + (rnd() - 0.5) * 0.0004 };
-};
+const roadPoint = (mapId: string) => nearRoad(graphs[mapId], rnd, 0.0004);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

@@ -14,10 +14,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, parseMetrics, type FarosClient, streamBatch } from './helpers.js';
+import { call, farosClient, parseMetrics, type FarosClient, streamBatch, nearRoad, statusName as codeName } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -52,12 +51,7 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 1515));
 let graph: RoadGraph;
-const roadPoint = () => {
-  const v = Math.floor(rnd() * graph.vertexCount);
-  return { lat: graph.vLat[v]! + (rnd() - 0.5) * 0.0002, lng: graph.vLng[v]! + (rnd() - 0.5) * 0.0002 };
-};
-const codeName = (e: { code?: number | string }): string =>
-  typeof e.code === 'number' ? (grpc.status[e.code] ?? String(e.code)) : String(e.code ?? 'UNKNOWN');
+const roadPoint = () => nearRoad(graph, rnd, 0.0002);
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);

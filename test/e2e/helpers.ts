@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { LOADER_OPTIONS, FAROS_PROTO, PROTO_DIR } from '../../src/api/proto.js';
 import { protoPath as healthProto } from 'grpc-health-check';
+import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/test/e2e/serve-main.js');
@@ -136,6 +137,17 @@ export function streamBatch(
     s.write({ updates });
     s.end();
   });
+}
+
+/** A point a little off a random road vertex of g (at most spreadDeg/2 off on each axis), drawn from rnd. */
+export function nearRoad(g: RoadGraph, rnd: () => number, spreadDeg: number): { lat: number; lng: number } {
+  const v = Math.floor(rnd() * g.vertexCount);
+  return { lat: g.vLat[v]! + (rnd() - 0.5) * spreadDeg, lng: g.vLng[v]! + (rnd() - 0.5) * spreadDeg };
+}
+
+/** The gRPC status name of a failed call's error (a number from grpc-js, or a name set by the test). */
+export function statusName(e: { code?: number | string }): string {
+  return typeof e.code === 'number' ? (grpc.status[e.code] ?? String(e.code)) : String(e.code ?? 'UNKNOWN');
 }
 
 export async function httpJson(

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { boot, call, callError, farosClient, httpJson, POINTS, ROOT, stream, type Booted, type FarosClient } from './helpers.js';
+import { boot, call, callError, farosClient, httpJson, POINTS, ROOT, stream, type Booted, type FarosClient, nearRoad } from './helpers.js';
 import { mulberry32 } from '../../src/rng.js';
 import { loadMap } from '../../src/mapbuild/build.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
@@ -25,11 +25,7 @@ let c: FarosClient;
 const rand = mulberry32(20261202);
 const graphs = new Map<string, RoadGraph>();
 /** A point a few metres from a random road vertex of the map's file. */
-const roadPoint = (mapId: string) => {
-  const g = graphs.get(mapId)!;
-  const v = Math.floor(rand() * g.vertexCount);
-  return { lat: g.vLat[v]! + (rand() - 0.5) * 0.0004, lng: g.vLng[v]! + (rand() - 0.5) * 0.0004 };
-};
+const roadPoint = (mapId: string) => nearRoad(graphs.get(mapId)!, rand, 0.0004);
 
 before(async () => {
   srv = await boot([...MAPS.flatMap(([id]) => ['--map', id]), '--max-nearby-batch', '200', '--max-stream-nearby-in-flight', '4'], 120_000);

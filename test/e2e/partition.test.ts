@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { createLab, netnsUnavailable, removeStale, startNsCluster, type Lab, type NsCluster } from './netns.js';
-import { call, farosClient, parseMetrics, type FarosClient } from './helpers.js';
+import { call, farosClient, parseMetrics, type FarosClient, nearRoad } from './helpers.js';
 import { loadMap } from '../../src/mapbuild/build.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
@@ -54,11 +54,7 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 4242));
 const graphs: Record<string, RoadGraph> = {};
-const roadPoint = (mapId: string) => {
-  const g = graphs[mapId]!;
-  const v = Math.floor(rnd() * g.vertexCount);
-  return { lat: g.vLat[v]! + (rnd() - 0.5) * 0.0002, lng: g.vLng[v]! + (rnd() - 0.5) * 0.0002 };
-};
+const roadPoint = (mapId: string) => nearRoad(graphs[mapId]!, rnd, 0.0002);
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, type FarosClient, streamBatch } from './helpers.js';
+import { call, farosClient, type FarosClient, streamBatch, nearRoad, statusName as codeName } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -49,13 +49,7 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 1515));
 const graphs: Record<string, RoadGraph> = {};
-const roadPoint = (mapId: string) => {
-  const g = graphs[mapId]!;
-  const v = Math.floor(rnd() * g.vertexCount);
-  return { lat: g.vLat[v]! + (rnd() - 0.5) * 0.0002, lng: g.vLng[v]! + (rnd() - 0.5) * 0.0002 };
-};
-const codeName = (e: { code?: number | string }): string =>
-  typeof e.code === 'number' ? (grpc.status[e.code] ?? String(e.code)) : String(e.code ?? 'UNKNOWN');
+const roadPoint = (mapId: string) => nearRoad(graphs[mapId]!, rnd, 0.0002);
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const t0 = Date.now();

@@ -24,13 +24,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { makeClusterCerts } from '../../src/cli/certs.js';
 import { RouteTable } from '../../src/proxy/route-table.js';
 import { PeerClient } from '../../src/proxy/peer-client.js';
 import { peerChannelCredentials, readPeerTls } from '../../src/proxy/peer-tls.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, parseMetrics, type FarosClient } from './helpers.js';
+import { call, farosClient, parseMetrics, type FarosClient, nearRoad, statusName as codeName } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -67,12 +66,7 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 1516));
 let graph: RoadGraph;
-const roadPoint = () => {
-  const v = Math.floor(rnd() * graph.vertexCount);
-  return { lat: graph.vLat[v]! + (rnd() - 0.5) * 0.0002, lng: graph.vLng[v]! + (rnd() - 0.5) * 0.0002 };
-};
-const codeName = (e: { code?: number | string }): string =>
-  typeof e.code === 'number' ? (grpc.status[e.code] ?? String(e.code)) : String(e.code ?? 'UNKNOWN');
+const roadPoint = () => nearRoad(graph, rnd, 0.0002);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
