@@ -11,7 +11,8 @@ import type { ShardHost } from '../node/host.js';
 import type { FarosService } from './service.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { parseJsonBody } from './json.js';
-import type { MessageName } from './reflect.js';
+import { jsonName } from './reflect.js';
+import { openApiDocument, type JsonSchema, type RouteDoc } from './openapi.js';
 import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js';
 import { RPC_TABLE, type RpcName } from './service.js';
 import type { TokenStore } from './tokens.js';
@@ -31,75 +32,153 @@ export interface HttpDeps {
 }
 
 type Params = Record<string, string>;
-interface Route {
-  name: string;
-  method: 'GET' | 'POST' | 'DELETE';
-  pattern: RegExp;
-  /** Request message type of the body, for POST routes. */
-  body?: MessageName;
+/**
+ * One route of the gateway. The table is the one account of the routes: the
+ * router matches on it and the OpenAPI document (GET /openapi.json) is built
+ * from it (openapi.ts), so a route added here is documented there.
+ */
+interface Route extends RouteDoc {
   /** Answers with a message (JSON) unless it writes the response itself. */
   run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
   /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
   rpc?: RpcName;
 }
 
-const seg = '([^/]+)';
+// The examples run on a server with the bundled maps (test/e2e/openapi.test.ts) in this order, deletes last.
+const M = 'monaco-car';
+const AT = { lat: 43.7384, lng: 7.4246 };
+const STATUS = (value: string, extra: JsonSchema = {}): JsonSchema => ({
+  type: 'object',
+  required: ['status', ...Object.keys(extra)],
+  properties: { status: { const: value }, ...extra },
+});
+
 const ROUTES: Route[] = [
   {
     name: 'UpdateDriver',
     method: 'POST',
-    pattern: /^\/v1\/drivers:update$/,
+    path: '/v1/drivers:update',
+    summary: "Report one driver's position",
     body: 'UpdateDriverRequest',
+    response: 'UpdateDriverResponse',
+    errors: ['NOT_FOUND', 'OUT_OF_RANGE'],
     rpc: 'UpdateDriver',
+    example: { body: { mapId: M, driverId: 'driver-42', location: AT, timestampMs: '0', metadata: { vehicle: 'van' } } },
     run: (d, r, s) => d.service.updateDriver(r.body, s),
   },
   {
     name: 'UpdateDrivers',
     method: 'POST',
-    pattern: /^\/v1\/drivers:batchUpdate$/,
+    path: '/v1/drivers:batchUpdate',
+    summary: 'Report many positions; a bad item rejects that item only',
     body: 'UpdateDriversRequest',
+    response: 'UpdateDriversResponse',
     rpc: 'StreamDriverUpdates', // one batch of the stream
+    example: {
+      body: {
+        updates: [
+          { mapId: M, driverId: 'driver-7', location: { lat: 43.7396, lng: 7.4275 } },
+          { map_id: M, driver_id: 'driver-8', location: { lat: 43.7, lng: 7.6 } },
+        ],
+      },
+    },
     run: (d, r, s) => d.service.updateDrivers(r.body, s),
-  },
-  {
-    name: 'RemoveDriver',
-    method: 'DELETE',
-    pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`),
-    rpc: 'RemoveDriver',
-    run: (d, r, s) => d.service.removeDriver(r.params, s),
   },
   {
     name: 'GetDriver',
     method: 'GET',
-    pattern: new RegExp(`^/v1/maps/${seg}/drivers/${seg}$`),
+    path: '/v1/maps/{map_id}/drivers/{driver_id}',
+    summary: "A driver's last reported and snapped position",
+    response: 'GetDriverResponse',
+    errors: ['NOT_FOUND'],
     rpc: 'GetDriver',
+    example: { params: { map_id: M, driver_id: 'driver-42' } },
     run: (d, r, s) => d.service.getDriver(r.params, s),
   },
-  { name: 'Nearby', method: 'POST', pattern: /^\/v1\/nearby$/, body: 'NearbyRequest', rpc: 'Nearby', run: (d, r, s) => d.service.nearby(r.body, s) },
+  {
+    name: 'Nearby',
+    method: 'POST',
+    path: '/v1/nearby',
+    summary: 'The K nearest drivers to a pick-up point by road distance or ETA',
+    body: 'NearbyRequest',
+    response: 'NearbyResponse',
+    errors: ['NOT_FOUND', 'OUT_OF_RANGE'],
+    rpc: 'Nearby',
+    example: { body: { mapId: M, location: { lat: 43.7378, lng: 7.4239 }, k: 5, metric: 'METRIC_ETA', maxEtaS: 300, filter: { vehicle: 'van' } } },
+    run: (d, r, s) => d.service.nearby(r.body, s),
+  },
   {
     name: 'NearbyBatch',
     method: 'POST',
-    pattern: /^\/v1\/nearby:batch$/,
+    path: '/v1/nearby:batch',
+    summary: "Many Nearby queries at once; a query's own failure is its result",
     body: 'NearbyBatchRequest',
+    response: 'NearbyBatchResponse',
     rpc: 'NearbyBatch',
+    example: {
+      body: {
+        queries: [
+          { mapId: M, location: AT, k: 3 },
+          { mapId: 'atlantis-car', location: AT },
+        ],
+      },
+    },
     run: (d, r, s) => d.service.nearbyBatch(r.body, s),
   },
-  { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, rpc: 'ListMaps', run: (d, _r, s) => d.service.listMaps({}, s) },
+  {
+    name: 'ListMaps',
+    method: 'GET',
+    path: '/v1/maps',
+    summary: 'The maps the cluster serves, with their bounds and replicas',
+    response: 'ListMapsResponse',
+    rpc: 'ListMaps',
+    run: (d, _r, s) => d.service.listMaps({}, s),
+  },
+  {
+    name: 'RemoveDriver',
+    method: 'DELETE',
+    path: '/v1/maps/{map_id}/drivers/{driver_id}',
+    summary: 'Remove a driver (removed is false when it was not there)',
+    response: 'RemoveDriverResponse',
+    errors: ['NOT_FOUND'],
+    rpc: 'RemoveDriver',
+    example: { params: { map_id: M, driver_id: 'driver-42' } },
+    run: (d, r, s) => d.service.removeDriver(r.params, s),
+  },
   {
     name: 'metrics',
     method: 'GET',
-    pattern: /^\/metrics$/,
+    path: '/metrics',
+    summary: 'Prometheus metrics (docs/METRICS.md); open without a token',
+    response: { contentType: 'text/plain', schema: { type: 'string' }, description: 'Prometheus text exposition format 0.0.4.' },
     run: async (d, _r, _s, res) => {
       const text = await d.metrics.text();
       res.writeHead(200, { 'content-type': d.metrics.contentType() }).end(text);
       return undefined;
     },
   },
-  { name: 'healthz', method: 'GET', pattern: /^\/healthz$/, run: async () => ({ status: 'ok' }) },
+  {
+    name: 'healthz',
+    method: 'GET',
+    path: '/healthz',
+    summary: 'Liveness: 200 while the process runs',
+    response: { contentType: 'application/json', schema: STATUS('ok'), description: 'The process runs.', example: { status: 'ok' } },
+    run: async () => ({ status: 'ok' }),
+  },
   {
     name: 'readyz',
     method: 'GET',
-    pattern: /^\/readyz$/,
+    path: '/readyz',
+    summary: 'Readiness: 200 once every map is loaded, else 503 with the maps still loading',
+    response: { contentType: 'application/json', schema: STATUS('ready'), description: 'Every map is loaded.', example: { status: 'ready' } },
+    otherResponses: {
+      503: {
+        contentType: 'application/json',
+        schema: STATUS('loading', { loading: { type: 'array', items: { type: 'string' }, description: 'IDs of the maps still loading.' } }),
+        description: 'Some maps are still loading.',
+        example: { status: 'loading', loading: [M] },
+      },
+    },
     run: async (d, _r, _s, res) => {
       if (d.host.ready()) return { status: 'ready' };
       const loading = d.host
@@ -117,7 +196,39 @@ const ROUTES: Route[] = [
       return undefined;
     },
   },
+  {
+    name: 'openapi',
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This document: the gateway described in OpenAPI 3.1',
+    response: { contentType: 'application/json', schema: { type: 'object' }, description: 'The OpenAPI document.' },
+    run: async () => openApi(),
+  },
 ];
+
+let document: JsonSchema | undefined;
+/** The OpenAPI document of ROUTES (built once: the routes and the proto do not change while running). */
+export function openApi(): JsonSchema {
+  document ??= openApiDocument(ROUTES);
+  return document;
+}
+
+/** The routes as the router matches them: the path's `{field}` segments captured, named as the proto-loader fields (mapId). */
+const MATCHERS = ROUTES.map((route) => ({
+  route,
+  pattern: new RegExp(`^${route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '([^/]+)')}$`),
+  params: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => jsonName(m[1]!)),
+}));
+
+/** "GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, …" for a 404. */
+const ROUTE_LIST = [...new Set(ROUTES.map((r) => r.path))]
+  .map(
+    (path) =>
+      `${ROUTES.filter((r) => r.path === path)
+        .map((r) => r.method)
+        .join('|')} ${path}`,
+  )
+  .join(', ');
 
 /** ESP's X-Server-Timeout (seconds) sets a deadline on a gateway call. */
 function deadlineOf(req: IncomingMessage): number {
@@ -155,28 +266,25 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 function match(method: string, path: string): { route: Route; params: Params } {
   const allowed: string[] = [];
-  for (const route of ROUTES) {
-    const m = route.pattern.exec(path);
+  for (const { route, pattern, params: names } of MATCHERS) {
+    const m = pattern.exec(path);
     if (!m) continue;
     if (route.method !== method) {
       allowed.push(route.method);
       continue;
     }
-    let params: Params = {};
-    if (m.length > 1) {
-      try {
-        params = { mapId: decodeURIComponent(m[1]!), driverId: decodeURIComponent(m[2]!) };
-      } catch {
-        throw new FarosError('INVALID_ARGUMENT', `the path ${quote(path)} has a malformed %-escape; percent-encode map and driver IDs`);
-      }
+    const params: Params = {};
+    try {
+      names.forEach((name, i) => {
+        params[name] = decodeURIComponent(m[i + 1]!);
+      });
+    } catch {
+      throw new FarosError('INVALID_ARGUMENT', `the path ${quote(path)} has a malformed %-escape; percent-encode map and driver IDs`);
     }
     return { route, params };
   }
   if (allowed.length > 0) throw new RouteError(405, `${clip(method)} is not allowed on ${quote(path)}; use ${allowed.join(' or ')}`, allowed.join(', '));
-  throw new RouteError(
-    404,
-    `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`,
-  );
+  throw new RouteError(404, `no route ${clip(method)} ${quote(path)}; routes: ${ROUTE_LIST}`);
 }
 
 export class HttpGateway {

@@ -48,6 +48,9 @@ function load(): protobuf.Root {
   return root;
 }
 
+/** The proto3 JSON (and proto-loader) name of a proto field name: map_id → mapId. */
+export const jsonName = (protoName: string): string => protobuf.util.camelCase(protoName);
+
 const text = (c: string | null): string | undefined => c ?? undefined;
 
 export function messageInfo(name: MessageName): MessageInfo {
@@ -56,7 +59,7 @@ export function messageInfo(name: MessageName): MessageInfo {
     name,
     comment: text(t.comment),
     fields: t.fieldsArray.map((f) => ({
-      json: protobuf.util.camelCase(f.name),
+      json: jsonName(f.name),
       proto: f.name,
       repeated: f.repeated,
       map: f.map,
