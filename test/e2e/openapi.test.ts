@@ -108,18 +108,26 @@ test("every route's example answers 200 with the documented response", async () 
       assert.ok(media.example !== undefined, `${op.operationId} has no request example`);
       check(media.schema, media.example, `${op.operationId} request example`);
     }
+    const [type, documented] = Object.entries(op.responses['200'].content)[0] as [string, any];
+    const ac = new AbortController();
     const res = await fetch(`${srv.http}${url}`, {
       method,
       headers: { 'content-type': 'application/json' },
       body: media ? JSON.stringify(media.example) : undefined,
+      signal: ac.signal,
     });
-    const text = await res.text();
-    assert.equal(res.status, 200, `${method} ${url}: ${text}`);
-    const [type, documented] = Object.entries(op.responses['200'].content)[0] as [string, any];
     assert.ok(
       (res.headers.get('content-type') ?? '').startsWith(type),
       `${op.operationId}: content-type ${res.headers.get('content-type')}, documented ${type}`,
     );
+    if (type === 'text/event-stream') {
+      // An event stream does not end: its status and type are what can be checked here.
+      assert.equal(res.status, 200, `${method} ${url}`);
+      ac.abort();
+      continue;
+    }
+    const text = await res.text();
+    assert.equal(res.status, 200, `${method} ${url}: ${text}`);
     const body = type === 'application/json' ? JSON.parse(text) : text;
     check(documented.schema, body, `${op.operationId} response`);
     if (documented.example !== undefined) check(documented.schema, documented.example, `${op.operationId} response example`);
