@@ -14,7 +14,7 @@ import { parseJsonBody } from './json.js';
 import { jsonName } from './reflect.js';
 import { openApiDocument, type JsonSchema, type RouteDoc } from './openapi.js';
 import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js';
-import { RPC_TABLE, type RpcName } from './service.js';
+import { RPC_TABLE } from './service.js';
 import type { TokenStore } from './tokens.js';
 import { clip, quote } from '../quote.js';
 
@@ -40,8 +40,6 @@ type Params = Record<string, string>;
 interface Route extends RouteDoc {
   /** Answers with a message (JSON) unless it writes the response itself. */
   run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
-  /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
-  rpc?: RpcName;
 }
 
 // The examples run on a server with the bundled maps (test/e2e/openapi.test.ts) in this order, deletes last.

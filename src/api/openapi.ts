@@ -34,6 +34,7 @@ export interface RouteDoc {
   otherResponses?: Readonly<Record<number, RawResponse>>;
   /** Error codes this route gives beyond those of every RPC route (RPC_ERRORS). */
   errors?: readonly ErrorCode[];
+  /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
   rpc?: RpcName;
   /** A request that works on a server with the bundled maps (checked by test/e2e/openapi.test.ts). */
   example?: { params?: Readonly<Record<string, string>>; body?: unknown };
