@@ -143,7 +143,7 @@ test('HTTPS: 401 without a token, 403 with the wrong scope, probes and metrics o
   assert.equal((await https('POST', '/v1/drivers:update', upd('h1'), T.all)).status, 200);
   assert.equal((await https('GET', `/v1/maps/${M}/drivers/h1`, undefined, T.query)).status, 200);
   assert.equal((await https('GET', '/v1/maps')).status, 401);
-  for (const p of ['/healthz', '/readyz', '/metrics']) assert.equal((await https('GET', p)).status, 200, p);
+  for (const p of ['/healthz', '/readyz', '/metrics', '/openapi.json']) assert.equal((await https('GET', p)).status, 200, p);
   const m = parseMetrics((await https('GET', '/metrics')).json as string);
   assert.ok(m.get('faros_http_requests_total{method="UpdateDriver",code="401"}')! >= 1);
   assert.equal(m.get('faros_tokens'), 3);
