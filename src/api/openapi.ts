@@ -186,10 +186,16 @@ class Components {
       one = scalarSchema(f.type, dir);
       if (INT64.has(f.type)) note = `${f.type}: a decimal string in JSON${dir === 'in' ? ' (a number is accepted too)' : ''}.`;
     }
-    if (f.map) return describe({ type: 'object', additionalProperties: one }, f.comment, note);
-    if (f.repeated) return describe({ type: 'array', items: one }, f.comment, note);
-    return describe(one, f.comment, note);
+    const whole = f.map ? { type: 'object', additionalProperties: one } : f.repeated ? { type: 'array', items: one } : one;
+    return describe(dir === 'in' ? orNull(whole) : whole, f.comment, note);
   }
+}
+
+/** A request field may be null (not set). */
+function orNull(s: JsonSchema): JsonSchema {
+  if (s.$ref !== undefined) return { anyOf: [s, { type: 'null' }] };
+  if (Array.isArray(s.enum)) return { ...s, enum: [...s.enum, null] };
+  return { ...s, type: [...(Array.isArray(s.type) ? s.type : [s.type]), 'null'] };
 }
 
 function version(): string {

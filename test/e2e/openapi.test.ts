@@ -84,13 +84,17 @@ test('the proto3 JSON mapping: lowerCamelCase and snake_case in requests, int64 
   assert.equal(s.UpdateDriverRequest.additionalProperties, false);
   assert.equal(s.Driver.properties.timestampMs.type, 'string');
   assert.equal(s.MapInfo.properties.drivers.type, 'string');
-  assert.deepEqual(s.NearbyRequest.properties.metric.enum, ['METRIC_UNSPECIFIED', 'METRIC_DISTANCE', 'METRIC_ETA', 0, 1, 2]);
+  assert.deepEqual(s.NearbyRequest.properties.metric.enum, ['METRIC_UNSPECIFIED', 'METRIC_DISTANCE', 'METRIC_ETA', 0, 1, 2, null]);
   assert.equal(s.LatLng.required.join(), 'lat,lng');
   assert.ok(s.LatLngInput, 'LatLng is in requests and responses: its request form is LatLngInput');
   assert.match(s.NearbyRequest.properties.k.description, /1\.\.1000/, 'proto comments are the descriptions');
   // The response field that is absent on an error is the only one not required.
   assert.deepEqual(s.NearbyResult.required, ['code', 'message']);
-  check({ $ref: '#/components/schemas/UpdateDriverRequest' }, { map_id: 'm', driverId: 'd', timestamp_ms: 5, ack: 2 }, 'snake_case and numbers accepted');
+  check(
+    { $ref: '#/components/schemas/UpdateDriverRequest' },
+    { map_id: 'm', driverId: 'd', timestamp_ms: 5, ack: 2, location: null, metadata: null },
+    'snake_case, numbers and null accepted',
+  );
   const refused = ajv.compile({ $id: 'refused', ...rebase({ $ref: '#/components/schemas/UpdateDriverRequest' }) });
   assert.equal(refused({ mapID: 'm' }), false, 'an unknown field is refused');
 });
