@@ -45,6 +45,7 @@ interface Route extends RouteDoc {
 // The examples run on a server with the bundled maps (test/e2e/openapi.test.ts) in this order, deletes last.
 const M = 'monaco-car';
 const AT = { lat: 43.7384, lng: 7.4246 };
+const SNAPPED = { location: { lat: 43.73829, lng: 7.42453 }, snapDistanceM: 13.1, wayId: '4229537' };
 const STATUS = (value: string, extra: JsonSchema = {}): JsonSchema => ({
   type: 'object',
   required: ['status', ...Object.keys(extra)],
@@ -61,7 +62,10 @@ const ROUTES: Route[] = [
     response: 'UpdateDriverResponse',
     errors: ['NOT_FOUND', 'OUT_OF_RANGE'],
     rpc: 'UpdateDriver',
-    example: { body: { mapId: M, driverId: 'driver-42', location: AT, timestampMs: '0', metadata: { vehicle: 'van' } } },
+    example: {
+      body: { mapId: M, driverId: 'driver-42', location: AT, timestampMs: '0', metadata: { vehicle: 'van' } },
+      response: { snapped: SNAPPED, stale: false },
+    },
     run: (d, r, s) => d.service.updateDriver(r.body, s),
   },
   {
@@ -77,6 +81,18 @@ const ROUTES: Route[] = [
         updates: [
           { mapId: M, driverId: 'driver-7', location: { lat: 43.7396, lng: 7.4275 } },
           { map_id: M, driver_id: 'driver-8', location: { lat: 43.7, lng: 7.6 } },
+        ],
+      },
+      response: {
+        accepted: 1,
+        rejected: [
+          {
+            index: 1,
+            driverId: 'driver-8',
+            code: 'OUT_OF_RANGE',
+            message:
+              'point (43.7, 7.6) is 10685.7 m from the nearest road, beyond the snap radius of 200 m; report a point on or near a road of map "monaco-car"',
+          },
         ],
       },
     },
@@ -102,7 +118,20 @@ const ROUTES: Route[] = [
     response: 'NearbyResponse',
     errors: ['NOT_FOUND', 'OUT_OF_RANGE'],
     rpc: 'Nearby',
-    example: { body: { mapId: M, location: { lat: 43.7378, lng: 7.4239 }, k: 5, metric: 'METRIC_ETA', maxEtaS: 300, filter: { vehicle: 'van' } } },
+    example: {
+      body: { mapId: M, location: { lat: 43.7378, lng: 7.4239 }, k: 5, metric: 'METRIC_ETA', maxEtaS: 300, filter: { vehicle: 'van' } },
+      response: {
+        drivers: [
+          {
+            driver: { driverId: 'driver-42', location: AT, snapped: SNAPPED, timestampMs: '1767312000000', metadata: { vehicle: 'van' } },
+            distanceM: 83.19,
+            etaS: 7.48,
+          },
+        ],
+        querySnapped: { location: { lat: 43.73797, lng: 7.42376 }, snapDistanceM: 21.94, wayId: '176477340' },
+        stats: { edgesExpanded: 1738, candidatesSeen: 1, servedBy: 'faros-0:50051' },
+      },
+    },
     run: (d, r, s) => d.service.nearby(r.body, s),
   },
   {
@@ -130,6 +159,19 @@ const ROUTES: Route[] = [
     summary: 'The maps the cluster serves, with their bounds and replicas',
     response: 'ListMapsResponse',
     rpc: 'ListMaps',
+    example: {
+      response: {
+        maps: [
+          {
+            mapId: M,
+            profile: 'car',
+            drivers: '2',
+            bounds: { min: { lat: 43.715, lng: 7.349 }, max: { lat: 43.77, lng: 7.4909 } },
+            replicas: ['faros-0:50051', 'faros-1:50051'],
+          },
+        ],
+      },
+    },
     run: (d, _r, s) => d.service.listMaps({}, s),
   },
   {

@@ -36,8 +36,8 @@ export interface RouteDoc {
   errors?: readonly ErrorCode[];
   /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
   rpc?: RpcName;
-  /** A request that works on a server with the bundled maps (checked by test/e2e/openapi.test.ts). */
-  example?: { params?: Readonly<Record<string, string>>; body?: unknown };
+  /** A request that works on a server with the bundled maps, and an answer to it (both checked by test/e2e/openapi.test.ts). */
+  example?: { params?: Readonly<Record<string, string>>; body?: unknown; response?: unknown };
 }
 
 /** Every RPC route can answer these. */
@@ -59,7 +59,7 @@ const ERROR_TEXT: Record<ErrorCode, { when: string; example: string }> = {
   },
   OUT_OF_RANGE: {
     when: "the point is farther from every road than the map's snap radius (the message gives the distance to the nearest road)",
-    example: 'location (43.7, 7.6) is 1843.2 m from the nearest road, beyond the snap radius of 200 m; report a point on or near a road of map "monaco-car"',
+    example: 'point (43.7, 7.6) is 10685.7 m from the nearest road, beyond the snap radius of 200 m; report a point on or near a road of map "monaco-car"',
   },
   FAILED_PRECONDITION: { when: 'the request cannot be served in the current state', example: 'failed precondition' },
   NOT_FOUND: {
@@ -270,7 +270,8 @@ function operation(route: RouteDoc, c: Components): JsonSchema {
   let ok: JsonSchema;
   if (typeof route.response === 'string') {
     c.reach(route.response, 'out');
-    ok = { description: `faros.v1.${route.response}`, content: jsonContent(c.ref(route.response, 'out')) };
+    const example = route.example?.response === undefined ? {} : { example: route.example.response };
+    ok = { description: `faros.v1.${route.response}`, content: jsonContent(c.ref(route.response, 'out'), example) };
   } else ok = rawResponse(route.response);
   const responses: Record<string, JsonSchema> = { '200': ok };
   for (const [status, r] of Object.entries(route.otherResponses ?? {})) responses[status] = rawResponse(r);
