@@ -243,7 +243,7 @@ export class DriverUpdater extends EventEmitter<UpdaterEvents> {
     this.failures = 0;
     this.lastFailed = undefined;
     const refused = new Map<number, { code: string; message: string }>();
-    for (const e of r.rejected as { index: number; code: string; message: string }[]) refused.set(e.index, e);
+    for (const e of r.rejected) refused.set(e.index, e);
     const again: Item[] = [];
     const now = Date.now();
     b.items.forEach((it, i) => {
