@@ -98,7 +98,7 @@ test('a 3-instance cluster loses an instance to SIGKILL: the client keeps answer
       const started = Date.now();
       try {
         const r = await cl.nearby({ mapId: M, location: nearRoad(graph, rnd, 0.0002), k: 5 });
-        assert.ok(replicas.includes(r.stats!.servedBy) || r.stats!.servedBy !== '', 'served by an instance');
+        assert.notEqual(r.stats!.servedBy, '', 'the answer names the instance that served it');
         nearbyOk++;
       } catch (e) {
         const code = (e as FarosClientError).code;
