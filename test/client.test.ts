@@ -147,6 +147,26 @@ test('round-robin over the targets; a retry goes to another target; a dead targe
   assert.equal(live.seen.calls, 10);
 });
 
+test('a server restarted on the same port is used again: the channel reconnects', async () => {
+  const f = failing(grpc.status.UNAVAILABLE, 0);
+  const target = await fake({ Nearby: f.Nearby });
+  const c = client([target], { retry: { maxAttempts: 50, initialBackoffMs: 100, maxBackoffMs: 200 } });
+  await c.nearby({});
+  servers.pop()!.forceShutdown();
+  assert.equal(((await c.nearby({}, { deadlineMs: 300 }).catch((x: unknown) => x)) as FarosClientError).code, 'UNAVAILABLE');
+  // Back 300 ms later on the same port; a call made while it is down succeeds once it is back.
+  const pending = c.nearby({}, { deadlineMs: 5000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const again = new grpc.Server();
+  again.addService(service as unknown as grpc.ServiceDefinition, { Nearby: f.Nearby });
+  await new Promise<void>((resolve, reject) => again.bindAsync(target, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  servers.push(again);
+  const t0 = Date.now();
+  await pending;
+  assert.equal(f.seen.calls, 2);
+  assert.ok(Date.now() - t0 < 3000, `answered ${Date.now() - t0} ms after the server was back`);
+});
+
 test('a closed client refuses calls with CANCELLED', async () => {
   const c = client([await fake({})]);
   c.close();

@@ -21,8 +21,14 @@ export interface TransportOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
-// Nearby and NearbyBatch answers of a large K can exceed grpc-js's 4 MiB default.
-const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 };
+const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  // Nearby and NearbyBatch answers of a large K can exceed grpc-js's 4 MiB default.
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  // grpc-js waits up to 120 s between reconnects after a long outage: an instance back from a restart would sit unused that long.
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 5000,
+};
 
 const pem = (v: string | Buffer | undefined): Buffer | null => (v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
 
