@@ -104,6 +104,10 @@ export class DriverUpdater extends EventEmitter<UpdaterEvents> {
   private streamTarget = -1;
   private lastFailed: number | undefined;
   private failures = 0;
+  /** Acknowledgements in a row that refused items for a passing reason: their backoff. */
+  private refusals = 0;
+  /** Items refused for a passing reason, waiting out their backoff before they are queued again. */
+  private readonly delayed = new Map<NodeJS.Timeout, Item[]>();
   private reopenTimer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
   private seq = 0;
@@ -183,6 +187,11 @@ export class DriverUpdater extends EventEmitter<UpdaterEvents> {
       else s.end();
     }
     const left = [...this.inflight, ...this.queue].flatMap((b) => b.items).concat(this.buffer);
+    for (const [t, items] of this.delayed) {
+      clearTimeout(t);
+      left.push(...items);
+    }
+    this.delayed.clear();
     this.inflight = [];
     this.queue = [];
     this.buffer = [];
@@ -254,22 +263,31 @@ export class DriverUpdater extends EventEmitter<UpdaterEvents> {
       } else if (RETRYABLE.has(e.code as StatusName) && now - it.since < this.maxRetryMs) again.push(it);
       else this.reject(it, e.code, e.message);
     });
-    // Items refused for a passing reason (no live replica yet, the server busy) go again at the back of the queue.
-    this.requeue(again, false);
+    if (again.length > 0) this.later(again);
+    else this.refusals = 0;
     this.progress();
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.armAckTimer();
-    if (again.length > 0 && !this.reopenTimer) {
-      this.failures++;
-      this.reopenTimer = setTimeout(
-        () => {
-          this.reopenTimer = undefined;
-          this.pump();
-        },
-        backoffMs(this.ctx.retry, this.failures),
-      );
-    }
+  }
+
+  /**
+   * Items refused for a passing reason (no live replica yet, the server busy)
+   * go to the back of the queue after a backoff; later batches do not wait
+   * for them (requeue drops those a newer write of the driver superseded meanwhile).
+   */
+  private later(items: Item[]): void {
+    this.refusals++;
+    const t = setTimeout(
+      () => {
+        this.delayed.delete(t);
+        this.requeue(items, false);
+        this.progress();
+        this.pump();
+      },
+      backoffMs(this.ctx.retry, this.refusals),
+    );
+    this.delayed.set(t, items);
   }
 
   private ended(s: Stream, code: StatusName, message: string): void {
@@ -367,6 +385,7 @@ export class DriverUpdater extends EventEmitter<UpdaterEvents> {
     let min = this.buffer[0]?.seq ?? Number.POSITIVE_INFINITY;
     for (const b of this.inflight) min = Math.min(min, b.items[0]?.seq ?? min);
     for (const b of this.queue) min = Math.min(min, b.items[0]?.seq ?? min);
+    for (const items of this.delayed.values()) min = Math.min(min, items[0]?.seq ?? min);
     return min;
   }
 }
