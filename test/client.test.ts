@@ -269,6 +269,30 @@ test('items refused for a passing reason are resent, unless a later write of the
   await u.close();
 });
 
+test('items refused UNAVAILABLE wait aside: later batches (another map) go on meanwhile', async () => {
+  let up = false;
+  const s = streamServer((batch) => {
+    const rejected = batch.updates.flatMap((u: any, index: number) =>
+      u.mapId === 'down' && !up ? [{ index, driverId: u.driverId, code: 'UNAVAILABLE', message: 'no live replica of map "down"' }] : [],
+    );
+    return rejected.length > 0 ? { rejected } : 'ack';
+  });
+  const c = client([await fake({ StreamDriverUpdates: s.StreamDriverUpdates })], { retry: { initialBackoffMs: 3000, maxBackoffMs: 3000 } });
+  const u = c.streamUpdates({ maxBatch: 1, flushMs: 0 });
+  await u.write({ ...upd(0), mapId: 'down' });
+  for (let i = 1; i <= 5; i++) await u.write(upd(i));
+  // Well within the refused item's backoff (up to 3 s).
+  for (let t = 0; t < 50 && u.stats().accepted < 5; t++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(u.stats().accepted, 5, 'the five items of the live map were acknowledged while the refused one waited');
+  assert.equal(u.stats().pending, 1);
+  up = true;
+  await u.flush();
+  const st = u.stats();
+  assert.deepEqual([st.accepted, st.rejected, st.pending], [6, 0, 0]);
+  assert.ok(s.got.filter((b) => b[0] === 'd0').length >= 2, 'the refused item was sent again');
+  await u.close();
+});
+
 test('a stream refused for good (UNAUTHENTICATED) reports its items rejected instead of resending them', async () => {
   const s = streamServer(() => grpc.status.UNAUTHENTICATED);
   const c = client([await fake({ StreamDriverUpdates: s.StreamDriverUpdates })]);
