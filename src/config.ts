@@ -327,7 +327,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'discovery-dns',
     env: 'FAROS_DISCOVERY_DNS',
     kind: 'string',
-    help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this peer port)',
+    help: 'cluster: DNS name of the members (Kubernetes headless Service): NAME[:PORT] = its A records on PORT (default: this peer port), or an SRV name _PORTNAME._tcp.NAME = its SRV targets and ports (StatefulSet pod names: identities that survive a restart)',
   },
   {
     key: 'advertise',
@@ -691,8 +691,14 @@ function clusterOptions(v: Record<string, number | string | boolean | undefined>
       throw new ConfigError(`--peers: "${s}" is not host:port; give the peer addresses of the instances, e.g. 10.0.0.5:51051,10.0.0.6:51051`);
   let dnsOpt: ClusterOptions['dns'];
   if (dns) {
-    const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(dns);
-    if (!m) throw new ConfigError(`--discovery-dns: "${dns}" is not NAME or NAME:PORT (e.g. faros-peer.default.svc.cluster.local:51051)`);
+    const m = /^([A-Za-z0-9_.-]+)(?::(\d{1,5}))?$/.exec(dns);
+    if (!m)
+      throw new ConfigError(
+        `--discovery-dns: "${dns}" is not NAME, NAME:PORT or an SRV name (e.g. faros-headless.default.svc.cluster.local:51051, or _peer._tcp.faros-headless.default.svc.cluster.local)`,
+      );
+    // SRV records carry each member's port.
+    if (m[1]!.startsWith('_') && m[2] !== undefined)
+      throw new ConfigError(`--discovery-dns: "${dns}" is an SRV name, whose records give the ports; drop ":${m[2]}"`);
     dnsOpt = { name: m[1]!, port: m[2] === undefined ? undefined : Number(m[2]) };
   }
   const advertise = v.advertise as string | undefined;

@@ -7,7 +7,7 @@ import { FarosError } from '../errors.js';
 import type { Logger, RequestLogSampler } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../config.js';
-import type { ShardHost } from '../node/host.js';
+import type { HostSlot } from './host-slot.js';
 import type { FarosService } from './service.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { parseJsonBody, type JsonMessage } from './json.js';
@@ -18,7 +18,7 @@ import { clip, quote } from '../quote.js';
 
 export interface HttpDeps {
   service: FarosService;
-  host: ShardHost;
+  host: HostSlot;
   gate: InFlightGate;
   metrics: Metrics;
   log: Logger;
@@ -37,7 +37,12 @@ interface Route {
   /** Request message type of the body, for POST routes. */
   body?: JsonMessage;
   /** Answers with a message (JSON) unless it writes the response itself. */
-  run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
+  run(
+    d: HttpDeps,
+    req: { params: Params; body: Record<string, unknown>; query: URLSearchParams },
+    scope: CallScope,
+    res: ServerResponse,
+  ): Promise<object | undefined>;
   /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
   rpc?: RpcName;
 }
@@ -99,8 +104,12 @@ const ROUTES: Route[] = [
     name: 'readyz',
     method: 'GET',
     pattern: /^\/readyz$/,
-    run: async (d, _r, _s, res) => {
+    // ?allow=proxy: ready to take client calls once it has loaded its maps, even while it loads a map
+    // gained later (a membership change), whose calls it proxies to a replica that serves it.
+    // Without it: every map the route table gives this instance serves here.
+    run: async (d, r, _s, res) => {
       if (d.host.ready()) return { status: 'ready' };
+      if (r.query.get('allow') === 'proxy' && d.host.answering()) return { status: 'proxying' };
       const loading = d.host
         .maps()
         .map((m) => m.mapId)
@@ -232,7 +241,7 @@ export class HttpGateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = process.hrtime.bigint();
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path, search] = (req.url ?? '/').split('?', 2) as [string, string | undefined];
     let name = 'unknown';
     let gated = false;
     let scope: CallScope | undefined;
@@ -252,7 +261,7 @@ export class HttpGateway {
       res.on('close', () => {
         if (!res.writableFinished) s.cancel();
       });
-      const out = await route.run(this.deps, { params, body }, scope, res);
+      const out = await route.run(this.deps, { params, body, query: new URLSearchParams(search) }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);
     } catch (e) {
