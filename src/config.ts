@@ -61,6 +61,8 @@ export interface Options {
   /** Compiled map cache; undefined = maps/.cache of the package. */
   readonly cacheDir: string | undefined;
   readonly logLevel: LogLevel;
+  /** JSON logs appended here; undefined = stderr (containers collect it). */
+  readonly logFile: string | undefined;
   /** Default acknowledgement of writes in a cluster (a request's own ack overrides it). */
   readonly writeAck: 'first' | 'all';
   /** Fraction of successful requests logged (errors are always logged at warn). */
@@ -224,6 +226,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'cluster: acknowledge a write after the first replica applied it (first) or after every live replica did (all); a request may ask for either',
   },
   { key: 'logLevel', flag: 'log-level', env: 'FAROS_LOG_LEVEL', kind: 'string', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },
+  {
+    key: 'logFile',
+    flag: 'log-file',
+    env: 'FAROS_LOG_FILE',
+    kind: 'string',
+    help: 'append the JSON logs to FILE (created with its directory) instead of stderr; the ready line stays on stdout',
+  },
   {
     key: 'logSampleRate',
     flag: 'log-sample-rate',
@@ -549,6 +558,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     inlineSearchMs: v.inlineSearchMs as number,
     cacheDir: v.cacheDir === undefined ? undefined : resolve(bases.cacheDir ?? cwd, v.cacheDir as string),
     logLevel: logLevel as LogLevel,
+    logFile: file_('logFile'),
     writeAck,
     logSampleRate: v.logSampleRate as number,
     instanceName: v.instanceName as string | undefined,

@@ -16,7 +16,8 @@ const USAGE = `faros — K nearest drivers by road over OpenStreetMap
 Usage:
   faros serve [--config FILE] [--map ID=PATH[,profile=car,ttl=300,snap=200]]... [--grpc-port 50051] [--http-port 8080]   (faros serve --help)
   faros build-map --map FILE.osm.pbf --profile car --out FILE.faros
-  faros cluster [--nodes 3] [--replication 2] [--grpc-port 50051] [--http-port 8080] [-- serve options, e.g. --map ID=PATH --config FILE --workers 1]
+  faros cluster [--nodes 3] [--replication 2] [--grpc-port 50051] [--http-port 8080] [--log-format human|json] [--log-dir DIR] [-- serve options, e.g. --map ID=PATH --config FILE --workers 1]
+                (human: a few lines here, each instance's JSON logs in DIR/node<N>.log, default a new temporary directory; json: the JSON logs on stderr)
   faros demo [--map-id andorra-car] [--drivers 10000] [--seed 1]
   faros token create --file TOKENS --name NAME --scopes update,query   (prints the token once; the file keeps its hash)
   faros certs --out DIR --name HOST:PEERPORT [--name ...]   (peer-port certificates with openssl: DIR/ca.crt, DIR/HOST_PORT/{ca.crt,tls.crt,tls.key})
@@ -117,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
         map: { type: 'string', multiple: true },
         config: { type: 'string' },
         workers: { type: 'string' },
+        'log-format': { type: 'string' },
+        'log-dir': { type: 'string' },
       });
       if (v.help) {
         process.stdout.write(`${USAGE}\n`);
@@ -132,7 +135,12 @@ async function main(argv: string[]): Promise<number> {
       if (v.config) serveArgs.push('--config', v.config as string);
       serveArgs.push('--workers', String(int('workers', 1, 1, 64)));
       if (v['cache-dir']) serveArgs.push('--cache-dir', v['cache-dir'] as string);
+      const logFormat = (v['log-format'] as string | undefined) ?? 'human';
+      if (logFormat !== 'human' && logFormat !== 'json') throw new UsageError(`--log-format must be "human" or "json", not "${logFormat}"`);
+      if (logFormat === 'json' && v['log-dir']) throw new UsageError('--log-dir is for --log-format human (the JSON logs go to files there); drop one of them');
       return runCluster({
+        logFormat,
+        logDir: v['log-dir'] as string | undefined,
         nodes: int('nodes', 3, 1, 32),
         replication: int('replication', 2, 1, 16),
         grpcPort: int('grpc-port', 50051, 0, 65535),
