@@ -34,7 +34,7 @@ class FakeNet {
   client(from: string): (to: string) => PeerClient {
     return (to) =>
       ({
-        status: (timeoutMs: number) => this.attempt(from, to, timeoutMs, async (): Promise<StatusMsg> => ({ instance: to, maps: [] })),
+        status: (timeoutMs: number) => this.attempt(from, to, timeoutMs, async (): Promise<StatusMsg> => ({ instance: to, maps: [], clockMs: 0 })),
         probeVia: (target: string, probeTimeoutMs: number, timeoutMs: number) =>
           this.attempt(from, to, timeoutMs, () => {
             const helper = this.members.get(to)!;

@@ -29,6 +29,9 @@ test('npm pack ships dist/src, proto, maps, docs and README, and no tests, bench
     ...Object.values(pkg.bin),
     'dist/src/cli/serve.js',
     'dist/src/threads/worker.js',
+    // import { FarosClient } from 'faros/client': the code and its types.
+    'dist/src/client/index.js',
+    'dist/src/client/index.d.ts',
     'proto/faros/v1/faros.proto',
     'proto/faros/v1/peer.proto',
     'maps/maps.json',

@@ -10,7 +10,8 @@ import type { Limits } from '../config.js';
 import type { HostSlot } from './host-slot.js';
 import type { FarosService } from './service.js';
 import { CallScope, type InFlightGate } from './context.js';
-import { parseJsonBody, type JsonMessage } from './json.js';
+import { parseJsonBody } from './json.js';
+import type { MessageName } from './reflect.js';
 import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js';
 import { RPC_TABLE, type RpcName } from './service.js';
 import type { TokenStore } from './tokens.js';
@@ -35,7 +36,7 @@ interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   pattern: RegExp;
   /** Request message type of the body, for POST routes. */
-  body?: JsonMessage;
+  body?: MessageName;
   /** Answers with a message (JSON) unless it writes the response itself. */
   run(
     d: HttpDeps,

@@ -1,25 +1,23 @@
 // proto3 JSON → the proto-loader shape validate.ts reads. Field names may be
 // lowerCamelCase or the proto's snake_case; null means "not set"; an unknown
-// field is refused (a typo would otherwise silently become a default).
+// field is refused (a typo would otherwise silently become a default). The
+// fields are the proto's, read by reflection (reflect.ts).
 import { FarosError } from '../errors.js';
 import { ITEM_ERROR } from './validate.js';
 import { clip, quote } from '../quote.js';
+import { messageInfo, type FieldInfo, type MessageName } from './reflect.js';
 
-type FieldKind = 'scalar' | 'map' | { message: string } | { repeated: string };
-type Schema = Record<string, Record<string, FieldKind>>;
-
-const SCHEMA: Schema = {
-  LatLng: { lat: 'scalar', lng: 'scalar' },
-  UpdateDriverRequest: { mapId: 'scalar', driverId: 'scalar', location: { message: 'LatLng' }, timestampMs: 'scalar', metadata: 'map', ack: 'scalar' },
-  UpdateDriversRequest: { updates: { repeated: 'UpdateDriverRequest' }, ack: 'scalar' },
-  NearbyRequest: { mapId: 'scalar', location: { message: 'LatLng' }, k: 'scalar', metric: 'scalar', maxDistanceM: 'scalar', maxEtaS: 'scalar', filter: 'map' },
-  NearbyBatchRequest: { queries: { repeated: 'NearbyRequest' } },
-};
-
-export type JsonMessage = keyof typeof SCHEMA;
-
-const camel = (k: string): string => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** A message's fields by every name the gateway accepts (lowerCamelCase and the proto's snake_case). */
+const fieldsByName = new Map<string, Map<string, FieldInfo>>();
+function fieldsOf(type: MessageName): Map<string, FieldInfo> {
+  let m = fieldsByName.get(type);
+  if (!m) {
+    m = new Map();
+    for (const f of messageInfo(type).fields) m.set(f.json, f).set(f.proto, f);
+    fieldsByName.set(type, m);
+  }
+  return m;
+}
 
 /** Deeper than any request message (a batch item's location is 4 levels down). */
 export const MAX_JSON_DEPTH = 16;
@@ -45,7 +43,7 @@ function depthOf(text: string): number {
 }
 
 /** Parse a request body; bad JSON, JSON nested too deep or an unknown field → INVALID_ARGUMENT. */
-export function parseJsonBody(body: string, type: JsonMessage): Record<string, unknown> {
+export function parseJsonBody(body: string, type: MessageName): Record<string, unknown> {
   let v: unknown;
   const depth = depthOf(body);
   if (depth > MAX_JSON_DEPTH)
@@ -58,35 +56,36 @@ export function parseJsonBody(body: string, type: JsonMessage): Record<string, u
   return normalise(v, type, '') as Record<string, unknown>;
 }
 
-function normalise(v: unknown, type: string, path: string): unknown {
+function normalise(v: unknown, type: MessageName, path: string): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new FarosError('INVALID_ARGUMENT', `${path.replace(/\.$/, '') || 'request body'} must be a JSON object (${type})`);
   }
-  const fields = SCHEMA[type]!;
+  const fields = fieldsOf(type);
   const out: Record<string, unknown> = {};
   for (const [key, val] of Object.entries(v as Record<string, unknown>)) {
-    const name = camel(key);
-    // Own keys only: "constructor" or "toString" must not find Object.prototype's.
-    const kind = Object.hasOwn(fields, name) ? fields[name] : undefined;
-    const where = `${path}${snake(name)}`;
-    if (kind === undefined) {
-      throw new FarosError('INVALID_ARGUMENT', `unknown field ${quote(path + key)} in ${type}; its fields are ${Object.keys(fields).join(', ')}`);
+    const f = fields.get(key);
+    if (f === undefined) {
+      const names = messageInfo(type).fields.map((x) => x.json);
+      throw new FarosError('INVALID_ARGUMENT', `unknown field ${quote(path + key)} in ${type}; its fields are ${names.join(', ')}`);
     }
+    const name = f.json;
+    const where = `${path}${f.proto}`;
     if (Object.hasOwn(out, name)) throw new FarosError('INVALID_ARGUMENT', `field ${where} is given twice (as camelCase and snake_case); send it once`);
     if (val === null) continue;
-    if (typeof kind === 'object' && 'message' in kind) out[name] = normalise(val, kind.message, `${where}.`);
-    else if (typeof kind === 'object' && 'repeated' in kind) {
-      if (!Array.isArray(val)) throw new FarosError('INVALID_ARGUMENT', `${where} must be a JSON array of ${kind.repeated}`);
+    if (f.kind !== 'message' || f.map) out[name] = val;
+    else if (!f.repeated) out[name] = normalise(val, f.type as MessageName, `${where}.`);
+    else {
+      if (!Array.isArray(val)) throw new FarosError('INVALID_ARGUMENT', `${where} must be a JSON array of ${f.type}`);
       // A malformed item rejects that item only: it carries its error to validate.batchRequest.
       out[name] = val.map((item, i) => {
         try {
-          return normalise(item, kind.repeated, `${where}[${i}].`);
+          return normalise(item, f.type as MessageName, `${where}[${i}].`);
         } catch (e) {
           const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
           return { [ITEM_ERROR]: e, driverId: raw.driverId ?? raw.driver_id, mapId: raw.mapId ?? raw.map_id };
         }
       });
-    } else out[name] = val;
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@ import type { NearbyOutcome, ShardHost } from '../node/host.js';
 import type { DriverUpdate, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 import * as v from './validate.js';
 import * as wire from './wire.js';
+import type { RemoveDriverResponse__Output } from '../gen/faros/v1/RemoveDriverResponse.js';
 import { untilAborted, type CallContext } from './context.js';
 import type { Scope } from './tokens.js';
 import { quote } from '../quote.js';
@@ -143,7 +144,7 @@ export class FarosService {
     return { accepted, rejected };
   }
 
-  async removeDriver(req: unknown, ctx: CallContext): Promise<{ removed: boolean }> {
+  async removeDriver(req: unknown, ctx: CallContext): Promise<RemoveDriverResponse__Output> {
     const { mapId, driverId } = v.driverKey(req);
     this.host.checkMap(mapId);
     // The host removes its own copy at once, signal or not: a call whose deadline already passed must not start.

@@ -5,54 +5,36 @@ import type { MapInfoView } from '../node/host.js';
 import type { NearbyAnswer, NearbyItem } from '../model/types.js';
 import type { DriverView, Phantom, UpdateResult } from '../model/types.js';
 
-export interface LatLngMsg {
-  lat: number;
-  lng: number;
-}
-export interface SnappedPointMsg {
-  location: LatLngMsg;
-  snapDistanceM: number;
-  wayId: string;
-}
-export interface DriverMsg {
-  driverId: string;
-  location: LatLngMsg;
-  snapped: SnappedPointMsg;
-  timestampMs: string;
-  metadata: Record<string, string>;
-}
-export interface UpdateDriverResponseMsg {
-  snapped: SnappedPointMsg;
-  stale: boolean;
-}
-export interface UpdateErrorMsg {
-  index: number;
-  driverId: string;
-  code: string;
-  message: string;
-}
-export interface UpdateDriversResponseMsg {
-  accepted: number;
-  rejected: UpdateErrorMsg[];
-}
-export interface NearbyResponseMsg {
-  drivers: { driver: DriverMsg; distanceM: number; etaS: number }[];
-  querySnapped: SnappedPointMsg;
-  stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string };
-}
-/** One query's result in a batch or a stream: a response, or a status code name and message. */
-export interface NearbyResultMsg {
-  response?: NearbyResponseMsg;
-  code: string;
-  message: string;
-}
-export interface MapInfoMsg {
-  mapId: string;
-  profile: string;
-  drivers: string;
-  bounds: { min: LatLngMsg; max: LatLngMsg };
-  replicas: string[];
-}
+import type { Driver__Output } from '../gen/faros/v1/Driver.js';
+import type { MapInfo__Output } from '../gen/faros/v1/MapInfo.js';
+import type { NearbyDriver__Output } from '../gen/faros/v1/NearbyDriver.js';
+import type { NearbyResponse__Output } from '../gen/faros/v1/NearbyResponse.js';
+import type { NearbyResult__Output } from '../gen/faros/v1/NearbyResult.js';
+import type { SnappedPoint__Output } from '../gen/faros/v1/SnappedPoint.js';
+import type { UpdateDriverResponse__Output } from '../gen/faros/v1/UpdateDriverResponse.js';
+import type { UpdateDriversResponse__Output } from '../gen/faros/v1/UpdateDriversResponse.js';
+import type { UpdateError__Output } from '../gen/faros/v1/UpdateError.js';
+
+// The generated types (src/gen, `npm run gen`) are what proto-loader hands a
+// client; what the server builds is the same with its message fields always set.
+type Present<T, K extends keyof T, Sub extends Partial<Record<K, unknown>> = object> = Omit<T, K> & {
+  [P in K]-?: P extends keyof Sub ? Sub[P] : NonNullable<T[P]>;
+};
+
+export type SnappedPointMsg = Present<SnappedPoint__Output, 'location'>;
+export type DriverMsg = Present<Driver__Output, 'location' | 'snapped', { snapped: SnappedPointMsg }>;
+export type UpdateDriverResponseMsg = Present<UpdateDriverResponse__Output, 'snapped', { snapped: SnappedPointMsg }>;
+export type UpdateErrorMsg = UpdateError__Output;
+export type UpdateDriversResponseMsg = UpdateDriversResponse__Output;
+export type NearbyDriverMsg = Present<NearbyDriver__Output, 'driver', { driver: DriverMsg }>;
+export type NearbyResponseMsg = Present<
+  NearbyResponse__Output,
+  'drivers' | 'querySnapped' | 'stats',
+  { drivers: NearbyDriverMsg[]; querySnapped: SnappedPointMsg }
+>;
+/** One query's result in a batch or a stream: a response, or a status code name and message (no response, so JSON leaves it out). */
+export type NearbyResultMsg = Omit<NearbyResult__Output, 'response'> & { response?: NearbyResponseMsg };
+export type MapInfoMsg = Present<MapInfo__Output, 'bounds'>;
 
 export function snappedPoint(p: Phantom): SnappedPointMsg {
   return { location: { lat: p.lat, lng: p.lng }, snapDistanceM: p.distanceM, wayId: p.wayId };

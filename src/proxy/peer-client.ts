@@ -12,6 +12,12 @@ import { parseAddress, type PeerCredentials } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { driverKey, driverRecord, peerClock, peerList } from '../api/validate.js';
 import { BUCKETS, type DriverVersion, type Tombstone } from '../model/store/digest.js';
+import type { Driver__Output } from '../gen/faros/v1/Driver.js';
+import type { DriverRecord__Output } from '../gen/faros/v1/DriverRecord.js';
+import type { MapStatus__Output } from '../gen/faros/v1/MapStatus.js';
+import type { NearbyResponse__Output } from '../gen/faros/v1/NearbyResponse.js';
+import type { SnappedPoint__Output } from '../gen/faros/v1/SnappedPoint.js';
+import type { StatusResponse__Output } from '../gen/faros/v1/StatusResponse.js';
 
 /**
  * Largest message sent to and accepted from a peer. Forwarded batches are cut
@@ -19,28 +25,9 @@ import { BUCKETS, type DriverVersion, type Tombstone } from '../model/store/dige
  */
 export const PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-export interface RecordMsg {
-  driverId: string;
-  lat: number;
-  lng: number;
-  timestampMs: number;
-  metadata: Record<string, string>;
-  segment: number;
-  t: number;
-  snapM: number;
-}
-export interface MapStatusMsg {
-  mapId: string;
-  state: string;
-  drivers: string;
-  bounds?: { min: { lat: number; lng: number } | null; max: { lat: number; lng: number } | null } | null;
-}
-export interface StatusMsg {
-  instance: string;
-  maps: MapStatusMsg[];
-  /** The responder's wall clock when it answered (0 from an instance that does not send it). */
-  clockMs?: number;
-}
+export type RecordMsg = DriverRecord__Output;
+export type MapStatusMsg = MapStatus__Output;
+export type StatusMsg = StatusResponse__Output;
 
 let definition: grpc.GrpcObject | undefined;
 /** The loaded faros.v1 package including Peer (shared by client and server). */
@@ -60,11 +47,7 @@ export function fromRecordMsg(m: RecordMsg, index: number, field = 'records'): D
   return driverRecord(m, `${field}[${index}].`);
 }
 
-interface SnappedMsg {
-  location: { lat: number; lng: number } | null;
-  snapDistanceM: number;
-  wayId: string;
-}
+type SnappedMsg = SnappedPoint__Output;
 function phantomFrom(s: SnappedMsg | null, extra: { segment?: number; t?: number; segIndex?: number } = {}): Phantom {
   return {
     segment: extra.segment ?? -1,
@@ -76,13 +59,7 @@ function phantomFrom(s: SnappedMsg | null, extra: { segment?: number; t?: number
     distanceM: s?.snapDistanceM ?? 0,
   };
 }
-interface DriverMsg {
-  driverId: string;
-  location: { lat: number; lng: number } | null;
-  snapped: SnappedMsg | null;
-  timestampMs: string;
-  metadata: Record<string, string>;
-}
+type DriverMsg = Driver__Output;
 function driverFrom(d: DriverMsg): DriverView {
   return {
     driverId: d.driverId,
@@ -94,11 +71,7 @@ function driverFrom(d: DriverMsg): DriverView {
   };
 }
 
-interface NearbyResponseMsg {
-  drivers: { driver: DriverMsg; distanceM: number; etaS: number }[];
-  querySnapped: SnappedMsg | null;
-  stats: { edgesExpanded: number; candidatesSeen: number; servedBy: string } | null;
-}
+type NearbyResponseMsg = NearbyResponse__Output;
 function nearbyRequestMsg(mapId: string, q: NearbyQuery): object {
   return {
     mapId,
@@ -261,7 +234,10 @@ export class PeerClient {
   private outcomeFrom(r: NearbyResponseMsg): NearbyOutcome {
     return {
       ok: true,
-      drivers: r.drivers.map((d) => ({ driver: driverFrom(d.driver), distanceM: d.distanceM, etaS: d.etaS })),
+      drivers: r.drivers.map((d) => {
+        if (!d.driver) throw new PeerCallError('UNAVAILABLE', this.address, 'answered a nearby driver without its driver message');
+        return { driver: driverFrom(d.driver), distanceM: d.distanceM, etaS: d.etaS };
+      }),
       querySnapped: phantomFrom(r.querySnapped),
       stats: { edgesExpanded: r.stats?.edgesExpanded ?? 0, candidatesSeen: r.stats?.candidatesSeen ?? 0, servedBy: r.stats?.servedBy || this.address },
     };

@@ -1,0 +1,12 @@
+// Original file: proto/faros/v1/peer.proto
+
+
+export interface RemoveDriversRequest {
+  'mapId'?: (string);
+  'driverIds'?: (string)[];
+}
+
+export interface RemoveDriversRequest__Output {
+  'mapId': (string);
+  'driverIds': (string)[];
+}
