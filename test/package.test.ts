@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,6 +42,10 @@ test('npm pack ships dist/src, proto, maps, docs and README, and no tests, bench
       .filter((f) => f.endsWith('.md'))
       .map((f) => `docs/${f}`),
   ];
+  // The map page's static files (GET /), when this checkout has them.
+  const web = join(ROOT, 'web');
+  if (existsSync(web))
+    for (const f of readdirSync(web, { recursive: true, withFileTypes: true })) if (f.isFile()) needed.push(relative(ROOT, join(f.parentPath, f.name)));
   for (const f of needed) assert.ok(files.has(f), `the package lacks ${f}`);
   const banned = /^(dist\/test|dist\/bench|dist\/tools|test|bench|tools|src|cluster|\.ci|maps\/\.cache|node_modules)\/|\.ts$|\.map$/;
   const shipped = [...files].filter((f) => banned.test(f) && !f.endsWith('.d.ts'));

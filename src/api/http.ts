@@ -40,7 +40,7 @@ interface Route {
   /** Answers with a message (JSON) unless it writes the response itself. */
   run(
     d: HttpDeps,
-    req: { params: Params; body: Record<string, unknown>; query: URLSearchParams },
+    req: { params: Params; body: Record<string, unknown>; req: IncomingMessage },
     scope: CallScope,
     res: ServerResponse,
   ): Promise<object | undefined>;
@@ -110,7 +110,7 @@ const ROUTES: Route[] = [
     // Without it: every map the route table gives this instance serves here.
     run: async (d, r, _s, res) => {
       if (d.host.ready()) return { status: 'ready' };
-      if (r.query.get('allow') === 'proxy' && d.host.answering()) return { status: 'proxying' };
+      if (new URL(r.req.url ?? '/', 'http://_').searchParams.get('allow') === 'proxy' && d.host.answering()) return { status: 'proxying' };
       const loading = d.host
         .maps()
         .map((m) => m.mapId)
@@ -242,7 +242,7 @@ export class HttpGateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = process.hrtime.bigint();
-    const [path, search] = (req.url ?? '/').split('?', 2) as [string, string | undefined];
+    const path = (req.url ?? '/').split('?')[0]!;
     let name = 'unknown';
     let gated = false;
     let scope: CallScope | undefined;
@@ -262,7 +262,7 @@ export class HttpGateway {
       res.on('close', () => {
         if (!res.writableFinished) s.cancel();
       });
-      const out = await route.run(this.deps, { params, body, query: new URLSearchParams(search) }, scope, res);
+      const out = await route.run(this.deps, { params, body, req }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);
     } catch (e) {
