@@ -343,7 +343,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'advertise',
     env: 'FAROS_ADVERTISE',
     kind: 'string',
-    help: 'cluster: peer address other instances reach this one at; it is also the instance name (default 127.0.0.1:peerPort; in Kubernetes $(POD_IP):51051)',
+    help: 'cluster: peer address other instances reach this one at; it is also the instance name (default 127.0.0.1:peerPort; in Kubernetes the pod name: $(POD_NAME).faros-headless.$(POD_NAMESPACE).svc.cluster.local:51051)',
   },
   {
     key: 'maxSnapshotPinMs',
