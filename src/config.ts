@@ -61,6 +61,8 @@ export interface Options {
   /** Compiled map cache; undefined = maps/.cache of the package. */
   readonly cacheDir: string | undefined;
   readonly logLevel: LogLevel;
+  /** JSON logs appended here; undefined = stderr (containers collect it). */
+  readonly logFile: string | undefined;
   /** Default acknowledgement of writes in a cluster (a request's own ack overrides it). */
   readonly writeAck: 'first' | 'all';
   /** Fraction of successful requests logged (errors are always logged at warn). */
@@ -225,6 +227,13 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: 'logLevel', flag: 'log-level', env: 'FAROS_LOG_LEVEL', kind: 'string', def: 'info', help: `log level: ${LOG_LEVELS.join('|')}` },
   {
+    key: 'logFile',
+    flag: 'log-file',
+    env: 'FAROS_LOG_FILE',
+    kind: 'string',
+    help: 'append the JSON logs to FILE (created with its directory) instead of stderr; the ready line stays on stdout',
+  },
+  {
     key: 'logSampleRate',
     flag: 'log-sample-rate',
     env: 'FAROS_LOG_SAMPLE_RATE',
@@ -327,14 +336,14 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'discovery-dns',
     env: 'FAROS_DISCOVERY_DNS',
     kind: 'string',
-    help: 'cluster: DNS name whose A records are the members (Kubernetes headless Service), optionally NAME:PORT (default port: this peer port)',
+    help: 'cluster: DNS name of the members (Kubernetes headless Service): NAME[:PORT] = its A records on PORT (default: this peer port), or an SRV name _PORTNAME._tcp.NAME = its SRV targets and ports (StatefulSet pod names: identities that survive a restart)',
   },
   {
     key: 'advertise',
     flag: 'advertise',
     env: 'FAROS_ADVERTISE',
     kind: 'string',
-    help: 'cluster: peer address other instances reach this one at; it is also the instance name (default 127.0.0.1:peerPort; in Kubernetes $(POD_IP):51051)',
+    help: 'cluster: peer address other instances reach this one at; it is also the instance name (default 127.0.0.1:peerPort; in Kubernetes the pod name: $(POD_NAME).faros-headless.$(POD_NAMESPACE).svc.cluster.local:51051)',
   },
   {
     key: 'maxSnapshotPinMs',
@@ -549,6 +558,7 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
     inlineSearchMs: v.inlineSearchMs as number,
     cacheDir: v.cacheDir === undefined ? undefined : resolve(bases.cacheDir ?? cwd, v.cacheDir as string),
     logLevel: logLevel as LogLevel,
+    logFile: file_('logFile'),
     writeAck,
     logSampleRate: v.logSampleRate as number,
     instanceName: v.instanceName as string | undefined,
@@ -691,8 +701,14 @@ function clusterOptions(v: Record<string, number | string | boolean | undefined>
       throw new ConfigError(`--peers: "${s}" is not host:port; give the peer addresses of the instances, e.g. 10.0.0.5:51051,10.0.0.6:51051`);
   let dnsOpt: ClusterOptions['dns'];
   if (dns) {
-    const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(dns);
-    if (!m) throw new ConfigError(`--discovery-dns: "${dns}" is not NAME or NAME:PORT (e.g. faros-peer.default.svc.cluster.local:51051)`);
+    const m = /^([A-Za-z0-9_.-]+)(?::(\d{1,5}))?$/.exec(dns);
+    if (!m)
+      throw new ConfigError(
+        `--discovery-dns: "${dns}" is not NAME, NAME:PORT or an SRV name (e.g. faros-headless.default.svc.cluster.local:51051, or _peer._tcp.faros-headless.default.svc.cluster.local)`,
+      );
+    // SRV records carry each member's port.
+    if (m[1]!.startsWith('_') && m[2] !== undefined)
+      throw new ConfigError(`--discovery-dns: "${dns}" is an SRV name, whose records give the ports; drop ":${m[2]}"`);
     dnsOpt = { name: m[1]!, port: m[2] === undefined ? undefined : Number(m[2]) };
   }
   const advertise = v.advertise as string | undefined;

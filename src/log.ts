@@ -1,4 +1,5 @@
-// Structured JSON logs (pino) on stderr, so stdout stays for the ready line.
+// Structured JSON logs (pino) on stderr, or appended to a file, so stdout
+// stays for the ready line.
 // Requests are sampled; errors always log at warn, rate-limited so a client
 // hammering bad requests cannot turn the log into the bottleneck.
 import { pino, type Logger } from 'pino';
@@ -6,8 +7,11 @@ import type { LogLevel } from './config.js';
 
 export type { Logger };
 
-export function createLogger(level: LogLevel, base: Record<string, unknown> = {}): Logger {
-  return pino({ level, base: { pid: process.pid, ...base }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+/** `file`: append there (its directory created); undefined = stderr. */
+export function createLogger(level: LogLevel, base: Record<string, unknown> = {}, file?: string): Logger {
+  // sync: a crash handler's last line must reach the file before process.exit.
+  const dest = file === undefined ? pino.destination({ fd: 2, sync: true }) : pino.destination({ dest: file, sync: true, append: true, mkdir: true });
+  return pino({ level, base: { pid: process.pid, ...base }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
 
 /** Decides which requests are logged: a sample of successes, errors up to a rate. */

@@ -116,4 +116,12 @@ test('cluster mode: peer port (gRPC + 1000 by default) and mutual TLS files are 
   assert.throws(() => opts(['--map', 'monaco-car', '--grpc-port', '65000', '--peers', 'a:1', '--peer-tls-dir', tls]), /set --peer-port/);
   assert.throws(() => opts(['--map', 'monaco-car', '--peers', 'a:1', '--peer-tls-dir', tls, '--peer-port', '50051']), /port of its own/);
   assert.throws(() => opts(['--map', 'monaco-car', '--peer-port', '6000']), /cluster option/);
+  // DNS discovery: A records on a port, or an SRV name whose records carry the ports.
+  const srv = '_peer._tcp.faros-headless.faros.svc.cluster.local';
+  assert.deepEqual(opts(['--map', 'monaco-car', '--discovery-dns', srv, '--peer-tls-dir', tls]).cluster!.dns, { name: srv, port: undefined });
+  assert.deepEqual(opts(['--map', 'monaco-car', '--discovery-dns', 'faros-headless:51051', '--peer-tls-dir', tls]).cluster!.dns, {
+    name: 'faros-headless',
+    port: 51051,
+  });
+  assert.throws(() => opts(['--map', 'monaco-car', '--discovery-dns', `${srv}:51051`, '--peer-tls-dir', tls]), /SRV name.*drop ":51051"/);
 });

@@ -195,3 +195,48 @@ test('clock skew: each peer clock minus ours from Status.clock_ms, the shortest 
     m.stop();
   }
 });
+
+test("SRV discovery (StatefulSet): members are the pods' stable names, so a replaced pod (new IP, same name) gets its place in the route table back", async () => {
+  // What CoreDNS answers for _peer._tcp.faros-headless.faros.svc.cluster.local: one target per pod, trailing dot and all.
+  const pod = (i: number) => `faros-${i}.faros-headless.faros.svc.cluster.local`;
+  const [P0, P1, P2] = [0, 1, 2].map((i) => `${pod(i)}:51051`) as [string, string, string];
+  const asked: string[] = [];
+  let records = [0, 1, 2].map((i) => ({ name: `${pod(i).toUpperCase()}.`, port: 51051, priority: 0, weight: 33 }));
+  const resolver = {
+    resolve4: async (): Promise<string[]> => assert.fail('an SRV name is never looked up as A records'),
+    resolveSrv: async (name: string) => {
+      asked.push(name);
+      return records;
+    },
+  };
+  const net = new FakeNet();
+  const m = new Membership({
+    self: P0,
+    seeds: [],
+    dns: { name: '_peer._tcp.faros-headless.faros.svc.cluster.local', port: 0 },
+    resolver,
+    probeIntervalMs: 30,
+    probeTimeoutMs: 60,
+    suspectMs: 200,
+    indirectProbes: 0,
+    client: net.client(P0),
+    log: () => {},
+  });
+  try {
+    await m.start();
+    assert.equal(asked[0], '_peer._tcp.faros-headless.faros.svc.cluster.local');
+    assert.deepEqual(m.live(), [P0, P1, P2].sort());
+    // faros-1 dies: gone from DNS while it is replaced, evicted after suspectMs.
+    net.dead.add(P1);
+    records = records.filter((r) => !r.name.startsWith('FAROS-1.'));
+    await sleep(400);
+    assert.deepEqual(m.live(), [P0, P2].sort());
+    // Its replacement answers under the same name: the same members, so the same route table as before.
+    records = [0, 1, 2].map((i) => ({ name: `${pod(i)}.`, port: 51051, priority: 0, weight: 33 }));
+    net.dead.delete(P1);
+    await sleep(200);
+    assert.deepEqual(m.live(), [P0, P1, P2].sort());
+  } finally {
+    m.stop();
+  }
+});

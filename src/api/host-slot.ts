@@ -8,6 +8,7 @@ import type { DriverUpdate, DriverView, NearbyItem, NearbyQuery, UpdateResult } 
 export class HostSlot implements ShardHost {
   private target: ShardHost | undefined;
   private stopping = false;
+  private wasReady = false;
 
   attach(host: ShardHost): void {
     this.target = host;
@@ -33,7 +34,17 @@ export class HostSlot implements ShardHost {
     this.h.checkMap(mapId);
   }
   ready(): boolean {
-    return !this.stopping && (this.target?.ready() ?? false);
+    const r = !this.stopping && (this.target?.ready() ?? false);
+    if (r) this.wasReady = true;
+    return r;
+  }
+  /**
+   * Takes client calls: it was ready once (its maps loaded at start) and is
+   * not stopping. A map it gains later (membership change) loads in the
+   * background while its calls are proxied to a replica that serves it.
+   */
+  answering(): boolean {
+    return this.ready() || (!this.stopping && this.wasReady);
   }
   update(mapId: string, updates: DriverUpdate[], opts?: CallOptions): Promise<UpdateResult[]> {
     return this.h.update(mapId, updates, opts);

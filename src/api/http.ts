@@ -7,7 +7,7 @@ import { FarosError } from '../errors.js';
 import type { Logger, RequestLogSampler } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../config.js';
-import type { ShardHost } from '../node/host.js';
+import type { HostSlot } from './host-slot.js';
 import type { FarosService } from './service.js';
 import { CallScope, type InFlightGate } from './context.js';
 import { parseJsonBody } from './json.js';
@@ -20,7 +20,7 @@ import { clip, quote } from '../quote.js';
 
 export interface HttpDeps {
   service: FarosService;
-  host: ShardHost;
+  host: HostSlot;
   gate: InFlightGate;
   metrics: Metrics;
   log: Logger;
@@ -39,7 +39,12 @@ type Params = Record<string, string>;
  */
 interface Route extends RouteDoc {
   /** Answers with a message (JSON) unless it writes the response itself. */
-  run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
+  run(
+    d: HttpDeps,
+    req: { params: Params; body: Record<string, unknown>; req: IncomingMessage },
+    scope: CallScope,
+    res: ServerResponse,
+  ): Promise<object | undefined>;
 }
 
 // The examples run on a server with the bundled maps (test/e2e/openapi.test.ts) in this order, deletes last.
@@ -209,8 +214,14 @@ const ROUTES: Route[] = [
     name: 'readyz',
     method: 'GET',
     path: '/readyz',
-    summary: 'Readiness: 200 once every map is loaded, else 503 with the maps still loading',
-    response: { contentType: 'application/json', schema: STATUS('ready'), description: 'Every map is loaded.', example: { status: 'ready' } },
+    summary:
+      'Readiness: 200 once every map is loaded, else 503 with the maps still loading. With ?allow=proxy: 200 ("proxying") while a map gained later loads, whose calls are proxied to a replica',
+    response: {
+      contentType: 'application/json',
+      schema: { type: 'object', required: ['status'], properties: { status: { enum: ['ready', 'proxying'] } } },
+      description: 'Every map is loaded (or, with ?allow=proxy, every call can be answered here or by a replica).',
+      example: { status: 'ready' },
+    },
     otherResponses: {
       503: {
         contentType: 'application/json',
@@ -219,8 +230,12 @@ const ROUTES: Route[] = [
         example: { status: 'loading', loading: [M] },
       },
     },
-    run: async (d, _r, _s, res) => {
+    // ?allow=proxy: ready to take client calls once it has loaded its maps, even while it loads a map
+    // gained later (a membership change), whose calls it proxies to a replica that serves it.
+    // Without it: every map the route table gives this instance serves here.
+    run: async (d, r, _s, res) => {
       if (d.host.ready()) return { status: 'ready' };
+      if (new URL(r.req.url ?? '/', 'http://_').searchParams.get('allow') === 'proxy' && d.host.answering()) return { status: 'proxying' };
       const loading = d.host
         .maps()
         .map((m) => m.mapId)
@@ -401,7 +416,7 @@ export class HttpGateway {
       res.on('close', () => {
         if (!res.writableFinished) s.cancel();
       });
-      const out = await route.run(this.deps, { params, body }, scope, res);
+      const out = await route.run(this.deps, { params, body, req }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);
     } catch (e) {

@@ -1,11 +1,13 @@
 // `faros cluster`: a local cluster of real `faros serve` processes on
 // 127.0.0.1, each knowing the others as seeds; stops them all on Ctrl-C.
 // Instances authenticate each other with throwaway certificates (a CA made
-// at start in a temporary directory, removed at stop).
+// at start in a temporary directory, removed at stop). The console gets a few
+// human lines; each instance's JSON logs go to a file of its own (or, with
+// --log-format json, to the console).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { makeClusterCerts } from './certs.js';
 import { PeerClient } from '../proxy/peer-client.js';
 import { peerChannelCredentials, readPeerTls } from '../proxy/peer-tls.js';
@@ -21,7 +23,12 @@ export interface ClusterCliOptions {
   httpPort: number;
   /** Passed to every `faros serve` (e.g. --map, --config, --workers). */
   serveArgs: string[];
+  /** Cluster events, and instance output lines tagged with the instance (unless onLine takes them). */
   log: (msg: string) => void;
+  /** Each instance appends its JSON logs to DIR/node<i>.log (`faros serve --log-file`). */
+  logDir?: string;
+  /** Takes the instances' output lines untagged instead of `log`. */
+  onLine?: (node: number, line: string) => void;
 }
 
 async function freePort(): Promise<number> {
@@ -46,6 +53,10 @@ export interface ClusterNode {
   peerAddress: string;
   /** This instance's ca.crt, tls.crt, tls.key. */
   tlsDir: string;
+  /** Where its JSON logs go (with logDir). */
+  logFile: string | undefined;
+  /** The maps it was started with (its ready line). */
+  maps: string[];
   child: ChildProcess;
 }
 
@@ -115,20 +126,37 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
       String(o.replication),
       ...o.serveArgs,
     ];
+    const logFile = o.logDir === undefined ? undefined : join(o.logDir, `node${i}.log`);
+    if (logFile) args.push('--log-file', logFile);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const node: ClusterNode = { index: i, grpcPort: p.grpc, httpPort: p.http, peerPort: p.peer, address: `127.0.0.1:${p.grpc}`, peerAddress, tlsDir, child };
+    const node: ClusterNode = {
+      index: i,
+      grpcPort: p.grpc,
+      httpPort: p.http,
+      peerPort: p.peer,
+      address: `127.0.0.1:${p.grpc}`,
+      peerAddress,
+      tlsDir,
+      logFile,
+      maps: [],
+      child,
+    };
     nodes[i] = node;
     const tag = `[node${i} ${node.address}]`;
+    const out = (line: string): void => (o.onLine ? o.onLine(i, line) : o.log(`${tag} ${line}`));
     return new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line.startsWith('{"event":"ready"')) resolve();
-        else if (!line.startsWith('try:')) o.log(`${tag} ${line}`);
+        if (line.startsWith('{"event":"ready"')) {
+          node.maps = (JSON.parse(line) as { maps: string[] }).maps;
+          resolve();
+        } else if (!line.startsWith('try:')) out(line);
       });
-      createInterface({ input: child.stderr! }).on('line', (line) => o.log(`${tag} ${line}`));
+      // With logDir only what `faros serve` says outside its log (a fatal error) comes here.
+      createInterface({ input: child.stderr! }).on('line', out);
       child.on('exit', (code, sig) => {
-        reject(new Error(`${tag} exited (${sig ?? code}) before it was ready`));
+        reject(new Error(`${tag} exited (${sig ?? code}) before it was ready${logFile ? `; its log: ${logFile}` : ''}`));
         if (!stopping && nodes[i] === node) {
-          o.log(`${tag} exited (${sig ?? code})`);
+          o.log(`${tag} exited (${sig ?? code})${logFile ? `; its log: ${logFile}` : ''}`);
           firstExit(code ?? 1);
         }
       });
@@ -169,28 +197,109 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
   return { nodes, stop, exited, restart: (i) => launch(i), certsDir, peerClient };
 }
 
-export async function runCluster(o: ClusterCliOptions): Promise<number> {
-  const c = await startCluster(o);
-  process.stdout.write(`\nFaros cluster of ${o.nodes} instances on 127.0.0.1 (replication ${o.replication}); any instance answers any map:\n`);
-  for (const n of c.nodes)
-    process.stdout.write(
-      `  node${n.index}: gRPC 127.0.0.1:${n.grpcPort}  HTTP http://127.0.0.1:${n.httpPort}  (peer port ${n.peerPort}: instances only, mutual TLS)\n`,
+export interface RunClusterOptions extends Omit<ClusterCliOptions, 'logDir' | 'onLine'> {
+  /** human: a few lines here, JSON logs in files under logDir (default: a new temporary directory); json: the JSON logs here. */
+  logFormat: 'human' | 'json';
+  logDir?: string;
+}
+
+/** `faros cluster`: start, print where everything is, wait for Ctrl-C. */
+export async function runCluster(o: RunClusterOptions): Promise<number> {
+  const out = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const human = o.logFormat === 'human';
+  const logDir = human ? resolvePath(o.logDir ?? mkdtempSync(join(tmpdir(), 'faros-logs-'))) : undefined;
+  if (logDir) mkdirSync(logDir, { recursive: true });
+  const t0 = Date.now();
+  out(
+    `Starting ${o.nodes} Faros instances on 127.0.0.1 (replication ${o.replication}); ${
+      logDir ? `their JSON logs: ${join(logDir, 'node<N>.log')} (--log-format json: on the console instead)` : 'their JSON logs follow on stderr'
+    }`,
+  );
+  const c = await startCluster({
+    ...o,
+    logDir,
+    // JSON mode: each line as the instance wrote it (its "instance" field says which).
+    onLine: human ? undefined : (_i, line) => process.stderr.write(`${line}\n`),
+  });
+  const health = await settle(c, o.replication);
+  out(`Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s. Any instance answers any map; ${health.summary}:`);
+  for (const n of c.nodes) {
+    const held = health.serving.get(n.index) ?? [];
+    out(
+      `  node${n.index}  gRPC 127.0.0.1:${n.grpcPort}  HTTP http://127.0.0.1:${n.httpPort}  holds ${held.length ? held.join(', ') : 'no map'}${n.logFile ? `  log ${n.logFile}` : ''}`,
     );
-  const n0 = c.nodes[0];
-  process.stdout.write(`\ntry:\n  curl -s http://127.0.0.1:${n0.httpPort}/v1/maps\n`);
-  process.stdout.write(
-    `  curl -s -X POST http://127.0.0.1:${n0.httpPort}/v1/drivers:update -d '{"mapId":"andorra-car","driverId":"d1","location":{"lat":42.5078,"lng":1.5211},"metadata":{"status":"available"}}'\n`,
-  );
-  process.stdout.write(
-    `  curl -s -X POST http://127.0.0.1:${c.nodes[c.nodes.length - 1].httpPort}/v1/nearby -d '{"mapId":"andorra-car","location":{"lat":42.5075,"lng":1.5218},"k":5}'\n`,
-  );
-  process.stdout.write(`  grpcurl -plaintext 127.0.0.1:${n0.grpcPort} faros.v1.Faros/ListMaps\n\nCtrl-C stops every instance.\n`);
-  const sig = await new Promise<string>((resolve) => {
+  }
+  const first = c.nodes[0]!,
+    last = c.nodes[c.nodes.length - 1]!;
+  out(`  (peer ports ${c.nodes.map((n) => n.peerPort).join(', ')}: instances only, mutual TLS with a throwaway CA)`);
+  out('Try:');
+  out(`  curl -s http://127.0.0.1:${first.httpPort}/v1/maps`);
+  const ex = EXAMPLES.find((x) => health.maps.includes(x.mapId));
+  if (ex) {
+    const at = (p: { lat: number; lng: number }) => `"location":{"lat":${p.lat},"lng":${p.lng}}`;
+    out(
+      `  curl -s -X POST http://127.0.0.1:${first.httpPort}/v1/drivers:update -d '{"mapId":"${ex.mapId}","driverId":"d1",${at(ex.driver)},"metadata":{"status":"available"}}'`,
+    );
+    out(`  curl -s -X POST http://127.0.0.1:${last.httpPort}/v1/nearby -d '{"mapId":"${ex.mapId}",${at(ex.pickup)},"k":5}'`);
+  }
+  out(`  grpcurl -plaintext 127.0.0.1:${first.grpcPort} faros.v1.Faros/ListMaps`);
+  if (ex) out(`  npx faros nearby --target 127.0.0.1:${first.grpcPort} --map ${ex.mapId} --lat ${ex.pickup.lat} --lng ${ex.pickup.lng}`);
+  // Listen before saying so: a signal sent as soon as the line is read must not find the default handler.
+  const signalled = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
-    // A node that dies is reported (by its log) and the others keep serving: that is the point.
   });
-  process.stdout.write(`\nstopping (${sig}) …\n`);
+  out('Ctrl-C stops every instance.');
+  // A node that dies is reported (with its log file) and the others keep serving: that is the point.
+  const sig = await signalled;
+  out(`Stopping (${sig}) …`);
   await c.stop();
+  if (logDir) out(`Stopped. The logs stay in ${logDir}`);
   return 0;
+}
+
+/** Points on the roads of bundled maps, for the printed examples (the first map served wins). */
+const EXAMPLES = [
+  { mapId: 'andorra-car', driver: { lat: 42.5078, lng: 1.5211 }, pickup: { lat: 42.5075, lng: 1.5218 } },
+  { mapId: 'monaco-car', driver: { lat: 43.7381, lng: 7.4249 }, pickup: { lat: 43.7384, lng: 7.4246 } },
+  { mapId: 'bayfront_singapore-car', driver: { lat: 1.281, lng: 103.86 }, pickup: { lat: 1.2805, lng: 103.8595 } },
+];
+
+/**
+ * Wait (up to 15 s) until every map is served by its replicas and none is
+ * loading, as the instances report it over the peer port; then who holds what.
+ */
+async function settle(c: RunningCluster, replication: number): Promise<{ maps: string[]; serving: Map<number, string[]>; summary: string }> {
+  const maps = [...new Set(c.nodes.flatMap((n) => n.maps))].sort();
+  const want = Math.min(replication, c.nodes.length);
+  const clients = c.nodes.map((n) => c.peerClient(n.peerAddress, n.index));
+  const deadline = Date.now() + 15_000;
+  let serving = new Map<number, string[]>();
+  let settled = false;
+  try {
+    while (!settled && Date.now() < deadline) {
+      const st = await Promise.all(clients.map((p) => p.status(1000).catch(() => undefined)));
+      serving = new Map(
+        st.map((x, i) => [
+          i,
+          (x?.maps ?? [])
+            .filter((m) => m.state === 'SERVING')
+            .map((m) => m.mapId)
+            .sort(),
+        ]),
+      );
+      const busy = st.some((x) => x === undefined || x.maps.some((m) => m.state === 'LOADING' || m.state === 'TRANSFERRING'));
+      settled = !busy && maps.every((id) => [...serving.values()].filter((held) => held.includes(id)).length === want);
+      if (!settled) await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    for (const p of clients) p.close();
+  }
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const summary = settled
+    ? `${plural(maps.length, 'map')}, each on ${plural(want, 'instance')}`
+    : `${plural(maps.length, 'map')}, replicas still settling (see the logs)`;
+  return { maps, serving, summary };
 }

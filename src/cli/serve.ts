@@ -32,7 +32,13 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
     }
     throw e;
   }
-  const bootLog = createLogger(opts.logLevel);
+  let bootLog: Logger;
+  try {
+    bootLog = createLogger(opts.logLevel, {}, opts.logFile);
+  } catch (e) {
+    process.stderr.write(`faros serve: --log-file ${opts.logFile}: ${(e as Error).message}\n`);
+    return 2;
+  }
   installCrashHandlers(bootLog);
   const t0 = Date.now();
   let tokens: TokenStore | undefined;

@@ -1,5 +1,6 @@
 // Who is in the cluster. Candidates come from a static seed list and/or DNS
-// (the headless Service of a StatefulSet); liveness comes from probing every
+// (the headless Service of a StatefulSet: its A records are pod IPs, its SRV
+// records the pods' own stable names); liveness comes from probing every
 // candidate's Peer.Status with a timeout. A member that has not been heard
 // from for `suspectMs` leaves the live set; one that answers again rejoins at
 // once. Detection of a dead or frozen member therefore takes between
@@ -17,7 +18,7 @@
 // helper's reached it for suspectMs. Before the first eviction of a
 // suspicion at least one indirect round is always tried.
 import { EventEmitter } from 'node:events';
-import { resolve4 } from 'node:dns/promises';
+import { resolve4, resolveSrv } from 'node:dns/promises';
 import type { PeerClient, StatusMsg } from '../proxy/peer-client.js';
 
 /** Probes whose skew estimates are kept per member (the shortest round trip's is reported). */
@@ -27,8 +28,13 @@ export interface MembershipOptions {
   /** This instance's advertised address (host:grpcPort); always live. */
   self: string;
   seeds: readonly string[];
-  /** DNS name whose A records are members, with their gRPC port. */
+  /**
+   * DNS name of the members: its A records with `port`, or, for an SRV name
+   * (`_peer._tcp.faros-headless.…`), its SRV targets and their ports.
+   */
   dns?: { name: string; port: number };
+  /** DNS lookups (default node:dns); tests give their own records. */
+  resolver?: { resolve4(name: string): Promise<string[]>; resolveSrv(name: string): Promise<{ name: string; port: number }[]> };
   probeIntervalMs: number;
   probeTimeoutMs: number;
   suspectMs: number;
@@ -72,6 +78,19 @@ interface Member {
   indirectOnly: boolean;
   /** Its clock minus ours (ms) and the round trip, of its last direct probes (at most SKEW_SAMPLES). */
   skews?: { ms: number; rttMs: number }[];
+}
+
+/** An SRV name: `_service._proto.name` (RFC 2782). */
+export const isSrvName = (name: string): boolean => name.startsWith('_');
+
+/**
+ * The member addresses DNS lists now. SRV targets are the names the members
+ * advertise (a StatefulSet pod's `pod.service.namespace.svc…`), so a replaced
+ * pod keeps its place in the route table; A records are IPs, new per pod.
+ */
+async function dnsMembers(dns: { name: string; port: number }, r: NonNullable<MembershipOptions['resolver']>): Promise<Set<string>> {
+  if (isSrvName(dns.name)) return new Set((await r.resolveSrv(dns.name)).map((x) => `${x.name.replace(/\.$/, '').toLowerCase()}:${x.port}`));
+  return new Set((await r.resolve4(dns.name)).map((ip) => `${ip}:${dns.port}`));
 }
 
 export class Membership extends EventEmitter {
@@ -208,13 +227,12 @@ export class Membership extends EventEmitter {
   private async discover(): Promise<void> {
     if (!this.o.dns) return;
     try {
-      const ips = await resolve4(this.o.dns.name);
-      const found = new Set(ips.map((ip) => `${ip}:${this.o.dns!.port}`));
+      const found = await dnsMembers(this.o.dns, this.o.resolver ?? { resolve4, resolveSrv });
       for (const a of found) {
         if (a !== this.o.self && !this.members.has(a)) this.members.set(a, this.candidate(a, true));
       }
-      // A pod that was replaced comes back with a new IP: forget the old one
-      // once it is both dead and gone from DNS.
+      // A pod that was replaced comes back with a new IP (A records): forget
+      // the old one once it is both dead and gone from DNS.
       for (const [a, m] of this.members) if (m.fromDns && !m.alive && !found.has(a)) this.members.delete(a);
       this.dnsFailures = 0;
     } catch (e) {

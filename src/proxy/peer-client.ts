@@ -134,6 +134,8 @@ export class PeerClient {
       // Fail fast on a dead peer instead of waiting for reconnect back-off.
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 1000,
+      // A member named by DNS (a StatefulSet pod) comes back under a new IP: look it up again within a second, not grpc-js's 30 s.
+      'grpc.dns_min_time_between_resolutions_ms': 1000,
     }) as grpc.Client & Record<string, unknown>;
   }
 

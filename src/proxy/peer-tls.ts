@@ -50,7 +50,7 @@ export function certificateAddress(cert: PeerCertificate | undefined): string | 
 /** How to reach one peer address: channel credentials and options for it. */
 export type PeerCredentials = (address: string) => { creds: grpc.ChannelCredentials; options: grpc.ChannelOptions };
 
-/** The TLS server name peers are dialed with (pods are dialed by IP, which SNI cannot carry). */
+/** The TLS server name peers are dialed with (a peer may be dialed by IP, which SNI cannot carry). */
 export const PEER_SERVER_NAME = 'faros-peer';
 
 const hostOf = (address: string): string => address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');

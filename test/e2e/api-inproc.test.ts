@@ -96,6 +96,8 @@ test('while a map loads: UNAVAILABLE, 503, NOT_SERVING; then SERVING', async () 
   const r = await httpJson(base(), 'POST', '/v1/nearby', nearbyReq);
   assert.deepEqual([r.status, r.json.error.status], [503, 'UNAVAILABLE']);
   assert.deepEqual(await httpJson(base(), 'GET', '/readyz').then((x) => [x.status, x.json.loading]), [503, ['monaco-car']]);
+  // Not ready once yet: not even for proxying.
+  assert.equal((await httpJson(base(), 'GET', '/readyz?allow=proxy')).status, 503);
   const h = healthClient(`127.0.0.1:${api.grpcPort}`);
   assert.equal((await call(h, 'check', { service: '' })).status, 'NOT_SERVING');
   assert.equal((await call(h, 'check', { service: 'monaco-car' })).status, 'NOT_SERVING');
@@ -104,6 +106,14 @@ test('while a map loads: UNAVAILABLE, 503, NOT_SERVING; then SERVING', async () 
   assert.equal((await call(h, 'check', { service: '' })).status, 'SERVING');
   assert.equal((await call(h, 'check', { service: 'monaco-car' })).status, 'SERVING');
   assert.equal((await httpJson(base(), 'GET', '/readyz')).status, 200);
+  assert.deepEqual((await httpJson(base(), 'GET', '/readyz?allow=proxy')).json, { status: 'ready' });
+  // A map gained later loads (a membership change): strict readiness drops, readiness for client calls stays.
+  host.loaded = false;
+  api.refreshHealth();
+  assert.deepEqual(await httpJson(base(), 'GET', '/readyz').then((x) => [x.status, x.json.loading]), [503, ['monaco-car']]);
+  assert.deepEqual(await httpJson(base(), 'GET', '/readyz?allow=proxy').then((x) => [x.status, x.json]), [200, { status: 'proxying' }]);
+  host.loaded = true;
+  api.refreshHealth();
   h.close();
 });
 
