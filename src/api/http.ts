@@ -15,6 +15,8 @@ import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js'
 import { RPC_TABLE, type RpcName } from './service.js';
 import type { TokenStore } from './tokens.js';
 import { clip, quote } from '../quote.js';
+import { nearbyRequest } from './validate.js';
+import type { MapPage } from '../web/map-page.js';
 
 export interface HttpDeps {
   service: FarosService;
@@ -25,6 +27,8 @@ export interface HttpDeps {
   sampler: RequestLogSampler;
   limits: Limits;
   tokens: TokenStore | undefined;
+  /** The live map page (GET /) and the routes it reads. */
+  mapPage?: MapPage;
   /** PEM certificate and key: HTTPS instead of HTTP. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -37,7 +41,12 @@ interface Route {
   /** Request message type of the body, for POST routes. */
   body?: JsonMessage;
   /** Answers with a message (JSON) unless it writes the response itself. */
-  run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
+  run(
+    d: HttpDeps,
+    req: { params: Params; body: Record<string, unknown>; req: IncomingMessage },
+    scope: CallScope,
+    res: ServerResponse,
+  ): Promise<object | undefined>;
   /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
   rpc?: RpcName;
 }
@@ -116,7 +125,54 @@ const ROUTES: Route[] = [
       return undefined;
     },
   },
+  // The map page (src/web/map-page.ts). Its files: the whole path is the one capture (params.mapId).
+  {
+    name: 'MapPage',
+    method: 'GET',
+    pattern: /^(\/|\/map\/[\w./-]+)$/,
+    run: async (d, r, _s, res) => {
+      if (!page(d).serveStatic(r.params.mapId!, res)) throw new RouteError(404, `no file ${quote(r.params.mapId!)} in the map page`);
+      return undefined;
+    },
+  },
+  {
+    name: 'MapRoads',
+    method: 'GET',
+    pattern: new RegExp(`^/v1/maps/${seg}/roads$`),
+    rpc: 'ListMaps',
+    run: async (d, r, _s, res) => {
+      await page(d).serveRoads(r.params.mapId!, r.req, res);
+      return undefined;
+    },
+  },
+  {
+    name: 'MapLive',
+    method: 'GET',
+    pattern: new RegExp(`^/v1/maps/${seg}/live$`),
+    rpc: 'Nearby',
+    run: async (d, r, _s, res) => {
+      page(d).watch(r.params.mapId!, res);
+      return undefined;
+    },
+  },
+  {
+    name: 'NearbyExplain',
+    method: 'POST',
+    pattern: /^\/v1\/nearby:explain$/,
+    body: 'NearbyRequest',
+    rpc: 'Nearby',
+    run: async (d, r, s) => {
+      const answer = await d.service.nearby(r.body, s);
+      const { mapId, query } = nearbyRequest(r.body);
+      return { answer, ...(await page(d).explain(mapId, query, answer)) };
+    },
+  },
 ];
+
+function page(d: HttpDeps): MapPage {
+  if (!d.mapPage) throw new RouteError(404, 'this server has no map page');
+  return d.mapPage;
+}
 
 /** ESP's X-Server-Timeout (seconds) sets a deadline on a gateway call. */
 function deadlineOf(req: IncomingMessage): number {
@@ -174,7 +230,7 @@ function match(method: string, path: string): { route: Route; params: Params } {
   if (allowed.length > 0) throw new RouteError(405, `${clip(method)} is not allowed on ${quote(path)}; use ${allowed.join(' or ')}`, allowed.join(', '));
   throw new RouteError(
     404,
-    `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`,
+    `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, POST /v1/nearby:explain, GET /v1/maps, GET /v1/maps/{map_id}/roads, GET /v1/maps/{map_id}/live, GET /metrics, /healthz, /readyz, GET / (the map page)`,
   );
 }
 
@@ -218,6 +274,7 @@ export class HttpGateway {
 
   /** Stop accepting; let running requests finish up to graceMs, then cut connections. */
   shutdown(graceMs: number): Promise<void> {
+    this.deps.mapPage?.live.close();
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.server.closeAllConnections();
@@ -252,7 +309,7 @@ export class HttpGateway {
       res.on('close', () => {
         if (!res.writableFinished) s.cancel();
       });
-      const out = await route.run(this.deps, { params, body }, scope, res);
+      const out = await route.run(this.deps, { params, body, req }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);
     } catch (e) {

@@ -12,6 +12,9 @@ import { peerChannelCredentials, readPeerTls } from '../proxy/peer-tls.js';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { loadMap } from '../mapbuild/build.js';
+import { loadCatalog } from '../mapbuild/catalog.js';
+import { runSimFleet } from './fleet.js';
 
 export interface ClusterCliOptions {
   nodes: number;
@@ -22,6 +25,11 @@ export interface ClusterCliOptions {
   /** Passed to every `faros serve` (e.g. --map, --config, --workers). */
   serveArgs: string[];
   log: (msg: string) => void;
+  /** runCluster: simulated drivers sent to the cluster (0 = none) and their map. */
+  simDrivers?: number;
+  simMap?: string;
+  /** Compiled map cache (the simulator loads its map's graph). */
+  cacheDir?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -184,13 +192,41 @@ export async function runCluster(o: ClusterCliOptions): Promise<number> {
   process.stdout.write(
     `  curl -s -X POST http://127.0.0.1:${c.nodes[c.nodes.length - 1].httpPort}/v1/nearby -d '{"mapId":"andorra-car","location":{"lat":42.5075,"lng":1.5218},"k":5}'\n`,
   );
-  process.stdout.write(`  grpcurl -plaintext 127.0.0.1:${n0.grpcPort} faros.v1.Faros/ListMaps\n\nCtrl-C stops every instance.\n`);
+  process.stdout.write(`  grpcurl -plaintext 127.0.0.1:${n0.grpcPort} faros.v1.Faros/ListMaps\n`);
+  const sim = await startSim(c, o).catch((e: Error) => {
+    o.log(`simulated fleet not started: ${e.message}`);
+    return undefined;
+  });
+  if (sim) process.stdout.write(`\nlive map: ${sim.url}  (${sim.drivers} simulated drivers on ${sim.mapId}; --sim-drivers 0 for none)\n`);
+  process.stdout.write('\nCtrl-C stops every instance.\n');
   const sig = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
     // A node that dies is reported (by its log) and the others keep serving: that is the point.
   });
   process.stdout.write(`\nstopping (${sig}) …\n`);
+  sim?.stop();
   await c.stop();
   return 0;
+}
+
+/**
+ * Drive a simulated fleet on one catalog map through node 0; the map page
+ * URL is that of an instance holding a replica (only those show drivers live).
+ */
+async function startSim(c: RunningCluster, o: ClusterCliOptions): Promise<{ url: string; mapId: string; drivers: number; stop: () => void } | undefined> {
+  const drivers = o.simDrivers ?? 300;
+  if (drivers === 0) return undefined;
+  const n0 = c.nodes[0];
+  const res = await fetch(`http://127.0.0.1:${n0.httpPort}/v1/maps`);
+  const served = ((await res.json()) as { maps: { mapId: string; replicas: string[] }[] }).maps;
+  const catalog = loadCatalog();
+  const want = o.simMap ?? 'monaco-car';
+  const info = served.find((m) => m.mapId === want) ?? (o.simMap ? undefined : served.find((m) => catalog.some((e) => e.id === m.mapId)));
+  const entry = info && catalog.find((e) => e.id === info.mapId);
+  if (!info || !entry) throw new Error(`map ${want} is not a catalog map this cluster serves`);
+  const graph = await loadMap(entry.file, entry.profile, { shared: false, cacheDir: o.cacheDir });
+  const holder = c.nodes.find((n) => info.replicas.includes(n.peerAddress)) ?? n0;
+  const fleet = runSimFleet({ baseUrl: `http://127.0.0.1:${n0.httpPort}`, mapId: info.mapId, graph, drivers, onError: o.log });
+  return { url: `http://127.0.0.1:${holder.httpPort}/?map=${info.mapId}`, mapId: info.mapId, drivers, stop: fleet.stop };
 }
