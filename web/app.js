@@ -18,6 +18,8 @@ const layers = {
   answer: L.layerGroup().addTo(map),
 };
 const state = { mapId: '', edges: [], markers: new Map(), stream: null, clicks: 0 };
+// For the browser test and the curious (devtools): the Leaflet map and the page's state.
+window.faros = { map, state };
 
 function setStatus(text) {
   $('#status').textContent = text;
