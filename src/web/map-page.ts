@@ -24,7 +24,6 @@ import { roadsOf } from './roads.js';
 
 /** The page's own files (web/ at the package root) and Leaflet's, from its npm package. */
 const WEB_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
-const LEAFLET_DIR = join(dirname(createRequire(import.meta.url).resolve('leaflet/package.json')), 'dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -41,6 +40,7 @@ interface StaticFile {
 
 /** Every file the page may load, read once: a request names one of these or gets 404 (no path is ever joined from a URL). */
 function staticFiles(): Map<string, StaticFile> {
+  const LEAFLET_DIR = join(dirname(createRequire(import.meta.url).resolve('leaflet/package.json')), 'dist');
   const files = new Map<string, StaticFile>();
   const add = (url: string, path: string): void => {
     const ext = path.slice(path.lastIndexOf('.'));
@@ -71,7 +71,7 @@ export interface MapPageOptions {
 
 export class MapPage {
   readonly live: LiveFeeds;
-  private files: Map<string, StaticFile> | undefined;
+  private files: Map<string, StaticFile> | Error | undefined;
   private readonly graphs = new Map<string, Promise<RoadGraph>>();
   private readonly roads = new Map<string, { key: string; json: Buffer; gzip: Buffer }>();
   private readonly search = new WeakMap<RoadGraph, { snapper: Snapper; knn: KnnSearch }>();
@@ -110,7 +110,15 @@ export class MapPage {
 
   /** A static file of the page, or false. */
   serveStatic(path: string, res: ServerResponse): boolean {
-    this.files ??= staticFiles();
+    if (!this.files) {
+      try {
+        this.files = staticFiles();
+      } catch (e) {
+        this.files = e as Error;
+      }
+    }
+    // An install without the page's files (web/, node_modules/leaflet) still serves everything else.
+    if (this.files instanceof Error) throw new FarosError('UNAVAILABLE', `the map page is not installed here: ${this.files.message}`);
     const f = this.files.get(path);
     if (!f) return false;
     res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-cache', 'content-length': f.body.length }).end(f.body);
