@@ -22,6 +22,9 @@ export interface LiveOptions {
   maxBufferedBytes?: number;
 }
 
+/** Thrown out of a snapshot read once maxDrivers are in: the rest of a huge fleet is not even decoded. */
+const ENOUGH = new Error('enough drivers');
+
 /** [id, lat, lng, status] of a driver (its snapped position: on the road). */
 type Pos = [string, number, number, string];
 
@@ -95,16 +98,21 @@ class Feed {
         now = Date.now(),
         ttl = shard.options.ttlMs;
       const next = new Map<string, Pos>();
-      await shard.exportSnapshot((records) => {
-        for (const r of records) {
-          if (next.size >= this.o.maxDrivers || now - r.timestampMs > ttl) continue;
-          const a = g.segA[r.segment],
-            b = g.segB[r.segment];
-          const lat = g.vLat[a] + r.t * (g.vLat[b] - g.vLat[a]),
-            lng = g.vLng[a] + r.t * (g.vLng[b] - g.vLng[a]);
-          next.set(r.driverId, [r.driverId, +lat.toFixed(6), +lng.toFixed(6), r.metadata.status ?? '']);
-        }
-      }, 20_000);
+      await shard
+        .exportSnapshot((records) => {
+          for (const r of records) {
+            if (next.size >= this.o.maxDrivers) throw ENOUGH;
+            if (now - r.timestampMs > ttl) continue;
+            const a = g.segA[r.segment],
+              b = g.segB[r.segment];
+            const lat = g.vLat[a] + r.t * (g.vLat[b] - g.vLat[a]),
+              lng = g.vLng[a] + r.t * (g.vLng[b] - g.vLng[a]);
+            next.set(r.driverId, [r.driverId, +lat.toFixed(6), +lng.toFixed(6), r.metadata.status ?? '']);
+          }
+        }, 5000)
+        .catch((e: unknown) => {
+          if (e !== ENOUGH) throw e;
+        });
       const moved: Pos[] = [];
       for (const [id, p] of next) {
         const q = this.last.get(id);

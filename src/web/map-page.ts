@@ -53,6 +53,9 @@ function staticFiles(): Map<string, StaticFile> {
   return files;
 }
 
+/** The straight-line K is a scan of every driver on the main thread: fine for a demo, bounded for a big fleet. */
+const MAX_STRAIGHT_LINE_SCAN = 200_000;
+
 export interface StraightLineDriver {
   driverId: string;
   location: { lat: number; lng: number };
@@ -187,9 +190,11 @@ export class MapPage {
     const shard = this.local(mapId);
     const roadIds = new Set(answer.drivers.map((d) => d.driver.driverId));
     const replicas = this.o.host.maps().find((m) => m.mapId === mapId)?.replicas ?? [];
-    const straightLine = shard
-      ? await straightLineK(shard, q, roadIds)
-      : { unavailable: `this instance holds no replica of ${quote(mapId)}: its drivers are on ${replicas.join(', ')}` };
+    const straightLine = !shard
+      ? { unavailable: `this instance holds no replica of ${quote(mapId)}: its drivers are on ${replicas.join(', ')}` }
+      : shard.size > MAX_STRAIGHT_LINE_SCAN
+        ? { unavailable: `${shard.size} drivers are more than the straight-line ranking scans (${MAX_STRAIGHT_LINE_SCAN}) per click` }
+        : await straightLineK(shard, q, roadIds);
     return { paths: x.paths, settledEdges: x.settledEdges, edgesExpanded: x.edgesExpanded, straightLine };
   }
 }
