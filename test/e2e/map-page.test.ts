@@ -6,7 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { createToken } from '../../src/api/tokens.js';
 import { boot, httpJson, POINTS, type Booted } from './helpers.js';
 
 let srv: Booted;
@@ -264,6 +268,36 @@ test('live streams are bounded in number, and a watcher that does not read is dr
   for (const r of open) await r.body!.cancel();
   // Their slots come free: streams open again.
   for (const r of await openStreams(B, 16)) await r.body!.cancel();
+});
+
+test('with --tokens the page itself is open, and everything it reads needs a query token', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'faros-map-tokens-'));
+  const file = join(dir, 'tokens');
+  const query = createToken(file, 'viewer', ['query']),
+    update = createToken(file, 'fleet', ['update']);
+  const s = await boot(['--map', B, '--tokens', file]);
+  try {
+    for (const path of ['/', '/map/app.js', '/map/leaflet/leaflet.js']) assert.equal((await fetch(`${s.http}${path}`)).status, 200, path);
+    const explain = { mapId: B, location: POINTS.bayfront, k: 2 };
+    const calls: [string, string, unknown][] = [
+      ['GET', `/v1/maps/${B}/roads`, undefined],
+      ['POST', '/v1/nearby:explain', explain],
+    ];
+    for (const [method, path, body] of calls) {
+      assert.equal((await httpJson(s.http, method, path, body)).status, 401, `${path} without a token`);
+      assert.equal((await httpJson(s.http, method, path, body, { authorization: `Bearer ${update}` })).status, 403, `${path} with an update token`);
+      assert.equal((await httpJson(s.http, method, path, body, { authorization: `Bearer ${query}` })).status, 200, `${path} with a query token`);
+    }
+    const live = await fetch(`${s.http}/v1/maps/${B}/live`);
+    assert.equal(live.status, 401);
+    await live.arrayBuffer();
+    const ok = await fetch(`${s.http}/v1/maps/${B}/live`, { headers: { authorization: `Bearer ${query}` } });
+    assert.equal(ok.status, 200);
+    await ok.body!.cancel();
+  } finally {
+    assert.equal(await s.stop(), 0);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** GET without fetch's automatic decoding. */
