@@ -123,6 +123,9 @@ function watch(mapId) {
   });
   es.addEventListener('elsewhere', (ev) => {
     const m = JSON.parse(ev.data);
+    layers.drivers.clearLayers();
+    state.markers.clear();
+    document.body.dataset.drivers = '0';
     setStatus(`${mapId}: drivers not held here`);
     $('#note').textContent =
       `This instance holds no replica of ${mapId}, so it cannot show its drivers live (they are on ${m.replicas.join(', ')}); ` +
