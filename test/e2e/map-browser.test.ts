@@ -1,5 +1,5 @@
 // The map page in a real headless Chromium (Debian's `chromium`, driven by
-// puppeteer-core) against a real server fed by the simulated fleet: the page
+// playwright-core) against a real server fed by the simulated fleet: the page
 // loads without console errors and asks nothing of any other host, draws the
 // roads and the drivers, the drivers move, and a click draws the answer.
 // FAROS_MAP_SCREENSHOT=docs/map-page.png keeps the screenshot (the README's).
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import { chromium, type Browser } from 'playwright-core';
 import { boot, POINTS, type Booted } from './helpers.js';
 import { loadMap } from '../../src/mapbuild/build.js';
 import { loadCatalog } from '../../src/mapbuild/catalog.js';
@@ -31,7 +31,7 @@ before(async () => {
   srv = await boot(['--map', M]);
   const e = loadCatalog().find((m) => m.id === M)!;
   fleet = runSimFleet({ baseUrl: srv.http, mapId: M, graph: await loadMap(e.file, e.profile, { shared: false }), drivers: 300, seed: 3 });
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
 });
 after(async () => {
   fleet?.stop();
@@ -40,19 +40,18 @@ after(async () => {
 });
 
 test('the map page in Chromium: roads, moving drivers, a click answered', { skip, timeout: 90_000 }, async () => {
-  const page = await browser!.newPage();
-  await page.setViewport({ width: 1280, height: 800 });
+  const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
   const problems: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warn') problems.push(`console ${m.type()}: ${m.text()}`);
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${(e as Error).message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   page.on('request', (r) => {
     if (!r.url().startsWith(`${srv!.http}/`) && !r.url().startsWith('data:')) problems.push(`request to another host: ${r.url()}`);
   });
   await page.goto(`${srv!.http}/?map=${M}`, { waitUntil: 'load' });
-  await page.waitForFunction(() => Number(document.body.dataset.roads) > 1000 && Number(document.body.dataset.drivers) >= 300, { timeout: 20_000 });
+  await page.waitForFunction(() => Number(document.body.dataset.roads) > 1000 && Number(document.body.dataset.drivers) >= 300, undefined, { timeout: 20_000 });
 
   // The roads are drawn: the map's canvas has many non-background pixels.
   const inked = await page.evaluate(() => {
@@ -69,8 +68,8 @@ test('the map page in Chromium: roads, moving drivers, a click answered', { skip
   const before = await page.evaluate(() => JSON.stringify([...(globalThis as any).faros.state.markers.values()].slice(0, 20).map((m: any) => m.getLatLng())));
   await page.waitForFunction(
     (b: string) => JSON.stringify([...(globalThis as any).faros.state.markers.values()].slice(0, 20).map((m: any) => m.getLatLng())) !== b,
-    { timeout: 10_000 },
     before,
+    { timeout: 10_000 },
   );
 
   // A click near a road of the centre: K = 5 drivers listed, their paths drawn, the straight-line K beside.
@@ -82,7 +81,7 @@ test('the map page in Chromium: roads, moving drivers, a click answered', { skip
     return { x: r.x + pt.x, y: r.y + pt.y };
   }, POINTS.monaco);
   await page.mouse.click(at.x, at.y);
-  await page.waitForFunction(() => document.body.dataset.answered === '1', { timeout: 15_000 });
+  await page.waitForFunction(() => document.body.dataset.answered === '1', undefined, { timeout: 15_000 });
   const shown = await page.evaluate(() => ({
     road: [...document.querySelectorAll('#road-k li')].map((li: any) => li.textContent as string),
     line: [...document.querySelectorAll('#line-k li')].map((li: any) => li.textContent as string),
@@ -103,7 +102,7 @@ test('the map page in Chromium: roads, moving drivers, a click answered', { skip
   assert.equal(shown.note, '');
   await new Promise((r) => setTimeout(r, 300));
   const file = process.env.FAROS_MAP_SCREENSHOT ?? join(tmpdir(), `faros-map-page-${process.pid}.png`);
-  await page.screenshot({ path: file as `${string}.png` });
+  await page.screenshot({ path: file });
   console.log(`map-browser.test: ${inked} road pixels, answer ${JSON.stringify(shown.road)}; ${shown.summary}; screenshot ${file}`);
   assert.deepEqual(problems, []);
 });
