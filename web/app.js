@@ -161,9 +161,11 @@ function draw(pickup, x, k) {
   const lineK = $('#line-k');
   roadK.replaceChildren();
   lineK.replaceChildren();
+  // Drawn farthest first, so where paths share a road the nearest driver's is on top.
+  for (let i = x.paths.length - 1; i >= 0; i--)
+    L.polyline(x.paths[i].path, { renderer, color: PATH_COLORS[i % PATH_COLORS.length], weight: 4, opacity: 0.9 }).addTo(layers.answer);
   x.paths.forEach((p, i) => {
     const color = PATH_COLORS[i % PATH_COLORS.length];
-    L.polyline(p.path, { renderer, color, weight: 4, opacity: 0.9 }).addTo(layers.answer);
     const end = p.path[0];
     if (end)
       L.circleMarker(end, { renderer, radius: 7, color, weight: 3, fillOpacity: 0 })
