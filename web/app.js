@@ -1,7 +1,7 @@
 // The Faros map page: roads from GET /v1/maps/{id}/roads, drivers from the
 // event stream GET /v1/maps/{id}/live, and a click explained by
-// POST /v1/nearby:explain. Plain browser JS over Leaflet; no build step.
-'use strict';
+// POST /v1/nearby:explain. Plain browser JS over Leaflet (a classic script,
+// loaded after leaflet.js); no build step.
 
 const $ = (sel) => document.querySelector(sel);
 const PATH_COLORS = ['#e4572e', '#f3a712', '#29a35a', '#2e86de', '#a05195', '#d45087', '#665191', '#2f4b7c', '#ff7c43', '#008080'];
@@ -26,7 +26,7 @@ function setStatus(text) {
 }
 
 function showError(prefix, body) {
-  const msg = body && body.error ? body.error.message : String(body);
+  const msg = body?.error ? body.error.message : String(body);
   $('#note').textContent = `${prefix}: ${msg}`;
 }
 
@@ -109,9 +109,7 @@ function watch(mapId) {
       else
         state.markers.set(
           id,
-          L.circleMarker([lat, lng], { renderer, radius: 3.5, weight: 1, color, fillColor: color, fillOpacity: 0.9 })
-            .bindTooltip(id)
-            .addTo(layers.drivers),
+          L.circleMarker([lat, lng], { renderer, radius: 3.5, weight: 1, color, fillColor: color, fillOpacity: 0.9 }).bindTooltip(id).addTo(layers.drivers),
         );
     }
     for (const id of m.gone) {
@@ -184,9 +182,13 @@ function draw(pickup, x, k) {
     $('#summary').textContent = '';
   } else {
     for (const d of x.straightLine.drivers) {
-      L.polyline([[pickup.lat, pickup.lng], [d.location.lat, d.location.lng]], { renderer, color: '#9b2fbd', weight: 2, dashArray: '4 6' }).addTo(
-        layers.answer,
-      );
+      L.polyline(
+        [
+          [pickup.lat, pickup.lng],
+          [d.location.lat, d.location.lng],
+        ],
+        { renderer, color: '#9b2fbd', weight: 2, dashArray: '4 6' },
+      ).addTo(layers.answer);
       const li = document.createElement('li');
       li.textContent = `${d.driverId} — ${d.distanceM.toFixed(0)} m${d.inRoadAnswer ? '' : ' (not in the road answer)'}`;
       if (!d.inRoadAnswer) li.className = 'missing';
