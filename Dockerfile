@@ -58,6 +58,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && chown node:node /var/cache/faros
 COPY proto ./proto
 COPY maps ./maps
+# The map page's HTML and JS (GET /).
+COPY web ./web
 COPY --from=build /src/dist/src ./dist/src
 USER node
 # Compile every map of the catalog once, now, as the runtime user: the cache

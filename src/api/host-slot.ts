@@ -2,6 +2,7 @@
 // hostname:<actual gRPC port>, known only after binding). Until the host is
 // attached every call is UNAVAILABLE and health says NOT_SERVING.
 import { FarosError } from '../errors.js';
+import type { Shard } from '../threads/shard.js';
 import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from '../node/host.js';
 import type { DriverUpdate, DriverView, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 
@@ -29,6 +30,9 @@ export class HostSlot implements ShardHost {
   }
   maps(): MapInfoView[] {
     return this.target?.maps() ?? [];
+  }
+  localShard(mapId: string): Shard | undefined {
+    return this.target?.localShard?.(mapId);
   }
   checkMap(mapId: string): void {
     this.h.checkMap(mapId);

@@ -17,6 +17,8 @@ import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js'
 import { RPC_TABLE } from './service.js';
 import type { TokenStore } from './tokens.js';
 import { clip, quote } from '../quote.js';
+import { nearbyRequest } from './validate.js';
+import type { MapPage } from '../web/map-page.js';
 
 export interface HttpDeps {
   service: FarosService;
@@ -27,6 +29,8 @@ export interface HttpDeps {
   sampler: RequestLogSampler;
   limits: Limits;
   tokens: TokenStore | undefined;
+  /** The live map page (GET /) and the routes it reads. */
+  mapPage?: MapPage;
   /** PEM certificate and key: HTTPS instead of HTTP. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -45,6 +49,8 @@ interface Route extends RouteDoc {
     scope: CallScope,
     res: ServerResponse,
   ): Promise<object | undefined>;
+  /** The path as a pattern, where the `{field}` template cannot say it (nested files). */
+  match?: RegExp;
 }
 
 // The examples run on a server with the bundled maps (test/e2e/openapi.test.ts) in this order, deletes last.
@@ -259,6 +265,78 @@ const ROUTES: Route[] = [
     response: { contentType: 'application/json', schema: { type: 'object' }, description: 'The OpenAPI document.' },
     run: async () => openApi(),
   },
+  // The map page (src/web/map-page.ts) and the routes it reads.
+  {
+    name: 'MapPage',
+    method: 'GET',
+    path: '/',
+    summary: 'The live map page: roads, drivers moving, a click draws the nearby answer (src/web, web/)',
+    response: { contentType: 'text/html', schema: { type: 'string' }, description: 'The page.' },
+    run: async (d, r, _s, res) => staticFile(d, r.req, res),
+  },
+  {
+    name: 'MapPageFile',
+    method: 'GET',
+    path: '/map/{file}',
+    // Nested files (the bundled Leaflet) too; only files the page ships are served.
+    match: /^\/map\/[\w./-]+$/,
+    summary: "The map page's scripts, styles and icons (Leaflet included)",
+    response: { contentType: '*/*', schema: { type: 'string' }, description: 'The file, with its content type.' },
+    example: { params: { file: 'app.js' } },
+    run: async (d, r, _s, res) => staticFile(d, r.req, res),
+  },
+  {
+    name: 'MapRoads',
+    method: 'GET',
+    path: '/v1/maps/{map_id}/roads',
+    summary: "A map's road geometry for drawing (compact JSON; gzip when accepted; ETag)",
+    response: {
+      contentType: 'application/json',
+      schema: { type: 'object', required: ['mapId'], properties: { mapId: { type: 'string' } } },
+      description: 'The roads of the loaded graph (format in src/web/roads.ts).',
+    },
+    errors: ['NOT_FOUND'],
+    rpc: 'ListMaps',
+    example: { params: { map_id: M } },
+    run: async (d, r, _s, res) => {
+      await page(d).serveRoads(r.params.mapId!, r.req, res);
+      return undefined;
+    },
+  },
+  {
+    name: 'MapLive',
+    method: 'GET',
+    path: '/v1/maps/{map_id}/live',
+    summary: "Server-sent events: the map's drivers held on this instance, at most 4 diffs a second (the map page)",
+    response: { contentType: 'text/event-stream', schema: { type: 'string' }, description: 'An event stream of driver positions.' },
+    errors: ['NOT_FOUND'],
+    rpc: 'Nearby',
+    example: { params: { map_id: M } },
+    run: async (d, r, _s, res) => {
+      page(d).watch(r.params.mapId!, res);
+      return undefined;
+    },
+  },
+  {
+    name: 'NearbyExplain',
+    method: 'POST',
+    path: '/v1/nearby:explain',
+    summary: "Nearby, plus each driver's road path, the edges the search settled and the K nearest by straight line (the map page)",
+    body: 'NearbyRequest',
+    response: {
+      contentType: 'application/json',
+      schema: { type: 'object', required: ['answer'], properties: { answer: { $ref: '#/components/schemas/NearbyResponse' } } },
+      description: 'The Nearby answer and its explanation (src/web/map-page.ts).',
+    },
+    errors: ['NOT_FOUND', 'OUT_OF_RANGE'],
+    rpc: 'Nearby',
+    example: { body: { mapId: M, location: { lat: 43.7378, lng: 7.4239 }, k: 5 } },
+    run: async (d, r, s) => {
+      const answer = await d.service.nearby(r.body, s);
+      const { mapId, query } = nearbyRequest(r.body);
+      return { answer, ...(await page(d).explain(mapId, query, answer)) };
+    },
+  },
 ];
 
 let document: JsonSchema | undefined;
@@ -268,10 +346,21 @@ export function openApi(): JsonSchema {
   return document;
 }
 
+function page(d: HttpDeps): MapPage {
+  if (!d.mapPage) throw new RouteError(404, 'this server has no map page');
+  return d.mapPage;
+}
+
+async function staticFile(d: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<undefined> {
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (!page(d).serveStatic(path, res)) throw new RouteError(404, `no file ${quote(path)} in the map page`);
+  return undefined;
+}
+
 /** The routes as the router matches them: the path's `{field}` segments captured, named as the proto-loader fields (mapId). */
 const MATCHERS = ROUTES.map((route) => ({
   route,
-  pattern: new RegExp(`^${route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '([^/]+)')}$`),
+  pattern: route.match ?? new RegExp(`^${route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '([^/]+)')}$`),
   params: [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => jsonName(m[1]!)),
 }));
 
@@ -382,6 +471,7 @@ export class HttpGateway {
 
   /** Stop accepting; let running requests finish up to graceMs, then cut connections. */
   shutdown(graceMs: number): Promise<void> {
+    this.deps.mapPage?.live.close();
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.server.closeAllConnections();

@@ -6,6 +6,7 @@ import type { ShardHost } from '../node/host.js';
 import { InFlightGate } from './context.js';
 import { GrpcServer } from './grpc.js';
 import { HttpGateway } from './http.js';
+import { MapPage } from '../web/map-page.js';
 import { FarosService } from './service.js';
 import type { HostSlot } from './host-slot.js';
 import type { TokenStore } from './tokens.js';
@@ -36,7 +37,8 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
     { service, gate: grpcGate, metrics, log, sampler, limits: opts.limits, tokens },
     opts.maps.map((m) => m.id),
   );
-  const http = new HttpGateway({ service, host, gate: httpGate, metrics, log, sampler, limits: opts.limits, tokens, tls });
+  const mapPage = new MapPage({ host, maps: opts.maps, cacheDir: opts.cacheDir });
+  const http = new HttpGateway({ service, host, gate: httpGate, metrics, log, sampler, limits: opts.limits, tokens, tls, mapPage });
   const creds = tls ? ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) : ServerCredentials.createInsecure();
   const grpcPort = await grpc.bind(opts.host, opts.grpcPort, creds);
   let httpPort: number;

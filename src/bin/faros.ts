@@ -18,8 +18,9 @@ const USAGE = `faros — K nearest drivers by road over OpenStreetMap
 Usage:
   faros serve [--config FILE] [--map ID=PATH[,profile=car,ttl=300,snap=200]]... [--grpc-port 50051] [--http-port 8080]   (faros serve --help)
   faros build-map --map FILE.osm.pbf --profile car --out FILE.faros
-  faros cluster [--nodes 3] [--replication 2] [--grpc-port 50051] [--http-port 8080] [--log-format human|json] [--log-dir DIR] [-- serve options, e.g. --map ID=PATH --config FILE --workers 1]
+  faros cluster [--nodes 3] [--replication 2] [--grpc-port 50051] [--http-port 8080] [--log-format human|json] [--log-dir DIR] [--sim-drivers 300] [--sim-map monaco-car] [-- serve options, e.g. --map ID=PATH --config FILE --workers 1]
                 (human: a few lines here, each instance's JSON logs in DIR/node<N>.log, default a new temporary directory; json: the JSON logs on stderr)
+                (--sim-drivers: a simulated fleet on --sim-map for the live map page; 0 for none)
   faros demo [--map-id andorra-car] [--drivers 10000] [--seed 1]
   faros token create --file TOKENS --name NAME --scopes update,query   (prints the token once; the file keeps its hash)
   faros certs --out DIR --name HOST:PEERPORT [--name ...]   (peer-port certificates with openssl: DIR/ca.crt, DIR/HOST_PORT/{ca.crt,tls.crt,tls.key})
@@ -201,6 +202,8 @@ async function main(argv: string[]): Promise<number> {
         workers: { type: 'string' },
         'log-format': { type: 'string' },
         'log-dir': { type: 'string' },
+        'sim-drivers': { type: 'string' },
+        'sim-map': { type: 'string' },
       });
       if (v.help) {
         process.stdout.write(`${USAGE}\n`);
@@ -228,6 +231,9 @@ async function main(argv: string[]): Promise<number> {
         httpPort: int('http-port', 8080, 0, 65535),
         serveArgs,
         log: log(!!v.quiet),
+        simDrivers: int('sim-drivers', 300, 0, 10_000),
+        simMap: v['sim-map'] as string | undefined,
+        cacheDir: (v['cache-dir'] as string) ?? process.env.FAROS_CACHE_DIR,
       });
     }
     case 'token': {

@@ -14,6 +14,9 @@ import { peerChannelCredentials, readPeerTls } from '../proxy/peer-tls.js';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { loadMap } from '../mapbuild/build.js';
+import { loadCatalog } from '../mapbuild/catalog.js';
+import { runSimFleet } from './fleet.js';
 
 export interface ClusterCliOptions {
   nodes: number;
@@ -29,6 +32,11 @@ export interface ClusterCliOptions {
   logDir?: string;
   /** Takes the instances' output lines untagged instead of `log`. */
   onLine?: (node: number, line: string) => void;
+  /** runCluster: simulated drivers sent to the cluster (0 = none) and their map. */
+  simDrivers?: number;
+  simMap?: string;
+  /** Compiled map cache (the simulator loads its map's graph). */
+  cacheDir?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -246,6 +254,11 @@ export async function runCluster(o: RunClusterOptions): Promise<number> {
   }
   out(`  grpcurl -plaintext 127.0.0.1:${first.grpcPort} faros.v1.Faros/ListMaps`);
   if (ex) out(`  npx faros nearby --target 127.0.0.1:${first.grpcPort} --map ${ex.mapId} --lat ${ex.pickup.lat} --lng ${ex.pickup.lng}`);
+  const sim = await startSim(c, o).catch((e: Error) => {
+    out(`simulated fleet not started: ${e.message}`);
+    return undefined;
+  });
+  if (sim) out(`Live map: ${sim.url}  (${sim.drivers} simulated drivers on ${sim.mapId}; --sim-drivers 0 for none)`);
   // Listen before saying so: a signal sent as soon as the line is read must not find the default handler.
   const signalled = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -255,6 +268,7 @@ export async function runCluster(o: RunClusterOptions): Promise<number> {
   // A node that dies is reported (with its log file) and the others keep serving: that is the point.
   const sig = await signalled;
   out(`Stopping (${sig}) …`);
+  sim?.stop();
   await c.stop();
   if (logDir) out(`Stopped. The logs stay in ${logDir}`);
   return 0;
@@ -302,4 +316,25 @@ async function settle(c: RunningCluster, replication: number): Promise<{ maps: s
     ? `${plural(maps.length, 'map')}, each on ${plural(want, 'instance')}`
     : `${plural(maps.length, 'map')}, replicas still settling (see the logs)`;
   return { maps, serving, summary };
+}
+
+/**
+ * Drive a simulated fleet on one catalog map through node 0; the map page
+ * URL is that of an instance holding a replica (only those show drivers live).
+ */
+async function startSim(c: RunningCluster, o: ClusterCliOptions): Promise<{ url: string; mapId: string; drivers: number; stop: () => void } | undefined> {
+  const drivers = o.simDrivers ?? 300;
+  if (drivers === 0) return undefined;
+  const n0 = c.nodes[0];
+  const res = await fetch(`http://127.0.0.1:${n0.httpPort}/v1/maps`);
+  const served = ((await res.json()) as { maps: { mapId: string; replicas: string[] }[] }).maps;
+  const catalog = loadCatalog();
+  const want = o.simMap ?? 'monaco-car';
+  const info = served.find((m) => m.mapId === want) ?? (o.simMap ? undefined : served.find((m) => catalog.some((e) => e.id === m.mapId)));
+  const entry = info && catalog.find((e) => e.id === info.mapId);
+  if (!info || !entry) throw new Error(`map ${want} is not a catalog map this cluster serves`);
+  const graph = await loadMap(entry.file, entry.profile, { shared: false, cacheDir: o.cacheDir });
+  const holder = c.nodes.find((n) => info.replicas.includes(n.peerAddress)) ?? n0;
+  const fleet = runSimFleet({ baseUrl: `http://127.0.0.1:${n0.httpPort}`, mapId: info.mapId, graph, drivers, onError: o.log });
+  return { url: `http://127.0.0.1:${holder.httpPort}/?map=${info.mapId}`, mapId: info.mapId, drivers, stop: fleet.stop };
 }

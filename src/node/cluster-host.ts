@@ -298,6 +298,10 @@ export class ClusterHost implements ShardHost, PeerHost {
     this.router.subscribe(mapId, peer);
   }
 
+  localShard(mapId: string): Shard | undefined {
+    return this.table.holds(this.name, mapId) ? this.shards.serving(mapId) : undefined;
+  }
+
   /** Loaded local shards (metrics). */
   shardList(): { mapId: string; shard: Shard }[] {
     return this.shards

@@ -1,6 +1,7 @@
 // What the API layer calls: the maps this process serves (LocalHost) or
 // routes to their replicas (ClusterHost). Inputs arrive validated; failures
 // are FarosError with a code the API maps to a status.
+import type { Shard } from '../threads/shard.js';
 import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export interface MapInfoView {
@@ -28,6 +29,8 @@ export interface ShardHost {
   /** Queries of one map, searched in parallel: one item per query, in order; a query's failure is its item. */
   nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]>;
   close(): Promise<void>;
+  /** This instance's own serving copy of a map, if any (the map page reads its graph and drivers). */
+  localShard?(mapId: string): Shard | undefined;
 }
 
 export type { CallOptions, DriverUpdate, DriverView, NearbyAnswer, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';

@@ -114,6 +114,10 @@ export class LocalHost implements ShardHost {
     return Promise.all(qs.map((q) => this.nearby(mapId, q, opts).catch(failedItem)));
   }
 
+  localShard(mapId: string): Shard | undefined {
+    return this.shards.get(mapId)?.shard;
+  }
+
   /** Loaded shards (metrics). */
   shardList(): { mapId: string; shard: Shard }[] {
     return [...this.shards.values()].filter((s) => s.shard).map((s) => ({ mapId: s.entry.id, shard: s.shard! }));

@@ -78,16 +78,26 @@ export class KnnSearch {
     this.results = new MinHeap(256, (a, b) => this.src.compareIds(this.cDriver[a], this.cDriver[b]));
   }
 
-  private allowed(d: number): boolean {
+  allowed(d: number): boolean {
     return (this.g.eDirs[d >> 1] & ((d & 1) === 0 ? FWD : BWD)) !== 0;
   }
 
-  private forbidden(v: number, din: number, dout: number): boolean {
+  forbidden(v: number, din: number, dout: number): boolean {
     const g = this.g;
     // Only the first vertices (the via junctions) have forbidden turns: fbStart ends there.
     if (v + 1 >= g.fbStart.length) return false;
     for (let i = g.fbStart[v], end = g.fbStart[v + 1]; i < end; i++) if (g.fbIn[i] === din && g.fbOut[i] === dout) return true;
     return false;
+  }
+
+  /** After a search: was directed edge d settled (explain.ts reads the last search; the search never calls this). */
+  settledInLast(d: number): boolean {
+    return this.settled[d] === this.gen;
+  }
+
+  /** After a search: directed edge d's cost to the query in the ranking metric (Infinity if never reached). */
+  distInLast(d: number): number {
+    return this.stamp[d] === this.gen ? this.distP[d] : Infinity;
   }
 
   /** Offer dist (p, q) to directed edge d. */
