@@ -116,6 +116,16 @@ export class Metrics {
     labelNames: ['port'] as const,
     registers: [this.registry],
   });
+  readonly liveStreams = new Gauge({
+    name: 'faros_live_streams',
+    help: "The map page's live-driver streams (GET /v1/maps/{map_id}/live) open on this instance",
+    registers: [this.registry],
+  });
+  readonly liveDropped = new Counter({
+    name: 'faros_live_dropped_total',
+    help: 'Live-driver streams ended because their client did not read (more unsent bytes than the limit)',
+    registers: [this.registry],
+  });
   readonly peerRequests = new Counter({
     name: 'faros_peer_requests_total',
     help: 'Calls other instances made on the peer port, by method and status code name',

@@ -37,7 +37,7 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
     { service, gate: grpcGate, metrics, log, sampler, limits: opts.limits, tokens },
     opts.maps.map((m) => m.id),
   );
-  const mapPage = new MapPage({ host, maps: opts.maps, cacheDir: opts.cacheDir });
+  const mapPage = new MapPage({ host, maps: opts.maps, cacheDir: opts.cacheDir, metrics });
   const http = new HttpGateway({ service, host, gate: httpGate, metrics, log, sampler, limits: opts.limits, tokens, tls, mapPage });
   const creds = tls ? ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) : ServerCredentials.createInsecure();
   const grpcPort = await grpc.bind(opts.host, opts.grpcPort, creds);

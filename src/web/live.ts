@@ -20,6 +20,9 @@ export interface LiveOptions {
   maxDrivers?: number;
   /** Unsent bytes after which a watcher counts as not reading (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** Open streams now; a stream dropped for not reading. */
+  onStreams?: (open: number) => void;
+  onDropped?: () => void;
 }
 
 /** Thrown out of a snapshot read once maxDrivers are in: the rest of a huge fleet is not even decoded. */
@@ -72,6 +75,7 @@ class Feed {
   private send(w: ServerResponse, chunk: string): void {
     if (w.writableLength > this.o.maxBufferedBytes) {
       w.destroy();
+      this.o.onDropped?.();
       return;
     }
     w.write(chunk);
@@ -140,7 +144,7 @@ export class LiveFeeds {
   private streams = 0;
 
   constructor(o: LiveOptions) {
-    this.o = { rateHz: 4, maxStreams: 16, maxDrivers: 20_000, maxBufferedBytes: 1 << 20, ...o };
+    this.o = { rateHz: 4, maxStreams: 16, maxDrivers: 20_000, maxBufferedBytes: 1 << 20, onStreams: () => {}, onDropped: () => {}, ...o };
   }
 
   /** Answer a watch request with an event stream (the map is already checked to exist). */
@@ -148,7 +152,11 @@ export class LiveFeeds {
     if (this.streams >= this.o.maxStreams)
       throw new FarosError('RESOURCE_EXHAUSTED', `${this.o.maxStreams} live streams are open on this instance already; close a map page and retry`);
     this.streams++;
-    res.on('close', () => this.streams--);
+    this.o.onStreams?.(this.streams);
+    res.on('close', () => {
+      this.streams--;
+      this.o.onStreams?.(this.streams);
+    });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     // Reconnect after 2 s if the stream breaks.
     res.write('retry: 2000\n\n');

@@ -20,6 +20,7 @@ import type { Shard } from '../threads/shard.js';
 import { FarosError } from '../errors.js';
 import { quote } from '../quote.js';
 import { LiveFeeds } from './live.js';
+import type { Metrics } from '../metrics.js';
 import { roadsOf } from './roads.js';
 
 /** The page's own files (web/ at the package root) and Leaflet's, from its npm package. */
@@ -70,6 +71,7 @@ export interface MapPageOptions {
   /** The configured maps (a map held elsewhere is loaded here for its geometry). */
   maps: readonly MapEntry[];
   cacheDir?: string;
+  metrics?: Metrics;
 }
 
 export class MapPage {
@@ -83,6 +85,8 @@ export class MapPage {
     this.live = new LiveFeeds({
       localShard: (id) => this.local(id),
       replicas: (id) => o.host.maps().find((m) => m.mapId === id)?.replicas ?? [],
+      onStreams: (n) => o.metrics?.liveStreams.set(n),
+      onDropped: () => o.metrics?.liveDropped.inc(),
     });
   }
 
