@@ -107,6 +107,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       workers: opts.workers,
       searchThreads: opts.searchThreads,
       inlineSearchMs: opts.inlineSearchMs,
+      naiveWatches: opts.watchNaive,
       cacheDir: opts.cacheDir,
       log: hostLog,
       onMapReady,
@@ -131,12 +132,14 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       workers: opts.workers,
       searchThreads: opts.searchThreads,
       inlineSearchMs: opts.inlineSearchMs,
+      naiveWatches: opts.watchNaive,
       log: hostLog,
       onMapReady,
     });
   }
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
   host.pool.onSearchPhases = (p) => metrics.observeNearbyPhases(p);
+  metrics.setWatchSource(() => host.shardList().map((x) => ({ mapId: x.mapId, key: x.shard.key, ...x.shard.watchCounts })));
   metrics.setArenaSource(() => host.shardList().map((x) => ({ mapId: x.mapId, bytes: x.shard.store.arena.arenaBytes() })));
   metrics.setInternSource(() =>
     host.shardList().map((x) => {
