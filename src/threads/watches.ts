@@ -22,7 +22,8 @@ import type { NearbyQuery, NearbyResult, WatchParams } from '../model/types.js';
 export type TracedSearch = (q: NearbyQuery, trace: KnnTrace) => { result: NearbyResult; nos: number[] };
 
 export interface WatchListener {
-  answer(r: NearbyResult): void;
+  /** `at`: when it is handed over (ms since the epoch); the next one comes min_interval_ms after it at the earliest. */
+  answer(r: NearbyResult, at: number): void;
   end(err: Error): void;
 }
 
@@ -295,7 +296,7 @@ export class WatchSet {
     if (!result.ok) {
       // Only a first answer can miss (the graph never changes): it is the answer, and the watch ends.
       this.drop(w);
-      w.listener.answer(result);
+      w.listener.answer(result, now);
       return;
     }
     const eta = w.q.metric === 'eta';
@@ -328,9 +329,10 @@ export class WatchSet {
     } else {
       w.sent = next;
       // From the moment it is sent (a flush may run many searches after `now`).
-      w.nextAt = Date.now() + w.params.minIntervalMs;
+      const at = Date.now();
+      w.nextAt = at + w.params.minIntervalMs;
       this.counts.sent++;
-      w.listener.answer(result);
+      w.listener.answer(result, at);
     }
     if (this.opts.naive) this.wake(w, Math.max(w.nextAt, now + w.params.minIntervalMs));
     else this.wake(w, w.expiresAt(this.opts.ttlMs));
