@@ -212,7 +212,8 @@ async function seed(f: FarosProc, positions: Float64Array): Promise<void> {
   const n = positions.length / 2;
   for (let i = 0; i < n; i += 1000) {
     const updates = [];
-    for (let d = i; d < Math.min(n, i + 1000); d++) updates.push({ mapId: MAP_ID, driverId: `d${d}`, location: { lat: positions[2 * d], lng: positions[2 * d + 1] } });
+    for (let d = i; d < Math.min(n, i + 1000); d++)
+      updates.push({ mapId: MAP_ID, driverId: `d${d}`, location: { lat: positions[2 * d], lng: positions[2 * d + 1] } });
     st.write({ updates });
   }
   st.end();
@@ -257,7 +258,12 @@ async function main(): Promise<void> {
           before = await metric(f.http, names);
         }, cfg.openMs);
         const [w, u] = await Promise.all([
-          runClientProc<WatcherOut>(SELF, { kind: 'watcher', addr: f.grpc, points: [...points], startAt, endAt, seed: seedN + round } satisfies WatcherSpec, dir, k++),
+          runClientProc<WatcherOut>(
+            SELF,
+            { kind: 'watcher', addr: f.grpc, points: [...points], startAt, endAt, seed: seedN + round } satisfies WatcherSpec,
+            dir,
+            k++,
+          ),
           runClientProc<UpdaterOut>(
             SELF,
             {
@@ -341,10 +347,14 @@ async function main(): Promise<void> {
     ]),
   );
   const ratio = nai.cores / inc.cores;
-  console.log(
-    `\nCPU naive / incremental: ${fmt(ratio, 1)}× (target ≥ 10×); push P99 incremental ${fmt(inc.pushP99Ms)} ms (target ≤ ${INTERVAL_MS + 1000} ms)`,
-  );
-  const file = saveResult('watch', quick, { config: { ...cfg, k: K, intervalMs: INTERVAL_MS, changeM: CHANGE_M, rounds, seed: seedN }, incremental: inc, naive: nai, ratio, rows });
+  console.log(`\nCPU naive / incremental: ${fmt(ratio, 1)}× (target ≥ 10×); push P99 incremental ${fmt(inc.pushP99Ms)} ms (target ≤ ${INTERVAL_MS + 1000} ms)`);
+  const file = saveResult('watch', quick, {
+    config: { ...cfg, k: K, intervalMs: INTERVAL_MS, changeM: CHANGE_M, rounds, seed: seedN },
+    incremental: inc,
+    naive: nai,
+    ratio,
+    rows,
+  });
   console.log(`saved ${file}`);
 }
 

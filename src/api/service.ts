@@ -258,8 +258,13 @@ export class FarosService {
     return results;
   }
 
-  /** Watches open on this instance (--max-watches). */
-  private openWatches = 0;
+  /** Watches open on this instance (--max-watches): how to end each. */
+  private readonly watches = new Set<(e: Error) => void>();
+
+  /** End every open watch with this error (shutdown). */
+  endWatches(e: Error): void {
+    for (const end of [...this.watches]) end(e);
+  }
 
   /**
    * WatchNearby: the request checked like Nearby's (plus its interval and
@@ -278,22 +283,26 @@ export class FarosService {
     }
     const { mapId, query, params } = w;
     this.host.checkMap(mapId);
-    if (this.openWatches >= this.limits.maxWatches)
+    if (this.watches.size >= this.limits.maxWatches)
       throw new FarosError(
         'RESOURCE_EXHAUSTED',
-        `${this.openWatches} watches are open on this instance, the most --max-watches allows; close one, or watch through another instance`,
+        `${this.watches.size} watches are open on this instance, the most --max-watches allows; close one, or watch through another instance`,
       );
-    this.openWatches++;
-    this.metrics.watchesOpen.inc();
     let done = false;
+    let handle: WatchHandle | undefined;
+    const ender = (e: Error): void => {
+      handle?.close();
+      if (finish()) out.end(e);
+    };
+    this.watches.add(ender);
+    this.metrics.watchesOpen.inc();
     const finish = (): boolean => {
       if (done) return false;
       done = true;
-      this.openWatches--;
+      this.watches.delete(ender);
       this.metrics.watchesOpen.dec();
       return true;
     };
-    let handle: WatchHandle | undefined;
     const sink: WatchSink = {
       answer: (o) => {
         if (done) return;

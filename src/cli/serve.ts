@@ -214,7 +214,10 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   process.off('SIGHUP', onHup);
-  await Promise.all([servers.shutdown(opts.shutdownGraceMs), peer ? shutdownServer(peer.server, opts.shutdownGraceMs) : undefined]);
+  const closing = Promise.all([servers.shutdown(opts.shutdownGraceMs), peer ? shutdownServer(peer.server, opts.shutdownGraceMs) : undefined]);
+  // Watches never finish by themselves: end them now (clients' ones were just ended by the API), not after the grace period.
+  for (const { shard } of host.shardList()) shard.endWatches();
+  await closing;
   await host.close();
   metrics.close();
   log.info('stopped');
