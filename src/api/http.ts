@@ -15,6 +15,7 @@ import { BodyTooLargeError, RouteError, errorJson, toStatus } from './status.js'
 import { RPC_TABLE, type RpcName } from './service.js';
 import type { TokenStore } from './tokens.js';
 import { clip, quote } from '../quote.js';
+import { watchEvents } from './sse.js';
 
 export interface HttpDeps {
   service: FarosService;
@@ -37,7 +38,12 @@ interface Route {
   /** Request message type of the body, for POST routes. */
   body?: JsonMessage;
   /** Answers with a message (JSON) unless it writes the response itself. */
-  run(d: HttpDeps, req: { params: Params; body: Record<string, unknown> }, scope: CallScope, res: ServerResponse): Promise<object | undefined>;
+  run(
+    d: HttpDeps,
+    req: { params: Params; body: Record<string, unknown>; query: URLSearchParams },
+    scope: CallScope,
+    res: ServerResponse,
+  ): Promise<object | undefined>;
   /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
   rpc?: RpcName;
 }
@@ -82,6 +88,17 @@ const ROUTES: Route[] = [
     body: 'NearbyBatchRequest',
     rpc: 'NearbyBatch',
     run: (d, r, s) => d.service.nearbyBatch(r.body, s),
+  },
+  {
+    name: 'WatchNearby',
+    method: 'GET',
+    pattern: /^\/v1\/nearby:watch$/,
+    rpc: 'WatchNearby',
+    // Server-sent events (sse.ts); the call slot is held only while the watch opens.
+    run: async (d, r, _s, res) => {
+      watchEvents(d.service, d.limits, r.query, res);
+      return undefined;
+    },
   },
   { name: 'ListMaps', method: 'GET', pattern: /^\/v1\/maps$/, rpc: 'ListMaps', run: (d, _r, s) => d.service.listMaps({}, s) },
   {
@@ -174,7 +191,7 @@ function match(method: string, path: string): { route: Route; params: Params } {
   if (allowed.length > 0) throw new RouteError(405, `${clip(method)} is not allowed on ${quote(path)}; use ${allowed.join(' or ')}`, allowed.join(', '));
   throw new RouteError(
     404,
-    `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, GET /v1/maps, GET /metrics, /healthz, /readyz`,
+    `no route ${clip(method)} ${quote(path)}; routes: POST /v1/drivers:update, POST /v1/drivers:batchUpdate, GET|DELETE /v1/maps/{map_id}/drivers/{driver_id}, POST /v1/nearby, POST /v1/nearby:batch, GET /v1/nearby:watch, GET /v1/maps, GET /metrics, /healthz, /readyz`,
   );
 }
 
@@ -232,7 +249,7 @@ export class HttpGateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = process.hrtime.bigint();
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
     let name = 'unknown';
     let gated = false;
     let scope: CallScope | undefined;
@@ -252,7 +269,7 @@ export class HttpGateway {
       res.on('close', () => {
         if (!res.writableFinished) s.cancel();
       });
-      const out = await route.run(this.deps, { params, body }, scope, res);
+      const out = await route.run(this.deps, { params, body, query: new URLSearchParams(search) }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);
     } catch (e) {

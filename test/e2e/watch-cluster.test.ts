@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
 import { call, farosClient, nearRoad, type FarosClient } from './helpers.js';

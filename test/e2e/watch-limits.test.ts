@@ -137,6 +137,69 @@ test('a client that stops reading is ended with RESOURCE_EXHAUSTED, not buffered
   }
 });
 
+/** Server-sent events of one GET, parsed as they arrive. */
+async function* events(url: string, signal: AbortSignal): AsyncGenerator<{ event: string; data: any }> {
+  const res = await fetch(url, { signal });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const dec = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body!) {
+    buf += dec.decode(chunk as Uint8Array, { stream: true });
+    for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      let event = 'message',
+        data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (data) yield { event, data: JSON.parse(data) };
+    }
+  }
+}
+
+test('GET /v1/nearby:watch: server-sent events, the first one the Nearby answer, then changes; errors as an event', async () => {
+  const rnd = mulberry32(5);
+  const p = nearRoad(g, rnd, 0);
+  await streamBatch(
+    c,
+    Array.from({ length: 30 }, (_, i) => ({
+      mapId: MAP,
+      driverId: `sse-${i}`,
+      location: { lat: p.lat + (rnd() - 0.5) * 0.006, lng: p.lng + (rnd() - 0.5) * 0.006 },
+    })),
+    10_000,
+  );
+  const ac = new AbortController();
+  const it = events(`${srv.http}/v1/nearby:watch?map_id=${MAP}&lat=${p.lat}&lng=${p.lng}&k=4&metric=METRIC_ETA&min_interval_ms=100&min_change_s=1`, ac.signal);
+  const first = (await it.next()).value!;
+  assert.equal(first.event, 'message');
+  const nearby: any = await (
+    await fetch(`${srv.http}/v1/nearby`, { method: 'POST', body: JSON.stringify({ mapId: MAP, location: p, k: 4, metric: 'METRIC_ETA' }) })
+  ).json();
+  assert.deepEqual(
+    first.data.drivers.map((d: any) => [d.driver.driverId, d.etaS]),
+    nearby.drivers.map((d: any) => [d.driver.driverId, d.etaS]),
+  );
+  await streamBatch(c, [{ mapId: MAP, driverId: 'sse-here', location: p }], 10_000);
+  const next = (await it.next()).value!;
+  assert.equal(next.data.drivers[0].driver.driverId, 'sse-here');
+  ac.abort();
+  await sleep(200);
+  assert.equal(await metric('faros_watches_open'), 0, 'closing the connection closes the watch');
+
+  const bad = events(`${srv.http}/v1/nearby:watch?map_id=${MAP}&lat=${p.lat}&lng=${p.lng}&min_interval_ms=10`, AbortSignal.timeout(5000));
+  const e = (await bad.next()).value!;
+  assert.equal(e.event, 'error');
+  assert.equal(e.data.error.status, 'INVALID_ARGUMENT');
+  assert.match(e.data.error.message, /min_interval_ms = 10 is out of range/);
+  assert.equal((await bad.next()).done, true, 'the stream ends after the error');
+  const unknown = events(`${srv.http}/v1/nearby:watch?map_id=${MAP}&lat=1&lng=2&radius=3`, AbortSignal.timeout(5000));
+  assert.match((await unknown.next()).value!.data.error.message, /unknown query parameter "radius"/);
+});
+
 test('shutdown ends open watches with UNAVAILABLE', async () => {
   const p = nearRoad(g, mulberry32(4), 0.0002);
   const w = open(c, { query: { mapId: MAP, location: p, k: 3 } });
