@@ -265,14 +265,12 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
     }),
     watchLocal: (call: grpc.ServerWritableStream<unknown, object>) => {
       const t0 = process.hrtime.bigint();
-      let entered = false,
-        ended = false,
+      let ended = false,
         handle: { close(): void } | undefined;
       const end = (e?: unknown): void => {
         if (ended) return;
         ended = true;
         handle?.close();
-        if (entered) gate.leave();
         finish('WatchLocal', t0, e);
         if (call.cancelled) return;
         if (e === undefined) call.end();
@@ -287,8 +285,9 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
         if (call.request instanceof Undecodable) throw call.request.error('WatchLocal');
         const w = v.peerWatchRequest(call.request);
         if (ended) return;
+        // Admission only: a watch lasts, and holding a slot for it would starve the other peer calls.
         gate.enter();
-        entered = true;
+        gate.leave();
         handle = watchShard(serving(w.mapId), host.name, w.query, w.params, {
           answer: (o) => {
             if (ended) return;
