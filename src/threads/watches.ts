@@ -15,7 +15,7 @@
 // driver's expiry wakes the watch at that time.
 import type { RoadGraph } from '../model/graph/roadgraph.js';
 import { MinHeap } from '../model/graph/heap.js';
-import { edgePos, type KnnTrace } from '../model/knn/knn.js';
+import { edgePos, type EdgePos, type KnnTrace } from '../model/knn/knn.js';
 import type { NearbyQuery, NearbyResult, WatchParams } from '../model/types.js';
 
 /** The search a watch runs: the Nearby search on the current snapshot, recording its trace; `nos` = the hits' driver numbers. */
@@ -72,6 +72,8 @@ class Watch {
   region = new Map<number, number>();
   dist = new Float64Array(0);
   queryEdge = -1;
+  /** The pick-up point on its edge. */
+  at: EdgePos = { edge: -1, offD: 0, offT: 0 };
   nos = new Int32Array(0);
   cur = new Float64Array(0);
   ts = new Float64Array(0);
@@ -194,12 +196,11 @@ export class WatchSet {
     const i = w.nos.indexOf(no);
     const listed = i >= 0;
     if (newEdge < 0) return !listed; // removed: only a listed driver's removal changes the answer
-    // On the query's own edge a driver also reaches the query directly: not in the kept costs.
-    if (newEdge === w.queryEdge) return false;
     const eta = w.q.metric === 'eta';
     let cost = Number.POSITIVE_INFINITY;
     const ri = w.region.get(newEdge);
     if (ri !== undefined) {
+      // The same costs as the search's (knn.ts): the rest of the edge, then the settled direction's cost.
       const p = edgePos(this.g, segment, t);
       const x = eta ? p.offT : p.offD,
         len = eta ? this.g.eTime[newEdge]! : this.g.eLen[newEdge]!;
@@ -207,6 +208,13 @@ export class WatchSet {
         bwd = w.dist[2 * ri + 1]!;
       if (fwd < Number.POSITIVE_INFINITY) cost = len - x + fwd;
       if (bwd < Number.POSITIVE_INFINITY) cost = Math.min(cost, x + bwd);
+      // On the query's own edge a driver may also drive straight to it.
+      if (newEdge === w.queryEdge) {
+        const dirs = this.g.eDirs[newEdge]!,
+          y = eta ? w.at.offT : w.at.offD;
+        if (p.offD <= w.at.offD && (dirs & 1) !== 0) cost = Math.min(cost, y - x);
+        if (p.offD >= w.at.offD && (dirs & 2) !== 0) cost = Math.min(cost, x - y);
+      }
     }
     // Through an unsettled direction a driver costs at least the frontier.
     const exact = cost <= w.frontier;
@@ -311,6 +319,7 @@ export class WatchSet {
     w.region = region;
     w.dist = dist;
     w.queryEdge = trace.edges[0]!;
+    w.at = edgePos(this.g, result.querySnapped.segment, result.querySnapped.t);
     w.nos = Int32Array.from(nos);
     const costs = costsOf(result, eta);
     w.cur = Float64Array.from(costs);
@@ -321,7 +330,8 @@ export class WatchSet {
     this.index(w);
     const next: Sent = { ids: result.drivers.map((d) => d.driver.driverId), costs };
     if (w.sent && !differs(w.sent, next, w.params.minChange)) {
-      // Nothing to send.
+      // Nothing to send; searches are rate-limited like messages (a change found at the next one is still in time).
+      w.nextAt = Math.max(w.nextAt, now + w.params.minIntervalMs);
     } else if (now < w.nextAt) {
       // A resumed watch: its interval runs from the last message before the move.
       w.dirty = true;
