@@ -29,6 +29,12 @@ export interface Limits {
   readonly maxConcurrentStreams: number;
   /** An HTTP request must arrive whole (headers and body) within this; headers alone within min(this, 10 s). */
   readonly httpRequestTimeoutMs: number;
+  /** WatchNearby calls open on this instance (relayed ones included); more get RESOURCE_EXHAUSTED. */
+  readonly maxWatches: number;
+  /** WatchNearby calls open on one connection; more get RESOURCE_EXHAUSTED. */
+  readonly maxWatchesPerConnection: number;
+  /** Messages of one watch waiting for a client that does not read; one more ends the watch (RESOURCE_EXHAUSTED). */
+  readonly watchMaxQueued: number;
 }
 
 /** Who may call the public ports, and over what. */
@@ -58,6 +64,8 @@ export interface Options {
   readonly searchThreads: number;
   /** Main-thread ms per 100 ms that nearby searches may run inline while the search threads are idle. */
   readonly inlineSearchMs: number;
+  /** Watches re-run every interval (the benchmark's baseline), not incrementally. */
+  readonly watchNaive: boolean;
   /** Compiled map cache; undefined = maps/.cache of the package. */
   readonly cacheDir: string | undefined;
   readonly logLevel: LogLevel;
@@ -325,6 +333,44 @@ export const SETTINGS: readonly Setting[] = [
     help: 'an HTTP request (headers and body) must arrive within this',
   },
   {
+    key: 'maxWatches',
+    flag: 'max-watches',
+    env: 'FAROS_MAX_WATCHES',
+    kind: 'int',
+    def: 20_000,
+    min: 0,
+    max: 1_000_000,
+    help: 'WatchNearby calls open on this instance at once (0 = none)',
+  },
+  {
+    key: 'maxWatchesPerConnection',
+    flag: 'max-watches-per-connection',
+    env: 'FAROS_MAX_WATCHES_PER_CONNECTION',
+    kind: 'int',
+    def: 1000,
+    min: 1,
+    max: 1_000_000,
+    help: 'WatchNearby calls open on one client connection at once',
+  },
+  {
+    key: 'watchMaxQueued',
+    flag: 'watch-max-queued',
+    env: 'FAROS_WATCH_MAX_QUEUED',
+    kind: 'int',
+    def: 64,
+    min: 1,
+    max: 100_000,
+    help: 'messages of one watch waiting for a client that does not read before the watch is ended',
+  },
+  {
+    key: 'watchNaive',
+    flag: 'watch-naive',
+    env: 'FAROS_WATCH_NAIVE',
+    kind: 'bool',
+    def: false,
+    help: 'benchmark baseline: re-run every watch at every interval instead of only when a change touches its region',
+  },
+  {
     key: 'peers',
     flag: 'peers',
     env: 'FAROS_PEERS',
@@ -571,7 +617,11 @@ export function buildOptions({ flags, env, cwd }: ConfigInput): Options {
       maxConnections: v.maxConnections as number,
       maxConcurrentStreams: v.maxConcurrentStreams as number,
       httpRequestTimeoutMs: v.httpRequestTimeoutMs as number,
+      maxWatches: v.maxWatches as number,
+      maxWatchesPerConnection: v.maxWatchesPerConnection as number,
+      watchMaxQueued: v.watchMaxQueued as number,
     }),
+    watchNaive: v.watchNaive as boolean,
     shutdownGraceMs: v.shutdownGraceMs as number,
     security: Object.freeze({ tls: tlsCert && tlsKey ? Object.freeze({ certFile: tlsCert, keyFile: tlsKey }) : undefined, tokensFile }),
     cluster: clusterOptions(v, file_),

@@ -39,6 +39,15 @@ export interface ClusterFigures {
   };
 }
 
+/** One shard's watch counters; `key` names the shard's life (counters restart with a new one). */
+export interface WatchFigures {
+  mapId: string;
+  key: string;
+  open: number;
+  evaluations: number;
+  judged: number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly loop: IntervalHistogram;
@@ -190,6 +199,24 @@ export class Metrics {
   private clusterSource: (() => ClusterFigures) | undefined;
   private arenaSource: (() => { mapId: string; bytes: number }[]) | undefined;
   private internSource: (() => { mapId: string; drivers: number; metasets: number; strings: number }[]) | undefined;
+  private watchSource: (() => WatchFigures[]) | undefined;
+  /** WatchNearby calls open on this instance's public ports (relayed ones included). */
+  readonly watchesOpen = new Gauge({
+    name: 'faros_watches_open',
+    help: 'WatchNearby calls open on this instance (clients connected here)',
+    registers: [this.registry],
+  });
+  readonly watchMessages = new Counter({
+    name: 'faros_watch_messages_total',
+    help: 'WatchNearby messages sent to clients of this instance',
+    registers: [this.registry],
+  });
+  readonly watchEnds = new Counter({
+    name: 'faros_watch_ends_total',
+    help: 'WatchNearby calls ended, by gRPC status code (CANCELLED: the client went away)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
 
   constructor(private readonly maps: () => MapInfoView[]) {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
@@ -200,6 +227,43 @@ export class Metrics {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
     this.loop.enable();
     const self = this;
+    new Gauge({
+      name: 'faros_watches_served',
+      help: "Watches served by this instance's replica of a map (its own clients' and relayed ones)",
+      labelNames: ['map_id'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const w of self.watchSource?.() ?? []) this.inc({ map_id: w.mapId }, w.open);
+      },
+    });
+    // Per shard life (a map dropped and loaded again counts from zero): the growth since the last scrape.
+    const seenWatch = new Map<string, { evaluations: number; judged: number }>();
+    const watchDelta = (kind: 'evaluations' | 'judged') =>
+      function (this: Counter<'map_id'>) {
+        for (const w of self.watchSource?.() ?? []) {
+          let s = seenWatch.get(w.key);
+          if (!s) seenWatch.set(w.key, (s = { evaluations: 0, judged: 0 }));
+          if (w[kind] > s[kind]) {
+            this.inc({ map_id: w.mapId }, w[kind] - s[kind]);
+            s[kind] = w[kind];
+          }
+        }
+      };
+    new Counter({
+      name: 'faros_watch_evaluations_total',
+      help: 'Searches run for watches on this replica (first answers and re-evaluations)',
+      labelNames: ['map_id'] as const,
+      registers: [this.registry],
+      collect: watchDelta('evaluations'),
+    });
+    new Counter({
+      name: 'faros_watch_judged_total',
+      help: "Changes inside a watch's region judged from its kept costs, without a search",
+      labelNames: ['map_id'] as const,
+      registers: [this.registry],
+      collect: watchDelta('judged'),
+    });
     this.workerQueueDepth = new Gauge({
       name: 'faros_worker_queue_depth',
       help: 'Tasks waiting for a worker thread',
@@ -508,6 +572,9 @@ export class Metrics {
   }
   setArenaSource(fn: () => { mapId: string; bytes: number }[]): void {
     this.arenaSource = fn;
+  }
+  setWatchSource(fn: () => WatchFigures[]): void {
+    this.watchSource = fn;
   }
   setInternSource(fn: () => { mapId: string; drivers: number; metasets: number; strings: number }[]): void {
     this.internSource = fn;

@@ -33,7 +33,12 @@ test('defaults', () => {
     maxConnections: 2048,
     maxConcurrentStreams: 1000,
     httpRequestTimeoutMs: 30_000,
+    maxWatches: 20_000,
+    maxWatchesPerConnection: 1000,
+    watchMaxQueued: 64,
   });
+  assert.equal(o.watchNaive, false, 'watches are incremental unless the benchmark asks');
+  assert.throws(() => opts(['--map', 'monaco-car', '--watch-max-queued', '0']), /watch-max-queued/);
   assert.deepEqual(
     o.maps.map((m) => m.id),
     ['monaco-car'],

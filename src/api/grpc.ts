@@ -97,6 +97,7 @@ function withFastEncoders(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
     Nearby: encodeNearbyResponse,
     NearbyBatch: encodeNearbyBatchResponse,
     StreamNearby: encodeStreamNearbyResponse,
+    WatchNearby: encodeNearbyResponse,
   };
   for (const name of Object.keys(fast)) if (!def[name]) throw new Error(`faros.v1.Faros has no method ${name}`);
   return Object.fromEntries(Object.entries(def).map(([name, m]) => [name, fast[name] ? { ...m, responseSerialize: fast[name] as (v: unknown) => Buffer } : m]));
@@ -128,6 +129,7 @@ export class GrpcServer {
       streamNearby: (call: grpc.ServerDuplexStream<unknown, object>) => {
         this.nearbyStream(call).catch((e: unknown) => deps.log.error({ err: e, method: 'StreamNearby' }, 'stream handler failed'));
       },
+      watchNearby: (call: grpc.ServerWritableStream<unknown, object>) => this.watch(call),
     });
     const initial: Record<string, ServingStatus> = { '': 'NOT_SERVING', 'faros.v1.Faros': 'NOT_SERVING' };
     for (const id of mapIds) initial[id] = 'NOT_SERVING';
@@ -356,6 +358,77 @@ export class GrpcServer {
       call.emit('error', { code: s.grpc, details: s.message });
     } finally {
       scope.dispose();
+    }
+  }
+
+  /** Open watches per client connection (--max-watches-per-connection). */
+  private readonly watchesPerConnection = new Map<string, number>();
+
+  /**
+   * WatchNearby: one message per answer the service gives, until the client
+   * cancels, its deadline passes or the watch ends (its status then). A
+   * client that leaves --watch-max-queued messages unread is ended with
+   * RESOURCE_EXHAUSTED instead of being buffered for.
+   */
+  private watch(call: grpc.ServerWritableStream<unknown, object>): void {
+    const method: RpcName = 'WatchNearby';
+    const t0 = process.hrtime.bigint();
+    const { limits, metrics, service } = this.deps;
+    const conn = call.getPeer();
+    let token: TokenEntry | undefined,
+      counted = false,
+      ended = false,
+      handle: { close(): void } | undefined;
+    const end = (e?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      handle?.close();
+      if (counted) {
+        const n = (this.watchesPerConnection.get(conn) ?? 1) - 1;
+        if (n > 0) this.watchesPerConnection.set(conn, n);
+        else this.watchesPerConnection.delete(conn);
+      }
+      if (call.cancelled) {
+        this.finish(method, t0, grpc.status.CANCELLED);
+        metrics.watchEnds.inc({ code: 'CANCELLED' });
+        return;
+      }
+      const s = toStatus(e);
+      this.finish(method, t0, s.grpc, s);
+      metrics.watchEnds.inc({ code: grpcCodeName(s.grpc) });
+      call.emit('error', { code: s.grpc, details: s.message });
+    };
+    call.on('cancelled', () => end());
+    try {
+      token = authorize(this.deps.tokens, method, call.metadata);
+      if (call.request instanceof Undecodable) throw call.request.error(method);
+      const open = this.watchesPerConnection.get(conn) ?? 0;
+      if (open >= limits.maxWatchesPerConnection)
+        throw new FarosError(
+          'RESOURCE_EXHAUSTED',
+          `${open} watches are open on this connection, the most --max-watches-per-connection allows; close one or open another connection`,
+        );
+      this.watchesPerConnection.set(conn, open + 1);
+      counted = true;
+      handle = service.watchNearby(call.request, {
+        send: (msg) => {
+          if (ended || call.cancelled) return;
+          if (token && !this.deps.tokens!.stillAllows(token, RPC_TABLE[method].scope))
+            return end(new FarosError('UNAUTHENTICATED', `token "${token.name}" was revoked while this watch was open; watch again with a valid token`));
+          if (call.writableLength >= limits.watchMaxQueued)
+            return end(
+              new FarosError(
+                'RESOURCE_EXHAUSTED',
+                `the client left ${call.writableLength} messages of this watch unread (--watch-max-queued); read a watch's messages as they come`,
+              ),
+            );
+          call.write(msg);
+        },
+        end: (e) => end(e),
+      });
+      if (ended) handle.close();
+    } catch (e) {
+      end(e);
     }
   }
 

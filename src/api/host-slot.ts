@@ -3,7 +3,7 @@
 // attached every call is UNAVAILABLE and health says NOT_SERVING.
 import { FarosError } from '../errors.js';
 import type { Shard } from '../threads/shard.js';
-import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from '../node/host.js';
+import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost, WatchHandle, WatchParams, WatchSink } from '../node/host.js';
 import type { DriverUpdate, DriverView, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export class HostSlot implements ShardHost {
@@ -64,6 +64,9 @@ export class HostSlot implements ShardHost {
   }
   nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
     return this.h.nearbyBatch(mapId, qs, opts);
+  }
+  watch(mapId: string, q: NearbyQuery, params: WatchParams, sink: WatchSink): WatchHandle {
+    return this.h.watch(mapId, q, params, sink);
   }
   async close(): Promise<void> {
     await this.target?.close();

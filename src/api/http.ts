@@ -19,6 +19,7 @@ import type { TokenStore } from './tokens.js';
 import { clip, quote } from '../quote.js';
 import { nearbyRequest } from './validate.js';
 import type { MapPage } from '../web/map-page.js';
+import { watchEvents } from './sse.js';
 
 export interface HttpDeps {
   service: FarosService;
@@ -45,7 +46,7 @@ interface Route extends RouteDoc {
   /** Answers with a message (JSON) unless it writes the response itself. */
   run(
     d: HttpDeps,
-    req: { params: Params; body: Record<string, unknown>; req: IncomingMessage },
+    req: { params: Params; body: Record<string, unknown>; req: IncomingMessage; query: URLSearchParams },
     scope: CallScope,
     res: ServerResponse,
   ): Promise<object | undefined>;
@@ -162,6 +163,38 @@ const ROUTES: Route[] = [
       },
     },
     run: (d, r, s) => d.service.nearbyBatch(r.body, s),
+  },
+  {
+    name: 'WatchNearby',
+    method: 'GET',
+    path: '/v1/nearby:watch',
+    summary:
+      'WatchNearby as server-sent events: a full NearbyResponse per `message` event when the answer changes; a refusal or end is an `error` event (docs/SEMANTICS.md)',
+    query: [
+      { name: 'map_id', required: true, schema: { type: 'string' }, description: 'The map (NearbyRequest.map_id).' },
+      { name: 'lat', required: true, schema: { type: 'number' }, description: 'Pick-up latitude.' },
+      { name: 'lng', required: true, schema: { type: 'number' }, description: 'Pick-up longitude.' },
+      { name: 'k', schema: { type: 'integer' }, description: 'As NearbyRequest.k.' },
+      { name: 'metric', schema: { type: 'string' }, description: 'METRIC_DISTANCE or METRIC_ETA.' },
+      { name: 'max_distance_m', schema: { type: 'number' }, description: 'As NearbyRequest.max_distance_m.' },
+      { name: 'max_eta_s', schema: { type: 'number' }, description: 'As NearbyRequest.max_eta_s.' },
+      { name: 'min_interval_ms', schema: { type: 'integer' }, description: 'Messages at least this far apart (default 500, at least 100).' },
+      { name: 'min_change_m', schema: { type: 'number' }, description: 'A listed cost change that counts, metric distance (default 50).' },
+      { name: 'min_change_s', schema: { type: 'number' }, description: 'A listed cost change that counts, metric ETA (default 10).' },
+    ],
+    response: {
+      contentType: 'text/event-stream',
+      schema: { type: 'string' },
+      description: 'Events whose data is a NearbyResponse (or, for `error`, the error JSON). Filters: `filter.KEY=VALUE` parameters.',
+    },
+    errors: ['NOT_FOUND', 'OUT_OF_RANGE'],
+    rpc: 'WatchNearby',
+    example: { query: { map_id: M, lat: '43.7378', lng: '7.4239', k: '5' } },
+    // Server-sent events (sse.ts); the call slot is held only while the watch opens.
+    run: async (d, r, _s, res) => {
+      watchEvents(d.service, d.limits, r.query, res);
+      return undefined;
+    },
   },
   {
     name: 'ListMaps',
@@ -486,7 +519,7 @@ export class HttpGateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = process.hrtime.bigint();
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path = '/', search = ''] = (req.url ?? '/').split('?', 2);
     let name = 'unknown';
     let gated = false;
     let scope: CallScope | undefined;
@@ -506,7 +539,7 @@ export class HttpGateway {
       res.on('close', () => {
         if (!res.writableFinished) s.cancel();
       });
-      const out = await route.run(this.deps, { params, body, req }, scope, res);
+      const out = await route.run(this.deps, { params, body, req, query: new URLSearchParams(search) }, scope, res);
       if (out !== undefined) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       this.finish(name, t0, res.statusCode);
     } catch (e) {

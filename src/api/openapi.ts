@@ -37,7 +37,16 @@ export interface RouteDoc {
   /** The RPC this route is the HTTP form of: it counts against --max-in-flight and needs a token with that RPC's scope. */
   rpc?: RpcName;
   /** A request that works on a server with the bundled maps, and an answer to it (both checked by test/e2e/openapi.test.ts). */
-  example?: { params?: Readonly<Record<string, string>>; body?: unknown; response?: unknown };
+  /** Query-string parameters (a route read from the URL, not a body). */
+  query?: readonly QueryParam[];
+  example?: { params?: Readonly<Record<string, string>>; query?: Readonly<Record<string, string>>; body?: unknown; response?: unknown };
+}
+
+export interface QueryParam {
+  name: string;
+  required?: boolean;
+  schema: JsonSchema;
+  description: string;
 }
 
 /** Every RPC route can answer these. */
@@ -250,6 +259,15 @@ function operation(route: RouteDoc, c: Components): JsonSchema {
     schema: { type: 'string', minLength: 1 },
     ...(route.example?.params?.[m[1]!] === undefined ? {} : { example: route.example.params[m[1]!] }),
   }));
+  for (const q of route.query ?? [])
+    params.push({
+      name: q.name,
+      in: 'query',
+      required: q.required ?? false,
+      description: q.description,
+      schema: q.schema,
+      ...(route.example?.query?.[q.name] === undefined ? {} : { example: route.example.query[q.name] }),
+    });
   if (route.rpc)
     params.push({
       name: 'X-Server-Timeout',

@@ -12,6 +12,7 @@ import type { HostSlot } from './host-slot.js';
 import type { TokenStore } from './tokens.js';
 import { readFileSync } from 'node:fs';
 import { ServerCredentials } from '@grpc/grpc-js';
+import { FarosError } from '../errors.js';
 
 export interface ApiServers {
   /** Serve this host (until then calls are UNAVAILABLE). */
@@ -77,6 +78,7 @@ export async function startApi(opts: Options, host: HostSlot, metrics: Metrics, 
     },
     async shutdown(graceMs: number) {
       stopping = true;
+      service.endWatches(new FarosError('UNAVAILABLE', 'this instance is shutting down; watch again (through any instance)'));
       host.markStopping();
       refreshHealth();
       await Promise.all([grpc.shutdown(graceMs), http.shutdown(graceMs)]);

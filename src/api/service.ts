@@ -4,7 +4,7 @@
 import { FarosError, failedItem } from '../errors.js';
 import type { Metrics, MapMetrics } from '../metrics.js';
 import type { Limits } from '../config.js';
-import type { NearbyOutcome, ShardHost } from '../node/host.js';
+import type { NearbyOutcome, ShardHost, WatchHandle, WatchSink } from '../node/host.js';
 import type { DriverUpdate, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 import * as v from './validate.js';
 import * as wire from './wire.js';
@@ -13,7 +13,16 @@ import { untilAborted, type CallContext } from './context.js';
 import type { Scope } from './tokens.js';
 import { quote } from '../quote.js';
 
-export type RpcName = 'UpdateDriver' | 'StreamDriverUpdates' | 'RemoveDriver' | 'GetDriver' | 'Nearby' | 'NearbyBatch' | 'StreamNearby' | 'ListMaps';
+export type RpcName =
+  | 'UpdateDriver'
+  | 'StreamDriverUpdates'
+  | 'RemoveDriver'
+  | 'GetDriver'
+  | 'Nearby'
+  | 'NearbyBatch'
+  | 'StreamNearby'
+  | 'WatchNearby'
+  | 'ListMaps';
 
 /** Which RPCs write, what routes them, and the token scope each needs. */
 export const RPC_TABLE: Readonly<Record<RpcName, { writes: boolean; routingKey: string; scope: Scope }>> = Object.freeze({
@@ -24,6 +33,7 @@ export const RPC_TABLE: Readonly<Record<RpcName, { writes: boolean; routingKey: 
   Nearby: { writes: false, routingKey: 'map_id', scope: 'query' },
   NearbyBatch: { writes: false, routingKey: 'queries[].map_id (each query)', scope: 'query' },
   StreamNearby: { writes: false, routingKey: 'query.map_id (each request)', scope: 'query' },
+  WatchNearby: { writes: false, routingKey: 'query.map_id', scope: 'query' },
   ListMaps: { writes: false, routingKey: '(none: every map)', scope: 'query' },
 });
 
@@ -247,6 +257,82 @@ export class FarosService {
     });
     await untilAborted(Promise.all(work), ctx.signal);
     return results;
+  }
+
+  /** Watches open on this instance (--max-watches): how to end each. */
+  private readonly watches = new Set<(e: Error) => void>();
+
+  /** End every open watch with this error (shutdown). */
+  endWatches(e: Error): void {
+    for (const end of [...this.watches]) end(e);
+  }
+
+  /**
+   * WatchNearby: the request checked like Nearby's (plus its interval and
+   * thresholds) and counted against --max-watches; then every answer goes to
+   * `out.send` until the returned close() or `out.end` (the watch ended by
+   * itself: its point does not snap, or no replica can serve it). `out.end`
+   * may be called before this returns.
+   */
+  watchNearby(req: unknown, out: { send(msg: wire.NearbyResponseMsg): void; end(err: unknown): void }): { close(): void } {
+    let w: v.ValidWatch;
+    try {
+      w = v.watchRequest(req);
+    } catch (e) {
+      this.countInvalid((req as { query?: unknown } | null)?.query, 'nearby');
+      throw e;
+    }
+    const { mapId, query, params } = w;
+    this.host.checkMap(mapId);
+    if (this.watches.size >= this.limits.maxWatches)
+      throw new FarosError(
+        'RESOURCE_EXHAUSTED',
+        `${this.watches.size} watches are open on this instance, the most --max-watches allows; close one, or watch through another instance`,
+      );
+    let done = false;
+    let handle: WatchHandle | undefined;
+    const ender = (e: Error): void => {
+      handle?.close();
+      if (finish()) out.end(e);
+    };
+    this.watches.add(ender);
+    this.metrics.watchesOpen.inc();
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      this.watches.delete(ender);
+      this.metrics.watchesOpen.dec();
+      return true;
+    };
+    const sink: WatchSink = {
+      answer: (o) => {
+        if (done) return;
+        if (!o.ok) {
+          this.mapMetrics(mapId)?.nearby.refused_out_of_range.inc();
+          handle?.close();
+          if (finish()) out.end(outOfRange(o.message, mapId));
+          return;
+        }
+        this.metrics.watchMessages.inc();
+        out.send(wire.nearbyResponse(o));
+      },
+      end: (e) => {
+        if (finish()) out.end(e);
+      },
+    };
+    try {
+      handle = this.host.watch(mapId, query, params, sink);
+    } catch (e) {
+      finish();
+      throw e;
+    }
+    if (done) handle.close();
+    const h = handle;
+    return {
+      close: () => {
+        if (finish()) h.close();
+      },
+    };
   }
 
   async listMaps(_req: unknown, _ctx: CallContext): Promise<{ maps: wire.MapInfoMsg[] }> {

@@ -4,7 +4,7 @@
 // Each message names the field, what was wrong and how to fix it.
 import { FarosError } from '../errors.js';
 import { LIMITS } from '../model/limits.js';
-import type { DriverUpdate, Metric, NearbyQuery } from '../model/types.js';
+import type { DriverUpdate, Metric, NearbyQuery, WatchParams } from '../model/types.js';
 import type { DriverRecord } from '../model/store/store.js';
 import { quote } from '../quote.js';
 
@@ -278,6 +278,47 @@ export function nearbyRequest(req: unknown, field = 'request'): { mapId: string;
       filter: stringMap(o.filter, 'filter'),
     },
   };
+}
+
+export interface ValidWatch {
+  mapId: string;
+  query: NearbyQuery;
+  params: WatchParams;
+}
+
+/**
+ * A WatchNearbyRequest: its query as Nearby's, min_interval_ms 0 (default)
+ * or within its range, thresholds 0 (default) or positive; the threshold of
+ * the query's metric is the one kept.
+ */
+export function watchRequest(req: unknown): ValidWatch {
+  const o = asObj(req, 'request');
+  if (o.query === undefined || o.query === null) throw invalid('query is missing; set query to a NearbyRequest (map_id, location, k, metric, ...)');
+  const { mapId, query } = nearbyRequest(o.query, 'query');
+  const I = LIMITS.minIntervalMs;
+  const ms = o.minIntervalMs === undefined || o.minIntervalMs === null ? 0 : typeof o.minIntervalMs === 'string' ? Number(o.minIntervalMs) : o.minIntervalMs;
+  if (typeof ms !== 'number' || !Number.isInteger(ms)) throw invalid(`min_interval_ms must be an integer, not ${quote(o.minIntervalMs)}`);
+  if (ms !== 0 && (ms < I.min || ms > I.max))
+    throw invalid(`min_interval_ms = ${ms} is out of range; use ${I.min} to ${I.max} ms, or 0 for the default ${I.default}`);
+  const m = limit(o.minChangeM, 'min_change_m', LIMITS.minChangeM.max, LIMITS.minChangeM.default, 'metres');
+  const s = limit(o.minChangeS, 'min_change_s', LIMITS.minChangeS.max, LIMITS.minChangeS.default, 'seconds');
+  return { mapId, query, params: { minIntervalMs: ms === 0 ? I.default : ms, minChange: query.metric === 'eta' ? s : m } };
+}
+
+/** A Peer.WatchLocalRequest: the client's watch, and what it last got when the watch moves here from another replica. */
+export function peerWatchRequest(req: unknown): ValidWatch {
+  const o = asObj(req, 'request');
+  const w = watchRequest(o.watch);
+  if (o.resume !== true) return w;
+  const ids = peerList(o.lastIds, 'last_ids').map((x, i) => id(x, `last_ids[${i}]`, 'driver ID'));
+  const costs = peerList(o.lastCosts, 'last_costs').map((x, i) => double(x, `last_costs[${i}]`));
+  if (ids.length !== costs.length || ids.length > LIMITS.k.max)
+    throw invalid(`last_ids has ${ids.length} items and last_costs ${costs.length}; send one cost per ID, at most ${LIMITS.k.max}`);
+  if (costs.some((c) => !Number.isFinite(c) || c < 0)) throw invalid('last_costs must be finite costs >= 0');
+  const waitMs = o.waitMs === undefined || o.waitMs === null ? 0 : o.waitMs;
+  if (typeof waitMs !== 'number' || !Number.isInteger(waitMs) || waitMs < 0 || waitMs > w.params.minIntervalMs)
+    throw invalid(`wait_ms = ${quote(o.waitMs)} must be a whole number of ms from 0 to min_interval_ms`);
+  return { ...w, params: { ...w.params, resume: { ids, costs, waitMs } } };
 }
 
 /** Another instance's wall clock (ms since the epoch) sent as a reference instant (anti-entropy). */

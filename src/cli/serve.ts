@@ -113,6 +113,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       workers: opts.workers,
       searchThreads: opts.searchThreads,
       inlineSearchMs: opts.inlineSearchMs,
+      naiveWatches: opts.watchNaive,
       cacheDir: opts.cacheDir,
       log: hostLog,
       onMapReady,
@@ -137,12 +138,14 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
       workers: opts.workers,
       searchThreads: opts.searchThreads,
       inlineSearchMs: opts.inlineSearchMs,
+      naiveWatches: opts.watchNaive,
       log: hostLog,
       onMapReady,
     });
   }
   metrics.setWorkerQueueDepthSource(() => host.pool.queueSize);
   host.pool.onSearchPhases = (p) => metrics.observeNearbyPhases(p);
+  metrics.setWatchSource(() => host.shardList().map((x) => ({ mapId: x.mapId, key: x.shard.key, ...x.shard.watchCounts })));
   metrics.setArenaSource(() => host.shardList().map((x) => ({ mapId: x.mapId, bytes: x.shard.store.arena.arenaBytes() })));
   metrics.setInternSource(() =>
     host.shardList().map((x) => {
@@ -217,7 +220,10 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   process.off('SIGHUP', onHup);
-  await Promise.all([servers.shutdown(opts.shutdownGraceMs), peer ? shutdownServer(peer.server, opts.shutdownGraceMs) : undefined]);
+  const closing = Promise.all([servers.shutdown(opts.shutdownGraceMs), peer ? shutdownServer(peer.server, opts.shutdownGraceMs) : undefined]);
+  // Watches never finish by themselves: end them now (clients' ones were just ended by the API), not after the grace period.
+  for (const { shard } of host.shardList()) shard.endWatches();
+  await closing;
   await host.close();
   metrics.close();
   log.info('stopped');

@@ -27,6 +27,7 @@ import type { UpdateDriverResponse as _faros_v1_UpdateDriverResponse, UpdateDriv
 import type { UpdateDriversRequest as _faros_v1_UpdateDriversRequest, UpdateDriversRequest__Output as _faros_v1_UpdateDriversRequest__Output } from './faros/v1/UpdateDriversRequest.js';
 import type { UpdateDriversResponse as _faros_v1_UpdateDriversResponse, UpdateDriversResponse__Output as _faros_v1_UpdateDriversResponse__Output } from './faros/v1/UpdateDriversResponse.js';
 import type { UpdateError as _faros_v1_UpdateError, UpdateError__Output as _faros_v1_UpdateError__Output } from './faros/v1/UpdateError.js';
+import type { WatchNearbyRequest as _faros_v1_WatchNearbyRequest, WatchNearbyRequest__Output as _faros_v1_WatchNearbyRequest__Output } from './faros/v1/WatchNearbyRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -62,6 +63,7 @@ export interface ProtoGrpcType {
       UpdateDriversRequest: MessageTypeDefinition<_faros_v1_UpdateDriversRequest, _faros_v1_UpdateDriversRequest__Output>
       UpdateDriversResponse: MessageTypeDefinition<_faros_v1_UpdateDriversResponse, _faros_v1_UpdateDriversResponse__Output>
       UpdateError: MessageTypeDefinition<_faros_v1_UpdateError, _faros_v1_UpdateError__Output>
+      WatchNearbyRequest: MessageTypeDefinition<_faros_v1_WatchNearbyRequest, _faros_v1_WatchNearbyRequest__Output>
       WriteAck: EnumTypeDefinition
     }
   }

@@ -51,6 +51,8 @@ import type { UpdateDriversRequest as _faros_v1_UpdateDriversRequest, UpdateDriv
 import type { UpdateDriversResponse as _faros_v1_UpdateDriversResponse, UpdateDriversResponse__Output as _faros_v1_UpdateDriversResponse__Output } from './faros/v1/UpdateDriversResponse.js';
 import type { UpdateError as _faros_v1_UpdateError, UpdateError__Output as _faros_v1_UpdateError__Output } from './faros/v1/UpdateError.js';
 import type { UpdateOutcome as _faros_v1_UpdateOutcome, UpdateOutcome__Output as _faros_v1_UpdateOutcome__Output } from './faros/v1/UpdateOutcome.js';
+import type { WatchLocalRequest as _faros_v1_WatchLocalRequest, WatchLocalRequest__Output as _faros_v1_WatchLocalRequest__Output } from './faros/v1/WatchLocalRequest.js';
+import type { WatchNearbyRequest as _faros_v1_WatchNearbyRequest, WatchNearbyRequest__Output as _faros_v1_WatchNearbyRequest__Output } from './faros/v1/WatchNearbyRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -110,6 +112,8 @@ export interface ProtoGrpcType {
       UpdateDriversResponse: MessageTypeDefinition<_faros_v1_UpdateDriversResponse, _faros_v1_UpdateDriversResponse__Output>
       UpdateError: MessageTypeDefinition<_faros_v1_UpdateError, _faros_v1_UpdateError__Output>
       UpdateOutcome: MessageTypeDefinition<_faros_v1_UpdateOutcome, _faros_v1_UpdateOutcome__Output>
+      WatchLocalRequest: MessageTypeDefinition<_faros_v1_WatchLocalRequest, _faros_v1_WatchLocalRequest__Output>
+      WatchNearbyRequest: MessageTypeDefinition<_faros_v1_WatchNearbyRequest, _faros_v1_WatchNearbyRequest__Output>
       WriteAck: EnumTypeDefinition
     }
   }

@@ -4,4 +4,8 @@ export const LIMITS = Object.freeze({
   maxDistanceM: { max: 100_000, default: 3_000 },
   maxEtaS: { max: 7_200, default: 300 },
   defaultSnapRadiusM: 200,
+  // SEMANTICS.md "Watching a pick-up point".
+  minIntervalMs: { min: 100, max: 600_000, default: 500 },
+  minChangeM: { max: 100_000, default: 50 },
+  minChangeS: { max: 7_200, default: 10 },
 });

@@ -119,3 +119,32 @@ export interface CallOptions {
  * (a batch's other queries go on).
  */
 export type NearbyItem = NearbyOutcome | { ok: false; code: Exclude<ErrorCode, 'OUT_OF_RANGE'>; message: string };
+
+/** How a watch (WatchNearby) reports: at most one message per interval, and only changes beyond a threshold. */
+export interface WatchParams {
+  /** Never two messages closer than this (ms). */
+  minIntervalMs: number;
+  /** A listed driver's ranked cost (metres or seconds, by the metric) must move by more than this to be sent again. */
+  minChange: number;
+  /**
+   * A watch moved from another replica: what the client last got (IDs and
+   * ranked costs) and how long until it may get the next, so the move
+   * repeats nothing and keeps the interval.
+   */
+  resume?: { ids: string[]; costs: number[]; waitMs: number };
+}
+
+/**
+ * Where a watch's answers go. `answer` gets the first answer (an outcome:
+ * the point may not snap) and every later one; `end` is called at most once,
+ * when the watch ends by itself (its map left this instance), never after
+ * the owner closed it.
+ */
+export interface WatchSink {
+  answer(r: NearbyOutcome): void;
+  end(err: Error): void;
+}
+
+export interface WatchHandle {
+  close(): void;
+}

@@ -5,7 +5,18 @@ import { quote } from '../quote.js';
 import type { Log } from '../mapbuild/build.js';
 import type { MapEntry } from '../mapbuild/catalog.js';
 import { WorkerPool } from '../threads/pool.js';
-import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+import type {
+  CallOptions,
+  DriverUpdate,
+  DriverView,
+  NearbyItem,
+  NearbyOutcome,
+  NearbyQuery,
+  UpdateResult,
+  WatchHandle,
+  WatchParams,
+  WatchSink,
+} from '../model/types.js';
 import { FarosError } from '../errors.js';
 import { Membership } from '../membership/membership.js';
 import { RouteTable } from '../proxy/route-table.js';
@@ -43,6 +54,8 @@ export interface ClusterHostOptions {
   /** See PoolOptions.inlineSearchMs. */
   inlineSearchMs?: number;
   maxQueue?: number;
+  /** See ShardOptions.naiveWatches. */
+  naiveWatches?: boolean;
   cacheDir?: string;
   arenaBytes?: number;
   log: Log;
@@ -76,6 +89,7 @@ export class ClusterHost implements ShardHost, PeerHost {
       cacheDir: o.cacheDir,
       log: o.log,
       arenaBytes: o.arenaBytes,
+      naiveWatches: o.naiveWatches,
       dropGraceMs: o.dropGraceMs,
       onTransfer: o.onTransfer,
       onMapReady: o.onMapReady,
@@ -276,6 +290,11 @@ export class ClusterHost implements ShardHost, PeerHost {
   async nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {
     this.checkMap(mapId);
     return this.router.nearbyBatch(mapId, qs, opts);
+  }
+
+  watch(mapId: string, q: NearbyQuery, params: WatchParams, sink: WatchSink): WatchHandle {
+    this.checkMap(mapId);
+    return this.router.watch(mapId, q, params, sink);
   }
 
   localNearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]> {

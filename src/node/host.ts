@@ -2,7 +2,18 @@
 // routes to their replicas (ClusterHost). Inputs arrive validated; failures
 // are FarosError with a code the API maps to a status.
 import type { Shard } from '../threads/shard.js';
-import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+import type {
+  CallOptions,
+  DriverUpdate,
+  DriverView,
+  NearbyItem,
+  NearbyOutcome,
+  NearbyQuery,
+  UpdateResult,
+  WatchHandle,
+  WatchParams,
+  WatchSink,
+} from '../model/types.js';
 
 export interface MapInfoView {
   mapId: string;
@@ -28,9 +39,27 @@ export interface ShardHost {
   nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome>;
   /** Queries of one map, searched in parallel: one item per query, in order; a query's failure is its item. */
   nearbyBatch(mapId: string, qs: readonly NearbyQuery[], opts?: CallOptions): Promise<NearbyItem[]>;
+  /**
+   * Watch a query (WatchNearby): answers go to the sink (the first one may
+   * come before this returns) until the handle is closed or the sink is
+   * ended. Throws NOT_FOUND / UNAVAILABLE like nearby.
+   */
+  watch(mapId: string, q: NearbyQuery, params: WatchParams, sink: WatchSink): WatchHandle;
   close(): Promise<void>;
   /** This instance's own serving copy of a map, if any (the map page reads its graph and drivers). */
   localShard?(mapId: string): Shard | undefined;
 }
 
-export type { CallOptions, DriverUpdate, DriverView, NearbyAnswer, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+export type {
+  CallOptions,
+  DriverUpdate,
+  DriverView,
+  NearbyAnswer,
+  NearbyItem,
+  NearbyOutcome,
+  NearbyQuery,
+  UpdateResult,
+  WatchHandle,
+  WatchParams,
+  WatchSink,
+} from '../model/types.js';

@@ -6,7 +6,8 @@ import type { MapEntry } from '../mapbuild/catalog.js';
 import { Shard } from '../threads/shard.js';
 import { WorkerPool } from '../threads/pool.js';
 import { FarosError, failedItem } from '../errors.js';
-import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost } from './host.js';
+import { watchShard } from './watch-shard.js';
+import type { CallOptions, MapInfoView, NearbyOutcome, ShardHost, WatchHandle, WatchParams, WatchSink } from './host.js';
 import type { DriverUpdate, DriverView, NearbyItem, NearbyQuery, UpdateResult } from '../model/types.js';
 
 export interface LocalHostOptions {
@@ -22,6 +23,8 @@ export interface LocalHostOptions {
   inlineSearchMs?: number;
   /** Queued worker tasks beyond which calls get RESOURCE_EXHAUSTED. */
   maxQueue?: number;
+  /** See ShardOptions.naiveWatches. */
+  naiveWatches?: boolean;
   /** Bytes reserved per map for the driver trees. */
   arenaBytes?: number;
   /** A map is loaded and serves (metrics, health). */
@@ -57,6 +60,7 @@ export class LocalHost implements ShardHost {
           ttlMs: slot.entry.ttlS * 1000,
           arenaBytes: this.opts.arenaBytes,
           log: this.opts.log,
+          naiveWatches: this.opts.naiveWatches,
         });
         const ms = Date.now() - t0;
         this.opts.log?.(`map ${slot.entry.id} ready in ${ms} ms`);
@@ -116,6 +120,10 @@ export class LocalHost implements ShardHost {
 
   localShard(mapId: string): Shard | undefined {
     return this.shards.get(mapId)?.shard;
+  }
+
+  watch(mapId: string, q: NearbyQuery, params: WatchParams, sink: WatchSink): WatchHandle {
+    return watchShard(this.shard(mapId), this.name, q, params, sink);
   }
 
   /** Loaded shards (metrics). */

@@ -43,6 +43,8 @@ export interface ShardSetOptions {
   cacheDir?: string;
   log: Log;
   arenaBytes?: number;
+  /** See ShardOptions.naiveWatches. */
+  naiveWatches?: boolean;
   /** How long a map no longer owned keeps answering. */
   dropGraceMs: number;
   /** Called after each state transfer (metrics). */
@@ -124,6 +126,7 @@ export class ShardSet {
         ttlMs: r.entry.ttlS * 1000,
         arenaBytes: this.opts.arenaBytes,
         log: this.opts.log,
+        naiveWatches: this.opts.naiveWatches,
       });
       this.opts.log(`map ${r.entry.id} loaded in ${Date.now() - t0} ms`);
     } catch (e) {
@@ -251,6 +254,8 @@ export class ShardSet {
       return;
     }
     r.state = 'DRAINING';
+    // A draining replica gets no more updates: its watches move to the new owners.
+    r.shard?.endWatches();
     this.opts.log(`map ${mapId}: no longer owned; dropping in ${this.opts.dropGraceMs} ms`);
     r.dropTimer = setTimeout(() => this.dropNow(mapId), this.opts.dropGraceMs);
     r.dropTimer.unref();

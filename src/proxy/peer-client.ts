@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { LOADER_OPTIONS } from '../api/proto.js';
 import { FarosError, type ErrorCode } from '../errors.js';
 import type { DriverRecord } from '../model/store/store.js';
-import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult } from '../model/types.js';
+import type { DriverUpdate, DriverView, NearbyQuery, Phantom, UpdateResult, WatchHandle, WatchParams, WatchSink } from '../model/types.js';
 import type { NearbyItem, NearbyOutcome } from '../model/types.js';
 import { parseAddress, type PeerCredentials } from './peer-tls.js';
 import { quote } from '../quote.js';
@@ -240,6 +240,50 @@ export class PeerClient {
       }),
       querySnapped: phantomFrom(r.querySnapped),
       stats: { edgesExpanded: r.stats?.edgesExpanded ?? 0, candidatesSeen: r.stats?.candidatesSeen ?? 0, servedBy: r.stats?.servedBy || this.address },
+    };
+  }
+
+  /**
+   * A watch served by this peer's replica (Peer.WatchLocal): answers go to
+   * the sink; `opened` once the peer holds it; the sink's `end` gets why the
+   * stream ended (UNAVAILABLE when it ended without a status).
+   */
+  watchLocal(mapId: string, q: NearbyQuery, params: WatchParams, sink: WatchSink, opened: () => void): WatchHandle {
+    const r = params.resume;
+    const req = {
+      watch: { query: nearbyRequestMsg(mapId, q), minIntervalMs: params.minIntervalMs, minChangeM: params.minChange, minChangeS: params.minChange },
+      resume: r !== undefined,
+      lastIds: r?.ids ?? [],
+      lastCosts: r?.costs ?? [],
+      waitMs: Math.round(r?.waitMs ?? 0),
+    };
+    const fn = this.client.WatchLocal as (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<NearbyResponseMsg>;
+    const stream = fn.call(this.client, req, new grpc.Metadata(), {});
+    let done = false;
+    const end = (e: FarosError): void => {
+      if (done) return;
+      done = true;
+      sink.end(e);
+    };
+    stream.on('metadata', () => opened());
+    stream.on('data', (m: NearbyResponseMsg) => {
+      if (!done) sink.answer(this.outcomeFrom(m));
+    });
+    stream.on('error', (e) => {
+      const fe = peerError(e, this.address);
+      if (fe.code === 'OUT_OF_RANGE' && !done) {
+        done = true;
+        sink.answer({ ok: false, code: 'OUT_OF_RANGE', nearestM: Number.NaN, message: (e as grpc.ServiceError).details });
+        return;
+      }
+      end(fe);
+    });
+    stream.on('end', () => end(new FarosError('UNAVAILABLE', `${this.address} ended the watch`)));
+    return {
+      close: () => {
+        done = true;
+        stream.cancel();
+      },
     };
   }
 

@@ -42,8 +42,12 @@ import { certificateAddress, parseAddress } from './peer-tls.js';
 import { quote } from '../quote.js';
 import { Undecodable } from '../api/proto.js';
 import { BUCKETS } from '../model/store/digest.js';
+import { watchShard } from '../node/watch-shard.js';
 
 type Cb = grpc.sendUnaryData<object>;
+
+/** Messages of a relayed watch waiting for the relaying instance before it is ended. */
+const PEER_WATCH_MAX_QUEUED = 256;
 type Req = Record<string, unknown>;
 type AnyCall = grpc.ServerUnaryCall<unknown, object> | grpc.ServerWritableStream<unknown, object>;
 
@@ -259,6 +263,48 @@ export function peerImplementation(d: PeerServiceDeps): grpc.UntypedServiceImple
       const r = await host.probeMember(target, timeoutMs);
       return r.reachable ? { reachable: true, status: r.status ?? null, error: '' } : { reachable: false, status: null, error: r.error ?? 'no answer' };
     }),
+    watchLocal: (call: grpc.ServerWritableStream<unknown, object>) => {
+      const t0 = process.hrtime.bigint();
+      let ended = false,
+        handle: { close(): void } | undefined;
+      const end = (e?: unknown): void => {
+        if (ended) return;
+        ended = true;
+        handle?.close();
+        finish('WatchLocal', t0, e);
+        if (call.cancelled) return;
+        if (e === undefined) call.end();
+        else {
+          const fe = asFarosError(e);
+          call.emit('error', { code: GRPC_STATUS[fe.code], details: fe.message });
+        }
+      };
+      call.on('cancelled', () => end());
+      const run = async (): Promise<void> => {
+        await callerOf(host, call, 'WatchLocal');
+        if (call.request instanceof Undecodable) throw call.request.error('WatchLocal');
+        const w = v.peerWatchRequest(call.request);
+        if (ended) return;
+        // Admission only: a watch lasts, and holding a slot for it would starve the other peer calls.
+        gate.enter();
+        gate.leave();
+        handle = watchShard(serving(w.mapId), host.name, w.query, w.params, {
+          answer: (o) => {
+            if (ended) return;
+            // The wire has no field for "does not snap": its status is OUT_OF_RANGE (PeerClient turns it back).
+            if (!o.ok) return end(new FarosError('OUT_OF_RANGE', o.message));
+            // The relaying instance reads as fast as it can; one that does not is cut, not buffered for.
+            if (call.writableLength >= PEER_WATCH_MAX_QUEUED)
+              return end(new FarosError('RESOURCE_EXHAUSTED', `the relaying instance did not read ${PEER_WATCH_MAX_QUEUED} messages of this watch`));
+            call.write(nearbyResponse(o));
+          },
+          end: (e) => end(e),
+        });
+        // Headers tell the relay the watch is open here (a resumed one may send nothing for a while).
+        if (!ended) call.sendMetadata(new grpc.Metadata());
+      };
+      run().catch((e: unknown) => end(e));
+    },
     pullSnapshot: (call: grpc.ServerWritableStream<unknown, object>) => {
       const t0 = process.hrtime.bigint();
       let entered = false,

@@ -13,7 +13,19 @@
 // until the table lists them as replicas.
 import { FarosError, failedItem } from '../errors.js';
 import type { DriverRecord } from '../model/store/store.js';
-import type { CallOptions, DriverUpdate, DriverView, NearbyItem, NearbyOutcome, NearbyQuery, UpdateResult } from '../model/types.js';
+import type {
+  CallOptions,
+  DriverUpdate,
+  DriverView,
+  NearbyItem,
+  NearbyOutcome,
+  NearbyQuery,
+  UpdateResult,
+  WatchHandle,
+  WatchParams,
+  WatchSink,
+} from '../model/types.js';
+import { relayWatch } from './watch-relay.js';
 import type { Shard } from '../threads/shard.js';
 import { Forwarder, recordBytes, splitBySize } from './forward.js';
 import type { PeerClient } from './peer-client.js';
@@ -83,7 +95,7 @@ const RETRY = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'FAILED_PRECONDITION'
 
 export class Router {
   readonly forwarder: Forwarder;
-  readonly stats = { failovers: 0, hedges: 0, forwardedUpdates: 0 };
+  readonly stats = { failovers: 0, hedges: 0, forwardedUpdates: 0, watchMoves: 0 };
   private readonly rr = new Map<string, number>();
   /** Instances pulling a snapshot of a map from us, until when. */
   private readonly pullers = new Map<string, Map<string, number>>();
@@ -157,6 +169,24 @@ export class Router {
   async nearby(mapId: string, q: NearbyQuery, opts?: CallOptions): Promise<NearbyOutcome> {
     if (this.holds(mapId) && this.d.serving(mapId)) return this.localNearby(mapId, q, opts);
     return this.failover(mapId, 'the nearby query', opts, (p, ms, signal) => p.nearbyLocal(mapId, q, ms, signal));
+  }
+
+  /** A watch: on this instance's replica when it serves the map, else relayed from another (watch-relay.ts). */
+  watch(mapId: string, q: NearbyQuery, params: WatchParams, sink: WatchSink): WatchHandle {
+    return relayWatch(
+      {
+        self: this.d.self,
+        local: (id) => (this.holds(id) ? this.d.serving(id) : undefined),
+        others: (id) => this.order(id, true),
+        client: (a) => this.d.client(a),
+        log: this.d.log,
+        onMove: () => this.stats.watchMoves++,
+      },
+      mapId,
+      q,
+      params,
+      sink,
+    );
   }
 
   /** Nearby on this instance's replica (also what Peer.NearbyLocal runs). */

@@ -8,7 +8,8 @@ import { DriverStore, driverView, type DriverRecord, type StoreOptions } from '.
 import { outOfRange } from '../model/model.js';
 import { filterFor, searchNearby, type NearbyParts } from '../model/knn/nearby.js';
 import { Snapper } from '../model/snap/snap.js';
-import { KnnSearch } from '../model/knn/knn.js';
+import { KnnSearch, type KnnTrace } from '../model/knn/knn.js';
+import { WatchSet, type WatchListener } from './watches.js';
 import { StoreReader } from '../model/store/store-reader.js';
 import { D_MS } from '../model/store/records.js';
 import { Digest, bucketOf, type DriverVersion, type Tombstone } from '../model/store/digest.js';
@@ -16,7 +17,7 @@ import { Digest, bucketOf, type DriverVersion, type Tombstone } from '../model/s
 const NO_FILTER = new Uint32Array(0);
 import type { WorkerPool } from './pool.js';
 import { SNAP_FIELDS, type MapHandle } from './messages.js';
-import type { DriverUpdate, DriverView, ModelOptions, NearbyDriver, NearbyQuery, NearbyResult, Phantom, UpdateResult } from '../model/types.js';
+import type { DriverUpdate, DriverView, ModelOptions, NearbyDriver, NearbyQuery, NearbyResult, Phantom, UpdateResult, WatchParams } from '../model/types.js';
 import { FarosError } from '../errors.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
@@ -43,6 +44,8 @@ export interface ShardOptions extends ModelOptions, StoreOptions {
   sweepIntervalMs?: number;
   /** Where failures of background work (the TTL sweep) are reported. */
   log?: (msg: string) => void;
+  /** Watches re-run every interval instead of incrementally (the benchmark's baseline). */
+  naiveWatches?: boolean;
 }
 
 export class Shard {
@@ -370,6 +373,46 @@ export class Shard {
   /** The same search (nearby.ts) on this thread, when the pool says a hand-over would cost more. */
   private nearbyHere(q: NearbyQuery): NearbyResult {
     const t0 = performance.now();
+    try {
+      return this.searchHere(q).result;
+    } finally {
+      this.pool.spentInline(performance.now() - t0);
+    }
+  }
+
+  /** This map's watches (made on first use; they listen to the store from then on). */
+  private watchSet: WatchSet | undefined;
+
+  /**
+   * Watch a query (WatchNearby): the first answer is given now, then a new
+   * one whenever it changes beyond the threshold (watches.ts). Undefined when
+   * the point does not snap (that outcome was the answer).
+   */
+  watch(q: NearbyQuery, params: WatchParams, listener: WatchListener): { close(): void } | undefined {
+    this.check();
+    if (!this.watchSet) {
+      this.watchSet = new WatchSet(this.graph, (wq, trace) => this.searchHere(wq, trace), {
+        ttlMs: this.options.ttlMs,
+        naive: this.options.naiveWatches,
+      });
+      this.store.onTouch = this.watchSet.touch;
+    }
+    return this.watchSet.open(q, params, listener);
+  }
+
+  /** End every watch of this replica with UNAVAILABLE (it stops serving the map). */
+  endWatches(): void {
+    this.watchSet?.closeAll(new FarosError('UNAVAILABLE', `map ${this.key.replace(/#\d+$/, '')} is no longer served by this replica; watch again`));
+  }
+
+  /** Watch counters (metrics); zeros before the first watch. */
+  get watchCounts(): { open: number; evaluations: number; sent: number; judged: number } {
+    return this.watchSet?.counts ?? { open: 0, evaluations: 0, sent: 0, judged: 0 };
+  }
+
+  /** The nearby search on this thread, on the snapshot just published; with the hits' driver numbers. */
+  private searchHere(q: NearbyQuery, trace?: KnnTrace): { result: NearbyResult; nos: number[] } {
+    const t0 = performance.now();
     const g = this.graph;
     this.here ??= {
       graph: g,
@@ -382,7 +425,8 @@ export class Shard {
     const p = this.here,
       intern = this.store.intern;
     const drivers: NearbyDriver[] = [];
-    try {
+    const nos: number[] = [];
+    {
       const r = searchNearby(
         p,
         {
@@ -395,29 +439,35 @@ export class Shard {
           filter: filterFor(intern, q.filter),
         },
         (h, i32, v) => {
+          nos.push(h.driverNo);
           drivers.push({
             driver: driverView(g, i32, v, p.reader.intern.driverId(h.driverNo), intern.metadataOf(i32[v + D_MS]) as Record<string, string>),
             distanceM: h.distanceM,
             etaS: h.etaS,
           });
         },
+        trace,
       );
       if (!r.ok)
         return {
-          ok: false,
-          code: 'OUT_OF_RANGE',
-          nearestM: r.nearestM,
-          message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM),
+          nos,
+          result: {
+            ok: false,
+            code: 'OUT_OF_RANGE',
+            nearestM: r.nearestM,
+            message: outOfRange('query point', q.lat, q.lng, r.nearestM, this.options.snapRadiusM),
+          },
         };
       const searchUs = (performance.now() - t0) * 1000;
       return {
-        ok: true,
-        querySnapped: r.snapped,
-        stats: { edgesExpanded: r.edgesExpanded, candidatesSeen: r.candidatesSeen, phases: { queuedUs: 0, searchUs, replyUs: 0 } },
-        drivers,
+        nos,
+        result: {
+          ok: true,
+          querySnapped: r.snapped,
+          stats: { edgesExpanded: r.edgesExpanded, candidatesSeen: r.candidatesSeen, phases: { queuedUs: 0, searchUs, replyUs: 0 } },
+          drivers,
+        },
       };
-    } finally {
-      this.pool.spentInline(performance.now() - t0);
     }
   }
 
@@ -471,6 +521,8 @@ export class Shard {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    this.endWatches();
+    this.store.onTouch = undefined;
     Atomics.store(new Int32Array(this.handle.closed), 0, 1);
     this.here?.reader.close();
     this.store.close();

@@ -61,6 +61,9 @@ class ScriptedHost implements ShardHost {
   nearbyBatch(m: string, qs: readonly unknown[], opts?: { signal?: AbortSignal }): Promise<NearbyOutcome[]> {
     return Promise.all(qs.map((q) => this.nearby(m, q, opts)));
   }
+  watch(): never {
+    throw new FarosError('UNAVAILABLE', 'no watches in this scripted host');
+  }
   async close(): Promise<void> {}
 }
 

@@ -106,7 +106,10 @@ test("every route's example answers 200 with the documented response", async () 
   for (const { method, path, op } of ordered) {
     const params = Object.fromEntries((op.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => [p.name, p.example]));
     for (const [name, value] of Object.entries(params)) assert.ok(value !== undefined, `${op.operationId}: path parameter ${name} has no example`);
-    const url = path.replace(/\{(\w+)\}/g, (_: string, n: string) => encodeURIComponent(params[n] as string));
+    const query = new URLSearchParams(
+      (op.parameters ?? []).filter((p: any) => p.in === 'query' && p.example !== undefined).map((p: any) => [p.name, String(p.example)]),
+    ).toString();
+    const url = path.replace(/\{(\w+)\}/g, (_: string, n: string) => encodeURIComponent(params[n] as string)) + (query ? `?${query}` : '');
     const media = op.requestBody?.content['application/json'];
     if (media) {
       assert.ok(media.example !== undefined, `${op.operationId} has no request example`);

@@ -43,6 +43,22 @@ export interface KnnHit {
   etaS: number;
 }
 
+/**
+ * What one answer depends on (a watch's region, watches.ts): every edge whose
+ * drivers were scanned (the query's own edge first), each settled directed
+ * edge with its ranked cost, and a lower bound on the cost of any driver the
+ * answer left out (the next candidate or the frontier, whichever is lower).
+ */
+export interface KnnTrace {
+  edges: number[];
+  dirs: number[];
+  dist: number[];
+  /** Every unsettled directed edge costs at least this (Infinity: none left). */
+  frontier: number;
+  /** Every accepted driver not returned costs at least this. */
+  floor: number;
+}
+
 const FWD = 1,
   BWD = 2;
 
@@ -68,6 +84,8 @@ export class KnnSearch {
   private readonly done = new Set<number>();
   private src!: DriverSource;
   stats: NearbyStats = { edgesExpanded: 0, candidatesSeen: 0 };
+  /** Set before a search to record what its answer depends on; cleared after it. */
+  trace: KnnTrace | undefined;
 
   constructor(private readonly g: RoadGraph) {
     const D = 2 * g.edgeCount;
@@ -164,6 +182,19 @@ export class KnnSearch {
   }
 
   search(src: DriverSource, at: EdgePos, params: KnnParams): KnnHit[] {
+    const trace = this.trace;
+    this.trace = undefined;
+    const out = this.expand(src, at, params, trace);
+    if (trace) {
+      // Other slots of drivers already returned are no bound on the rest.
+      while (this.results.size > 0 && this.done.has(this.cDriver[this.results.minVal])) this.results.pop();
+      trace.frontier = this.frontier.size > 0 ? this.frontier.minKey : Number.POSITIVE_INFINITY;
+      trace.floor = Math.min(trace.frontier, this.results.size > 0 ? this.results.minKey : Number.POSITIVE_INFINITY);
+    }
+    return out;
+  }
+
+  private expand(src: DriverSource, at: EdgePos, params: KnnParams, trace: KnnTrace | undefined): KnnHit[] {
     const g = this.g;
     const eta = params.metric === 'eta';
     const { k, limit } = params;
@@ -203,6 +234,7 @@ export class KnnSearch {
     if (this.allowed(2 * e)) this.relaxInto(2 * e, y, yq);
     if (this.allowed(2 * e + 1)) this.relaxInto(2 * e + 1, L - y, Lq - yq);
     // Drivers on the same edge going straight to the query.
+    trace?.edges.push(e);
     src.scanEdge(e, (drv, offD, offT) => {
       const x = eta ? offT : offD,
         xq = eta ? offD : offT;
@@ -237,6 +269,11 @@ export class KnnSearch {
       const ed = d >> 1;
       curLen = len[ed];
       curLenQ = lenQ[ed];
+      if (trace) {
+        trace.edges.push(ed);
+        trace.dirs.push(d);
+        trace.dist.push(curP);
+      }
       src.scanEdge(ed, visit);
       this.relaxInto(d, curP + curLen, curQ + curLenQ);
       this.relaxUturn(d, curP, curQ, eta);

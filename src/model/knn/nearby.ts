@@ -4,7 +4,7 @@
 // single-thread Model (`faros knn`) and therefore every test go through here.
 import type { RoadGraph } from '../graph/roadgraph.js';
 import { isMiss, type Snapper } from '../snap/snap.js';
-import { edgePos, type KnnHit, type KnnSearch } from './knn.js';
+import { edgePos, type KnnHit, type KnnSearch, type KnnTrace } from './knn.js';
 import type { StoreReader } from '../store/store-reader.js';
 import type { Metric, Phantom } from '../types.js';
 import type { InternTable } from '../store/intern.js';
@@ -48,13 +48,15 @@ export type NearbyCore = { ok: false; nearestM: number } | { ok: true; snapped: 
 /**
  * Search; `visit(hit, i32, v)` is called per hit in answer order with the
  * arena words and the offset of the driver's record, valid only during the call.
+ * `trace`, when given, receives what the answer depends on (watches).
  */
-export function searchNearby(p: NearbyParts, q: NearbyInput, visit: (hit: KnnHit, i32: Int32Array, v: number) => void): NearbyCore {
+export function searchNearby(p: NearbyParts, q: NearbyInput, visit: (hit: KnnHit, i32: Int32Array, v: number) => void, trace?: KnnTrace): NearbyCore {
   const snapped = p.snapper.snap(q.lat, q.lng, p.snapRadiusM);
   if (isMiss(snapped)) return { ok: false, nearestM: snapped.nearestM };
   const r = p.reader;
   r.begin(q.nowMs, p.ttlMs, q.filter);
   try {
+    p.knn.trace = trace;
     const hits = p.knn.search(r, edgePos(p.graph, snapped.segment, snapped.t), { k: q.k, metric: q.metric, limit: q.limit });
     const i32 = r.art.i32;
     for (const h of hits) visit(h, i32, r.art.get(r.driverRoot, h.driverNo, 0));

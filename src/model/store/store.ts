@@ -41,8 +41,18 @@ export interface StoreOptions {
 /** One exported driver (state transfer, snapshots). */
 export type DriverRecord = SnappedUpdate;
 
+/**
+ * Told of every stored change as it is written (before its commit publishes
+ * it): driver number, its edge before (−1: new), its segment, offset and
+ * timestamp after (segment −1: removed), and whether its metadata changed; driver −1: a
+ * failed write, anything may have changed. Watches use it.
+ */
+export type TouchListener = (driverNo: number, oldEdge: number, segment: number, t: number, timestampMs: number, metaChanged: boolean) => void;
+
 export class DriverStore {
   readonly arena: ArtArena;
+  /** See TouchListener; undefined when nothing listens (no cost on the write path). */
+  onTouch: TouchListener | undefined;
   readonly intern: InternTable;
   private readonly drivers: ArtTree;
   private readonly edges: ArtTree;
@@ -149,6 +159,7 @@ export class DriverStore {
     // the insert below overwrites the value in place, no delete needed.
     if (oldEdge >= 0 && oldEdge !== edge) te.delete(oldEdge, no);
     const ms = this.intern.metaset(u.metadata);
+    this.onTouch?.(no, oldEdge, segment, t, u.timestampMs, oldEdge >= 0 && this.msOf[no] !== ms);
     // Count the metaset's uses (O(1); nothing to do when it did not change).
     if (oldEdge < 0) this.intern.refMetaset(ms);
     else if (this.msOf[no] !== ms) {
@@ -180,6 +191,8 @@ export class DriverStore {
   private failed(td: ArtTxn, te: ArtTxn, err: unknown): never {
     td.abort();
     te.abort();
+    // Listeners were told of changes that are not published: driver −1 = "anything may have changed".
+    this.onTouch?.(-1, -1, -1, 0, 0, true);
     // The mirrors may have run ahead of the aborted trees: rebuild them.
     this.rebuildMirror();
     throw storeError(err);
@@ -205,6 +218,7 @@ export class DriverStore {
       const out = driverIds.map((id) => {
         const no = this.intern.lookupDriver(id);
         if (no === undefined || no >= this.edgeOf.length || this.edgeOf[no] < 0) return false;
+        this.onTouch?.(no, this.edgeOf[no], -1, 0, 0, false);
         te.delete(this.edgeOf[no], no);
         td.delete(no, 0);
         this.edgeOf[no] = -1;

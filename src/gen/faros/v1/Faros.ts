@@ -18,6 +18,7 @@ import type { UpdateDriverRequest as _faros_v1_UpdateDriverRequest, UpdateDriver
 import type { UpdateDriverResponse as _faros_v1_UpdateDriverResponse, UpdateDriverResponse__Output as _faros_v1_UpdateDriverResponse__Output } from '../../faros/v1/UpdateDriverResponse.js';
 import type { UpdateDriversRequest as _faros_v1_UpdateDriversRequest, UpdateDriversRequest__Output as _faros_v1_UpdateDriversRequest__Output } from '../../faros/v1/UpdateDriversRequest.js';
 import type { UpdateDriversResponse as _faros_v1_UpdateDriversResponse, UpdateDriversResponse__Output as _faros_v1_UpdateDriversResponse__Output } from '../../faros/v1/UpdateDriversResponse.js';
+import type { WatchNearbyRequest as _faros_v1_WatchNearbyRequest, WatchNearbyRequest__Output as _faros_v1_WatchNearbyRequest__Output } from '../../faros/v1/WatchNearbyRequest.js';
 
 export interface FarosClient extends grpc.Client {
   GetDriver(argument: _faros_v1_GetDriverRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_faros_v1_GetDriverResponse__Output>): grpc.ClientUnaryCall;
@@ -118,6 +119,21 @@ export interface FarosClient extends grpc.Client {
   updateDriver(argument: _faros_v1_UpdateDriverRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_faros_v1_UpdateDriverResponse__Output>): grpc.ClientUnaryCall;
   updateDriver(argument: _faros_v1_UpdateDriverRequest, callback: grpc.requestCallback<_faros_v1_UpdateDriverResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Watch a pick-up point: the Nearby answer first, then the full answer
+   * again whenever its drivers, their order or a listed cost change beyond
+   * the threshold, at most once per min_interval_ms (docs/SEMANTICS.md).
+   */
+  WatchNearby(argument: _faros_v1_WatchNearbyRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  WatchNearby(argument: _faros_v1_WatchNearbyRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  /**
+   * Watch a pick-up point: the Nearby answer first, then the full answer
+   * again whenever its drivers, their order or a listed cost change beyond
+   * the threshold, at most once per min_interval_ms (docs/SEMANTICS.md).
+   */
+  watchNearby(argument: _faros_v1_WatchNearbyRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  watchNearby(argument: _faros_v1_WatchNearbyRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  
 }
 
 export interface FarosHandlers extends grpc.UntypedServiceImplementation {
@@ -154,6 +170,13 @@ export interface FarosHandlers extends grpc.UntypedServiceImplementation {
    */
   UpdateDriver: grpc.handleUnaryCall<_faros_v1_UpdateDriverRequest__Output, _faros_v1_UpdateDriverResponse>;
   
+  /**
+   * Watch a pick-up point: the Nearby answer first, then the full answer
+   * again whenever its drivers, their order or a listed cost change beyond
+   * the threshold, at most once per min_interval_ms (docs/SEMANTICS.md).
+   */
+  WatchNearby: grpc.handleServerStreamingCall<_faros_v1_WatchNearbyRequest__Output, _faros_v1_NearbyResponse>;
+  
 }
 
 export interface FarosDefinition extends grpc.ServiceDefinition {
@@ -165,4 +188,5 @@ export interface FarosDefinition extends grpc.ServiceDefinition {
   StreamDriverUpdates: MethodDefinition<_faros_v1_UpdateDriversRequest, _faros_v1_UpdateDriversResponse, _faros_v1_UpdateDriversRequest__Output, _faros_v1_UpdateDriversResponse__Output>
   StreamNearby: MethodDefinition<_faros_v1_StreamNearbyRequest, _faros_v1_StreamNearbyResponse, _faros_v1_StreamNearbyRequest__Output, _faros_v1_StreamNearbyResponse__Output>
   UpdateDriver: MethodDefinition<_faros_v1_UpdateDriverRequest, _faros_v1_UpdateDriverResponse, _faros_v1_UpdateDriverRequest__Output, _faros_v1_UpdateDriverResponse__Output>
+  WatchNearby: MethodDefinition<_faros_v1_WatchNearbyRequest, _faros_v1_NearbyResponse, _faros_v1_WatchNearbyRequest__Output, _faros_v1_NearbyResponse__Output>
 }

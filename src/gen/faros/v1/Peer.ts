@@ -26,6 +26,7 @@ import type { RemoveDriversResponse as _faros_v1_RemoveDriversResponse, RemoveDr
 import type { SnapshotChunk as _faros_v1_SnapshotChunk, SnapshotChunk__Output as _faros_v1_SnapshotChunk__Output } from '../../faros/v1/SnapshotChunk.js';
 import type { StatusRequest as _faros_v1_StatusRequest, StatusRequest__Output as _faros_v1_StatusRequest__Output } from '../../faros/v1/StatusRequest.js';
 import type { StatusResponse as _faros_v1_StatusResponse, StatusResponse__Output as _faros_v1_StatusResponse__Output } from '../../faros/v1/StatusResponse.js';
+import type { WatchLocalRequest as _faros_v1_WatchLocalRequest, WatchLocalRequest__Output as _faros_v1_WatchLocalRequest__Output } from '../../faros/v1/WatchLocalRequest.js';
 
 export interface PeerClient extends grpc.Client {
   /**
@@ -182,6 +183,19 @@ export interface PeerClient extends grpc.Client {
   status(argument: _faros_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_faros_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   status(argument: _faros_v1_StatusRequest, callback: grpc.requestCallback<_faros_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * A client's watch served by this replica (the instance the client called
+   * relays it, and moves it to another replica if this one goes away).
+   */
+  WatchLocal(argument: _faros_v1_WatchLocalRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  WatchLocal(argument: _faros_v1_WatchLocalRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  /**
+   * A client's watch served by this replica (the instance the client called
+   * relays it, and moves it to another replica if this one goes away).
+   */
+  watchLocal(argument: _faros_v1_WatchLocalRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  watchLocal(argument: _faros_v1_WatchLocalRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_faros_v1_NearbyResponse__Output>;
+  
 }
 
 export interface PeerHandlers extends grpc.UntypedServiceImplementation {
@@ -234,6 +248,12 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
    */
   Status: grpc.handleUnaryCall<_faros_v1_StatusRequest__Output, _faros_v1_StatusResponse>;
   
+  /**
+   * A client's watch served by this replica (the instance the client called
+   * relays it, and moves it to another replica if this one goes away).
+   */
+  WatchLocal: grpc.handleServerStreamingCall<_faros_v1_WatchLocalRequest__Output, _faros_v1_NearbyResponse>;
+  
 }
 
 export interface PeerDefinition extends grpc.ServiceDefinition {
@@ -249,4 +269,5 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   PullSnapshot: MethodDefinition<_faros_v1_PullSnapshotRequest, _faros_v1_SnapshotChunk, _faros_v1_PullSnapshotRequest__Output, _faros_v1_SnapshotChunk__Output>
   RemoveDrivers: MethodDefinition<_faros_v1_RemoveDriversRequest, _faros_v1_RemoveDriversResponse, _faros_v1_RemoveDriversRequest__Output, _faros_v1_RemoveDriversResponse__Output>
   Status: MethodDefinition<_faros_v1_StatusRequest, _faros_v1_StatusResponse, _faros_v1_StatusRequest__Output, _faros_v1_StatusResponse__Output>
+  WatchLocal: MethodDefinition<_faros_v1_WatchLocalRequest, _faros_v1_NearbyResponse, _faros_v1_WatchLocalRequest__Output, _faros_v1_NearbyResponse__Output>
 }
