@@ -1,0 +1,208 @@
+// A slow instance (issue 15: "a slow one (200 ms added delay on its links):
+// client error rate and P99 printed, no eviction of the healthy ones, calls
+// with a 500 ms deadline still succeed through the other replica"). A real
+// 3-instance cluster (replication 2, monaco-car and bayfront, --workers 1)
+// with a TCP fault proxy in front of every instance's peer port
+// (tools/faults/cluster.ts; this kernel has no `tc netem`): the victim, a
+// replica of monaco-car, answers every peer 200 ms late for 10 s, under the
+// shared steady load (tools/faults/load.ts: streamed updates and Nearby
+// through all three instances, Nearby with a 500 ms deadline) and GetDriver
+// reads of monaco drivers with a 500 ms deadline through the two healthy
+// instances. Asserts: nobody is evicted (members and tables polled every
+// 250 ms), >= 99 % of the 500 ms reads through the healthy instances
+// succeed, and once the delay is lifted and the load stopped every replica
+// holds every driver's newest acknowledged state (anti-entropy repairs
+// forwards the slow link lost). Prints the load reached, error rate and P99
+// before, during and after, and the convergence time.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { loadMap } from '../../src/mapbuild/build.js';
+import { call, statusName } from '../../tools/faults/client.js';
+import { startFaultCluster, tableKey, type FaultCluster } from '../../tools/faults/cluster.js';
+import { OFFERED, SteadyLoad, pct } from '../../tools/faults/load.js';
+import { checkReplicas, describeCheck } from '../../tools/faults/verify.js';
+
+const MAPS = ['monaco-car', 'bayfront_singapore-car'];
+const FILES: Record<string, string> = { 'monaco-car': 'monaco.osm.pbf', 'bayfront_singapore-car': 'bayfront_singapore.osm.pbf' };
+const DELAY_MS = 200;
+const SLOW_FOR_MS = 10_000;
+const READ_DEADLINE_MS = 500;
+const ANTI_ENTROPY_MS = 2000;
+const CONVERGE_MS = 20_000;
+
+const logs: string[] = [];
+const log = (l: string): void => {
+  logs.push(`${new Date().toISOString().slice(11, 23)} ${l}`);
+};
+let fc: FaultCluster | undefined;
+let load: SteadyLoad | undefined;
+
+after(async () => {
+  await load?.stop();
+  await fc?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test(`a slow instance (${DELAY_MS} ms on its peer links) under the steady load: nobody evicted, 500 ms reads succeed, replicas converge`, {
+  timeout: 150_000,
+}, async () => {
+  const t00 = Date.now();
+  const maps = [];
+  for (const id of MAPS) maps.push({ mapId: id, graph: await loadMap(fileURLToPath(new URL(`../../../maps/${FILES[id]}`, import.meta.url)), 'car') });
+  fc = await startFaultCluster({
+    nodes: 3,
+    replication: 2,
+    serveArgs: [...MAPS.flatMap((m) => ['--map', m]), '--workers', '1', '--anti-entropy-ms', String(ANTI_ENTROPY_MS), '--log-level', 'info'],
+    log,
+  });
+  const f = fc;
+  const nodes = f.cluster.nodes;
+  const table = await f.agreed(30_000);
+  const monaco = table.get('monaco-car')!;
+  const victim = nodes.findIndex((n) => n.peerAddress === monaco[0]);
+  const healthy = [0, 1, 2].filter((i) => i !== victim);
+  console.log(`# slow: cluster up in ${Date.now() - t00} ms; victim node${victim} ${nodes[victim]!.peerAddress} (monaco-car replicas ${monaco.join(',')})`);
+
+  load = new SteadyLoad({
+    clients: () => f.clients,
+    maps,
+    driversPerMap: 3000,
+    ...OFFERED,
+    nearbyDeadlineMs: READ_DEADLINE_MS,
+    seed: 1517,
+  });
+  const l = load;
+  l.start();
+
+  // GetDriver of monaco drivers (500 ms deadline) through the healthy instances, 50/s.
+  const reads: { via: number; start: number; ms: number; code: string }[] = [];
+  const samples: { at: number; tables: string[]; members: number[] }[] = [];
+  let on = true;
+  const ids = l.driverIds('monaco-car');
+  const reader = (async () => {
+    const running = new Set<Promise<void>>();
+    for (let k = 0; on; k++) {
+      const via = healthy[k % 2]!;
+      const start = Date.now();
+      const p = call(f.clients[via], 'getDriver', { mapId: 'monaco-car', driverId: ids[k % 200]! }, READ_DEADLINE_MS).then(
+        () => {
+          reads.push({ via, start, ms: Date.now() - start, code: 'OK' });
+        },
+        (e) => {
+          // NOT_FOUND before the load first wrote that driver is not a failure of the read path.
+          reads.push({ via, start, ms: Date.now() - start, code: statusName(e) });
+        },
+      );
+      running.add(p);
+      void p.finally(() => running.delete(p));
+      await sleep(20);
+    }
+    await Promise.all([...running]);
+  })();
+  const base = await Promise.all(nodes.map((_, i) => f.metrics(i, 5000)));
+  const monitor = (async () => {
+    while (on) {
+      const at = Date.now();
+      const [tbs, ms] = await Promise.all([
+        Promise.all(nodes.map((_, i) => f.table(i).then(tableKey, () => 'unanswered'))),
+        Promise.all(nodes.map((_, i) => f.metrics(i).catch(() => undefined))),
+      ]);
+      samples.push({ at, tables: tbs, members: ms.map((m) => m?.get('faros_cluster_members') ?? -1) });
+      await sleep(250);
+    }
+  })();
+
+  let slowAt = 0,
+    healedAt = 0,
+    stoppedAt = 0;
+  try {
+    await sleep(3000);
+    slowAt = Date.now();
+    f.proxies[victim]!.set({ kind: 'delay', ms: DELAY_MS });
+    await sleep(SLOW_FOR_MS);
+    f.proxies[victim]!.set({ kind: 'pass' });
+    healedAt = Date.now();
+    await sleep(3000);
+  } finally {
+    on = false;
+    await l.stop();
+    stoppedAt = Date.now();
+    await reader;
+    await monitor;
+  }
+  const fin = await Promise.all(nodes.map((_, i) => f.metrics(i, 5000)));
+  const delta = (i: number, name: string) => (fin[i]!.get(name) ?? 0) - (base[i]!.get(name) ?? 0);
+
+  // --- Convergence: every replica holds every driver's newest acknowledged state.
+  let check = await checkReplicas(l, table, (a) => f.cluster.peerClient(a, healthy[0]), nodes[healthy[0]!]!.peerAddress);
+  while ((check.behind.length > 0 || check.replicasDiffer > 0) && Date.now() - stoppedAt < CONVERGE_MS) {
+    await sleep(500);
+    check = await checkReplicas(l, table, (a) => f.cluster.peerClient(a, healthy[0]), nodes[healthy[0]!]!.peerAddress);
+  }
+  const convergedMs = Date.now() - stoppedAt;
+
+  // --- Figures.
+  const phases: [string, number, number][] = [
+    ['before', slowAt - 3000, slowAt],
+    ['slow', slowAt, healedAt],
+    ['after', healedAt, stoppedAt],
+  ];
+  for (const [name, a, b] of phases) {
+    const s = l.summary(a, b);
+    const errs = Object.values(s.failed).reduce((x, y) => x + y, 0);
+    console.log(`# slow: ${name}: ${l.describe(s)}; error rate ${((100 * errs) / Math.max(1, s.calls)).toFixed(2)} %`);
+  }
+  const healthyNearby = l.outcomes.filter((o) => o.kind === 'nearby' && o.via !== victim && o.start >= slowAt && o.start < healedAt);
+  const realReads = reads.filter((r) => r.code !== 'NOT_FOUND');
+  const during = realReads.filter((r) => r.start >= slowAt && r.start < healedAt);
+  const ok = during.filter((r) => r.code === 'OK');
+  const nOk = healthyNearby.filter((o) => o.code === 'OK');
+  const failedBy = (xs: { code: string }[]) => {
+    const acc: Record<string, number> = {};
+    for (const x of xs) if (x.code !== 'OK') acc[x.code] = (acc[x.code] ?? 0) + 1;
+    return acc;
+  };
+  console.log(
+    `# slow: during the delay, through the healthy instances (${READ_DEADLINE_MS} ms deadline): GetDriver ${ok.length}/${during.length} ok, P50 ${pct(
+      ok.map((r) => r.ms),
+      50,
+    )} ms P99 ${pct(
+      ok.map((r) => r.ms),
+      99,
+    )} ms, failed ${JSON.stringify(failedBy(during))}; Nearby ${nOk.length}/${healthyNearby.length} ok, P99 ${pct(
+      nOk.map((o) => o.ms),
+      99,
+    )} ms, failed ${JSON.stringify(failedBy(healthyNearby))}`,
+  );
+  console.log(
+    `# slow: per instance (evictions, hedges, failovers, forwards dropped): ${nodes
+      .map(
+        (_, i) =>
+          `node${i}${i === victim ? '(slow)' : ''} ${delta(i, 'faros_membership_evictions_total')}/${delta(i, 'faros_replica_hedges_total')}/${delta(i, 'faros_replica_failovers_total')}/${delta(i, 'faros_forwarded_updates_total{result="dropped"}')}`,
+      )
+      .join(' ')}`,
+  );
+  console.log(
+    `# slow: replicas after the load stopped (${convergedMs} ms, --anti-entropy-ms ${ANTI_ENTROPY_MS}): ${describeCheck(check)}; test took ${Date.now() - t00} ms`,
+  );
+
+  // --- Checks.
+  const evictions = nodes.map((_, i) => delta(i, 'faros_membership_evictions_total'));
+  assert.deepEqual(evictions, [0, 0, 0], `an instance was evicted\n${logs.filter((x) => /is down|is up|route table/.test(x)).join('\n')}`);
+  const split = samples.filter((s) => s.tables.some((x) => x !== tableKey(table)) || s.members.some((m) => m !== 3));
+  assert.equal(split.length, 0, `tables or member counts changed at ${split.length} of ${samples.length} samples: ${JSON.stringify(split.slice(0, 2))}`);
+  assert.ok(during.length > 300, `too few reads during the delay: ${during.length}`);
+  assert.ok(
+    ok.length >= 0.99 * during.length,
+    `only ${ok.length}/${during.length} GetDriver calls with a ${READ_DEADLINE_MS} ms deadline succeeded through the healthy instances: ${JSON.stringify(failedBy(during))}`,
+  );
+  assert.ok(
+    nOk.length >= 0.99 * healthyNearby.length,
+    `only ${nOk.length}/${healthyNearby.length} Nearby calls with a ${READ_DEADLINE_MS} ms deadline succeeded through the healthy instances`,
+  );
+  assert.equal(check.wrong.length, 0, describeCheck(check));
+  assert.equal(check.behind.length, 0, `replicas not converged ${CONVERGE_MS} ms after the load stopped: ${describeCheck(check)}`);
+  assert.equal(check.replicasDiffer, 0, describeCheck(check));
+});
