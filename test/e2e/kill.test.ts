@@ -17,7 +17,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { startFaultCluster, type FaultCluster } from '../../tools/faults/cluster.js';
+import { startFaultCluster, tableKey, type FaultCluster } from '../../tools/faults/cluster.js';
 import { OFFERED, SteadyLoad } from '../../tools/faults/load.js';
 import { checkReplicas, describeCheck } from '../../tools/faults/verify.js';
 
@@ -27,6 +27,8 @@ const PROBE = { interval: 500, timeout: 1000, suspect: 3000 };
 /** An update acknowledged by the killed replica this long before its death may not have reached the other replica. */
 const LOSS_WINDOW_MS = 500;
 const ANTI_ENTROPY_MS = 2000;
+const RAMP_MS = 3000;
+const WARM_MS = 7000;
 
 const logs: string[] = [];
 const log = (l: string): void => {
@@ -87,10 +89,13 @@ test('SIGKILL of a replica under the steady load: detected, no call fails after,
   const V = nodes[victim]!;
   console.log(`# kill: cluster up in ${Date.now() - t00} ms; victim node${victim} ${V.peerAddress}; load through node${survivors.join(', node')}`);
 
-  load = new SteadyLoad({ clients: () => f.clients, via: () => survivors, maps, driversPerMap: 3000, ...OFFERED, seed: 1518 });
+  load = new SteadyLoad({ clients: () => f.clients, via: () => survivors, maps, driversPerMap: 3000, ...OFFERED, rampMs: RAMP_MS, seed: 1518 });
   const l = load;
   l.start();
-  await sleep(4000);
+  // Warm-up: the load ramps up and holds; the route table must not have changed.
+  await sleep(WARM_MS);
+  const warm = await f.agreed(10_000);
+  assert.equal(tableKey(warm), tableKey(table), 'the route table changed during the warm-up');
   const killedAt = Date.now();
   V.child.kill('SIGKILL');
   const detectedAt = await waitFor(
@@ -143,7 +148,7 @@ test('SIGKILL of a replica under the steady load: detected, no call fails after,
   // Deadlines missed before the kill: what this machine does under this load without a fault.
   const before = l.outcomes.filter((o) => o.start >= killedAt - 3000 && o.start < killedAt);
   const baseline = before.filter((o) => o.code === 'DEADLINE_EXCEEDED').length / Math.max(1, before.length);
-  console.log(`# kill: before: ${l.describe(l.summary(killedAt - 4000, killedAt))}`);
+  console.log(`# kill: 3 s before the kill: ${l.describe(l.summary(killedAt - 3000, killedAt))}`);
   console.log(`# kill: kill → detection: ${l.describe(l.summary(killedAt, settled))}`);
   console.log(`# kill: after detection: ${l.describe(l.summary(settled, stoppedAt))}`);
   console.log(

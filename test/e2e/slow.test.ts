@@ -30,6 +30,8 @@ const SLOW_FOR_MS = 10_000;
 const READ_DEADLINE_MS = 500;
 const ANTI_ENTROPY_MS = 2000;
 const CONVERGE_MS = 20_000;
+const RAMP_MS = 3000;
+const WARM_MS = 6000;
 
 const logs: string[] = [];
 const log = (l: string): void => {
@@ -71,10 +73,16 @@ test(`a slow instance (${DELAY_MS} ms on its peer links) under the steady load: 
     driversPerMap: 3000,
     ...OFFERED,
     nearbyDeadlineMs: READ_DEADLINE_MS,
+    rampMs: RAMP_MS,
     seed: 1517,
   });
   const l = load;
   l.start();
+  // Warm-up: the load ramps up, then must hold a while; the figures and checks start after it.
+  await sleep(WARM_MS);
+  const warmTable = await f.agreed(10_000);
+  assert.equal(tableKey(warmTable), tableKey(table), 'the route table changed during the warm-up');
+  console.log(`# slow: warm-up (${WARM_MS} ms, ramp ${RAMP_MS} ms): ${l.describe(l.summary(l.startedAt, Date.now()))}`);
 
   // GetDriver of monaco drivers (500 ms deadline) through the healthy instances, 50/s.
   const reads: { via: number; start: number; ms: number; code: string }[] = [];
@@ -120,9 +128,9 @@ test(`a slow instance (${DELAY_MS} ms on its peer links) under the steady load: 
   try {
     await sleep(3000);
     slowAt = Date.now();
-    f.proxies[victim]!.set({ kind: 'delay', ms: DELAY_MS });
+    await f.proxies[victim]!.set({ kind: 'delay', ms: DELAY_MS });
     await sleep(SLOW_FOR_MS);
-    f.proxies[victim]!.set({ kind: 'pass' });
+    await f.proxies[victim]!.set({ kind: 'pass' });
     healedAt = Date.now();
     await sleep(3000);
   } finally {

@@ -1,18 +1,18 @@
 // A local cluster of real `faros serve` processes (src/cli/cluster.ts) with
-// a fault proxy (./proxy.ts) in front of every instance's peer port: each
+// a fault proxy (./proxy.ts, in a child process) in front of every instance's peer port: each
 // instance advertises its proxy's address, so the others reach it only
 // through the proxy, and a test or benchmark can delay or cut one instance's
 // links while it runs. Plus the views every fault scenario polls: each
 // instance's route table and metrics.
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { call, farosClient, type FarosClient } from './client.js';
-import { startFaultProxy, type FaultProxy } from './proxy.js';
+import { startProxyProcess, type ProxyProcess, type RemoteProxy } from './proxy-process.js';
 import { parseProm } from '../prom-text.js';
 
 export interface FaultCluster {
   cluster: RunningCluster;
   /** proxies[i] is in front of instance i's peer port (its peer address is the proxy's); none with `proxies: false`. */
-  proxies: FaultProxy[];
+  proxies: RemoteProxy[];
   /** The current public client of each instance (replaced by restart()). */
   clients: FarosClient[];
   /** Instance i's route table as ListMaps reports it: map → replicas (sorted). */
@@ -38,7 +38,8 @@ export async function startFaultCluster(o: {
   /** Put a fault proxy in front of every peer port (default true). */
   proxies?: boolean;
 }): Promise<FaultCluster> {
-  const proxies: FaultProxy[] = [];
+  const proxies: RemoteProxy[] = [];
+  const proxyProcess: ProxyProcess | undefined = o.proxies === false ? undefined : await startProxyProcess();
   const cluster = await startCluster({
     nodes: o.nodes,
     replication: o.replication,
@@ -47,15 +48,15 @@ export async function startFaultCluster(o: {
     serveArgs: o.serveArgs,
     log: o.log,
     advertise:
-      o.proxies === false
+      proxyProcess === undefined
         ? undefined
         : async (i, peerPort) => {
-            const p = await startFaultProxy({ host: '127.0.0.1', port: peerPort });
+            const p = await proxyProcess.start({ host: '127.0.0.1', port: peerPort });
             proxies[i] = p;
             return p.address;
           },
   }).catch(async (e) => {
-    await Promise.all(proxies.map((p) => p?.close()));
+    await proxyProcess?.close();
     throw e;
   });
   const clients = cluster.nodes.map((n) => farosClient(n.address));
@@ -99,9 +100,9 @@ export async function startFaultCluster(o: {
     async stop() {
       for (const c of clients) c.close();
       for (const n of cluster.nodes) if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGCONT');
-      for (const p of proxies) p.set({ kind: 'pass' });
+      await Promise.all(proxies.map((p) => p.set({ kind: 'pass' })));
       await cluster.stop();
-      await Promise.all(proxies.map((p) => p.close()));
+      await proxyProcess?.close();
     },
   };
 }

@@ -27,6 +27,8 @@ export interface LoadOptions {
   nearbyDeadlineMs?: number;
   maxInFlight?: number;
   seed?: number;
+  /** The rates grow linearly from 0 over this long (default 0): a cluster that just started is not hit by the whole load at once. */
+  rampMs?: number;
   /** Driver IDs are `${prefix}${mapId}:d${n}`. */
   prefix?: string;
 }
@@ -89,7 +91,7 @@ export class SteadyLoad {
   private on = false;
   private readonly rnd: () => number;
   private readonly seq: Record<string, number> = {};
-  private startedAt = 0;
+  startedAt = 0;
 
   constructor(private readonly o: LoadOptions) {
     this.rnd = mulberry32(o.seed ?? 15);
@@ -149,7 +151,8 @@ export class SteadyLoad {
       const clients = o.clients();
       const via = o.via?.() ?? clients.map((_, i) => i);
       if (via.length === 0) continue;
-      const perBatch = Math.max(1, Math.round((o.updatesPerS * tickMs) / 1000 / via.length));
+      const ramp = o.rampMs ? Math.min(1, (Date.now() - this.startedAt) / o.rampMs) : 1;
+      const perBatch = Math.max(1, Math.round((ramp * o.updatesPerS * tickMs) / 1000 / via.length));
       for (const [k, i] of via.entries()) {
         if (this.running.size >= maxInFlight) {
           this.shedAt.push(Date.now());
@@ -158,7 +161,7 @@ export class SteadyLoad {
         const mapId = maps[(tick + k) % maps.length]!.mapId;
         this.sendBatch(clients[i]!, i, mapId, graphs.get(mapId)!, perBatch);
       }
-      nearbyDebt += (o.nearbyPerS * tickMs) / 1000;
+      nearbyDebt += (ramp * o.nearbyPerS * tickMs) / 1000;
       for (let q = 0; nearbyDebt >= 1; q++, nearbyDebt--) {
         if (this.running.size >= maxInFlight) {
           this.shedAt.push(Date.now());
