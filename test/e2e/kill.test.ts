@@ -27,6 +27,8 @@ const PROBE = { interval: 500, timeout: 1000, suspect: 3000 };
 /** An update acknowledged by the killed replica this long before its death may not have reached the other replica. */
 const LOSS_WINDOW_MS = 500;
 const ANTI_ENTROPY_MS = 2000;
+/** The steady load's streamed-update deadline (its default). */
+const UPDATE_DEADLINE_MS = 2000;
 const RAMP_MS = 3000;
 const WARM_MS = 7000;
 
@@ -89,7 +91,16 @@ test('SIGKILL of a replica under the steady load: detected, no call fails after,
   const V = nodes[victim]!;
   console.log(`# kill: cluster up in ${Date.now() - t00} ms; victim node${victim} ${V.peerAddress}; load through node${survivors.join(', node')}`);
 
-  load = new SteadyLoad({ clients: () => f.clients, via: () => survivors, maps, driversPerMap: 3000, ...OFFERED, rampMs: RAMP_MS, seed: 1518 });
+  load = new SteadyLoad({
+    clients: () => f.clients,
+    via: () => survivors,
+    maps,
+    driversPerMap: 3000,
+    ...OFFERED,
+    updateDeadlineMs: UPDATE_DEADLINE_MS,
+    rampMs: RAMP_MS,
+    seed: 1518,
+  });
   const l = load;
   l.start();
   // Warm-up: the load ramps up and holds; the route table must not have changed.
@@ -132,7 +143,9 @@ test('SIGKILL of a replica under the steady load: detected, no call fails after,
 
   // Every replica holds the newest acknowledged state; what is behind must be inside the window.
   const requester = nodes[survivors[0]!]!.peerAddress;
-  const outsideWindow = (c: Awaited<ReturnType<typeof checkReplicas>>) => c.behind.filter((b) => b.ackedAt < killedAt - LOSS_WINDOW_MS);
+  // ackedAt is when the client got the answer: the dead replica's last answers may still arrive, within the call's deadline.
+  const outsideWindow = (c: Awaited<ReturnType<typeof checkReplicas>>) =>
+    c.behind.filter((b) => b.ackedAt < killedAt - LOSS_WINDOW_MS || b.ackedAt > killedAt + UPDATE_DEADLINE_MS);
   let check = await checkReplicas(l, restored.table, (a) => f.cluster.peerClient(a, survivors[0]), requester);
   while ((outsideWindow(check).length > 0 || check.replicasDiffer > 0) && Date.now() - stoppedAt < 2 * ANTI_ENTROPY_MS + 8000) {
     await sleep(500);
