@@ -27,6 +27,7 @@ const BENCHES = [
   'system/load/run',
   'system/batch',
   'system/tail',
+  'system/chaos',
 ];
 const shortName = (b: string): string => b.slice(b.indexOf('/') + 1);
 

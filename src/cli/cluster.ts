@@ -37,6 +37,13 @@ export interface ClusterCliOptions {
   simMap?: string;
   /** Compiled map cache (the simulator loads its map's graph). */
   cacheDir?: string;
+  /**
+   * The address instance i is known by (its --advertise, certificate name and
+   * seed), given its peer port; default 127.0.0.1:peerPort. Fault tests put a
+   * TCP proxy in front of the peer port this way, so the others reach the
+   * instance only through it.
+   */
+  advertise?: (i: number, peerPort: number) => Promise<string>;
 }
 
 async function freePort(): Promise<number> {
@@ -92,7 +99,8 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
       peer: o.grpcPort ? o.grpcPort + 1000 + i : await freePort(),
     });
   }
-  const peerAddresses = ports.map((p) => `127.0.0.1:${p.peer}`);
+  const peerAddresses: string[] = [];
+  for (const [i, p] of ports.entries()) peerAddresses.push(o.advertise ? await o.advertise(i, p.peer) : `127.0.0.1:${p.peer}`);
   const certsDir = mkdtempSync(join(tmpdir(), 'faros-cluster-certs-'));
   let tlsDirs: Map<string, string>;
   try {

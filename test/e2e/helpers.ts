@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { LOADER_OPTIONS, FAROS_PROTO, PROTO_DIR } from '../../src/api/proto.js';
+import { LOADER_OPTIONS, PROTO_DIR } from '../../src/api/proto.js';
+import { call, type FarosClient } from '../../tools/faults/client.js';
 import { protoPath as healthProto } from 'grpc-health-check';
-import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/test/e2e/serve-main.js');
@@ -69,30 +69,15 @@ export async function boot(args: string[], timeoutMs = 40_000): Promise<Booted> 
   };
 }
 
-type Cb = (err: grpc.ServiceError | null, res: unknown) => void;
-export type FarosClient = grpc.Client &
-  Record<string, (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Cb) => grpc.ClientUnaryCall> & {
-    streamDriverUpdates(opts?: grpc.CallOptions): grpc.ClientDuplexStream<unknown, any>;
-  };
+export { farosClient, call, streamBatch, nearRoad, statusName, type FarosClient } from '../../tools/faults/client.js';
 
-const farosPkg = grpc.loadPackageDefinition(protoLoader.loadSync(FAROS_PROTO, LOADER_OPTIONS)) as any;
 const healthPkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, LOADER_OPTIONS)) as any;
 const require = createRequire(import.meta.url);
 const reflectionProto = join(require.resolve('@grpc/reflection/package.json'), '..', 'build/proto/grpc/reflection/v1/reflection.proto');
 const reflectionPkg = grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto, { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] })) as any;
 
-const opts = { 'grpc.max_send_message_length': 64 * 1024 * 1024, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
-export const farosClient = (addr: string): FarosClient => new farosPkg.faros.v1.Faros(addr, grpc.credentials.createInsecure(), opts);
 export const healthClient = (addr: string): any => new healthPkg.grpc.health.v1.Health(addr, grpc.credentials.createInsecure());
 export const reflectionClient = (addr: string): any => new reflectionPkg.grpc.reflection.v1.ServerReflection(addr, grpc.credentials.createInsecure());
-
-/** Promise of a unary call; rejects with the ServiceError. */
-export function call<T = any>(client: any, method: string, req: unknown, deadlineMs?: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const o: grpc.CallOptions = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
-    client[method](req, new grpc.Metadata(), o, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
-  });
-}
 
 /** The gRPC status of a failing call. */
 export async function callError(client: any, method: string, req: unknown, deadlineMs?: number): Promise<{ code: string; details: string }> {
@@ -118,36 +103,6 @@ export async function stream(client: FarosClient, batches: unknown[]): Promise<a
   s.end();
   await done;
   return out;
-}
-
-/** One StreamDriverUpdates call carrying one batch within a deadline; resolves with its one answer. */
-export function streamBatch(
-  c: FarosClient,
-  updates: unknown[],
-  deadlineMs: number,
-): Promise<{ accepted: number; rejected: { index: number; code: string }[] }> {
-  return new Promise((resolve, reject) => {
-    const s = c.streamDriverUpdates({ deadline: Date.now() + deadlineMs });
-    let res: { accepted: number; rejected: { index: number; code: string }[] } | undefined;
-    s.on('data', (r: typeof res) => {
-      res = r;
-    });
-    s.on('error', reject);
-    s.on('end', () => (res ? resolve(res) : reject({ code: grpc.status.INTERNAL, details: 'stream ended without an answer' })));
-    s.write({ updates });
-    s.end();
-  });
-}
-
-/** A point a little off a random road vertex of g (at most spreadDeg/2 off on each axis), drawn from rnd. */
-export function nearRoad(g: RoadGraph, rnd: () => number, spreadDeg: number): { lat: number; lng: number } {
-  const v = Math.floor(rnd() * g.vertexCount);
-  return { lat: g.vLat[v]! + (rnd() - 0.5) * spreadDeg, lng: g.vLng[v]! + (rnd() - 0.5) * spreadDeg };
-}
-
-/** The gRPC status name of a failed call's error (a number from grpc-js, or a name set by the test). */
-export function statusName(e: { code?: number | string }): string {
-  return typeof e.code === 'number' ? (grpc.status[e.code] ?? String(e.code)) : String(e.code ?? 'UNKNOWN');
 }
 
 export async function httpJson(

@@ -1,37 +1,34 @@
 // A one-way network partition of a real 3-instance cluster (replication 2),
 // each instance in its own network namespace (test/e2e/netns.ts), under a
-// steady load of streamed updates and nearby queries from the test process:
+// steady load of streamed updates and nearby queries from the test process
+// (tools/faults/load.ts, 10,000 updates/s and 200 nearby/s offered):
 // instance A cannot open connections to B (and its packets on the ones it
 // opened are dropped) for 10 s while B still reaches A and C reaches both.
 // Checks that no instance evicts a healthy member (indirect probes through C
 // keep B live at A), that every call made with a 2 s deadline succeeds or
 // fails over once A noticed the broken link, and that after healing every
 // route table is identical; then that a frozen member is still evicted
-// within suspectMs + probeIntervalMs + probeTimeoutMs. Prints the figures.
-// Replica contents after the partition are not compared here: forwarded
-// updates A could not deliver to B are repaired only by anti-entropy (not
-// built yet) or the driver's next report.
+// within suspectMs + probeIntervalMs + probeTimeoutMs. After the load stops,
+// every replica must compare equal with the other (anti-entropy digests) and
+// hold every driver's newest acknowledged state (tools/faults/verify.ts).
+// Prints the figures.
 // Skipped, with the reason, where namespaces cannot be made (not root, no ip
 // or iptables).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { createLab, netnsUnavailable, removeStale, startNsCluster, type Lab, type NsCluster } from './netns.js';
-import { call, farosClient, parseMetrics, type FarosClient, nearRoad } from './helpers.js';
+import { call, farosClient, parseMetrics, type FarosClient } from './helpers.js';
+import { OFFERED, SteadyLoad } from '../../tools/faults/load.js';
+import { checkReplicas, describeCheck } from '../../tools/faults/verify.js';
 import { loadMap } from '../../src/mapbuild/build.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
-import { mulberry32 } from '../../src/rng.js';
 
 const MAPS = ['monaco-car', 'bayfront_singapore-car'];
 const FILES: Record<string, string> = { 'monaco-car': 'monaco.osm.pbf', 'bayfront_singapore-car': 'bayfront_singapore.osm.pbf' };
-/** Offered load (the issue asks 10,000 updates/s and 200 nearby/s); what was reached is printed. */
-const UPDATES_PER_S = Number(process.env.FAROS_PARTITION_UPDATES_PER_S ?? 10_000);
-const NEARBY_PER_S = Number(process.env.FAROS_PARTITION_NEARBY_PER_S ?? 200);
 const DEADLINE_MS = 2000;
 const PARTITION_MS = 10_000;
 const PROBE = { interval: 500, timeout: 1000, suspect: 3000 };
-const TICK_MS = 100;
 const DRIVERS_PER_MAP = 3000;
 /** Replicas compare digests this often; after the load stops they must compare equal within two intervals. */
 const ANTI_ENTROPY_MS = 2000;
@@ -52,9 +49,7 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 4242));
 const graphs: Record<string, RoadGraph> = {};
-const roadPoint = (mapId: string) => nearRoad(graphs[mapId]!, rnd, 0.0002);
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -78,31 +73,6 @@ async function tableOf(i: number): Promise<string> {
   return JSON.stringify(
     (r.maps as { mapId: string; replicas: string[] }[]).map((m) => [m.mapId, [...m.replicas].sort()]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
   );
-}
-
-/** One call's outcome. */
-interface Outcome {
-  kind: 'update' | 'nearby';
-  via: number;
-  mapId: string;
-  start: number;
-  ms: number;
-  code: string;
-}
-
-/** Streamed updates: one StreamDriverUpdates call (2 s deadline) per batch, answered once. */
-function streamBatch(c: FarosClient, updates: unknown[]): Promise<{ accepted: number; rejected: { code: string }[] }> {
-  return new Promise((resolve, reject) => {
-    const s = c.streamDriverUpdates({ deadline: Date.now() + DEADLINE_MS });
-    let res: { accepted: number; rejected: { code: string }[] } | undefined;
-    s.on('data', (r: { accepted: number; rejected: { code: string }[] }) => {
-      res = r;
-    });
-    s.on('error', reject);
-    s.on('end', () => (res ? resolve(res) : reject({ code: grpc.status.INTERNAL, details: 'stream ended without an answer' })));
-    s.write({ updates });
-    s.end();
-  });
 }
 
 test('one-way partition of one instance for 10 s under load: nobody evicted, calls fail over, tables identical and replicas equal after healing', {
@@ -186,70 +156,22 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
     }
   })();
 
-  // --- Load: every 100 ms, a batch of streamed updates to each instance and nearby queries spread over them.
-  const outcomes: Outcome[] = [];
-  let accepted = 0,
-    shed = 0,
-    inFlight = 0,
-    loading = true;
-  const rejectedByCode: Record<string, number> = {};
-  const updatesPerTickPerNode = Math.max(1, Math.round((UPDATES_PER_S * TICK_MS) / 1000 / nodes.length));
-  const nearbyPerTick = Math.max(1, Math.round((NEARBY_PER_S * TICK_MS) / 1000));
-  const driverSeq: Record<string, number> = Object.fromEntries(MAPS.map((m) => [m, 0]));
-  let tick = 0;
-  const track = (kind: Outcome['kind'], via: number, mapId: string, p: Promise<unknown>, onOk?: (r: any) => string): void => {
-    const start = Date.now();
-    inFlight++;
-    const done = p.then(
-      (r) => {
-        outcomes.push({ kind, via, mapId, start, ms: Date.now() - start, code: onOk ? onOk(r) : 'OK' });
-      },
-      (e: { code?: number }) => {
-        outcomes.push({ kind, via, mapId, start, ms: Date.now() - start, code: grpc.status[e.code ?? grpc.status.UNKNOWN] ?? String(e.code) });
-      },
-    );
-    void done.finally(() => inFlight--);
-  };
-  const load = (async () => {
-    const startAt = Date.now();
-    while (loading) {
-      const due = startAt + tick * TICK_MS;
-      const wait = due - Date.now();
-      if (wait > 0) await sleep(wait);
-      tick++;
-      for (let i = 0; i < nodes.length; i++) {
-        // Open loop with a bound: past 40 calls in flight, a tick's batch is not sent (counted).
-        if (inFlight > 40) {
-          shed++;
-          continue;
-        }
-        const mapId = MAPS[(tick + i) % MAPS.length]!;
-        const now = Date.now();
-        const updates = Array.from({ length: updatesPerTickPerNode }, () => {
-          const d = driverSeq[mapId]!++ % DRIVERS_PER_MAP;
-          return {
-            mapId,
-            driverId: `${mapId}:d${d}`,
-            location: roadPoint(mapId),
-            timestampMs: String(now),
-            metadata: { status: d % 3 ? 'available' : 'busy' },
-          };
-        });
-        track('update', i, mapId, streamBatch(clients[i]!, updates), (r: { accepted: number; rejected: { code: string }[] }) => {
-          accepted += r.accepted;
-          for (const x of r.rejected) rejectedByCode[x.code] = (rejectedByCode[x.code] ?? 0) + 1;
-          // A batch whose items failed for availability counts as a failed call.
-          const bad = r.rejected.find((x) => x.code !== 'OUT_OF_RANGE' && x.code !== 'INVALID_ARGUMENT');
-          return bad ? `items ${bad.code}` : 'OK';
-        });
-      }
-      for (let q = 0; q < nearbyPerTick; q++) {
-        const via = (tick * nearbyPerTick + q) % nodes.length;
-        const mapId = MAPS[q % MAPS.length]!;
-        track('nearby', via, mapId, call(clients[via]!, 'nearby', { mapId, location: roadPoint(mapId), k: 5 }, DEADLINE_MS));
-      }
-    }
-  })();
+  // --- Load: the shared steady load (tools/faults/load.ts) through every instance, 2 s deadlines;
+  // over 40 calls in flight a tick's calls are not sent (counted).
+  const steady = new SteadyLoad({
+    clients: () => clients,
+    maps: MAPS.map((mapId) => ({ mapId, graph: graphs[mapId]! })),
+    driversPerMap: DRIVERS_PER_MAP,
+    ...OFFERED,
+    updateDeadlineMs: DEADLINE_MS,
+    nearbyDeadlineMs: DEADLINE_MS,
+    maxInFlight: 40,
+    seed: Number(process.env.FAROS_SEED ?? 4242),
+  });
+  steady.start();
+  const outcomes = steady.outcomes;
+  type Outcome = (typeof outcomes)[number];
+  const load = steady.stop.bind(steady);
 
   const indirectOnlyAt = async (i: number): Promise<number> => (await metricsOf(i)).get('faros_membership_indirect_only_members') ?? 0;
   try {
@@ -276,12 +198,9 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
       await sleep(100);
     }
     await sleep(2000);
-    loading = false;
-    await load;
-    for (let w = 0; inFlight > 0 && w < 100; w++) await sleep(50);
+    await load();
     monitoring = false;
     await monitor;
-    const loadMs = Date.now() - (partitionAt - 3000);
 
     // --- Replica contents: once the load stops, every replica of every map compares equal
     // with its other replica (anti-entropy digests at one instant: same drivers at the same timestamps).
@@ -301,6 +220,9 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
       );
       if (equalAt.size < holders.length) await sleep(200);
     }
+    // And what they hold is every driver's newest acknowledged state (0 acknowledged updates lost).
+    const acked = await checkReplicas(steady, table, (addr) => cluster!.peerClient(addr, 0), nodes[0]!.peerAddress);
+    console.log(`# replicas against the newest acknowledged state: ${describeCheck(acked)}`);
     const repairedTotal = (await Promise.all(nodes.map((_, i) => metricsOf(i))))
       .map((m) => `${m.get('faros_anti_entropy_repaired_records_total{kind="record"}') ?? 0}`)
       .join(', ');
@@ -329,11 +251,8 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
     const nearbyOk = outcomes.filter((o) => o.kind === 'nearby' && o.code === 'OK');
     const during = (o: Outcome) => o.start >= partitionAt && o.start < healedAt;
     const lateFailures = failed.filter((o) => detectedAt > 0 && o.start > detectedAt);
-    console.log(
-      `# load: offered ${UPDATES_PER_S} updates/s and ${NEARBY_PER_S} nearby/s; reached ${Math.round((accepted * 1000) / loadMs)} accepted updates/s and ${Math.round(
-        (nearbyOk.length * 1000) / loadMs,
-      )} nearby/s over ${loadMs} ms (${outcomes.length} calls, ${shed} batches not sent: over 40 calls in flight)`,
-    );
+    const sum = steady.summary(partitionAt - 3000, Date.now());
+    console.log(`# load: ${steady.describe(sum)}`);
     console.log(
       `# latency ms (all calls): update batch p50=${pct(
         updatesOk.map((o) => o.ms),
@@ -353,7 +272,7 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
       )}`,
     );
     console.log(
-      `# errors: ${failed.length} of ${outcomes.length} calls failed ${JSON.stringify(byCode(failed))}; items rejected ${JSON.stringify(rejectedByCode)}; ` +
+      `# errors: ${failed.length} of ${outcomes.length} calls failed ${JSON.stringify(byCode(failed))}; items rejected ${JSON.stringify(sum.itemsRejected)}; ` +
         `failed calls started after A noticed the broken link: ${lateFailures.length}; via A: ${failed.filter((o) => o.via === a).length}, via B/C: ${
           failed.filter((o) => o.via !== a).length
         }`,
@@ -411,10 +330,10 @@ test('one-way partition of one instance for 10 s under load: nobody evicted, cal
         .map(({ mapId, node }) => `${mapId}@${node}`)
         .join(', ')}`,
     );
+    assert.equal(acked.behind.length + acked.wrong.length + acked.replicasDiffer, 0, describeCheck(acked));
   } finally {
-    loading = false;
     monitoring = false;
-    await load.catch(() => {});
+    await load().catch(() => {});
     await monitor.catch(() => {});
   }
 

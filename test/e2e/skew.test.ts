@@ -1,21 +1,22 @@
 // Clock skew between instances (issue 15: "1 s and 10 s clock skew between
-// instances"). A real 3-instance cluster (replication 2, monaco-car,
-// --workers 1, --anti-entropy-ms 1000) whose primary monaco-car replica runs
-// under libfaketime (LD_PRELOAD, FAKETIME=+10s: what `faketime -f +10s`
-// does, but that wrapper forks and does not pass SIGTERM on), so its Date.now() is
-// 10 s ahead of the others'. (startCluster spawns `node` itself, so the three
+// instances"). Twice, at +1 s and at +10 s: a real 3-instance cluster
+// (replication 2, monaco-car, --workers 1, --anti-entropy-ms 1000) whose
+// primary monaco-car replica runs under libfaketime (LD_PRELOAD,
+// FAKETIME=+1s or +10s: what `faketime -f +10s` does, but that wrapper forks
+// and does not pass SIGTERM on), so its Date.now() is that far ahead of the
+// others'. (startCluster spawns `node` itself, so the three
 // `faros serve` processes are spawned here the same way, with its
 // certificates.) Updates are sent through every instance, with client
 // timestamps (the test's Date.now()) and with server time (timestamp_ms 0),
 // several per driver through different instances, the skewed one included.
 // Asserts: no update is refused; after convergence every driver's newest
 // acknowledged state (by the timestamp the acknowledging instance stamped:
-// its clock, +10 s on the skewed one) is what GetDriver returns through every
+// its clock, ahead on the skewed one) is what GetDriver returns through every
 // instance and what each replica holds; faros_peer_clock_skew_seconds on the
-// healthy instances reads about +10 s for the skewed one and the skewed one
-// reads about −10 s for them. Skipped when faketime is missing or does not
+// healthy instances reads the skew (± 0.3 s) for the skewed one and the
+// skewed one reads minus the skew for them. Skipped when faketime is missing or does not
 // shift Node's clock. Prints the figures.
-import { test, after } from 'node:test';
+import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +35,10 @@ import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
 const MAP = 'monaco-car';
-const SKEW_S = 10;
+/** Each skew gets its own cluster, one after the other. */
+const SKEWS_S = [1, 10];
+/** How close faros_peer_clock_skew_seconds must read the skew (measured within a few ms). */
+const GAUGE_TOLERANCE_S = 0.3;
 const DRIVERS = 18;
 const DEADLINE_MS = 3000;
 const CONVERGE_MS = 10_000;
@@ -46,9 +50,9 @@ const clients: FarosClient[] = [];
 const peers: PeerClient[] = [];
 let certsDir: string | undefined;
 
-after(async () => {
-  for (const c of clients) c.close();
-  for (const p of peers) p.close();
+async function cleanup(): Promise<void> {
+  for (const c of clients.splice(0)) c.close();
+  for (const p of peers.splice(0)) p.close();
   await Promise.all(
     children.map(
       (ch) =>
@@ -60,8 +64,11 @@ after(async () => {
         }),
     ),
   );
+  children.length = 0;
   if (certsDir) rmSync(certsDir, { recursive: true, force: true });
-});
+  certsDir = undefined;
+}
+after(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 1516));
@@ -86,13 +93,13 @@ const LIBFAKETIME = [
   '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
   '/usr/lib/faketime/libfaketime.so.1',
 ].find((f) => existsSync(f));
-const skewEnv = () => ({ ...process.env, LD_PRELOAD: LIBFAKETIME!, FAKETIME: `+${SKEW_S}s` });
+const skewEnv = (skewS: number) => ({ ...process.env, LD_PRELOAD: LIBFAKETIME!, FAKETIME: `+${skewS}s` });
 
 /** How far libfaketime with FAKETIME=+Ns shifts a child Node's Date.now(), in ms (undefined: it cannot run). */
-function faketimeShiftMs(): number | undefined {
+function faketimeShiftMs(skewS: number): number | undefined {
   if (!LIBFAKETIME) return undefined;
   const before = Date.now();
-  const r = spawnSync(process.execPath, ['-e', 'console.log(Date.now())'], { encoding: 'utf8', timeout: 10_000, env: skewEnv() });
+  const r = spawnSync(process.execPath, ['-e', 'console.log(Date.now())'], { encoding: 'utf8', timeout: 10_000, env: skewEnv(skewS) });
   const after = Date.now();
   if (r.error || r.status !== 0) return undefined;
   const child = Number(r.stdout.trim());
@@ -114,17 +121,26 @@ interface Sent {
   hi: number;
 }
 
-test(`${SKEW_S} s clock skew (libfaketime) on a replica: no update refused, newest stamped state everywhere, skew gauge reads it`, {
-  timeout: 60_000,
-}, async (t) => {
-  const shift = faketimeShiftMs();
+for (const skewS of SKEWS_S)
+  test(`${skewS} s clock skew (libfaketime) on a replica: no update refused, newest stamped state everywhere, skew gauge reads it`, {
+    timeout: 60_000,
+  }, async (t) => {
+    try {
+      await skewRun(t, skewS);
+    } finally {
+      await cleanup();
+    }
+  });
+
+async function skewRun(t: TestContext, skewS: number): Promise<void> {
+  const shift = faketimeShiftMs(skewS);
   if (shift === undefined) {
     t.skip('libfaketime is not installed or cannot run node (apt-get install faketime)');
     return;
   }
-  console.log(`# skew: FAKETIME=+${SKEW_S}s shifts a child node's Date.now() by ${shift.toFixed(0)} ms`);
-  if (Math.abs(shift - SKEW_S * 1000) > 1000) {
-    t.skip(`faketime shifted a child node's Date.now() by ${shift} ms, not ~${SKEW_S * 1000} ms`);
+  console.log(`# skew: FAKETIME=+${skewS}s shifts a child node's Date.now() by ${shift.toFixed(0)} ms`);
+  if (Math.abs(shift - skewS * 1000) > 500) {
+    t.skip(`faketime shifted a child node's Date.now() by ${shift} ms, not ~${skewS * 1000} ms`);
     return;
   }
   const t00 = Date.now();
@@ -138,7 +154,7 @@ test(`${SKEW_S} s clock skew (libfaketime) on a replica: no update refused, newe
   const tlsDirs = await makeClusterCerts(certsDir, peerAddrs);
   const replicas = new RouteTable(peerAddrs, 2).replicas(MAP);
   const skewed = peerAddrs.indexOf(replicas[0]!);
-  const offsetMs = (i: number) => (i === skewed ? SKEW_S * 1000 : 0);
+  const offsetMs = (i: number) => (i === skewed ? skewS * 1000 : 0);
   const ready = peerAddrs.map((peerAddress, i) => {
     const p = ports[i]!;
     const args = [
@@ -171,10 +187,10 @@ test(`${SKEW_S} s clock skew (libfaketime) on a replica: no update refused, newe
     ];
     const child =
       i === skewed
-        ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: skewEnv() })
+        ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: skewEnv(skewS) })
         : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
-    const tag = `[node${i}${i === skewed ? ` +${SKEW_S}s` : ''}]`;
+    const tag = `[node${i}${i === skewed ? ` +${skewS}s` : ''}]`;
     return new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         if (line.startsWith('{"event":"ready"')) resolve();
@@ -222,7 +238,7 @@ test(`${SKEW_S} s clock skew (libfaketime) on a replica: no update refused, newe
     if (Date.now() - t0 > 20_000) assert.fail(`cluster did not form: tables ${tables.join(' | ')}\n${logs.slice(-20).join('\n')}`);
     await sleep(200);
   }
-  const name = (i: number) => `node${i}${i === skewed ? `(+${SKEW_S}s)` : ''}${replicas.includes(peerAddrs[i]!) ? ' replica' : ''}`;
+  const name = (i: number) => `node${i}${i === skewed ? `(+${skewS}s)` : ''}${replicas.includes(peerAddrs[i]!) ? ' replica' : ''}`;
   console.log(`# skew: cluster up in ${Date.now() - t00} ms; ${MAP} replicas ${replicas.join(',')}; ${[0, 1, 2].map(name).join(', ')}`);
 
   // --- Updates. Per driver 3 updates, one through each instance (order rotating per driver), sequential.
@@ -272,42 +288,53 @@ test(`${SKEW_S} s clock skew (libfaketime) on a replica: no update refused, newe
   );
   const updMs = Date.now() - tu;
 
-  // The newest acknowledged state per driver: the highest stamp (windows of different instances never overlap
-  // here: the skewed one's are 10 s ahead, the healthy ones' follow the call order).
-  const expect = new Map<string, Sent>();
+  // The newest acknowledged state per driver: the highest stamp. Usually one update's window lies above
+  // every other's; when calls were slow enough that two windows overlap (1 s of skew, a busy machine),
+  // either may be the newest: both are candidates, and every instance and replica must then hold the
+  // same one of them.
+  const expect = new Map<string, Sent[]>();
   for (const s of sent) {
-    const e = expect.get(s.driverId);
-    if (!e || s.lo > e.hi) expect.set(s.driverId, s);
-    else if (!(s.hi < e.lo)) assert.fail(`ambiguous order for ${s.driverId}: [${e.lo},${e.hi}] vs [${s.lo},${s.hi}]`);
+    const cands = [...(expect.get(s.driverId) ?? []), s];
+    expect.set(
+      s.driverId,
+      cands.filter((x) => !cands.some((y) => y.lo > x.hi)),
+    );
   }
-  const skewedWins = [...expect.values()].filter((s) => s.ts === 0 && s.via === skewed).length;
+  const ambiguous = [...expect.values()].filter((c) => c.length > 1).length;
+  const skewedWins = [...expect.values()].filter((c) => c.length === 1 && c[0]!.ts === 0 && c[0]!.via === skewed).length;
   const staleBy = [0, 1, 2].map((i) => sent.filter((s) => s.stale && s.via === i).length);
   console.log(
-    `# skew: ${sent.length} updates acknowledged in ${updMs} ms (${sent.filter((s) => s.ts).length} client-timestamped, ${sent.filter((s) => !s.ts).length} server time), ${refused.length} refused; answered stale by node (a newer stamp was stored): ${staleBy.join('/')}; server-time drivers whose winner is the update through the skewed instance: ${skewedWins}/${DRIVERS}`,
+    `# skew: ${sent.length} updates acknowledged in ${updMs} ms (${sent.filter((s) => s.ts).length} client-timestamped, ${sent.filter((s) => !s.ts).length} server time), ${refused.length} refused; answered stale by node (a newer stamp was stored): ${staleBy.join('/')}; server-time drivers whose winner is the update through the skewed instance: ${skewedWins}/${DRIVERS}; drivers with two candidates (overlapping windows): ${ambiguous}`,
   );
 
   // --- Convergence: GetDriver through every instance and GetLocal on each replica return the expected state.
   const tc = Date.now();
   let wrong: string[] = [];
   let convergedMs: number | undefined;
-  const match = (got: { ts: number; lat: number; lng: number } | undefined, e: Sent): boolean =>
+  const match1 = (got: { ts: number; lat: number; lng: number } | undefined, e: Sent): boolean =>
     !!got && got.ts >= e.lo - 5 && got.ts <= e.hi + 5 && Math.abs(got.lat - e.lat) < 1e-9 && Math.abs(got.lng - e.lng) < 1e-9;
+  const want = (cs: Sent[]) => cs.map((e) => `ts [${e.lo},${e.hi}] ${e.lat},${e.lng} (via node${e.via})`).join(' or ');
   while (Date.now() - tc < CONVERGE_MS) {
     wrong = [];
     await Promise.all(
-      [...expect.values()].map(async (e) => {
+      [...expect].map(async ([driverId, cs]) => {
+        const seen = new Set<number>();
+        const check = (where: string, got: { ts: number; lat: number; lng: number } | undefined): void => {
+          seen.add(got?.ts ?? -1);
+          if (!cs.some((e) => match1(got, e))) wrong.push(`${driverId} ${where}: ${JSON.stringify(got)} want ${want(cs)}`);
+        };
         for (let i = 0; i < 3; i++) {
-          const got = await call(clients[i]!, 'getDriver', { mapId: MAP, driverId: e.driverId }, DEADLINE_MS).then(
+          const got = await call(clients[i]!, 'getDriver', { mapId: MAP, driverId }, DEADLINE_MS).then(
             (r) => ({ ts: Number(r.driver.timestampMs), lat: r.driver.location.lat, lng: r.driver.location.lng }),
             () => undefined,
           );
-          if (!match(got, e)) wrong.push(`${e.driverId} via node${i}: ${JSON.stringify(got)} want ts [${e.lo},${e.hi}] ${e.lat},${e.lng} (via node${e.via})`);
+          check(`via node${i}`, got);
         }
         for (let r = 0; r < peers.length; r++) {
-          const x = await peers[r]!.getLocal(MAP, e.driverId, DEADLINE_MS).catch(() => undefined);
-          const got = x && { ts: x.timestampMs, lat: x.lat, lng: x.lng };
-          if (!match(got, e)) wrong.push(`${e.driverId} on replica ${replicas[r]}: ${JSON.stringify(got)} want ts [${e.lo},${e.hi}] (via node${e.via})`);
+          const x = await peers[r]!.getLocal(MAP, driverId, DEADLINE_MS).catch(() => undefined);
+          check(`on replica ${replicas[r]}`, x && { ts: x.timestampMs, lat: x.lat, lng: x.lng });
         }
+        if (seen.size > 1) wrong.push(`${driverId}: instances and replicas disagree (${[...seen].join(', ')})`);
       }),
     );
     if (wrong.length === 0) {
@@ -330,7 +357,7 @@ test(`${SKEW_S} s clock skew (libfaketime) on a replica: no update refused, newe
       const v = skewOf(ms[i]!, peerAddrs[j]!);
       const want = (offsetMs(j) - offsetMs(i)) / 1000;
       readings.push(`node${i}→node${j} ${v === undefined ? 'absent' : `${v >= 0 ? '+' : ''}${v.toFixed(3)} s`}`);
-      if (v === undefined || Math.abs(v - want) > 1) gaugeBad.push(`node${i} sees node${j} at ${v} s, want ${want} ± 1`);
+      if (v === undefined || Math.abs(v - want) > GAUGE_TOLERANCE_S) gaugeBad.push(`node${i} sees node${j} at ${v} s, want ${want} ± ${GAUGE_TOLERANCE_S}`);
     }
   console.log(`# skew: faros_peer_clock_skew_seconds (peer minus self): ${readings.join(', ')}`);
   console.log(`# skew: total ${Date.now() - t00} ms`);
@@ -339,4 +366,4 @@ test(`${SKEW_S} s clock skew (libfaketime) on a replica: no update refused, newe
   assert.equal(expect.size, DRIVERS * 2, 'every driver has an acknowledged update');
   assert.ok(convergedMs !== undefined, `not converged within ${CONVERGE_MS} ms:\n${wrong.slice(0, 10).join('\n')}\n${logs.slice(-10).join('\n')}`);
   assert.deepEqual(gaugeBad, [], 'faros_peer_clock_skew_seconds');
-});
+}
