@@ -34,7 +34,17 @@ if (near.drivers.length === 0) throw new Error(`no available driver near ${mapId
 const first = near.drivers[0].driver.driverId;
 const { driver } = await client.getDriver({ mapId, driverId: first });
 console.log(`${first} is at ${driver.location.lat}, ${driver.location.lng} (snapped ${driver.snapped.snapDistanceM.toFixed(1)} m)`);
-await client.removeDriver({ mapId, driverId: first });
+
+// Watch the point: the first message is the answer above; removing the nearest driver changes it.
+let seen = 0;
+for await (const answer of client.watchNearby({
+  query: { mapId, location: at, k: 5, metric: 'METRIC_ETA', filter: { status: 'available' } },
+  minIntervalMs: 100,
+})) {
+  console.log(`watch message ${++seen}: ${answer.drivers.map((d) => d.driver.driverId).join(', ')}`);
+  if (seen === 1) await client.removeDriver({ mapId, driverId: first });
+  else break; // cancels the watch
+}
 
 try {
   await client.getDriver({ mapId, driverId: first });

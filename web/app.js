@@ -1,6 +1,6 @@
 // The Faros map page: roads from GET /v1/maps/{id}/roads, drivers from the
-// event stream GET /v1/maps/{id}/live, and a click explained by
-// POST /v1/nearby:explain. Plain browser JS over Leaflet (a classic script,
+// event stream GET /v1/maps/{id}/live, a click explained by
+// POST /v1/nearby:explain and then kept live by GET /v1/nearby:watch. Plain browser JS over Leaflet (a classic script,
 // loaded after leaflet.js); no build step.
 
 const $ = (sel) => document.querySelector(sel);
@@ -17,7 +17,9 @@ const layers = {
   drivers: L.layerGroup().addTo(map),
   answer: L.layerGroup().addTo(map),
 };
-const state = { mapId: '', edges: [], markers: new Map(), stream: null, clicks: 0 };
+const state = { mapId: '', edges: [], markers: new Map(), stream: null, clicks: 0, pickup: null };
+/** A changed answer is explained again (paths, straight line) at most this often. */
+const REFRESH_MS = 1000;
 // For the browser test and the curious (devtools): the Leaflet map and the page's state.
 window.faros = { map, state };
 
@@ -69,6 +71,7 @@ async function loadMaps() {
 }
 
 async function selectMap(mapId) {
+  unwatch();
   state.mapId = mapId;
   history.replaceState(null, '', `?map=${encodeURIComponent(mapId)}`);
   for (const l of Object.values(layers)) l.clearLayers();
@@ -132,13 +135,19 @@ function watch(mapId) {
   es.onerror = () => setStatus(`${mapId}: live stream interrupted, reconnecting…`);
 }
 
+function postExplain(req) {
+  return fetch('/v1/nearby:explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req) });
+}
+
 async function explain(latlng) {
+  unwatch();
   const click = ++state.clicks;
   const k = Math.max(1, Math.min(50, Number($('#k').value) || 5));
   const req = { mapId: state.mapId, location: { lat: latlng.lat, lng: latlng.lng }, k, metric: $('#metric').value };
-  const res = await fetch('/v1/nearby:explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req) });
+  const res = await postExplain(req);
   const body = await res.json();
-  if (click !== state.clicks) return;
+  // A later click, or another map, made this answer moot.
+  if (click !== state.clicks || req.mapId !== state.mapId) return;
   layers.area.clearLayers();
   layers.answer.clearLayers();
   if (!res.ok) {
@@ -147,10 +156,76 @@ async function explain(latlng) {
     return showError('no answer', body);
   }
   $('#note').textContent = '';
-  draw(latlng, body, k);
+  draw(latlng, body, k, true);
+  watchAnswer(latlng, req, body);
 }
 
-function draw(pickup, x, k) {
+/** The driver IDs of an answer in order, as one string to compare. */
+const idsOf = (drivers) => drivers.map((d) => d.driverId).join(',');
+
+/**
+ * Keep the clicked point's answer live: each WatchNearby message whose driver
+ * list differs from the one drawn is explained again (at most once per
+ * REFRESH_MS) and redrawn, without moving the view.
+ */
+function watchAnswer(latlng, req, shown) {
+  const q = new URLSearchParams({ map_id: req.mapId, lat: String(req.location.lat), lng: String(req.location.lng), k: String(req.k), metric: req.metric });
+  const w = { es: new EventSource(`/v1/nearby:watch?${q}`), shown: idsOf(shown.paths), latest: '', timer: 0, last: Date.now(), messages: 0 };
+  state.pickup = w;
+  w.es.addEventListener('message', (ev) => {
+    const r = JSON.parse(ev.data);
+    w.latest = idsOf(r.drivers.map((d) => d.driver));
+    document.body.dataset.watchMessages = String(++w.messages);
+    setLive(true);
+    refreshSoon(w, latlng, req);
+  });
+  // The server's `error` event (a refusal, the map gone) or a broken connection: stop here rather than let EventSource reconnect.
+  w.es.addEventListener('error', (ev) => {
+    unwatch();
+    $('#note').textContent =
+      `The answer is no longer live${ev.data ? `: ${JSON.parse(ev.data).error.message}` : ' (the connection broke)'}; click again to watch it.`;
+  });
+}
+
+function refreshSoon(w, latlng, req) {
+  if (w.latest !== w.shown && !w.timer)
+    w.timer = setTimeout(
+      () => refresh(w, latlng, req).catch((err) => showError('the live answer could not be redrawn', err)),
+      Math.max(0, w.last + REFRESH_MS - Date.now()),
+    );
+}
+
+async function refresh(w, latlng, req) {
+  w.timer = 0;
+  w.last = Date.now();
+  const res = await postExplain(req);
+  const body = await res.json();
+  if (state.pickup !== w) return;
+  if (!res.ok) return showError('no answer', body);
+  layers.area.clearLayers();
+  layers.answer.clearLayers();
+  draw(latlng, body, req.k, false);
+  w.shown = idsOf(body.paths);
+  document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed ?? 0) + 1);
+  // The explain may have read another snapshot than the last message: try again (still at most once per REFRESH_MS).
+  refreshSoon(w, latlng, req);
+}
+
+function unwatch() {
+  const w = state.pickup;
+  if (!w) return;
+  state.pickup = null;
+  w.es.close();
+  clearTimeout(w.timer);
+  setLive(false);
+}
+
+function setLive(on) {
+  $('#live').hidden = !on;
+  document.body.dataset.watching = on ? 'live' : '';
+}
+
+function draw(pickup, x, k, fit) {
   L.polyline(
     x.settledEdges.map((e) => state.edges[e]),
     { renderer, color: '#4da3ff', weight: 6, opacity: 0.35, interactive: false },
@@ -200,14 +275,18 @@ function draw(pickup, x, k) {
       of === 0 ? 'No driver matches.' : `${n} of the ${of} nearest by straight line ${n === 1 ? 'is' : 'are'} not among the ${k} nearest by road.`;
   }
   L.circleMarker([pickup.lat, pickup.lng], { renderer, radius: 7, color: '#000', weight: 3, fillColor: '#fff', fillOpacity: 1 }).addTo(layers.answer);
-  // Bring the whole answer into view (it may reach beyond the screen, or be a few pixels wide).
-  const pts = [[pickup.lat, pickup.lng], ...x.paths.flatMap((p) => p.path)];
-  if (!('unavailable' in x.straightLine)) for (const d of x.straightLine.drivers) pts.push([d.location.lat, d.location.lng]);
-  map.fitBounds(L.latLngBounds(pts).pad(0.15), { maxZoom: 18 });
+  // Bring the whole answer into view (it may reach beyond the screen, or be a few pixels wide); a live redraw leaves the view alone.
+  if (fit) fitAnswer(pickup, x);
   $('#settled').textContent = `${x.settledEdges.length} (found ${x.paths.length} of ${k} in ${x.edgesExpanded} settled directions)`;
   $('#answer').hidden = false;
   document.body.dataset.paths = String(x.paths.length);
   document.body.dataset.answered = String(state.clicks);
+}
+
+function fitAnswer(pickup, x) {
+  const pts = [[pickup.lat, pickup.lng], ...x.paths.flatMap((p) => p.path)];
+  if (!('unavailable' in x.straightLine)) for (const d of x.straightLine.drivers) pts.push([d.location.lat, d.location.lng]);
+  map.fitBounds(L.latLngBounds(pts).pad(0.15), { maxZoom: 18 });
 }
 
 map.on('click', (e) => {

@@ -1,6 +1,6 @@
 // FarosClient: the Faros gRPC API as promises of plain objects, over every
 // target round-robin, with a deadline on every call and retries of the calls
-// the server did not act on.
+// the server did not act on; watches as async iterators.
 import type * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import { loadFarosDefinition } from '../api/proto.js';
@@ -17,10 +17,12 @@ import type {
   RemoveDriverResponse,
   UpdateDriverRequest,
   UpdateDriverResponse,
+  WatchNearbyRequest,
 } from './messages.js';
 import { backoffMs, retryPolicy, sleep, type RetryOptions, type RetryPolicy } from './retry.js';
 import { Transport, type Method, type TlsOptions } from './transport.js';
 import { DriverUpdater, type UpdaterOptions } from './updater.js';
+import { watchNearby, type WatchOptions } from './watch.js';
 
 export interface FarosClientOptions {
   /** Instances to call, "host:port" of their gRPC port; any instance answers any call. */
@@ -42,7 +44,7 @@ export interface CallOptions {
   deadlineMs?: number;
 }
 
-type MethodName = 'UpdateDriver' | 'RemoveDriver' | 'GetDriver' | 'Nearby' | 'NearbyBatch' | 'ListMaps' | 'StreamDriverUpdates';
+type MethodName = 'UpdateDriver' | 'RemoveDriver' | 'GetDriver' | 'Nearby' | 'NearbyBatch' | 'ListMaps' | 'StreamDriverUpdates' | 'WatchNearby';
 
 let service: ServiceDefinition | undefined;
 const farosService = (): ServiceDefinition => (service ??= loadFarosDefinition()['faros.v1.Faros'] as ServiceDefinition);
@@ -52,6 +54,7 @@ export class FarosClient {
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
   private readonly updaters = new Set<DriverUpdater>();
+  private readonly watches = new Set<grpc.ClientReadableStream<unknown>>();
   private closed = false;
 
   constructor(o: FarosClientOptions) {
@@ -97,13 +100,24 @@ export class FarosClient {
     return u;
   }
 
-  // watchNearby(req): an async iterator over the WatchNearby server stream goes here, once the RPC is in the proto.
+  /**
+   * The answer to a nearby query kept current: the first message, then the
+   * whole answer again each time it changes (SEMANTICS.md §8), re-subscribed
+   * on another target after UNAVAILABLE. Break out of the loop or abort
+   * `o.signal` to end it; no deadline unless `o.deadlineMs` is given.
+   */
+  watchNearby(req: WatchNearbyRequest, o?: WatchOptions): AsyncGenerator<NearbyResponse, void, undefined> {
+    const ctx = { transport: this.transport, method: this.method('WatchNearby'), retry: this.retry, closed: () => this.closed, open: this.watches };
+    return watchNearby(ctx, req, o);
+  }
 
-  /** Close every channel. Updaters still open lose what they hold (reported rejected, CANCELLED): close them first. */
+  /** Close every channel. Updaters still open lose what they hold (reported rejected, CANCELLED): close them first; open watches end with CANCELLED. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const u of this.updaters) u.abort();
+    for (const w of this.watches) w.cancel();
+    this.watches.clear();
     this.updaters.clear();
     this.transport.close();
   }

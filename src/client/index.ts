@@ -4,4 +4,5 @@ export { FarosClientError, RETRYABLE, type StatusName } from './errors.js';
 export { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 export type { TlsOptions } from './transport.js';
 export { DriverUpdater, type UpdaterOptions, type RejectedUpdate, type UpdaterStats, type UpdaterEvents } from './updater.js';
+export type { WatchOptions } from './watch.js';
 export type * from './messages.js';

@@ -25,4 +25,5 @@ export type { UpdateDriverRequest } from '../gen/faros/v1/UpdateDriverRequest.js
 export type { UpdateDriverResponse__Output as UpdateDriverResponse } from '../gen/faros/v1/UpdateDriverResponse.js';
 export type { UpdateDriversRequest } from '../gen/faros/v1/UpdateDriversRequest.js';
 export type { UpdateDriversResponse__Output as UpdateDriversResponse } from '../gen/faros/v1/UpdateDriversResponse.js';
+export type { WatchNearbyRequest } from '../gen/faros/v1/WatchNearbyRequest.js';
 export type { WriteAck } from '../gen/faros/v1/WriteAck.js';

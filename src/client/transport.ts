@@ -106,6 +106,19 @@ export class Transport {
     });
   }
 
+  /** A server-streaming call; no deadline when `deadline` is undefined (a watch is long-lived). */
+  serverStream<Res>(k: number, m: Method, req: unknown, deadline: number | undefined): grpc.ClientReadableStream<Res> {
+    const o: grpc.CallOptions = deadline === undefined ? {} : { deadline };
+    return this.clients[k]!.makeServerStreamRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      req as object,
+      this.metadata(),
+      o,
+    ) as unknown as grpc.ClientReadableStream<Res>;
+  }
+
   bidi<Req, Res>(k: number, m: Method): grpc.ClientDuplexStream<Req, Res> {
     return this.clients[k]!.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, this.metadata(), {}) as unknown as grpc.ClientDuplexStream<
       Req,

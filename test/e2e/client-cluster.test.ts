@@ -157,5 +157,6 @@ test('a 3-instance cluster loses an instance to SIGKILL: the client keeps answer
   assert.match(ex.stdout, /^maps: monaco-car \(\d+ drivers\)$/m);
   assert.match(ex.stdout, /"written":200,"accepted":\d+/);
   assert.match(ex.stdout, /^example-\d+: \d+ m, \d+ s$/m);
+  assert.match(ex.stdout, /^watch message 2: /m);
   assert.match(ex.stdout, /^after removeDriver: NOT_FOUND$/m);
 });

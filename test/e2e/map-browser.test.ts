@@ -1,7 +1,8 @@
 // The map page in a real headless Chromium (Debian's `chromium`, driven by
 // playwright-core) against a real server fed by the simulated fleet: the page
 // loads without console errors and asks nothing of any other host, draws the
-// roads and the drivers, the drivers move, and a click draws the answer.
+// roads and the drivers, the drivers move, a click draws the answer and keeps
+// it live (one watch open on the server, closed by the next click or map).
 // FAROS_MAP_SCREENSHOT=docs/map-page.png keeps the screenshot (the README's).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { runSimFleet } from '../../src/cli/fleet.js';
 
 // Functions passed to page.evaluate run in the page: its globals, typed loosely here (no DOM lib in this project).
 declare const document: any;
+declare const Event: any;
 
 const CHROMIUM = process.env.FAROS_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install chromium, or set FAROS_CHROMIUM)`;
@@ -25,6 +27,21 @@ const M = 'monaco-car';
 let srv: Booted | undefined;
 let browser: Browser | undefined;
 let fleet: { stop: () => void } | undefined;
+
+/** A sample of the server's /metrics, e.g. faros_watches_open (0 when absent). */
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${srv!.http}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
+async function until(what: string, ok: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 before(async () => {
   if (skip) return;
@@ -46,7 +63,11 @@ test('the map page in Chromium: roads, moving drivers, a click answered', { skip
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${(e as Error).message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // The page closing an event stream (a watch on a new click, both on choosing a map) aborts that request: expected.
+    if (/\/v1\/nearby:watch\?|\/v1\/maps\/[^/]+\/live$/.test(r.url()) && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('request', (r) => {
     if (!r.url().startsWith(`${srv!.http}/`) && !r.url().startsWith('data:')) problems.push(`request to another host: ${r.url()}`);
   });
@@ -100,6 +121,26 @@ test('the map page in Chromium: roads, moving drivers, a click answered', { skip
   assert.match(shown.summary ?? '', /^\d of the 5 nearest by straight line (is|are) not among the 5 nearest by road\.$/);
   assert.match(shown.settled ?? '', /^\d+ \(found 5 of 5/);
   assert.equal(shown.note, '');
+
+  // The answer is live: marked so, one watch open on the server, and messages arriving as the fleet moves.
+  await page.waitForFunction(() => document.body.dataset.watching === 'live' && !document.querySelector('#live').hidden, undefined, { timeout: 10_000 });
+  await until('one watch open', async () => (await metric('faros_watches_open')) === 1);
+  await page.waitForFunction(() => Number(document.body.dataset.watchMessages) >= 2, undefined, { timeout: 20_000 });
+  // A second click closes the first watch and opens another (live = the server counts it: one open means the first is gone); choosing a map closes that one.
+  await page.mouse.click(at.x + 40, at.y + 20);
+  await page.waitForFunction(() => document.body.dataset.answered === '2' && document.body.dataset.watching === 'live', undefined, { timeout: 15_000 });
+  await until('the first watch closed, the second open', async () => (await metric('faros_watches_open')) === 1);
+  await page.evaluate(() => document.querySelector('#map-select').dispatchEvent(new Event('change')));
+  await until('no watch open after choosing a map', async () => (await metric('faros_watches_open')) === 0);
+  assert.equal(await page.evaluate(() => document.body.dataset.watching), '');
+  await page.waitForFunction(() => /drivers live/.test(document.querySelector('#status').textContent), undefined, { timeout: 20_000 });
+
+  // Back to the first click's answer for the screenshot.
+  await page.evaluate((p: { lat: number; lng: number }) => {
+    (globalThis as any).faros.map.setView([p.lat, p.lng], 15, { animate: false });
+  }, POINTS.monaco);
+  await page.mouse.click(at.x, at.y);
+  await page.waitForFunction(() => document.body.dataset.answered === '3' && document.body.dataset.watching === 'live', undefined, { timeout: 15_000 });
   await new Promise((r) => setTimeout(r, 300));
   const file = process.env.FAROS_MAP_SCREENSHOT ?? join(tmpdir(), `faros-map-page-${process.pid}.png`);
   await page.screenshot({ path: file });
