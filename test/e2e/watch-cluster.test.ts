@@ -57,9 +57,12 @@ test('a watch relayed from a replica that is SIGKILLed moves to the other replic
     log: (l) => logs.push(l),
   });
   clients = cluster.nodes.map((n) => farosClient(n.address));
-  const replicas: string[] = await until('2 replicas of monaco-car', async () => {
-    const m = (await call(clients[0]!, 'listMaps', {}, 2000)).maps.find((x: { mapId: string }) => x.mapId === MAP);
-    return m?.replicas.length === 2 ? m.replicas : undefined;
+  // Every instance's route table has both replicas (so each knows the others as members) before writes with ack ALL.
+  const replicas: string[] = await until('2 replicas of monaco-car on every instance', async () => {
+    const seen = await Promise.all(
+      clients.map(async (c) => (await call(c, 'listMaps', {}, 2000)).maps.find((x: { mapId: string }) => x.mapId === MAP)?.replicas ?? []),
+    );
+    return seen.every((r: string[]) => r.length === 2 && r.join() === seen[0]!.join()) ? seen[0] : undefined;
   });
   const front = cluster.nodes.findIndex((n) => !replicas.includes(n.peerAddress));
   assert.ok(front >= 0, 'one instance holds no replica');
