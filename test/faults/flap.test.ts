@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, parseMetrics, type FarosClient, streamBatch, nearRoad, statusName as codeName } from './helpers.js';
+import { call, farosClient, parseMetrics, type FarosClient, streamBatch, nearRoad, statusName as codeName } from '../e2e/helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 import { OFFERED, SteadyLoad } from '../../tools/faults/load.js';

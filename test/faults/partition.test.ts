@@ -17,8 +17,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { createLab, netnsUnavailable, removeStale, startNsCluster, type Lab, type NsCluster } from './netns.js';
-import { call, farosClient, parseMetrics, type FarosClient } from './helpers.js';
+import { createLab, netnsUnavailable, removeStale, startNsCluster, type Lab, type NsCluster } from '../e2e/netns.js';
+import { call, farosClient, parseMetrics, type FarosClient } from '../e2e/helpers.js';
 import { OFFERED, SteadyLoad } from '../../tools/faults/load.js';
 import { checkReplicas, describeCheck } from '../../tools/faults/verify.js';
 import { loadMap } from '../../src/mapbuild/build.js';

@@ -30,7 +30,7 @@ import { RouteTable } from '../../src/proxy/route-table.js';
 import { PeerClient } from '../../src/proxy/peer-client.js';
 import { peerChannelCredentials, readPeerTls } from '../../src/proxy/peer-tls.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, parseMetrics, type FarosClient, nearRoad, statusName as codeName } from './helpers.js';
+import { call, farosClient, parseMetrics, type FarosClient, nearRoad, statusName as codeName } from '../e2e/helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
