@@ -84,7 +84,7 @@ const LATENCY_ALPHA = 0.2;
 /** A replica is slow (demoted for reads) above this many times the fastest other one's latency, and at least SLOW_MIN_MS. */
 const SLOW_FACTOR = 4;
 const SLOW_MIN_MS = 20;
-/** A read is hedged to the next replica after this many times the first one's usual latency, at least HEDGE_MIN_MS. */
+/** A read is hedged to the next replica after this many times the fastest replica's usual latency, at least HEDGE_MIN_MS. */
 const HEDGE_FACTOR = 4;
 const HEDGE_MIN_MS = 25;
 /** Shortest time given to one try. */
@@ -337,6 +337,16 @@ export class Router {
     return best < Number.POSITIVE_INFINITY && mine > SLOW_FACTOR * best;
   }
 
+  /** The lowest usual latency among these replicas (undefined before any answered). */
+  private fastest(among: readonly string[]): number | undefined {
+    let best: number | undefined;
+    for (const p of among) {
+      const ms = this.latency.get(p);
+      if (ms !== undefined && (best === undefined || ms < best)) best = ms;
+    }
+    return best;
+  }
+
   /** The other replicas in the order to try: round-robin, then slow ones, then ones this instance cannot reach itself. */
   private order(mapId: string, reads: boolean): string[] {
     const reps = this.others(mapId);
@@ -376,7 +386,7 @@ export class Router {
     if (order.length === 0) return Promise.reject(new FarosError('UNAVAILABLE', `no live replica of map "${mapId}"; retry shortly`));
     const caller = opts?.signal;
     return new Promise<T>((resolve, reject) => {
-      const tries: AbortController[] = [];
+      const tries: { ac: AbortController; address: string; t0: number; done: boolean }[] = [];
       const errors: string[] = [];
       let next = 0,
         running = 0,
@@ -385,7 +395,13 @@ export class Router {
       const end = (f: () => void): void => {
         if (settled) return;
         settled = true;
-        for (const t of tries) t.abort();
+        // A try cut short (the other replica answered first) took at least this long: counting it
+        // keeps a replica that is never waited for from looking as fast as one never tried.
+        const now = performance.now();
+        for (const t of tries) {
+          if (!t.done) this.observe(t.address, now - t.t0);
+          t.ac.abort();
+        }
         caller?.removeEventListener('abort', onAbort);
         f();
       };
@@ -395,19 +411,23 @@ export class Router {
         if (settled || next >= order.length) return false;
         const address = order[next++]!;
         const ac = new AbortController();
-        tries.push(ac);
-        running++;
         const t0 = performance.now();
+        const me = { ac, address, t0, done: false };
+        tries.push(me);
+        running++;
         const timeout = this.tryTimeout(opts?.deadline, order.length - next + 1);
         fn(this.d.client(address), timeout, caller ? AbortSignal.any([caller, ac.signal]) : ac.signal).then(
           (v) => {
             running--;
+            if (settled) return;
+            me.done = true;
             this.observe(address, performance.now() - t0);
             end(() => resolve(v));
           },
           (e: unknown) => {
             running--;
             if (settled) return;
+            me.done = true;
             const fe = e instanceof FarosError ? e : new FarosError('UNAVAILABLE', String(e));
             // A slow or failed try counts against the replica's latency too.
             this.observe(address, performance.now() - t0);
@@ -425,8 +445,10 @@ export class Router {
           },
         );
         if (reads && next < order.length) {
-          const usual = this.latency.get(address);
-          const after = Math.max(HEDGE_MIN_MS, HEDGE_FACTOR * (usual ?? this.d.perTryTimeoutMs / HEDGE_FACTOR));
+          // A few times the fastest replica's usual latency (a slow replica's own average would
+          // hedge too late), and at half the try's time at the latest, so the next one has time left.
+          const usual = this.fastest(order);
+          const after = Math.min(timeout / 2, Math.max(HEDGE_MIN_MS, HEDGE_FACTOR * (usual ?? this.d.perTryTimeoutMs / HEDGE_FACTOR)));
           setTimeout(() => {
             if (settled || running === 0) return;
             this.stats.hedges++;
