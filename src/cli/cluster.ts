@@ -5,7 +5,7 @@
 // human lines; each instance's JSON logs go to a file of its own (or, with
 // --log-format json, to the console).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { makeClusterCerts } from './certs.js';
@@ -46,11 +46,40 @@ export interface ClusterCliOptions {
   advertise?: (i: number, peerPort: number) => Promise<string>;
 }
 
-async function freePort(): Promise<number> {
+/**
+ * A port free now for an instance to listen on. Drawn below the kernel's
+ * ephemeral range: a port the kernel handed out (port 0) could go to another
+ * instance's outgoing connection before this one binds it.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 50 && low > 11_000; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await canListen(port)) return port;
+  }
+  return listenOn(0);
+}
+
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return listenOn(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(port, '127.0.0.1', () => {
       const p = (s.address() as { port: number }).port;
       s.close(() => resolve(p));
     });
@@ -159,7 +188,13 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
     };
     nodes[i] = node;
     const tag = `[node${i} ${node.address}]`;
-    const out = (line: string): void => (o.onLine ? o.onLine(i, line) : o.log(`${tag} ${line}`));
+    // The last line it wrote, for the error when it dies before it is ready (the caller may keep its log lines).
+    let lastLine = '';
+    const out = (line: string): void => {
+      lastLine = line;
+      if (o.onLine) o.onLine(i, line);
+      else o.log(`${tag} ${line}`);
+    };
     return new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         if (line.startsWith('{"event":"ready"')) {
@@ -170,7 +205,8 @@ export async function startCluster(o: ClusterCliOptions): Promise<RunningCluster
       // With logDir only what `faros serve` says outside its log (a fatal error) comes here.
       createInterface({ input: child.stderr! }).on('line', out);
       child.on('exit', (code, sig) => {
-        reject(new Error(`${tag} exited (${sig ?? code}) before it was ready${logFile ? `; its log: ${logFile}` : ''}`));
+        const said = lastLine ? `; its last line: ${lastLine.slice(0, 500)}` : '';
+        reject(new Error(`${tag} exited (${sig ?? code}) before it was ready${said}${logFile ? `; its log: ${logFile}` : ''}`));
         if (!stopping && nodes[i] === node) {
           o.log(`${tag} exited (${sig ?? code})${logFile ? `; its log: ${logFile}` : ''}`);
           firstExit(code ?? 1);

@@ -20,7 +20,7 @@ import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/cli/cluster.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -74,17 +74,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 1516));
 let graph: RoadGraph;
 const roadPoint = () => nearRoad(graph, rnd, 0.0002);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 // libfaketime preloaded into node itself (what `faketime -f +10s` does, but the
 // `faketime` wrapper forks and does not pass SIGTERM on to node).
