@@ -15,7 +15,7 @@ import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
 import { mulberry32 } from '../../src/rng.js';
 import { FarosClient, type FarosClientError, type RejectedUpdate } from '../../src/client/index.js';
-import { nearRoad, POINTS, ROOT } from './helpers.js';
+import { nearRoad, POINTS, ROOT, poller } from './helpers.js';
 
 const M = 'monaco-car';
 const SEED = Number(process.env.FAROS_SEED ?? 1616);
@@ -31,15 +31,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}\n${logs.slice(-30).join('\n')}`);
-    await sleep(100);
-  }
-}
+const waitFor = poller(logs);
 
 test('a 3-instance cluster loses an instance to SIGKILL: the client keeps answering and streaming', { timeout: 180_000 }, async () => {
   const graph = await loadMap(fileURLToPath(new URL('../../../maps/monaco.osm.pbf', import.meta.url)), 'car');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, type FarosClient, nearRoad } from './helpers.js';
+import { call, farosClient, type FarosClient, nearRoad, poller } from './helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -23,19 +23,7 @@ const rnd = mulberry32(SEED);
 const roadPoint = (mapId: string) => nearRoad(graphs[mapId], rnd, 0.0004);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}\n${logs.slice(-30).join('\n')}`);
-    await sleep(100);
-  }
-}
+const waitFor = poller(logs);
 
 /** Every listed node serves each map on RF replicas that report SERVING with `drivers` drivers. */
 async function fullyReplicated(nodes: number[], expected: Record<string, number> | undefined): Promise<true | undefined> {

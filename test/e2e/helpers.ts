@@ -135,3 +135,25 @@ export const POINTS = {
   monaco: { lat: 43.7384, lng: 7.4246 },
   bayfront: { lat: 1.2805, lng: 103.8595 },
 };
+
+/**
+ * A waitFor(what, fn, timeoutMs?) that polls fn every 100 ms until it gives a
+ * value (a throw counts as not yet); past the timeout it fails naming what it
+ * waited for, the last error and the last lines of logs.
+ */
+export function poller(logs: readonly string[], defaultMs = 30_000) {
+  return async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = defaultMs): Promise<T> {
+    const t0 = Date.now();
+    let last = '';
+    for (;;) {
+      try {
+        const v = await fn();
+        if (v !== undefined) return v;
+      } catch (e) {
+        last = e instanceof Error ? e.message : String(e);
+      }
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n${logs.slice(-30).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+}

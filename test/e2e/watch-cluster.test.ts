@@ -11,33 +11,20 @@ import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, nearRoad, type FarosClient } from './helpers.js';
+import { call, farosClient, nearRoad, type FarosClient, poller } from './helpers.js';
 import { mulberry32 } from '../../src/rng.js';
 
 const MAP = 'monaco-car';
 const logs: string[] = [];
 let cluster: RunningCluster | undefined;
 let clients: FarosClient[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 after(async () => {
   for (const c of clients) c.close();
   await cluster?.stop();
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}\n${logs.slice(-20).join('\n')}`);
-    await sleep(100);
-  }
-}
+const until = poller(logs, 20_000);
 
 interface Msg {
   at: number;

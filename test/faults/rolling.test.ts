@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { startCluster, type RunningCluster } from '../../src/cli/cluster.js';
 import { loadMap } from '../../src/mapbuild/build.js';
-import { call, farosClient, type FarosClient, streamBatch, nearRoad, statusName as codeName } from '../e2e/helpers.js';
+import { call, farosClient, type FarosClient, streamBatch, nearRoad, statusName as codeName, poller } from '../e2e/helpers.js';
 import type { RoadGraph } from '../../src/model/graph/roadgraph.js';
 import { mulberry32 } from '../../src/rng.js';
 
@@ -51,20 +51,7 @@ const rnd = mulberry32(Number(process.env.FAROS_SEED ?? 1515));
 const graphs: Record<string, RoadGraph> = {};
 const roadPoint = (mapId: string) => nearRoad(graphs[mapId]!, rnd, 0.0002);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const t0 = Date.now();
-  let last = '';
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message ?? String(e);
-    }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what} (${last})\n${logs.slice(-30).join('\n')}`);
-    await sleep(100);
-  }
-}
+const waitFor = poller(logs);
 
 /** Every instance lists the same replicas (two per map), and each replica reports the map SERVING (with `drivers` drivers, if given). */
 async function settled(drivers?: number): Promise<true | undefined> {
